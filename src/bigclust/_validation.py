@@ -1,0 +1,173 @@
+"""Input checks shared by every estimator and the CLI.
+
+Every check raises a specific ``ValueError``/``TypeError`` before any work
+starts, and none of them modifies the caller's data: arrays are converted to a
+working dtype by copy when needed, never in place.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "check_points",
+    "check_sample_weight",
+    "check_n_clusters",
+    "check_positive",
+    "check_fraction",
+    "check_int",
+    "check_random_state",
+]
+
+
+def check_points(X, *, name: str = "X", dtype=(np.float64, np.float32), min_samples: int = 1) -> np.ndarray:
+    """Validate a point matrix.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Finite real numbers. Lists, NumPy arrays and array-likes are accepted;
+        sparse matrices are not.
+    name : str
+        Name used in error messages.
+    dtype : dtype or tuple of dtypes
+        Accepted floating dtypes; other inputs are converted (by copy) to the first.
+    min_samples : int
+        Smallest accepted number of rows.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        C-contiguous float array; the input itself when it already qualifies.
+    """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a sparse matrix; bigclust needs a dense array (call .toarray()).")
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got a string.")
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} contains values that are not numbers.") from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} has complex dtype {arr.dtype}; only real numbers are supported.")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} has dtype {arr.dtype}; expected real numbers.")
+    if arr.ndim != 2:
+        hint = " Reshape 1-D data with X.reshape(-1, 1) for one feature." if arr.ndim == 1 else ""
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D with shape {arr.shape}.{hint}")
+    n, d = arr.shape
+    if n < min_samples:
+        raise ValueError(f"{name} has {n} sample(s); at least {min_samples} required.")
+    if d < 1:
+        raise ValueError(f"{name} has 0 features; at least 1 required.")
+    dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
+    if arr.dtype not in dtypes:
+        arr = arr.astype(dtypes[0])
+    if not np.isfinite(arr).all():
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); clean or impute them first.")
+    return np.ascontiguousarray(arr)
+
+
+def check_sample_weight(sample_weight, n_samples: int, *, dtype=np.float64) -> np.ndarray:
+    """Validate per-sample weights: shape (n_samples,), finite, non-negative, positive total.
+
+    Returns a new array (ones when ``sample_weight`` is None); the input is never modified.
+    """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    if np.isscalar(sample_weight):
+        w = float(sample_weight)
+        if not np.isfinite(w) or w <= 0:
+            raise ValueError(f"A scalar sample_weight must be positive and finite, got {sample_weight!r}.")
+        return np.full(n_samples, w, dtype=dtype)
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be numeric, got dtype {w.dtype}.")
+    w = w.astype(dtype)  # copy: never alias the caller's array
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}.")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinite values.")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight contains {int((w < 0).sum())} negative value(s); weights must be >= 0.")
+    if w.sum() <= 0:
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+    return w
+
+
+def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Check that ``value`` is an integer (not bool) in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}.")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}.")
+    return value
+
+
+def check_n_clusters(n_clusters, n_samples: int, *, name: str = "n_clusters") -> int:
+    """Check 1 <= n_clusters <= n_samples."""
+    k = check_int(n_clusters, name, low=1)
+    if k > n_samples:
+        raise ValueError(f"{name}={k} is larger than the number of samples ({n_samples}).")
+    return k
+
+
+def check_positive(value, name: str, *, allow_zero: bool = False, allow_inf: bool = False) -> float:
+    """Check a real number is > 0 (or >= 0) and finite (unless ``allow_inf``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+    value = float(value)
+    if np.isnan(value) or (np.isinf(value) and not allow_inf):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}.")
+    return value
+
+
+def check_fraction(value, name: str, *, inclusive_high: bool = False) -> float:
+    """Check 0 < value < 1 (or <= 1 with ``inclusive_high``)."""
+    value = check_positive(value, name)
+    if value > 1 or (value == 1 and not inclusive_high):
+        raise ValueError(f"{name} must be in (0, 1{']' if inclusive_high else ')'}, got {value}.")
+    return value
+
+
+def check_random_state(seed) -> np.random.Generator:
+    """Turn ``None``, an int, a ``SeedSequence`` or a ``Generator`` into a ``numpy.random.Generator``.
+
+    A ``numpy.random.RandomState`` is accepted too (a Generator is seeded from it), so
+    scikit-learn style ``random_state`` values work everywhere.
+    """
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {seed}.")
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(0, 2**32 - 1, dtype=np.uint64))
+    raise TypeError(f"random_state must be None, an int, a SeedSequence or a Generator, got {type(seed).__name__}.")
+
+
+def warn_fewer_distinct(n_distinct: int, n_clusters: int, cls=None) -> None:
+    """Warn, as scikit-learn's KMeans does, when fewer distinct points than clusters exist."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(
+        f"Number of distinct clusters ({n_distinct}) found smaller than n_clusters ({n_clusters}). "
+        "Possibly due to duplicate points in X.",
+        cls or ConvergenceWarning,
+        stacklevel=3,
+    )
