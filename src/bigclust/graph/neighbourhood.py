@@ -1,0 +1,309 @@
+"""Neighbourhood-size estimation (Algorithm 3, Cohen's rank method) and radius computation
+(Algorithm 2, version 2) of Section 4.1-4.3.
+
+The radius of the (beta-)Mettu-Plaxton algorithm only needs ``n_i(v) = |B(v, R_i)|`` at the
+discrete distances ``R_0 = 0, R_1 = lo, R_{i+1} = (1+eps) R_i`` (Section 4.1). Cohen's framework
+estimates them: give every vertex a uniform random rank; the smallest rank inside ``B(v, R)``
+has expectation ``1 / (|B(v, R)| + 1)``; averaging ``l`` independent repetitions gives the
+estimate ``l / sum(min ranks) - 1`` (Theorem 4.2).
+
+Two executions of the same estimator are provided:
+
+* :func:`estimate_neighbourhood_sizes` with a distributed :class:`KMachine` runs Algorithm 3:
+  ranks are rounded down to powers of ``1/(1+eps)``, and one MSSP call (Lemma 2.3) per non-empty
+  rank class finds, for every vertex and level, the smallest rounded rank within reach.
+* Without machines (``k = 1``) it runs Cohen's pruned-Dijkstra least-element lists, the
+  sequential algorithm the paper starts from: vertices are searched in rank order and a search
+  stops at any vertex already reached closer by a smaller rank. It returns the exact minimum rank
+  per level (no rounding), in expected O(m log n) time per repetition.
+
+Both fill ``acc[v, i] = sum over repetitions of min rank in B(v, R_i)``; given the same rounded
+ranks they return identical arrays (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .kmachine import KMachine, _pop, _push
+from .paths import mssp
+
+__all__ = ["NeighbourhoodSizes", "estimate_neighbourhood_sizes", "compute_radii", "distance_levels"]
+
+
+@dataclass
+class NeighbourhoodSizes:
+    """Estimated ``|B(v, R_i)|`` at the levels ``R`` (Algorithm 3's output data structure).
+
+    Attributes
+    ----------
+    levels : ndarray of shape (L,)
+        ``R_0 = 0 < R_1 < ... < R_{L-1}``; ``R_{L-1}`` is at least the largest finite distance.
+    acc : ndarray of shape (n_vertices, L), float32
+        Sum over the repetitions of the smallest rank within ``B(v, R_i)``.
+    n_repetitions : int
+    eps : float
+    component_size : ndarray of shape (n_vertices,)
+        Size of each vertex's connected component (an upper bound of every ball).
+    """
+
+    levels: np.ndarray
+    acc: np.ndarray
+    n_repetitions: int
+    eps: float
+    component_size: np.ndarray
+
+    def sizes(self) -> np.ndarray:
+        """Estimated ball sizes, shape (n_vertices, L), clipped to [1, component size]."""
+        est = self.n_repetitions / self.acc.astype(np.float64) - 1.0
+        return np.clip(est, 1.0, self.component_size[:, None].astype(np.float64))
+
+    def query(self, v: int, d: float) -> float:
+        """Estimate of ``|B(v, d)|`` (uses the largest level <= d)."""
+        i = int(np.searchsorted(self.levels, d, side="right")) - 1
+        return float(self.sizes_row(v)[max(i, 0)])
+
+    def sizes_row(self, v: int) -> np.ndarray:
+        est = self.n_repetitions / self.acc[v].astype(np.float64) - 1.0
+        return np.clip(est, 1.0, float(self.component_size[v]))
+
+
+def distance_levels(graph, eps: float, km: KMachine | None = None) -> np.ndarray:
+    """The discrete distances ``0, lo, lo(1+eps), ...`` up to an upper bound on every distance.
+
+    ``lo`` is the smallest positive edge weight (no two vertices are closer unless joined by
+    zero-weight paths); the upper bound is twice the eccentricity of one vertex per component
+    (one MSSP call).
+    """
+    n_comp, lab = graph.components()
+    _, first = np.unique(lab, return_index=True)
+    d, _ = mssp(graph, first, km)
+    hi = 2.0 * float(d[np.isfinite(d)].max()) if np.isfinite(d).any() else 0.0
+    lo = graph.min_positive_weight()
+    if lo <= 0:
+        lo = 1.0
+    hi = max(hi, lo)
+    n_geo = int(np.ceil(np.log(hi / lo) / np.log1p(eps))) + 1 if hi > lo else 1
+    return np.concatenate([[0.0], lo * (1.0 + eps) ** np.arange(n_geo)])
+
+
+@numba.njit(cache=True)
+def _add_rank(acc_row, levels, d_new, d_old, val):
+    # min rank at level i is ``val`` for every level with d_new <= R_i < d_old
+    lo = np.searchsorted(levels, d_new)  # first level >= d_new
+    hi = np.searchsorted(levels, d_old)  # first level >= d_old
+    for i in range(lo, hi):
+        acc_row[i] += val
+
+
+@numba.njit(cache=True)
+def _cohen_pass(indptr, indices, weights, order, rank, levels, acc):
+    """One repetition of Cohen's pruned Dijkstra least-element lists, accumulated per level."""
+    n = indptr.shape[0] - 1
+    m2 = indices.shape[0]
+    best = np.full(n, np.inf)
+    hk = np.empty(m2 + n + 1, dtype=np.float64)
+    ht = np.zeros(m2 + n + 1, dtype=np.int64)
+    hv = np.empty(m2 + n + 1, dtype=np.int64)
+    for t in range(order.shape[0]):
+        s = order[t]
+        r = rank[s]
+        size = _push(hk, ht, hv, 0, 0.0, 0, s)
+        while size > 0:
+            d, _, u, size = _pop(hk, ht, hv, size)
+            if d >= best[u]:
+                continue  # pruned: a smaller rank already reaches u at distance <= d
+            _add_rank(acc[u], levels, d, best[u], r)
+            best[u] = d
+            for e in range(indptr[u], indptr[u + 1]):
+                x = indices[e]
+                nd = d + weights[e]
+                if nd < best[x]:
+                    size = _push(hk, ht, hv, size, nd, 0, x)
+
+
+@numba.njit(cache=True)
+def _class_pass(dist, curmin, levels, acc, val):
+    for v in range(dist.shape[0]):
+        if dist[v] < curmin[v]:
+            _add_rank(acc[v], levels, dist[v], curmin[v], val)
+            curmin[v] = dist[v]
+
+
+def round_ranks(rank: np.ndarray, eps: float) -> np.ndarray:
+    """Round ranks in (0, 1] down to the nearest power of ``1/(1+eps)`` (Algorithm 3, step 3)."""
+    j = np.ceil(-np.log(rank) / np.log1p(eps) - 1e-12)
+    return (1.0 + eps) ** (-j)
+
+
+def _pass_distributed(km: KMachine, rounded: np.ndarray, levels: np.ndarray, acc: np.ndarray) -> None:
+    g = km.graph
+    vals = np.unique(rounded)  # ascending: smallest rank classes first
+    km.ledger.aggregate(1)  # machines agree on the non-empty rank classes
+    curmin = np.full(g.n_vertices, np.inf)
+    for val in vals:
+        sources = np.flatnonzero(rounded == val)
+        dist, _ = mssp(g, sources, km)
+        _class_pass(dist, curmin, levels, acc, float(val))
+
+
+def estimate_neighbourhood_sizes(
+    graph,
+    eps: float = 0.1,
+    n_repetitions: int = 16,
+    rng: np.random.Generator | None = None,
+    km: KMachine | None = None,
+    *,
+    levels: np.ndarray | None = None,
+    round_to_classes: bool | None = None,
+) -> NeighbourhoodSizes:
+    """Estimate ``|B(v, R_i)|`` for every vertex v and level ``R_i`` (Algorithm 3).
+
+    Parameters
+    ----------
+    graph : Graph
+    eps : float
+        Level spacing ``(1+eps)`` and rank rounding of Algorithm 3.
+    n_repetitions : int
+        Independent rank draws ``l`` (Theorem 4.2 asks ``O(log n / eps^2)`` for a (1 +- eps)
+        estimate w.h.p.; fewer repetitions give noisier sizes).
+    rng : numpy.random.Generator
+    km : KMachine, optional
+        With ``k > 1``: Algorithm 3 in the k-machine model (one MSSP per rank class).
+        Otherwise Cohen's sequential pruned Dijkstra.
+    levels : ndarray, optional
+        Distances ``R``; default :func:`distance_levels`.
+    round_to_classes : bool, optional
+        Round ranks to powers of ``1/(1+eps)`` (default: only when distributed).
+
+    Returns
+    -------
+    NeighbourhoodSizes
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    if levels is None:
+        levels = distance_levels(graph, eps, km)
+    distributed = km is not None and km.distributed
+    if round_to_classes is None:
+        round_to_classes = distributed
+    n = graph.n_vertices
+    acc = np.zeros((n, levels.shape[0]), dtype=np.float32)
+    for _ in range(int(n_repetitions)):
+        # ranks uniform in (0, 1]; each machine draws those of the vertices it hosts (local work)
+        rank = 1.0 - rng.random(n)
+        if round_to_classes:
+            rank = round_ranks(rank, eps)
+        if distributed:
+            _pass_distributed(km, rank, levels, acc)
+        else:
+            if km is not None:
+                km.ledger.count_call("cohen_pruned_dijkstra")
+            order = np.argsort(rank, kind="stable")
+            _cohen_pass(graph.indptr, graph.indices, graph.weights, order, rank, levels, acc)
+    _, lab = graph.components()
+    comp_size = np.bincount(lab)[lab]
+    return NeighbourhoodSizes(levels, acc, int(n_repetitions), float(eps), comp_size)
+
+
+@numba.njit(cache=True)
+def _radii_kernel(acc, levels, ell, comp_size, f, eps, out):
+    n, L = acc.shape
+    for v in range(n):
+        fv = f[v]
+        if fv <= 0.0:
+            out[v] = 0.0
+            continue
+        cap = comp_size[v]
+        # Below R_1 (the smallest positive edge weight) B(v, r) = B(v, 0), so Phi(r) = n_0 r is
+        # exact there; the radius is then rounded UP to a power of (1+eps) below R_1 so that
+        # radii stay discrete (the classes of the greedy phase, Section 4.4).
+        nb0 = ell / acc[v, 0] - 1.0
+        if nb0 < 1.0:
+            nb0 = 1.0
+        if nb0 > cap:
+            nb0 = cap
+        if L > 1 and fv <= nb0 * levels[1]:
+            r_exact = fv / nb0
+            j = np.floor(np.log(levels[1] / r_exact) / np.log(1.0 + eps) + 1e-12)
+            out[v] = levels[1] * (1.0 + eps) ** (-j)
+            continue
+        s = 0.0
+        found = False
+        for t in range(L - 1):
+            if s >= fv:
+                out[v] = levels[t]
+                found = True
+                break
+            nb = ell / acc[v, t] - 1.0
+            if nb < 1.0:
+                nb = 1.0
+            if nb > cap:
+                nb = cap
+            s += nb * (levels[t + 1] - levels[t])
+        if found:
+            continue
+        if s >= fv:
+            out[v] = levels[L - 1]
+            continue
+        # beyond the last level every ball is the whole component: Phi grows at rate cap
+        r_exact = levels[L - 1] + (fv - s) / cap
+        j = np.ceil(np.log(r_exact / levels[L - 1]) / np.log(1.0 + eps) - 1e-12)
+        out[v] = levels[L - 1] * (1.0 + eps) ** j
+
+
+def compute_radii(nbhd: NeighbourhoodSizes, opening_cost: np.ndarray) -> np.ndarray:
+    """RadiusComputation (Algorithm 2, version 2): the approximate beta-MP radius of every vertex.
+
+    ``r~_v = R_t`` for the smallest ``t`` with ``sum_{i<t} n_i(v) (R_{i+1} - R_i) >= f_v``, where
+    ``n_i(v)`` are the estimated ball sizes. The left side is a lower bound on
+    ``sum_{u in B(v, R_t)} (R_t - d(u, v))`` (Section 4.1), so with exact sizes ``r_v <= r~_v``
+    and Lemma 4.1/4.4 bound the over-estimate. Pure local computation (no communication).
+
+    Parameters
+    ----------
+    nbhd : NeighbourhoodSizes
+    opening_cost : ndarray of shape (n_vertices,)
+        The (beta-scaled) opening cost of every vertex.
+
+    Returns
+    -------
+    radii : ndarray of shape (n_vertices,)
+        Values among the levels (or further powers of (1+eps) beyond them).
+    """
+    out = np.empty(nbhd.acc.shape[0], dtype=np.float64)
+    _radii_kernel(
+        nbhd.acc,
+        nbhd.levels,
+        float(nbhd.n_repetitions),
+        nbhd.component_size.astype(np.float64),
+        np.asarray(opening_cost, dtype=np.float64),
+        nbhd.eps,
+        out,
+    )
+    return out
+
+
+def exact_radii(dist_matrix: np.ndarray, opening_cost: np.ndarray) -> np.ndarray:
+    """Exact Mettu-Plaxton radii from a dense distance matrix (test oracle; O(n^2 log n)).
+
+    Solves ``sum_u max(0, r - d(v, u)) = f_v`` for every v.
+    """
+    n = dist_matrix.shape[0]
+    out = np.empty(n)
+    for v in range(n):
+        d = np.sort(dist_matrix[v][np.isfinite(dist_matrix[v])])
+        f = opening_cost[v]
+        if f <= 0:
+            out[v] = 0.0
+            continue
+        cs = np.cumsum(d)
+        for j in range(1, d.size + 1):
+            # with the j closest vertices inside: j r - cs[j-1] = f
+            r = (f + cs[j - 1]) / j
+            if j == d.size or r <= d[j]:
+                out[v] = r
+                break
+    return out

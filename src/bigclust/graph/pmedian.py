@@ -1,0 +1,220 @@
+"""p-median on a graph metric (Section 5): uniform facility location with a binary search on the
+opening cost, then Jain-Vazirani bipoint rounding (Lemma 5.1, Section 5.1-5.2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._report import RunRecorder
+from .._validation import check_int, check_n_clusters
+from ._common import ClusteringResultMixin, check_common, check_graph, ledger_report
+from .facility import _charge_output, mettu_plaxton
+from .kmachine import KMachine
+from .local_search import swap_local_search
+from .neighbourhood import estimate_neighbourhood_sizes
+from .paths import mssp
+
+__all__ = ["PMedian", "bipoint_round"]
+
+
+def bipoint_round(
+    graph,
+    A: np.ndarray,
+    B: np.ndarray,
+    p: int,
+    rng: np.random.Generator,
+    km: KMachine | None = None,
+) -> np.ndarray:
+    """Jain-Vazirani rounding of a bipoint solution (Section 5.1) to exactly ``p`` facilities.
+
+    ``|A| < p < |B|``. B' holds, for each vertex of A, its nearest vertex of B (one MSSP call from
+    B, Lemma 2.3), padded with random vertices of B until ``|B'| = |A|``. With probability
+    ``a = (|B| - p) / (|B| - |A|)`` take A, otherwise B'; then add ``p - |A|`` random vertices of
+    ``B - B'``. (If A and B share vertices the result may have fewer than p distinct vertices; it
+    is then topped up with random vertices of B, then of V, which can only lower the cost.)
+    """
+    A = np.unique(A)
+    B = np.unique(B)
+    n_a, n_b = A.size, B.size
+    _, near = mssp(graph, B, km)
+    b_prime = np.unique(near[A])
+    rest = np.setdiff1d(B, b_prime)
+    if b_prime.size < n_a:
+        b_prime = np.concatenate([b_prime, rng.choice(rest, n_a - b_prime.size, replace=False)])
+        rest = np.setdiff1d(B, b_prime)
+    a = (n_b - p) / (n_b - n_a)
+    if km is not None:
+        km.ledger.aggregate(2)  # counts |A|, |B'| to the coordinator and its coin flip back
+    base = A if rng.random() < a else b_prime
+    extra = rng.choice(rest, p - n_a, replace=False)
+    C = np.union1d(base, extra)
+    if C.size < p:
+        pool = np.setdiff1d(B, C)
+        if pool.size < p - C.size:
+            pool = np.setdiff1d(np.arange(graph.n_vertices), C)
+        C = np.union1d(C, rng.choice(pool, p - C.size, replace=False))
+    return C
+
+
+class PMedian(ClusteringResultMixin):
+    """p-median on a graph's shortest-path metric (Section 5).
+
+    Choose exactly ``p`` vertices minimising ``sum_v d(v, nearest chosen vertex)``.
+
+    The search runs the facility location algorithm of Section 4 with a uniform opening cost z,
+    bisecting z (log scale) until a solution with exactly p facilities appears or two solutions
+    A, B with ``|A| < p < |B|`` bracket p; those are combined by Jain-Vazirani bipoint rounding,
+    repeated ``n_roundings`` times (the paper's O(log n) repetitions) keeping the cheapest.
+    The neighbourhood sizes are estimated once: they do not depend on z.
+
+    Parameters
+    ----------
+    p : int
+        Number of medians, 1 <= p <= n_vertices.
+    epsilon : float, default=0.1
+        Radius / distance discretisation (Section 4).
+    n_repetitions : int, default=16
+        Rank draws of the neighbourhood-size estimator (Algorithm 3).
+    n_roundings : int, optional
+        Independent bipoint roundings; default ``ceil(log2 n)``.
+    max_search_steps : int, default=60
+        Bisection steps on the opening cost.
+    machines : int, default=1
+        Simulated k-machine model size (see :class:`FacilityLocation`).
+    refine : bool, default=False
+        Swap local search afterwards (beyond the paper; only shortest-path computations).
+    max_refine_passes : int, default=10
+    refine_candidates : int, optional
+        Candidates examined per refinement pass (default all vertices; set it on big graphs).
+    random_state : None, int or Generator
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    facilities_, assignment_, distances_ : see :class:`FacilityLocation`
+    cost_ : float
+        ``sum_v d(v, facility)``.
+    report_ : dict
+        Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
+        (before refinement), ``search`` (opening costs tried and facility counts).
+
+    Notes
+    -----
+    A disconnected graph raises ValueError (distances between components are infinite).
+    """
+
+    def __init__(
+        self,
+        p: int,
+        *,
+        epsilon: float = 0.1,
+        n_repetitions: int = 16,
+        n_roundings: int | None = None,
+        max_search_steps: int = 60,
+        machines: int = 1,
+        refine: bool = False,
+        max_refine_passes: int = 10,
+        refine_candidates: int | None = None,
+        random_state=None,
+        verbose: bool = False,
+    ):
+        self.p = p
+        self.epsilon = epsilon
+        self.n_repetitions = n_repetitions
+        self.n_roundings = n_roundings
+        self.max_search_steps = max_search_steps
+        self.machines = machines
+        self.refine = refine
+        self.max_refine_passes = max_refine_passes
+        self.refine_candidates = refine_candidates
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, graph) -> "PMedian":
+        """Choose ``p`` medians on ``graph`` (a connected :class:`~bigclust.graph.Graph`)."""
+        graph = check_graph(graph)
+        n = graph.n_vertices
+        p = check_n_clusters(self.p, n, name="p")
+        ell = check_int(self.n_repetitions, "n_repetitions", low=1)
+        steps = check_int(self.max_search_steps, "max_search_steps", low=1)
+        n_round = (
+            max(1, int(np.ceil(np.log2(max(n, 2))))) if self.n_roundings is None
+            else check_int(self.n_roundings, "n_roundings", low=1)
+        )
+        passes = check_int(self.max_refine_passes, "max_refine_passes", low=1)
+        cand = None if self.refine_candidates is None else check_int(self.refine_candidates, "refine_candidates", low=1)
+        graph.check_connected("p-median")
+        rng, km, eps = check_common(self, graph)
+        run = RunRecorder(verbose=self.verbose)
+        ones = np.ones(n)
+        search = []
+        with run.stage("neighbourhood_sizes"):
+            nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km)
+        with run.stage("opening_cost_search"):
+            if p == n:
+                sol = np.arange(n)
+            else:
+                # z -> 0 opens every vertex; z = n * (distance bound) leaves one facility.
+                z_lo = max(graph.min_positive_weight(), 1e-12) * 1e-3
+                z_hi = float(n) * max(nbhd.levels[-1], 1.0) * 4.0
+                km.ledger.aggregate(2)  # coordinator learns the min / max edge weight
+                best_small = best_big = None  # (z, facilities) with count < p / > p
+                sol = None
+                for _ in range(steps):
+                    z = float(np.sqrt(z_lo * z_hi))
+                    km.ledger.broadcast(1)  # coordinator announces z
+                    fac, _, _, _ = mettu_plaxton(graph, nbhd, z * ones, rng, km)
+                    km.ledger.gather(1)  # facility count
+                    search.append((z, int(fac.size)))
+                    run.progress.update(f"opening cost {z:.4g}: {fac.size} facilities")
+                    if fac.size == p:
+                        sol = fac
+                        break
+                    if fac.size > p:
+                        z_lo, best_big = z, fac
+                    else:
+                        z_hi, best_small = z, fac
+                    if z_hi / z_lo < 1.0 + 1e-9:
+                        break
+        rounded = False
+        with run.stage("bipoint_rounding"):
+            if sol is None:
+                if best_big is None:  # never saw more than p: take the cheapest z solution
+                    best_big = mettu_plaxton(graph, nbhd, z_lo * ones, rng, km)[0]
+                if best_small is None:
+                    best_small = mettu_plaxton(graph, nbhd, z_hi * ones, rng, km)[0]
+                if best_big.size <= p:  # cannot bracket (ties): top up the largest solution
+                    best_big = np.union1d(best_big, rng.choice(np.setdiff1d(np.arange(n), best_big), p + 1 - best_big.size, replace=False))
+                if best_small.size >= p:
+                    best_small = rng.choice(best_small, p - 1, replace=False) if p > 1 else best_small[:1]
+                rounded = True
+                best_cost = np.inf
+                for _ in range(n_round):
+                    C = bipoint_round(graph, best_small, best_big, p, rng, km)
+                    d, _ = mssp(graph, C, km)
+                    km.ledger.aggregate(1)  # total cost at the coordinator
+                    c = float(d.sum())
+                    if c < best_cost:
+                        best_cost, sol = c, C
+        dist, nearest = mssp(graph, sol, km)
+        raw_cost = float(dist.sum())
+        info = {}
+        if self.refine:
+            with run.stage("refine"):
+                sol, info = swap_local_search(graph, sol, rng, max_passes=passes, max_candidates=cand)
+                dist, nearest = mssp(graph, sol)
+        if km.distributed:
+            _charge_output(km, nearest)
+        self._set_solution(sol, dist, nearest)
+        self.cost_ = float(self.distances_.sum())
+        self.report_ = run.finish(
+            **ledger_report(km),
+            n_vertices=n,
+            p=p,
+            raw_cost=raw_cost,
+            bipoint_rounding=rounded,
+            search=search,
+            n_levels=int(nbhd.levels.size),
+            refine=info,
+        )
+        return self
