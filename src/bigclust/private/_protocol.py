@@ -1,0 +1,604 @@
+"""The one-round protocol: public parameters, report format, Encoder and Decoder.
+
+Encoder (client, Algorithm 3) and Decoder (server, Algorithm 4) share a
+:class:`ProtocolParams` and an integer ``public_seed`` (the shared public
+randomness: SimHash hyperplanes or the random projection, and bucket hashes).
+The client path is NumPy only.
+
+Report format, version 1: 24 bytes per report, little-endian, no padding::
+
+    offset size type   field
+    0      1    uint8  format version (= 1)
+    1      1    uint8  histogram level l_h in 1..T
+    2      1    uint8  vector level l_v (one of the public vector levels)
+    3      1    uint8  flags: bit 0 = histogram bit (1 means +1), bit 1 = vector bit
+    4      4    uint32 parameter fingerprint (first 4 bytes of SHA-256 of the public
+                       parameters and seed; lets a server reject foreign reports)
+    8      4    uint32 histogram row r_h, uniform on the level's bucket domain
+    12     4    uint32 vector row r_v, uniform on the level's bucket domain
+    16     8    uint64 vector payload: "duchi" -> direction seed; "coordinate" ->
+                       coordinate index
+
+Every field is either public (version, fingerprint), drawn independently of the data
+(levels, rows, seed), or one of the two randomised-response bits. The bits are the
+only data-dependent fields and each is an exact randomised response with
+eps_h resp. eps_v: the report is (eps_h + eps_v)-LDP (basic composition).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS, fwht
+from ._random import RandomSource, rational_epsilon
+from ._trees import LatticeNetTree, SimHashTree, build_tree
+
+__all__ = ["ProtocolParams", "Encoder", "Decoder", "DecodeResult", "REPORT_DTYPE", "REPORT_SIZE", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+REPORT_DTYPE = np.dtype(
+    [
+        ("version", "u1"),
+        ("hlevel", "u1"),
+        ("vlevel", "u1"),
+        ("flags", "u1"),
+        ("fingerprint", "<u4"),
+        ("hrow", "<u4"),
+        ("vrow", "<u4"),
+        ("payload", "<u8"),
+    ]
+)
+REPORT_SIZE = REPORT_DTYPE.itemsize  # 24
+_MAX_NET_DIM = 6
+
+
+@dataclass(frozen=True)
+class ProtocolParams:
+    """Public parameters of the protocol, shared by every client and the server.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension d of the users' points.
+    epsilon : float
+        Local privacy budget of one report. Split ``histogram_share`` /
+        ``1 - histogram_share`` between the two channels (the paper: eps/2 each).
+        Rounded down to a multiple of 2^-20; ``epsilon_spent`` is the exact value.
+    n_levels : int
+        Depth T of the tree (levels 1..T are encoded). Deeper trees separate more
+        clusters but spread the histogram reports over more levels (variance ~ T).
+    tree : {"simhash", "net"}
+        "simhash": the SimHash LSH tree of Section 5 (default, any dimension).
+        "net": lattice net tree of Section 3 after a random projection to
+        ``projection_dim`` dimensions (Algorithm 3), for low dimension.
+    bucket_bits : int
+        log2 of the largest bucket domain of one level. Levels with at most that many
+        nodes are encoded without hashing. Server memory is about
+        ``T 2^b`` counters + ``|vector levels| 2^b d`` floats.
+    vector_levels : "deepest", "all" or tuple of int
+        Levels whose nodes get vector sums. "deepest" (default for SimHash) sends all
+        vector reports to level T: SimHash leaves that matter are at level T, and not
+        sampling a level keeps the vector noise T times lower. "all" is the paper's
+        choice (centres of every node; Section 5).
+    histogram_share : float in (0, 1)
+        Fraction of epsilon for the histogram channel.
+    vector_mechanism : {"duchi", "coordinate"}
+    histogram_mechanism : {"hadamard"}
+    radius : float
+        Public bound: users' points are mapped by ``(x - center) / radius`` and then
+        clipped to the unit ball. Must not be computed from the private data.
+    center : tuple of float or None
+        Public centre (default: the origin).
+    projection_dim : int or None
+        Net tree only: d' (default ``min(d, 3)``; at most 6). d' = d means no projection.
+    projection_scale : float or None
+        Net tree only: Lambda of Algorithm 3 (default ``sqrt(d / d') / 2``).
+    """
+
+    n_features: int
+    epsilon: float
+    n_levels: int = 12
+    tree: str = "simhash"
+    bucket_bits: int = 14
+    vector_levels: object = "deepest"
+    histogram_share: float = 0.5
+    vector_mechanism: str = "duchi"
+    histogram_mechanism: str = "hadamard"
+    radius: float = 1.0
+    center: tuple | None = None
+    projection_dim: int | None = None
+    projection_scale: float | None = None
+
+    def __post_init__(self):
+        from .._validation import check_int, check_positive
+
+        check_int(self.n_features, "n_features", low=1)
+        check_positive(self.epsilon, "epsilon")
+        check_int(self.n_levels, "n_levels", low=1, high=63)
+        if self.tree not in ("simhash", "net"):
+            raise ValueError(f"tree must be 'simhash' or 'net', got {self.tree!r}.")
+        check_int(self.bucket_bits, "bucket_bits", low=1, high=24)
+        share = check_positive(self.histogram_share, "histogram_share")
+        if share >= 1:
+            raise ValueError(f"histogram_share must be in (0, 1), got {share}.")
+        if self.vector_mechanism not in VECTOR_MECHANISMS:
+            raise ValueError(f"vector_mechanism must be one of {sorted(VECTOR_MECHANISMS)}, got {self.vector_mechanism!r}.")
+        if self.histogram_mechanism not in HISTOGRAM_MECHANISMS:
+            raise ValueError(f"histogram_mechanism must be one of {sorted(HISTOGRAM_MECHANISMS)}, got {self.histogram_mechanism!r}.")
+        check_positive(self.radius, "radius")
+        if self.center is not None:
+            c = np.asarray(self.center, dtype=np.float64)
+            if c.shape != (self.n_features,) or not np.isfinite(c).all():
+                raise ValueError(f"center must be {self.n_features} finite numbers.")
+        if self.projection_dim is not None:
+            check_int(self.projection_dim, "projection_dim", low=1, high=min(self.n_features, _MAX_NET_DIM))
+        if self.projection_scale is not None:
+            check_positive(self.projection_scale, "projection_scale")
+        self.resolved_vector_levels()  # validates
+        if self.tree == "net" and self.projection_dim is None and min(self.n_features, 3) > _MAX_NET_DIM:
+            raise ValueError("net tree needs projection_dim <= 6")
+
+    # ---- derived public quantities -------------------------------------------------
+    def resolved_vector_levels(self) -> tuple:
+        v = self.vector_levels
+        if isinstance(v, str):
+            if v == "deepest":
+                return (self.n_levels,)
+            if v == "all":
+                return tuple(range(1, self.n_levels + 1))
+            raise ValueError(f"vector_levels must be 'deepest', 'all' or a tuple of levels, got {v!r}.")
+        try:
+            levels = tuple(sorted({int(x) for x in v}))
+        except (TypeError, ValueError):
+            raise ValueError("vector_levels must be 'deepest', 'all' or a tuple of levels.") from None
+        if not levels or levels[0] < 1 or levels[-1] > self.n_levels:
+            raise ValueError(f"vector_levels must be non-empty and within 1..{self.n_levels}.")
+        return levels
+
+    def epsilons(self) -> tuple[Fraction, Fraction]:
+        """(eps_h, eps_v) as exact rationals; their sum is ``epsilon`` rounded down."""
+        total = rational_epsilon(self.epsilon)
+        eps_h = rational_epsilon(self.epsilon * self.histogram_share)
+        eps_h = min(eps_h, total - Fraction(1, 1 << 20))
+        if eps_h <= 0:
+            raise ValueError("epsilon is too small to split between the two channels.")
+        return eps_h, total - eps_h
+
+    @property
+    def epsilon_spent(self) -> float:
+        """The exact local budget of one report (<= epsilon)."""
+        eps_h, eps_v = self.epsilons()
+        return float(eps_h + eps_v)
+
+    def net_dims(self) -> tuple[int, float]:
+        dp = self.projection_dim if self.projection_dim is not None else min(self.n_features, 3)
+        lam = self.projection_scale if self.projection_scale is not None else math.sqrt(self.n_features / dp) / 2.0
+        if dp == self.n_features and self.projection_scale is None:
+            lam = 1.0
+        return dp, lam
+
+    def fingerprint(self, public_seed: int) -> int:
+        d = asdict(self)
+        d["center"] = None if self.center is None else [float(c) for c in self.center]
+        d["vector_levels"] = list(self.resolved_vector_levels())
+        blob = json.dumps({"params": d, "seed": int(public_seed), "format": FORMAT_VERSION}, sort_keys=True)
+        return int.from_bytes(hashlib.sha256(blob.encode()).digest()[:4], "little")
+
+
+def _check_seed(public_seed) -> int:
+    if isinstance(public_seed, bool) or not isinstance(public_seed, (int, np.integer)) or public_seed < 0:
+        raise TypeError("public_seed must be a non-negative integer.")
+    return int(public_seed)
+
+
+class _Public:
+    """Everything derived from (params, public_seed): identical on clients and server."""
+
+    def __init__(self, params: ProtocolParams, public_seed: int):
+        self.params = params
+        self.seed = _check_seed(public_seed)
+        rng = np.random.default_rng([self.seed, 0x707269766B6D])
+        p = params
+        self.center = np.zeros(p.n_features) if p.center is None else np.asarray(p.center, dtype=np.float64)
+        if p.tree == "simhash":
+            planes = rng.standard_normal((p.n_levels, p.n_features))
+            mult = rng.integers(0, 2**63, size=p.n_levels + 1, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+            self.tree = SimHashTree(planes, mult, p.bucket_bits)
+            self.projection = None
+            self.scale = 1.0
+        else:
+            dp, lam = p.net_dims()
+            if dp == p.n_features and p.projection_dim in (None, p.n_features):
+                self.projection = None
+            else:
+                q, _ = np.linalg.qr(rng.standard_normal((p.n_features, dp)))
+                self.projection = q.T  # (d', d), orthonormal rows: a random d'-dim subspace
+            self.scale = lam
+            self.tree = LatticeNetTree(p.n_levels, dp, p.bucket_bits, int(rng.integers(0, 2**63)))
+        self.eps_h, self.eps_v = p.epsilons()
+        self.hist_mech = HISTOGRAM_MECHANISMS[p.histogram_mechanism][1](self.eps_h)
+        self.vec_code, vec_cls = VECTOR_MECHANISMS[p.vector_mechanism]
+        self.vec_mech = vec_cls(self.eps_v)
+        self.vector_levels = np.asarray(p.resolved_vector_levels(), dtype=np.int64)
+        self.fingerprint = p.fingerprint(self.seed)
+
+    def tree_codes(self, Xunit: np.ndarray) -> np.ndarray:
+        """Algorithm 3 lines 2-7: project, scale by Lambda (zero if too long), nearest leaf."""
+        if self.params.tree == "simhash":
+            return self.tree.encode(Xunit)
+        xp = Xunit if self.projection is None else Xunit @ self.projection.T
+        norms = np.linalg.norm(xp, axis=1)
+        xs = np.where((norms <= 1.0 / self.scale)[:, None], self.scale * xp, 0.0)
+        return self.tree.encode(xs)
+
+
+def _to_unit_ball(X: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
+    Y = (X - center) / radius
+    norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
+    return Y / np.maximum(norms, 1.0)[:, None]
+
+
+class Encoder:
+    """Client side of the protocol (Algorithm 3): one report of 24 bytes per user.
+
+    Parameters
+    ----------
+    params : ProtocolParams
+    public_seed : int
+        Shared public randomness (the same on every client and on the server).
+    random_source : RandomSource, optional
+        The private randomness. Default: a fresh CSPRNG-backed source. Pass a seeded
+        ``RandomSource(seed)`` only in tests and experiments.
+
+    Notes
+    -----
+    Errors never echo the point. Points are mapped to the unit ball with the public
+    ``center``/``radius`` and clipped to it; nothing about the point is stored.
+    """
+
+    def __init__(self, params: ProtocolParams, public_seed: int, *, random_source: RandomSource | None = None):
+        if not isinstance(params, ProtocolParams):
+            raise TypeError("params must be a ProtocolParams.")
+        self.params = params
+        self.public_seed = public_seed
+        self._pub = _Public(params, public_seed)
+        self._rng = random_source if random_source is not None else RandomSource()
+
+    @property
+    def epsilon(self) -> float:
+        """Local privacy budget actually spent by one report."""
+        return self.params.epsilon_spent
+
+    def _check(self, X) -> np.ndarray:
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("points must be numeric.") from None
+        d = self.params.n_features
+        if X.ndim != 2 or X.shape[1] != d:
+            raise ValueError(f"points must have shape (n, {d}), got shape {X.shape}.")
+        if not np.isfinite(X).all():
+            raise ValueError("points must be finite (NaN or infinity found).")
+        return X
+
+    def encode(self, x) -> bytes:
+        """Encode one user's point ``x`` (shape (d,)) into one 24-byte report."""
+        x = np.asarray(x, dtype=np.float64) if not isinstance(x, np.ndarray) else x
+        if x.ndim != 1:
+            raise ValueError(f"encode() takes one point of shape ({self.params.n_features},); use encode_batch for many.")
+        return self.encode_batch(x[None, :])
+
+    def encode_batch(self, X) -> bytes:
+        """Encode each row of ``X`` (n, d) as one user's report; returns n * 24 bytes."""
+        return self.encode_array(X).tobytes()
+
+    def encode_array(self, X) -> np.ndarray:
+        """Like :meth:`encode_batch` but returns the structured array (dtype REPORT_DTYPE)."""
+        X = self._check(X)
+        pub, rng = self._pub, self._rng
+        n = X.shape[0]
+        T = self.params.n_levels
+        Xu = _to_unit_ball(X, pub.center, self.params.radius)
+        codes = pub.tree_codes(Xu)
+        # histogram channel: one level uniform on 1..T (data-independent), HRR on its bucket
+        hlevel = (rng.integers(T, n) + np.uint64(1)).astype(np.int64)
+        hbucket = pub.tree.user_buckets(codes, hlevel)
+        hrow, hbit = pub.hist_mech.randomize(hbucket, pub.tree.domain_sizes(hlevel), rng)
+        # vector channel: one public vector level, a Hadamard row r, then the vector
+        # mechanism on H[r, bucket] * x (Algorithm 3 line 11 with the Hadamard bucketing)
+        nv = pub.vector_levels.shape[0]
+        vlevel = pub.vector_levels[rng.integers(nv, n).astype(np.int64)] if nv > 1 else np.full(n, pub.vector_levels[0])
+        vbucket = pub.tree.user_buckets(codes, vlevel)
+        vrow = rng.integers(pub.tree.domain_sizes(vlevel))
+        par = (np.bitwise_count(vrow & vbucket) & 1).astype(bool)
+        Xs = np.where(par[:, None], -Xu, Xu)
+        payload, vbit = pub.vec_mech.randomize(Xs, rng)
+
+        out = np.empty(n, dtype=REPORT_DTYPE)
+        out["version"] = FORMAT_VERSION
+        out["hlevel"] = hlevel
+        out["vlevel"] = vlevel
+        out["flags"] = hbit.astype(np.uint8) | (vbit.astype(np.uint8) << 1)
+        out["fingerprint"] = pub.fingerprint
+        out["hrow"] = hrow
+        out["vrow"] = vrow
+        out["payload"] = payload
+        return out
+
+
+def parse_reports(reports) -> np.ndarray:
+    """bytes, a sequence of bytes, or a REPORT_DTYPE array -> REPORT_DTYPE array (no copy of arrays)."""
+    if isinstance(reports, np.ndarray) and reports.dtype == REPORT_DTYPE:
+        return reports
+    if isinstance(reports, (list, tuple)):
+        reports = b"".join(reports)
+    if isinstance(reports, (bytes, bytearray, memoryview)):
+        if len(reports) % REPORT_SIZE:
+            raise ValueError(f"report data length {len(reports)} is not a multiple of the {REPORT_SIZE}-byte report size.")
+        return np.frombuffer(reports, dtype=REPORT_DTYPE)
+    if isinstance(reports, np.ndarray) and reports.dtype == np.uint8:
+        return parse_reports(reports.tobytes())
+    raise TypeError("reports must be bytes, a list of bytes, or an array of dtype REPORT_DTYPE.")
+
+
+@dataclass
+class DecodeResult:
+    """What :meth:`Decoder.fit` returns.
+
+    Attributes
+    ----------
+    cluster_centers : ndarray (k, d)
+        Centres in the users' coordinates.
+    info : dict
+        Tree and coreset statistics (all computed from the private aggregates only).
+    """
+
+    cluster_centers: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+class Decoder:
+    """Server side of the protocol (Algorithm 4) with bounded-memory aggregation.
+
+    Parameters
+    ----------
+    params : ProtocolParams
+    public_seed : int
+
+    Notes
+    -----
+    :meth:`add` folds any number of report batches into fixed-size aggregates:
+    per level, one counter per bucket (histogram) and one d-vector per bucket (vector
+    sums, for the vector levels). Memory does not depend on the number of reports.
+    """
+
+    _CHUNK = 1 << 15
+
+    def __init__(self, params: ProtocolParams, public_seed: int):
+        if not isinstance(params, ProtocolParams):
+            raise TypeError("params must be a ProtocolParams.")
+        self.params = params
+        self.public_seed = public_seed
+        self._pub = _Public(params, public_seed)
+        T = params.n_levels
+        dom = self._pub.tree.domain_sizes(np.arange(T + 1)).astype(np.int64)
+        self._hdom = dom
+        self._hoff = np.concatenate([[0], np.cumsum(dom[1:])])  # level l at _hoff[l-1]
+        self._hsum = np.zeros(int(dom[1:].sum()), dtype=np.int64)
+        self._hcount = np.zeros(T + 1, dtype=np.int64)
+        vl = self._pub.vector_levels
+        self._vidx = {int(lv): i for i, lv in enumerate(vl)}
+        self._voff = np.concatenate([[0], np.cumsum(dom[vl])])
+        self._vsum = np.zeros((int(self._voff[-1]), params.n_features), dtype=np.float64)
+        self._vcount = np.zeros(T + 1, dtype=np.int64)
+        self._vlut = np.zeros(T + 1, dtype=np.int64)  # level -> offset of its block in _vsum
+        for lv, i in self._vidx.items():
+            self._vlut[lv] = self._voff[i]
+        self.n_reports_ = 0
+
+    def aggregate_nbytes(self) -> int:
+        """Bytes held by the aggregates (independent of the number of reports)."""
+        return self._hsum.nbytes + self._hcount.nbytes + self._vsum.nbytes + self._vcount.nbytes
+
+    def _validate(self, r: np.ndarray) -> None:
+        pub, T = self._pub, self.params.n_levels
+        bad = np.count_nonzero(r["version"] != FORMAT_VERSION)
+        if bad:
+            raise ValueError(f"{bad} report(s) have an unsupported format version (this decoder reads version {FORMAT_VERSION}).")
+        bad = np.count_nonzero(r["fingerprint"] != pub.fingerprint)
+        if bad:
+            raise ValueError(f"{bad} report(s) were made with different public parameters or seed.")
+        hl = r["hlevel"].astype(np.int64)
+        vl = r["vlevel"].astype(np.int64)
+        ok = (hl >= 1) & (hl <= T) & np.isin(vl, pub.vector_levels)
+        if not ok.all():
+            raise ValueError(f"{np.count_nonzero(~ok)} report(s) have an invalid level.")
+        ok = (r["hrow"] < self._hdom[hl]) & (r["vrow"] < self._hdom[vl]) & (r["flags"] < 4)
+        if self.params.vector_mechanism == "coordinate":
+            ok &= r["payload"] < self.params.n_features
+        if not ok.all():
+            raise ValueError(f"{np.count_nonzero(~ok)} report(s) have out-of-range fields.")
+
+    def add(self, reports) -> "Decoder":
+        """Fold a batch of reports (bytes, list of bytes or REPORT_DTYPE array) into the aggregates.
+
+        The whole batch is validated before anything is added.
+        """
+        r = parse_reports(reports)
+        self._validate(r)
+        d = self.params.n_features
+        for start in range(0, r.shape[0], self._CHUNK):
+            c = r[start:start + self._CHUNK]
+            hl = c["hlevel"].astype(np.int64)
+            hb = np.where(c["flags"] & 1, 1, -1)
+            key = self._hoff[hl - 1] + c["hrow"].astype(np.int64)
+            self._hsum += np.bincount(key, weights=hb, minlength=self._hsum.shape[0]).astype(np.int64)
+            self._hcount += np.bincount(hl, minlength=self._hcount.shape[0])
+            vl = c["vlevel"].astype(np.int64)
+            self._vcount += np.bincount(vl, minlength=self._vcount.shape[0])
+            vkey = self._vlut[vl] + c["vrow"].astype(np.int64)
+            Z = self._pub.vec_mech.decode(c["payload"], (c["flags"] & 2).astype(bool), d)
+            order = np.argsort(vkey, kind="stable")
+            sk = vkey[order]
+            starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
+            self._vsum[sk[starts]] += np.add.reduceat(Z[order], starts, axis=0)
+        self.n_reports_ += int(r.shape[0])
+        return self
+
+    # ---- oracles ------------------------------------------------------------------
+    def _hist_scale_sigma(self, level: int) -> tuple[float, float]:
+        n, nl = self.n_reports_, int(self._hcount[level])
+        if nl == 0:
+            return 0.0, math.inf
+        scale = n / nl
+        sigma = n * math.sqrt(self._pub.hist_mech.report_variance() / nl)
+        return scale, sigma
+
+    def frequency_estimates(self, level: int) -> np.ndarray:
+        """Unbiased count estimates of every bucket of ``level`` (raw, may be negative)."""
+        lo = int(self._hoff[level - 1])
+        sums = self._hsum[lo:lo + int(self._hdom[level])]
+        scale, _ = self._hist_scale_sigma(level)
+        return scale * self._pub.hist_mech.estimate(sums)
+
+    def vector_estimates(self, level: int) -> np.ndarray:
+        """Unbiased vector-sum estimates (in unit-ball coordinates) of every bucket of ``level``."""
+        i = self._vidx[level]
+        block = self._vsum[int(self._voff[i]):int(self._voff[i + 1])]
+        nv = int(self._vcount[level])
+        if nv == 0:
+            return np.zeros_like(block)
+        return (self.n_reports_ / nv) * fwht(block)
+
+    def fit(
+        self,
+        n_clusters: int,
+        *,
+        threshold_a: int = 1,
+        gamma: int | None = None,
+        min_count_sigmas: float = 3.0,
+        n_init: int = 3,
+        random_state=None,
+    ) -> DecodeResult:
+        """Algorithm 4: frequency oracle -> tree (Alg. 1-2) -> k-means on the coreset -> centres.
+
+        Parameters
+        ----------
+        n_clusters : int
+        threshold_a : int
+            ``a`` of Algorithm 2: up to ``k a`` nodes are expanded per block.
+        gamma : int, optional
+            ``Gamma`` of Algorithm 2 (default ceil(log2 n), Theorem 20).
+        min_count_sigmas : float
+            Approximate frequencies below ``min_count_sigmas`` standard deviations of
+            the oracle's noise (computed from public quantities) are set to 0. This is
+            post-processing; it moves each estimate by at most that many sigmas, so an
+            eta-accurate oracle stays (1 + min_count_sigmas) eta-accurate (Theorem 20).
+            0 keeps the paper's max(f, 0) only.
+        n_init : int
+            Restarts of the (non-private) weighted k-means++/Lloyd on the coreset.
+        random_state : int, Generator or None
+            Randomness of that k-means (not of the privacy mechanisms).
+        """
+        from sklearn.cluster import KMeans
+
+        from .._validation import check_int, check_positive, check_random_state
+
+        k = check_int(n_clusters, "n_clusters", low=1)
+        a = check_int(threshold_a, "threshold_a", low=1)
+        check_positive(min_count_sigmas, "min_count_sigmas", allow_zero=True)
+        check_int(n_init, "n_init", low=1)
+        n = self.n_reports_
+        if n == 0:
+            raise ValueError("no reports were added; call add(reports) first.")
+        G = check_int(gamma, "gamma", low=1) if gamma is not None else max(1, math.ceil(math.log2(max(n, 2))))
+        rng = check_random_state(random_state)
+        pub, tree, T = self._pub, self._pub.tree, self.params.n_levels
+
+        cache = {}
+
+        def freq_level(level):
+            if level not in cache:
+                f = self.frequency_estimates(level)
+                _, sigma = self._hist_scale_sigma(level)
+                f = np.where(f >= max(min_count_sigmas * sigma, 0.0), np.maximum(f, 0.0), 0.0)
+                cache[level] = f
+            return cache[level]
+
+        def freq(level, nodes):
+            return freq_level(level)[tree.node_buckets(level, nodes).astype(np.int64)]
+
+        leaves, expanded = build_tree(tree, freq, n, k, a, G)
+
+        vcache = {}
+        rep_pos, rep_w, rep_v, rep_has_v = [], [], [], []
+        for level, nodes, f in leaves:
+            keep = f > 0
+            if not keep.any():
+                continue
+            nodes, f = nodes[keep], f[keep]
+            if level in self._vidx:
+                if level not in vcache:
+                    vcache[level] = self.vector_estimates(level)
+                v = vcache[level][tree.node_buckets(level, nodes).astype(np.int64)]
+                has = np.ones(f.shape[0], dtype=bool)
+            else:
+                v = np.zeros((f.shape[0], self.params.n_features))
+                has = np.zeros(f.shape[0], dtype=bool)
+            pos = tree.positions(level, nodes)
+            if pos is None:  # SimHash: a node's representative is its estimated mean
+                if not has.any():
+                    continue
+                pos = v[has] / f[has][:, None]
+                pos /= np.maximum(np.linalg.norm(pos, axis=1), 1.0)[:, None]
+                f, v, has = f[has], v[has], has[has]
+            rep_pos.append(pos)
+            rep_w.append(f)
+            rep_v.append(v)
+            rep_has_v.append(has)
+
+        d = self.params.n_features
+        info = {
+            "n_reports": n,
+            "n_levels": T,
+            "tree": self.params.tree,
+            "nodes_expanded_per_level": expanded,
+            "n_leaves": int(sum(lv[1].shape[0] for lv in leaves)),
+            "coreset_size": 0,
+            "coreset_weight": 0.0,
+            "histogram_sigma_per_level": [self._hist_scale_sigma(lv)[1] for lv in range(1, T + 1)],
+        }
+        centers_unit = np.zeros((k, d))
+        if rep_pos:
+            P = np.concatenate(rep_pos)
+            W = np.concatenate(rep_w)
+            V = np.concatenate(rep_v)
+            H = np.concatenate(rep_has_v)
+            info["coreset_size"] = int(P.shape[0])
+            info["coreset_weight"] = float(W.sum())
+            if P.shape[0] <= k:
+                labels = np.arange(P.shape[0])
+                km_centers = P
+            else:
+                km = KMeans(n_clusters=k, n_init=n_init, random_state=int(rng.integers(2**31 - 1)))
+                km.fit(P, sample_weight=W)
+                labels, km_centers = km.labels_, km.cluster_centers_
+            for j in range(min(k, km_centers.shape[0])):
+                sel = (labels == j) & H
+                if sel.any():
+                    # Algorithm 4 lines 7-17: centre from the vector-sum oracle, back to the ball
+                    c = V[sel].sum(axis=0) / max(1.0, W[sel].sum())
+                elif self.params.tree == "simhash":
+                    c = km_centers[j]  # representatives live in the (unit-ball) data space
+                else:
+                    c = np.zeros(d)
+                nrm = np.linalg.norm(c)
+                centers_unit[j] = c / nrm if nrm > 1.0 else c
+        centers = centers_unit * self.params.radius + pub.center
+        return DecodeResult(cluster_centers=centers, info=info)
