@@ -15,4 +15,6 @@ bigclust.private
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .euclidean import LSHTreeKMeans, LSHTreeKMedian
+
+__all__ = ["__version__", "LSHTreeKMeans", "LSHTreeKMedian"]

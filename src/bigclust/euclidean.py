@@ -1,0 +1,609 @@
+"""LSH-tree k-means and k-median (papers/mpc-kmeans-perturbation-resilient.txt).
+
+Pipeline of a fit (each stage is timed in ``report_["time"]``):
+
+``dedup``     exact duplicate rows merged, their weights summed (:mod:`bigclust._dedup`)
+``project``   centring and, for high dimension, a Johnson-Lindenstrauss projection
+              of the points used for hashing (Appendix C.7)
+``tree``      Algorithms 1-4: LSH near-neighbour graphs at geometric scales,
+              candidate clusters, tree, binarisation (:mod:`bigclust.hierarchy`)
+``weights``   node weights ``w(C)``: SSE for k-means, distance sum to a
+              Weiszfeld median estimate for k-median (Appendix D)
+``dp``        Algorithm 5 (exact) or 6 (approximate) (:mod:`bigclust.pruning`)
+``labels``    the pruning set's partition and centres
+``refine``    optional Lloyd iterations (beyond the paper)
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.metrics import pairwise_distances_argmin_min
+from sklearn.utils.validation import check_is_fitted
+
+from . import _validation as V
+from ._dedup import unique_rows
+from ._report import RunRecorder
+from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
+from .pruning import approx_dp, exact_dp, exact_dp_work, split_to_k
+
+__all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
+
+# method="auto" runs the exact DP when it needs at most this many inner-loop
+# operations and table entries (about 10 s and 1.6 GB here), the approximate DP otherwise.
+_AUTO_EXACT_MAX_WORK = 5e9
+_AUTO_EXACT_MAX_ENTRIES = 2e8
+
+
+@dataclass(frozen=True)
+class ClusterTree:
+    """The fitted hierarchy of candidate clusters (the binarised tree T').
+
+    Vertices ``0 .. n_leaves-1`` are leaves, one per distinct input point; the
+    others are candidate clusters (or binarisation vertices) in bottom-up order;
+    the root is the last vertex.
+
+    Attributes
+    ----------
+    parent : ndarray of shape (n_nodes,), int64
+        Parent vertex, -1 for the root.
+    children : ndarray of shape (n_nodes, 2), int64
+        Left and right child, -1 for leaves.
+    size : ndarray of shape (n_nodes,), int64
+        Number of input samples (rows of X, duplicates counted) in each vertex.
+    weight : ndarray of shape (n_nodes,), float64
+        Total sample weight of each vertex.
+    cost : ndarray of shape (n_nodes,), float64
+        The vertex weight ``w(C)`` of the pruning DP: sum of squared distances to
+        the weighted mean (k-means) or of distances to the median estimate
+        (k-median), in squared units / units of X.
+    scale : ndarray of shape (n_nodes,), float64
+        LSH scale at which the candidate cluster formed (units of the hashed
+        coordinates: centred X, JL-projected if ``projection_dim_`` is set).
+    auxiliary : ndarray of shape (n_nodes,), bool
+        True for vertices added by the binarisation (Algorithm 4).
+    leaf_of_sample : ndarray of shape (n_samples,), int64
+        Leaf vertex of every input row.
+    selected : ndarray of shape (n_clusters_found,), int64
+        The pruning set the DP chose; ``labels_`` before ``refine`` number these in order.
+    depth : int
+        Height of the tree (``H`` of Algorithm 6).
+    """
+
+    parent: np.ndarray
+    children: np.ndarray
+    size: np.ndarray
+    weight: np.ndarray
+    cost: np.ndarray
+    scale: np.ndarray
+    auxiliary: np.ndarray
+    leaf_of_sample: np.ndarray
+    selected: np.ndarray
+    depth: int
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.parent.shape[0])
+
+
+class _LSHTreeBase(ClusterMixin, BaseEstimator):
+    _objective = "kmeans"
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        method: str = "auto",
+        epsilon: float = 0.1,
+        dp_step: float | None = None,
+        refine: int = 0,
+        n_hashes: int = 20,
+        n_projections: int = 10,
+        bucket_width: float = 4.0,
+        scale_ratio: float = 1.1,
+        edge_factor: float = 2.0,
+        projection_dim="auto",
+        random_state=None,
+        verbose: bool = False,
+    ):
+        self.n_clusters = n_clusters
+        self.method = method
+        self.epsilon = epsilon
+        self.dp_step = dp_step
+        self.refine = refine
+        self.n_hashes = n_hashes
+        self.n_projections = n_projections
+        self.bucket_width = bucket_width
+        self.scale_ratio = scale_ratio
+        self.edge_factor = edge_factor
+        self.projection_dim = projection_dim
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_params(self, n_samples: int, n_features: int) -> dict:
+        if self.method not in ("auto", "exact", "approx"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'approx', got {self.method!r}.")
+        p = {
+            "k": V.check_n_clusters(self.n_clusters, n_samples),
+            "epsilon": V.check_positive(self.epsilon, "epsilon"),
+            "refine": V.check_int(self.refine, "refine", low=0),
+            "n_hashes": V.check_int(self.n_hashes, "n_hashes", low=1),
+            "n_projections": V.check_int(self.n_projections, "n_projections", low=1),
+            "bucket_width": V.check_positive(self.bucket_width, "bucket_width"),
+            "scale_ratio": V.check_positive(self.scale_ratio, "scale_ratio"),
+            "edge_factor": V.check_positive(self.edge_factor, "edge_factor"),
+        }
+        if p["scale_ratio"] <= 1:
+            raise ValueError(f"scale_ratio must be > 1, got {self.scale_ratio}.")
+        p["dp_step"] = None if self.dp_step is None else V.check_positive(self.dp_step, "dp_step")
+        if self.projection_dim == "auto":
+            p["projection_dim"] = 128 if n_features > 256 else None
+        elif self.projection_dim is None:
+            p["projection_dim"] = None
+        else:
+            p["projection_dim"] = V.check_int(self.projection_dim, "projection_dim", low=1)
+            if p["projection_dim"] >= n_features:
+                p["projection_dim"] = None
+        return p
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Build the LSH tree and choose the best pruning of ``n_clusters`` candidate clusters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training points (float32 or float64; other numeric types are converted).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each point in the objective (default 1).
+
+        Returns
+        -------
+        self
+        """
+        X = V.check_points(X)
+        n, d = X.shape
+        prm = self._check_params(n, d)
+        w = V.check_sample_weight(sample_weight, n)
+        rng = V.check_random_state(self.random_state)
+        run = RunRecorder(verbose=self.verbose)
+
+        with run.stage("dedup"):
+            first, inverse = unique_rows(X)
+            Xu = np.ascontiguousarray(X[first], dtype=np.float64)
+            wu = np.bincount(inverse, weights=w, minlength=first.shape[0])
+            n_distinct = int(first.shape[0])
+        k = prm["k"]
+        if k > n_distinct:
+            V.warn_fewer_distinct(n_distinct, k)
+            k = n_distinct
+
+        with run.stage("project"):
+            Y = Xu - Xu.mean(axis=0)
+            if prm["projection_dim"] is not None:
+                A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
+                Y = Y @ A
+        with run.stage("tree"):
+            tree = build_hierarchy(
+                Y,
+                n_hashes=prm["n_hashes"],
+                n_projections=prm["n_projections"],
+                bucket_width=prm["bucket_width"],
+                scale_ratio=prm["scale_ratio"],
+                edge_factor=prm["edge_factor"],
+                random_state=rng,
+                progress=run.progress,
+            )
+            del Y
+        with run.stage("weights"):
+            total_w, cost, centers_int = self._node_weights(tree, Xu, wu, rng)
+
+        with run.stage("dp"):
+            method, dp_info = self._choose_method(tree, k)
+            if method == "exact":
+                selected, curve, _ = exact_dp(tree, cost, k)
+                self.cost_curve_ = curve
+            else:
+                step = prm["dp_step"] if prm["dp_step"] is not None else prm["epsilon"] / (2 * max(tree.depth, 1))
+                selected, info = approx_dp(tree, cost, k, step)
+                dp_info.update(info, step=step, clusters_from_dp=int(selected.shape[0]))
+                selected = split_to_k(tree, cost, selected, k)
+                self.cost_curve_ = None
+
+        with run.stage("labels"):
+            labels_u = labels_from_pruning(tree, selected)
+            centers = np.empty((selected.shape[0], d), dtype=np.float64)
+            for c, v in enumerate(selected):
+                centers[c] = Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves]
+            inertia = float(cost[selected].sum())
+
+        if prm["refine"] > 0:
+            with run.stage("refine"):
+                labels_u, centers, inertia = self._refine(Xu, wu, centers, prm["refine"], rng)
+
+        self.labels_ = labels_u[inverse]
+        self.cluster_centers_ = centers.astype(X.dtype, copy=False)
+        self.inertia_ = inertia
+        self.n_features_in_ = d
+        self.tree_ = ClusterTree(
+            parent=tree.parent,
+            children=np.stack([tree.left, tree.right], axis=1),
+            size=_subtree_sizes(tree, np.bincount(inverse, minlength=n_distinct)),
+            weight=total_w,
+            cost=cost,
+            scale=tree.scale,
+            auxiliary=tree.auxiliary,
+            leaf_of_sample=inverse,
+            selected=selected,
+            depth=tree.depth,
+        )
+        self.report_ = run.finish(
+            method=method,
+            n_samples=n,
+            n_distinct=n_distinct,
+            n_clusters=int(selected.shape[0]),
+            n_scales=tree.info["n_scales"],
+            tree_nodes=tree.n_nodes,
+            tree_depth=tree.depth,
+            projection_dim=prm["projection_dim"],
+            tree_info=tree.info,
+            dp=dp_info,
+        )
+        return self
+
+    def _choose_method(self, tree: Hierarchy, k: int):
+        work, entries = exact_dp_work(tree, k)
+        info = {"exact_work": work, "exact_entries": entries}
+        if self.method == "exact":
+            if entries > 4 * _AUTO_EXACT_MAX_ENTRIES:
+                raise MemoryError(
+                    f"method='exact' needs {entries:.3g} DP table entries ({entries * 8 / 2**30:.1f} GiB) "
+                    f"for n_clusters={k}; use method='approx', whose memory does not grow with k."
+                )
+            return "exact", info
+        if self.method == "approx":
+            return "approx", info
+        exact_ok = work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES
+        return ("exact" if exact_ok else "approx"), info
+
+    # ------------------------------------------------------------------ predict
+
+    def predict(self, X):
+        """Index of the nearest centre for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        check_is_fitted(self, "cluster_centers_")
+        X = V.check_points(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}.")
+        labels, _ = pairwise_distances_argmin_min(X, self.cluster_centers_.astype(X.dtype, copy=False))
+        return labels.astype(np.int64)
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_``: the partition found (before ``predict``'s nearest-centre rule)."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+@numba.njit(cache=True)
+def _sizes_from_leaves(left, right, leaf_counts):
+    n_leaves = leaf_counts.shape[0]
+    out = np.empty(left.shape[0], np.int64)
+    out[:n_leaves] = leaf_counts
+    for v in range(n_leaves, left.shape[0]):
+        out[v] = out[left[v]] + out[right[v]]
+    return out
+
+
+def _subtree_sizes(tree: Hierarchy, leaf_counts: np.ndarray) -> np.ndarray:
+    return _sizes_from_leaves(tree.left, tree.right, leaf_counts.astype(np.int64))
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters ``k``. If ``X`` has fewer distinct points, a
+        ``ConvergenceWarning`` is issued and that many clusters are returned.
+    method : {"auto", "exact", "approx"}, default="auto"
+        ``"exact"``: Algorithm 5, the optimal pruning with ``k`` clusters, time
+        ``O(n k)`` and memory ``O(sum_C min(k, |C|))``. ``"approx"``: Algorithm 6,
+        within ``(1 + epsilon)`` of it with memory independent of ``k``.
+        ``"auto"`` runs the exact DP when its table and work (known from the
+        tree before it runs) are small (up to ~2e8 entries, 5e9 steps), else the
+        approximate one. ``report_["method"]`` says which ran.
+    epsilon : float, default=0.1
+        Approximation parameter of Algorithm 6: the returned pruning costs at
+        most ``(1 + epsilon)`` times the optimal pruning of the tree.
+    dp_step : float or None, default=None
+        Ratio ``epsilon'`` between consecutive cost levels of Algorithm 6. None
+        uses ``epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs for the
+        guarantee. A fixed value such as 0.1 (the paper's experiments) is much
+        faster at large ``k`` but only guarantees ``(1 + dp_step)^H``.
+    refine : int, default=0
+        Beyond the paper: run this many Lloyd iterations (k-means) or
+        assign/Weiszfeld iterations (k-median) started from the tree's centres.
+        On perturbation-resilient data the tree's answer is already optimal and
+        refinement changes nothing; on real data (not resilient) it lowers the
+        cost toward a local optimum, at ``O(n k d)`` time per iteration, which
+        gives up the ``k``-independence of the approximate method.
+    n_hashes : int, default=20
+        ``t`` of Algorithm 1: LSH functions per scale. The paper's analysis uses
+        ``t = 5 log n / p1`` and its experiments 100; because every edge is
+        checked against the true distance and edges accumulate over scales,
+        far fewer suffice in practice (see benchmarks/); more hashes give a tree
+        closer to the single-linkage tree at more time and memory
+        (``n * n_hashes * n_projections`` float32 projections are kept).
+    n_projections : int, default=10
+        ``m``: projections concatenated per hash function (Datar et al.; Section 5).
+    bucket_width : float, default=4.0
+        ``r`` of the p-stable hash (Section 5).
+    scale_ratio : float, default=1.1
+        Ratio of consecutive scales ``D_i`` (Section 5; the analysis uses 1.01).
+    edge_factor : float, default=2.0
+        ``c`` of Algorithm 1: an LSH edge found at scale ``D`` is kept only when
+        the two points are closer than ``c * D`` (checked exactly, so Lemma 3.5 (2)
+        holds surely). Smaller values protect separated clusters from early
+        merges; larger ones connect clusters at smaller scales.
+    projection_dim : int, None or "auto", default="auto"
+        Appendix C.7's Johnson-Lindenstrauss projection of the points that are
+        hashed and distance-checked (node weights always use the original
+        points). "auto" projects to 128 dimensions when ``n_features > 256``.
+    random_state : int, Generator or None, default=None
+        Seeds the LSH functions, projections and median samples; the same seed
+        and data give the same result.
+    verbose : bool, default=False
+        Print progress lines to stderr for fits that last more than 2 seconds.
+
+    Practical choices (all documented in the module docstrings):
+    exact duplicates are merged before hashing; the Gaussian hash directions are
+    shared by all scales (one matrix product), with fresh offsets per scale;
+    scales below the first at which any checked edge exists are skipped by a
+    doubling search; if no scale up to twice the diameter bound connects all
+    points, the remaining components are joined under one root.
+"""
+
+_ATTRS_DOC = """
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), int64
+        Cluster of each training point: the partition given by the pruning set
+        (or by the last assignment step of ``refine``).
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Centres, in the dtype of ``X``.
+    inertia_ : float
+        Cost of ``labels_`` with ``cluster_centers_``: {cost}.
+    cost_curve_ : ndarray of shape (n_clusters,) or None
+        ``method="exact"`` only: ``cost_curve_[j-1]`` is the least cost of a pruning
+        of the tree with at most ``j`` clusters, ``j = 1..n_clusters`` (an elbow
+        curve for free; non-increasing). None after the approximate DP.
+    tree_ : ClusterTree
+        The hierarchy: parent array, children, sizes, weights, node costs.
+    report_ : dict
+        ``time`` (seconds per stage), ``total_seconds``, ``peak_memory_mb``,
+        ``method``, ``n_scales``, ``tree_nodes``, ``tree_depth``, ``n_distinct``,
+        ``tree_info`` (edges checked/accepted, scale range) and ``dp`` details.
+    n_features_in_ : int
+"""
+
+
+class LSHTreeKMeans(_LSHTreeBase):
+    __doc__ = (
+        """k-means from an LSH tree of candidate clusters and an optimal tree pruning.
+
+    Builds near-neighbour graphs with p-stable LSH at geometric scales, takes
+    their connected components as candidate clusters arranged in a tree, and
+    picks the ``k`` candidates of least total SSE that partition the data by a
+    dynamic program over the tree (Algorithms 1-6 of "Massively Parallel k-Means
+    Clustering for Perturbation Resilient Instances"). On perturbation-resilient
+    data the optimal clustering is a pruning of the tree, so the exact DP returns
+    it; the approximate DP's memory does not grow with ``k``, which makes very
+    large ``k`` (deduplication, compression) practical.
+"""
+        + _PARAMS_DOC
+        + _ATTRS_DOC.format(cost="sum over points of weight * squared distance to its centre")
+        + """
+    Examples
+    --------
+    >>> from bigclust import LSHTreeKMeans
+    >>> from bigclust.datasets import make_planted_mixture
+    >>> X, y, _ = make_planted_mixture(2000, 10, 5, random_state=0)
+    >>> km = LSHTreeKMeans(n_clusters=5, random_state=0).fit(X)
+    >>> km.cluster_centers_.shape
+    (5, 10)
+"""
+    )
+
+    def _node_weights(self, tree, Xu, wu, rng):
+        total_w, sse, means = kmeans_node_stats(tree, Xu, wu)
+        return total_w, sse, means
+
+    def _refine(self, Xu, wu, centers, n_iter, rng):
+        from sklearn.cluster import KMeans
+
+        km = KMeans(n_clusters=centers.shape[0], init=centers, n_init=1, max_iter=n_iter, tol=0.0,
+                    algorithm="lloyd", random_state=int(rng.integers(2**31 - 1)))
+        km.fit(Xu, sample_weight=wu)
+        return km.labels_.astype(np.int64), km.cluster_centers_, float(km.inertia_)
+
+
+class LSHTreeKMedian(_LSHTreeBase):
+    __doc__ = (
+        """k-median (sum of Euclidean distances) from an LSH tree and an optimal tree pruning.
+
+    Same pipeline as :class:`LSHTreeKMeans`; the weight of a candidate cluster is
+    ``sum_p w_p |p - m_C|`` where ``m_C`` is a geometric median estimate computed
+    by Weiszfeld's algorithm on a uniform sample of ``median_sample_size`` points
+    of the cluster (Appendix D; the cost itself is summed over all points of the
+    cluster, so it is exact for that centre).
+
+    Note: with estimated medians a split may raise the weight, so the least cost
+    with *at most* ``k`` clusters (``cost_curve_``) can be below the cost of the
+    returned pruning, which always has exactly ``k`` clusters.
+"""
+        + _PARAMS_DOC
+        + """    median_sample_size : int, default=256
+        Points sampled per candidate cluster for the Weiszfeld median estimate.
+    weiszfeld_iter : int, default=50
+        Maximum Weiszfeld iterations per estimate.
+"""
+        + _ATTRS_DOC.format(cost="sum over points of weight * distance to its centre (the k-median cost)")
+    )
+
+    _objective = "kmedian"
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        method: str = "auto",
+        epsilon: float = 0.1,
+        dp_step: float | None = None,
+        refine: int = 0,
+        n_hashes: int = 20,
+        n_projections: int = 10,
+        bucket_width: float = 4.0,
+        scale_ratio: float = 1.1,
+        edge_factor: float = 2.0,
+        projection_dim="auto",
+        median_sample_size: int = 256,
+        weiszfeld_iter: int = 50,
+        random_state=None,
+        verbose: bool = False,
+    ):
+        super().__init__(
+            n_clusters, method=method, epsilon=epsilon, dp_step=dp_step, refine=refine, n_hashes=n_hashes,
+            n_projections=n_projections, bucket_width=bucket_width, scale_ratio=scale_ratio,
+            edge_factor=edge_factor, projection_dim=projection_dim, random_state=random_state, verbose=verbose,
+        )
+        self.median_sample_size = median_sample_size
+        self.weiszfeld_iter = weiszfeld_iter
+
+    def _check_params(self, n_samples, n_features):
+        p = super()._check_params(n_samples, n_features)
+        V.check_int(self.median_sample_size, "median_sample_size", low=1)
+        V.check_int(self.weiszfeld_iter, "weiszfeld_iter", low=1)
+        return p
+
+    def _node_weights(self, tree, Xu, wu, rng):
+        order, start = leaf_order(tree)
+        total_w = np.empty(tree.n_nodes)
+        total_w[: tree.n_leaves] = wu
+        for v in range(tree.n_leaves, tree.n_nodes):  # cheap O(n_nodes) pass
+            total_w[v] = total_w[tree.left[v]] + total_w[tree.right[v]]
+        cost, medians = _kmedian_weights(
+            Xu, wu, tree.left, tree.right, tree.size, order, start, tree.n_leaves,
+            int(self.median_sample_size), int(self.weiszfeld_iter), int(rng.integers(2**31 - 1)),
+        )
+        return total_w, cost, medians
+
+    def _refine(self, Xu, wu, centers, n_iter, rng):
+        labels = None
+        for _ in range(n_iter):
+            labels, _ = pairwise_distances_argmin_min(Xu, centers)
+            for c in range(centers.shape[0]):
+                members = labels == c
+                if members.any():
+                    centers[c] = _weiszfeld(Xu[members], wu[members], centers[c].copy(), int(self.weiszfeld_iter))
+        labels, dist = pairwise_distances_argmin_min(Xu, centers)
+        return labels.astype(np.int64), centers, float(np.dot(wu, dist))
+
+
+@numba.njit(cache=True)
+def _weiszfeld(P, w, y, n_iter):
+    """Weiszfeld's iteration for the weighted geometric median of the rows of ``P``, from ``y``."""
+    d = P.shape[1]
+    num = np.empty(d)
+    for _ in range(n_iter):
+        num[:] = 0.0
+        den = 0.0
+        shift = 0.0
+        for i in range(P.shape[0]):
+            if w[i] <= 0:
+                continue
+            s = 0.0
+            for j in range(d):
+                t = P[i, j] - y[j]
+                s += t * t
+            dist = np.sqrt(s)
+            if dist < 1e-12:  # at a data point: it contributes as a very close point
+                dist = 1e-12
+            f = w[i] / dist
+            den += f
+            for j in range(d):
+                num[j] += f * P[i, j]
+        if den == 0.0:
+            break
+        for j in range(d):
+            nv = num[j] / den
+            shift += (nv - y[j]) ** 2
+            y[j] = nv
+        if shift <= 1e-18 * (1.0 + np.dot(y, y)):
+            break
+    return y
+
+
+@numba.njit(cache=True)
+def _kmedian_weights(X, w, left, right, size, order, start, n_leaves, sample_size, n_iter, seed):
+    """Appendix D: per vertex, a Weiszfeld median of a sample and the exact cost to it."""
+    np.random.seed(seed)
+    n_nodes = left.shape[0]
+    d = X.shape[1]
+    cost = np.zeros(n_nodes)
+    medians = np.empty((n_nodes - n_leaves, d))
+    for v in range(n_leaves, n_nodes):
+        s0 = start[v]
+        m = size[v]
+        ns = m if m <= sample_size else sample_size
+        P = np.empty((ns, d))
+        pw = np.empty(ns)
+        for i in range(ns):
+            # all points of a small cluster, else a uniform sample; each keeps its weight,
+            # so the sample's weighted distance sum estimates the cluster's without bias
+            pos = s0 + (i if m <= sample_size else np.random.randint(0, m))
+            P[i] = X[order[pos]]
+            pw[i] = w[order[pos]]
+        # warm start: weighted mean of the sample
+        y = np.zeros(d)
+        tot = 0.0
+        for i in range(ns):
+            tot += pw[i]
+            for j in range(d):
+                y[j] += pw[i] * P[i, j]
+        if tot > 0:
+            for j in range(d):
+                y[j] /= tot
+        else:
+            for j in range(d):
+                y[j] = P[0, j]
+        y = _weiszfeld(P, pw, y, n_iter)
+        medians[v - n_leaves] = y
+        c = 0.0
+        for i in range(m):
+            p = order[s0 + i]
+            s = 0.0
+            for j in range(d):
+                t = X[p, j] - y[j]
+                s += t * t
+            c += w[p] * np.sqrt(s)
+        cost[v] = c
+    return cost, medians

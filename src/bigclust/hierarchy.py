@@ -1,0 +1,513 @@
+"""The tree of candidate clusters: Algorithms 1-4 of the LSH-tree paper.
+
+papers/mpc-kmeans-perturbation-resilient.txt builds, for geometric scales
+``D_i``, near-neighbour graphs ``G_i`` from LSH collisions (Algorithm 1), takes
+the connected components of the cumulative graphs ``G'_i = E_0 u ... u E_i`` as
+candidate clusters (Algorithm 2), links each candidate to the smallest candidate
+containing it at a higher scale (Algorithm 3) and binarises the result
+(Algorithm 4). This module does all four in one sweep over the scales:
+
+* one union-find over the points persists across scales, so after scale ``i``
+  its components are exactly the components of ``G'_i`` (Algorithm 2, all
+  components kept, which satisfies line 4's requirement);
+* the components that change at scale ``i`` become new tree vertices whose
+  children are the components they absorbed (Algorithm 3: a component that
+  does not change is the same set, hence the same vertex);
+* each new vertex with ``s`` children is binarised at once with Algorithm 4's
+  heap layout (child ``i`` under auxiliary ``C'_{floor((s+i)/2)}``, ``C'_j``
+  under ``C'_{floor(j/2)}``). Two vertices of that layout are copies of another
+  vertex's point set with a single child: ``C'_1`` (equal to ``C``) and
+  ``C'_s`` (equal to ``C_s``). Removing a single-child vertex whose set equals
+  its child's leaves every DP value unchanged (``DPcost(C, i) = min(w(C),
+  DPcost(C', i)) = DPcost(C', i)`` because ``DPcost(C', i) <= w(C')`` and
+  ``w(C) = w(C')``), so they are collapsed and the result is a full binary tree.
+
+Edges are verified against the true distance (``dist(p, q) < c * D``), which
+makes Lemma 3.5 (2) hold surely instead of with high probability.
+
+Node ids: leaves are ``0 .. n-1`` (the input rows); internal vertices follow
+in creation order, so every child has a smaller id than its parent and the root
+is the last id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from .lsh import _MULTIPLIERS, bucket_keys, draw_pstable
+
+__all__ = ["Hierarchy", "build_hierarchy", "kmeans_node_stats", "leaf_order", "labels_from_pruning"]
+
+
+@dataclass
+class Hierarchy:
+    """A full binary tree over ``n_leaves`` points (the binarised tree T' of Algorithm 4).
+
+    Attributes
+    ----------
+    n_leaves : int
+        Number of leaves; leaf ``i`` is input row ``i``.
+    left, right : ndarray of shape (n_nodes,), int64
+        Children of each vertex, -1 for leaves.
+    parent : ndarray of shape (n_nodes,), int64
+        Parent of each vertex, -1 for the root (the last vertex).
+    size : ndarray of shape (n_nodes,), int64
+        Number of leaves below each vertex.
+    scale : ndarray of shape (n_nodes,), float64
+        The LSH scale ``D`` (in the units of the hashed coordinates) at which the
+        vertex's component formed; 0 for leaves, ``inf`` for a root that had to
+        join components no scale connected.
+    auxiliary : ndarray of shape (n_nodes,), bool
+        True for vertices added by the binarisation (Algorithm 4), False for
+        candidate clusters of Algorithm 2 and leaves.
+    depth : int
+        Largest number of edges on a leaf-to-root path (``H`` of Algorithm 6).
+    info : dict
+        Construction statistics: scales run, edges checked and accepted, ...
+    """
+
+    n_leaves: int
+    left: np.ndarray
+    right: np.ndarray
+    parent: np.ndarray
+    size: np.ndarray
+    scale: np.ndarray
+    auxiliary: np.ndarray
+    depth: int
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.left.shape[0])
+
+    @property
+    def root(self) -> int:
+        return self.n_nodes - 1
+
+
+# --------------------------------------------------------------------------- union-find
+
+
+@numba.njit(cache=True, inline="always")
+def _find(uf, x):
+    while uf[x] != x:
+        uf[x] = uf[uf[x]]  # path halving
+        x = uf[x]
+    return x
+
+
+@numba.njit(cache=True)
+def _sqdist(Y, p, q):
+    s = 0.0
+    for j in range(Y.shape[1]):
+        t = Y[p, j] - Y[q, j]
+        s += t * t
+    return s
+
+
+@numba.njit(cache=True)
+def _scale_pass(Z, Y, offsets, inv_scale_width, thr2, n_hashes, n_projections,
+                uf, uf_size, mark, scale_id, touched, table_keys, table_vals, keys, multipliers, dry_run):
+    """Algorithm 1 at one scale, merged into the running union-find.
+
+    For each hash function, every point is joined to the smallest-index point of
+    its bucket (line 4), if the two are not yet connected and their true
+    distance is below the threshold. Returns (n_touched, n_unions, n_checked);
+    with ``dry_run`` nothing is merged and n_unions is 1 as soon as one edge
+    would be accepted.
+    """
+    n = Y.shape[0]
+    mask = table_keys.shape[0] - 1
+    n_touched = 0
+    n_unions = 0
+    n_checked = 0
+    for j in range(n_hashes):
+        bucket_keys(Z, j * n_projections, n_projections, inv_scale_width, offsets[j], multipliers, keys)
+        table_vals[:] = -1
+        for p in range(n):
+            key = keys[p]
+            slot = np.int64(key & np.uint64(mask))
+            while True:
+                v = table_vals[slot]
+                if v == -1:
+                    table_vals[slot] = p
+                    table_keys[slot] = key
+                    q = p
+                    break
+                if table_keys[slot] == key:
+                    q = v
+                    break
+                slot = (slot + 1) & mask
+            if q == p:
+                continue
+            ra = _find(uf, p)
+            rb = _find(uf, q)
+            if ra == rb:
+                continue
+            n_checked += 1
+            if _sqdist(Y, p, q) >= thr2:
+                continue
+            if dry_run:
+                return 0, 1, n_checked
+            if mark[ra] != scale_id:
+                mark[ra] = scale_id
+                touched[n_touched] = ra
+                n_touched += 1
+            if mark[rb] != scale_id:
+                mark[rb] = scale_id
+                touched[n_touched] = rb
+                n_touched += 1
+            if uf_size[ra] < uf_size[rb]:
+                ra, rb = rb, ra
+            uf[rb] = ra
+            uf_size[ra] += uf_size[rb]
+            n_unions += 1
+    return n_touched, n_unions, n_checked
+
+
+@numba.njit(cache=True)
+def _emit_vertices(touched, n_touched, uf, comp_node, left, right, auxiliary, node_scale, next_id, scale_value):
+    """Algorithms 3-4 for one scale: new vertices for the components that merged.
+
+    ``touched`` holds the union-find roots, as of the start of the scale, of every
+    component that took part in a merge; grouping them by their root now gives
+    each new component's children. Returns the next free vertex id.
+    """
+    finals = np.empty(n_touched, np.int64)
+    for i in range(n_touched):
+        finals[i] = _find(uf, touched[i])
+    order = np.argsort(finals, kind="mergesort")
+    i = 0
+    while i < n_touched:
+        f = finals[order[i]]
+        j = i
+        while j < n_touched and finals[order[j]] == f:
+            j += 1
+        s = j - i  # number of children, >= 2
+        children = np.empty(s, np.int64)
+        for c in range(s):
+            children[c] = comp_node[touched[order[i + c]]]
+        # Heap positions 1..s-1 become vertices (1 is the component itself);
+        # positions s+1..2s are the children, position s is collapsed onto child s.
+        # Create from position s-1 down to 1 so children get smaller ids.
+        base = next_id
+        for pos in range(s - 1, 0, -1):
+            vid = base + (s - 1 - pos)
+            for side in range(2):
+                qpos = 2 * pos + side
+                if qpos >= s:
+                    child = children[qpos - s - 1] if qpos > s else children[s - 1]
+                else:
+                    child = base + (s - 1 - qpos)
+                if side == 0:
+                    left[vid] = child
+                else:
+                    right[vid] = child
+            auxiliary[vid] = pos != 1
+            node_scale[vid] = scale_value
+        next_id = base + s - 1
+        comp_node[f] = next_id - 1
+        i = j
+    return next_id
+
+
+@numba.njit(cache=True)
+def _join_all(uf, uf_size, mark, scale_id, touched):
+    """Union every remaining component (the forced root); returns n_touched."""
+    n = uf.shape[0]
+    nt = 0
+    first = -1
+    for x in range(n):
+        if uf[x] == x:
+            touched[nt] = x
+            nt += 1
+            mark[x] = scale_id
+            if first == -1:
+                first = x
+    for i in range(1, nt):
+        uf[touched[i]] = first
+        uf_size[first] += uf_size[touched[i]]
+    return nt
+
+
+@numba.njit(cache=True)
+def _finish_tree(left, right, n_leaves):
+    n_nodes = left.shape[0]
+    parent = np.full(n_nodes, -1, np.int64)
+    size = np.ones(n_nodes, np.int64)
+    for v in range(n_leaves, n_nodes):
+        parent[left[v]] = v
+        parent[right[v]] = v
+        size[v] = size[left[v]] + size[right[v]]
+    depth = np.zeros(n_nodes, np.int64)
+    max_depth = 0
+    for v in range(n_nodes - 2, -1, -1):
+        depth[v] = depth[parent[v]] + 1
+        if depth[v] > max_depth:
+            max_depth = depth[v]
+    return parent, size, max_depth
+
+
+def _min_distance_lower_bound(Y: np.ndarray, rng: np.random.Generator, n_directions: int = 4) -> float:
+    """Appendix C.7: a lower bound on the closest-pair distance from sorted 1-D projections.
+
+    For a unit vector ``g`` the smallest gap between adjacent sorted values of
+    ``Y @ g`` is at most ``|g . (p* - q*)| <= dist(p*, q*)`` for the closest pair,
+    so every direction gives a lower bound; the largest of a few is kept.
+    """
+    best = 0.0
+    for _ in range(n_directions):
+        g = rng.standard_normal(Y.shape[1])
+        g /= np.linalg.norm(g)
+        proj = np.sort(Y @ g)
+        gaps = np.diff(proj)
+        best = max(best, float(gaps.min()) if gaps.size else 0.0)
+    return best
+
+
+def build_hierarchy(
+    Y: np.ndarray,
+    *,
+    n_hashes: int = 20,
+    n_projections: int = 10,
+    bucket_width: float = 4.0,
+    scale_ratio: float = 1.1,
+    edge_factor: float = 2.0,
+    random_state: np.random.Generator,
+    progress=None,
+) -> Hierarchy:
+    """Build the binarised candidate-cluster tree T' over the rows of ``Y``.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_features), float64
+        Distinct points (duplicates must be removed first; they would be joined
+        at distance 0 by no scale's threshold check).
+    n_hashes : int
+        ``t``: LSH functions per scale (Algorithm 1).
+    n_projections, bucket_width : int, float
+        ``m`` and ``r`` of the p-stable family (Section 5 uses 10 and 4).
+    scale_ratio : float
+        Ratio of consecutive scales (the analysis uses 1.01, Section 5 uses 1.1).
+    edge_factor : float
+        ``c`` of Algorithm 1: an LSH edge found at scale ``D`` is kept only if
+        its true distance is below ``c * D`` (the paper's ``c = alpha'`` depends on
+        the unknown resilience ``alpha``).
+    random_state : numpy.random.Generator
+    progress : bigclust._report.Progress, optional
+
+    Returns
+    -------
+    Hierarchy
+    """
+    Y = np.ascontiguousarray(Y, dtype=np.float64)
+    n, d = Y.shape
+    max_nodes = 2 * n - 1
+    left = np.full(max_nodes, -1, np.int64)
+    right = np.full(max_nodes, -1, np.int64)
+    auxiliary = np.zeros(max_nodes, np.bool_)
+    node_scale = np.zeros(max_nodes, np.float64)
+    info = {"n_scales": 0, "edges_checked": 0, "edges_accepted": 0, "forced_root": False}
+    if n == 1:
+        parent, size, depth = _finish_tree(left, right, 1)
+        return Hierarchy(1, left, right, parent, size, node_scale, auxiliary, int(depth), info)
+
+    lsh = draw_pstable(d, n_hashes, n_projections, bucket_width, random_state)
+    Z = lsh.project(Y)
+    # Appendix C.7: diameter within a factor 2 from one point, closest pair from below.
+    far = float(np.sqrt(((Y - Y[0]) ** 2).sum(axis=1).max()))
+    diameter_ub = 2.0 * far
+    min_lb = _min_distance_lower_bound(Y, random_state)
+    if not min_lb > 0:
+        min_lb = diameter_ub * 1e-12
+    d0 = min_lb / edge_factor  # below this scale no edge can pass the distance check
+    d_stop = 2.0 * max(diameter_ub, diameter_ub / edge_factor)
+    info.update(diameter_upper_bound=diameter_ub, min_distance_lower_bound=min_lb)
+
+    uf = np.arange(n, dtype=np.int64)
+    uf_size = np.ones(n, np.int64)
+    mark = np.full(n, -1, np.int64)
+    touched = np.empty(n, np.int64)
+    comp_node = np.arange(n, dtype=np.int64)
+    table_size = 1 << int(np.ceil(np.log2(2 * n)))
+    table_keys = np.zeros(table_size, np.uint64)
+    table_vals = np.full(table_size, -1, np.int64)
+    keys = np.empty(n, np.uint64)
+
+    def offsets_for(i):
+        # Fresh offsets b/r in [0, 1) per scale and hash function, from a stream
+        # keyed by the scale index so that dry runs and real runs agree.
+        sub = np.random.default_rng([seed_base, i])
+        return sub.random((n_hashes, n_projections))
+
+    seed_base = int(random_state.integers(2**63 - 1))
+
+    def run_scale(i, dry):
+        D = d0 * scale_ratio**i
+        thr = edge_factor * D
+        # a dry run only asks whether the first few hash functions find any edge
+        t = min(n_hashes, 4) if dry else n_hashes
+        return _scale_pass(Z, Y, offsets_for(i), 1.0 / (D * bucket_width), thr * thr, t, n_projections,
+                           uf, uf_size, mark, i, touched, table_keys, table_vals, keys, _MULTIPLIERS, dry)
+
+    # The closest-pair bound can be far below the closest pair, and scales below
+    # the first one with any checked edge merge nothing. Find that scale by dry
+    # runs stepping 32 scales, then 8, then sweep every scale from 8 below it.
+    i = 0
+    for step in (32, 8):
+        while d0 * scale_ratio ** (i + step) < d_stop:
+            _, found, checked = run_scale(i + step, True)
+            info["edges_checked"] += int(checked)
+            if found:
+                break
+            i += step
+    # sweep from the last scale the dry runs found empty
+    info["first_scale"] = float(d0 * scale_ratio**i)
+
+    next_id = n
+    n_components = n
+    while n_components > 1 and d0 * scale_ratio**i < d_stop:
+        D = d0 * scale_ratio**i
+        nt, nu, checked = run_scale(i, False)
+        info["n_scales"] += 1
+        info["edges_checked"] += int(checked)
+        info["edges_accepted"] += int(nu)
+        if nt:
+            next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, D)
+            n_components -= nu
+        if progress is not None:
+            progress.update(f"tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
+        i += 1
+    if n_components > 1:
+        # No scale up to twice the diameter bound connected everything (LSH
+        # misses are possible); join what is left under one root (Lemma 3.7's P in Q_L).
+        info["forced_root"] = True
+        nt = _join_all(uf, uf_size, mark, -2, touched)
+        next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, np.inf)
+    assert next_id == max_nodes, (next_id, max_nodes)
+    info["last_scale"] = float(d0 * scale_ratio ** (i - 1))
+    parent, size, depth = _finish_tree(left, right, n)
+    return Hierarchy(n, left, right, parent, size, node_scale, auxiliary, int(depth), info)
+
+
+# --------------------------------------------------------------------------- node weights
+
+
+@numba.njit(cache=True)
+def _kmeans_stats(X, w, left, right, n_leaves):
+    """Bottom-up total weight, mean and SSE of every vertex (Ward's merge formula).
+
+    ``SSE(A u B) = SSE(A) + SSE(B) + W_A W_B / (W_A + W_B) * |mu_A - mu_B|^2`` is
+    used instead of sum-of-squares minus squared sum, which cancels badly.
+    Returns (W, SSE, internal_means) with internal_means[v - n_leaves] for v >= n_leaves.
+    """
+    n_nodes = left.shape[0]
+    d = X.shape[1]
+    W = np.zeros(n_nodes)
+    cnt = np.ones(n_nodes)
+    sse = np.zeros(n_nodes)
+    means = np.empty((n_nodes - n_leaves, d))
+    for v in range(n_leaves):
+        W[v] = w[v]
+    for v in range(n_leaves, n_nodes):
+        a = left[v]
+        b = right[v]
+        wa = W[a]
+        wb = W[b]
+        W[v] = wa + wb
+        cnt[v] = cnt[a] + cnt[b]
+        mv = v - n_leaves
+        if wa + wb > 0:
+            fa = wa / (wa + wb)
+            fb = wb / (wa + wb)
+        else:  # zero-weight points: centre at the plain mean, cost 0
+            fa = cnt[a] / cnt[v]
+            fb = cnt[b] / cnt[v]
+        dist2 = 0.0
+        for j in range(d):
+            ma = X[a, j] if a < n_leaves else means[a - n_leaves, j]
+            mb = X[b, j] if b < n_leaves else means[b - n_leaves, j]
+            means[mv, j] = fa * ma + fb * mb
+            t = ma - mb
+            dist2 += t * t
+        extra = wa * wb / (wa + wb) * dist2 if wa > 0 and wb > 0 else 0.0
+        sse[v] = sse[a] + sse[b] + extra
+    return W, sse, means
+
+
+def kmeans_node_stats(tree: Hierarchy, X: np.ndarray, sample_weight: np.ndarray):
+    """Node weights ``w(C) = sum_{p in C} w_p |p - mean(C)|^2`` for every vertex.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    X : ndarray of shape (n_leaves, n_features)
+        The points in the space whose cost is optimised (before any JL projection).
+    sample_weight : ndarray of shape (n_leaves,)
+
+    Returns
+    -------
+    total_weight : ndarray of shape (n_nodes,)
+    sse : ndarray of shape (n_nodes,)
+    internal_means : ndarray of shape (n_nodes - n_leaves, n_features)
+    """
+    return _kmeans_stats(np.ascontiguousarray(X, dtype=np.float64), sample_weight.astype(np.float64),
+                         tree.left, tree.right, tree.n_leaves)
+
+
+@numba.njit(cache=True)
+def _leaf_order(left, right, n_leaves):
+    n_nodes = left.shape[0]
+    order = np.empty(n_leaves, np.int64)
+    start = np.zeros(n_nodes, np.int64)
+    stack = np.empty(n_nodes, np.int64)
+    top = 0
+    stack[0] = n_nodes - 1
+    top = 1
+    pos = 0
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        if v < n_leaves:
+            order[pos] = v
+            start[v] = pos
+            pos += 1
+        else:
+            stack[top] = right[v]
+            stack[top + 1] = left[v]
+            top += 2
+    # start of an internal vertex = start of its leftmost leaf
+    for v in range(n_leaves, n_nodes):
+        start[v] = start[left[v]]
+    return order, start
+
+
+def leaf_order(tree: Hierarchy):
+    """Leaves in depth-first order and each vertex's first position in it.
+
+    The leaves below vertex ``v`` are ``order[start[v] : start[v] + size[v]]``.
+    """
+    return _leaf_order(tree.left, tree.right, tree.n_leaves)
+
+
+@numba.njit(cache=True)
+def _labels_from_pruning(parent, selected, n_leaves):
+    n_nodes = parent.shape[0]
+    lab = np.full(n_nodes, -1, np.int64)
+    for c in range(selected.shape[0]):
+        lab[selected[c]] = c
+    for v in range(n_nodes - 2, -1, -1):
+        if lab[v] == -1:
+            lab[v] = lab[parent[v]]
+    return lab[:n_leaves].copy()
+
+
+def labels_from_pruning(tree: Hierarchy, selected: np.ndarray) -> np.ndarray:
+    """Cluster label of every leaf: the index in ``selected`` of its unique selected ancestor."""
+    labels = _labels_from_pruning(tree.parent, np.asarray(selected, dtype=np.int64), tree.n_leaves)
+    if (labels < 0).any():
+        raise AssertionError("selected vertices are not a pruning set")
+    return labels

@@ -1,0 +1,382 @@
+"""Optimal pruning of the candidate-cluster tree: Algorithms 5 and 6 of the LSH-tree paper.
+
+A pruning set of a tree is a set of vertices with exactly one on every
+leaf-to-root path (Definition 3.8); for the tree of :mod:`bigclust.hierarchy` it
+is a partition of the points. Both dynamic programs run bottom-up over vertex ids
+(children always have smaller ids than their parents).
+
+``exact_dp``
+    Algorithm 5. ``dp_exact(C, i)`` is the least total weight of a pruning of the
+    subtree of ``C`` with *exactly* ``i`` vertices, for ``i <= min(k, |C|)`` (the
+    subtree-size bound keeps the work at ``O(sum_C min(k,|C'|) min(k,|C''|)) =
+    O(n k)``). The paper's ``DPcost(C, i)`` (at most ``i`` vertices) is its prefix
+    minimum, returned as the cost curve. When splitting a vertex never increases
+    the weight (true for k-means' SSE), the two agree and the optimum uses exactly
+    ``min(k, n)`` clusters.
+``approx_dp``
+    Algorithm 6. For each vertex the least number of clusters whose weight is at
+    most ``lambda_i = (1 + eps')^i``, for every level ``i``; the memory per vertex
+    is bounded by the number of levels, independent of ``k``. Each vertex's table is
+    stored as its breakpoints (the levels where the count drops), at most
+    ``min(|C|, levels)`` of them, and two children are combined by trying every
+    pair of breakpoints: the same values as line 9's minimum, found in
+    ``O(bp(C') bp(C''))`` instead of ``O(levels^2)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numba
+import numpy as np
+
+from .hierarchy import Hierarchy
+
+__all__ = ["exact_dp", "approx_dp", "exact_dp_work", "split_to_k", "pruning_cost"]
+
+
+# --------------------------------------------------------------------------- Algorithm 5
+
+
+@numba.njit(cache=True)
+def _exact_work(left, right, size, n_leaves, k):
+    work = 0.0
+    mem = 0.0
+    for v in range(left.shape[0]):
+        mem += min(size[v], k)
+        if v >= n_leaves:
+            work += min(size[left[v]], k) * min(size[right[v]], k)
+    return work, mem
+
+
+def exact_dp_work(tree: Hierarchy, k: int) -> tuple[float, float]:
+    """(operations, table entries) that :func:`exact_dp` needs for this tree and ``k``."""
+    return _exact_work(tree.left, tree.right, tree.size, tree.n_leaves, k)
+
+
+@numba.njit(cache=True)
+def _exact_tables(left, right, size, w, n_leaves, k):
+    n_nodes = left.shape[0]
+    cap = np.empty(n_nodes, np.int64)
+    offs = np.empty(n_nodes + 1, np.int64)
+    offs[0] = 0
+    for v in range(n_nodes):
+        cap[v] = min(size[v], k)
+        offs[v + 1] = offs[v] + cap[v]
+    dp = np.full(offs[n_nodes], np.inf)
+    for v in range(n_nodes):
+        o = offs[v]
+        dp[o] = w[v]
+        if v < n_leaves:
+            continue
+        a = left[v]
+        b = right[v]
+        oa = offs[a]
+        ob = offs[b]
+        cv = cap[v]
+        for i1 in range(1, cap[a] + 1):
+            va = dp[oa + i1 - 1]
+            lim = min(cap[b], cv - i1)
+            for i2 in range(1, lim + 1):
+                s = va + dp[ob + i2 - 1]
+                if s < dp[o + i1 + i2 - 1]:
+                    dp[o + i1 + i2 - 1] = s
+    return dp, offs, cap
+
+
+@numba.njit(cache=True)
+def _exact_traceback(left, right, dp, offs, cap, root, n_clusters, n_leaves):
+    out = np.empty(n_clusters, np.int64)
+    n_out = 0
+    stack_v = np.empty(2 * n_clusters + 2, np.int64)
+    stack_i = np.empty(2 * n_clusters + 2, np.int64)
+    stack_v[0] = root
+    stack_i[0] = n_clusters
+    top = 1
+    while top > 0:
+        top -= 1
+        v = stack_v[top]
+        i = stack_i[top]
+        if i == 1:
+            out[n_out] = v
+            n_out += 1
+            continue
+        a = left[v]
+        b = right[v]
+        target = dp[offs[v] + i - 1]
+        found = -1
+        for i1 in range(max(1, i - cap[b]), min(cap[a], i - 1) + 1):  # smallest i' first (Alg. 5 line 10.4)
+            if dp[offs[a] + i1 - 1] + dp[offs[b] + i - i1 - 1] == target:
+                found = i1
+                break
+        stack_v[top] = a
+        stack_i[top] = found
+        stack_v[top + 1] = b
+        stack_i[top + 1] = i - found
+        top += 2
+    return out[:n_out]
+
+
+def exact_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int):
+    """Algorithm 5: the least-weight pruning set with exactly ``n_clusters`` vertices.
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    weights : ndarray of shape (n_nodes,)
+        Non-negative vertex weights ``w(C)``.
+    n_clusters : int
+        ``k``, at most ``tree.n_leaves``.
+
+    Returns
+    -------
+    selected : ndarray of shape (n_clusters,), int64
+        The vertices of the pruning set.
+    cost_curve : ndarray of shape (n_clusters,)
+        ``cost_curve[j-1] = DPcost(root, j)``: the least weight of a pruning set
+        with at most ``j`` vertices, for ``j = 1..n_clusters`` (non-increasing).
+    exact_curve : ndarray of shape (n_clusters,)
+        least weight with exactly ``j`` vertices.
+    """
+    k = int(n_clusters)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    dp, offs, cap = _exact_tables(tree.left, tree.right, tree.size, w, tree.n_leaves, k)
+    root = tree.root
+    exact_curve = dp[offs[root]: offs[root] + cap[root]].copy()
+    selected = _exact_traceback(tree.left, tree.right, dp, offs, cap, root, k, tree.n_leaves)
+    return selected, np.minimum.accumulate(exact_curve), exact_curve
+
+
+# --------------------------------------------------------------------------- Algorithm 6
+
+
+def _level_tables(step: float, n_levels: int):
+    """lambda_i = (1+step)^i for i = 0..n_levels-1, and the sum-level offsets.
+
+    ``gap[delta]`` is the smallest ``j >= 0`` with ``lambda_j >= 1 + lambda_{-delta}``,
+    so that ``level(lambda_a + lambda_b) = b + gap[b - a]`` for ``0 <= a <= b``.
+    """
+    lam = (1.0 + step) ** np.arange(n_levels, dtype=np.float64)
+    target = 1.0 + (1.0 + step) ** (-np.arange(n_levels, dtype=np.float64))
+    gap = np.searchsorted(lam, target * (1 - 1e-12), side="left").astype(np.int64)
+    return lam, gap
+
+
+@numba.njit(cache=True)
+def _level_of(x, lam):
+    # smallest i with lam[i] >= x (x > 0), -1 for x == 0; lam[-1] caps
+    if x <= 0.0:
+        return -1
+    lo = 0
+    hi = lam.shape[0] - 1
+    if lam[hi] < x * (1 - 1e-12):
+        return hi + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if lam[mid] >= x * (1 - 1e-12):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@numba.njit(cache=True, inline="always")
+def _sum_level(a, b, gap):
+    # level of lambda_a + lambda_b, with lambda_{-1} = 0
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    if a > b:
+        a, b = b, a
+    return b + gap[b - a]
+
+
+@numba.njit(cache=True)
+def _approx_tables(left, right, size, wn, n_leaves, lam, gap):
+    """Breakpoints of DPsize for every vertex.
+
+    Vertex ``v`` stores pairs (level, count), levels increasing and counts
+    decreasing, in ``bl[offs[v]:offs[v]+nbp[v]]`` / ``bc[...]``: DPsize(v, i) is the
+    count of the last breakpoint whose level is <= i.
+    """
+    n_nodes = left.shape[0]
+    n_levels = lam.shape[0]
+    cap = np.empty(n_nodes, np.int64)
+    offs = np.empty(n_nodes + 1, np.int64)
+    offs[0] = 0
+    for v in range(n_nodes):
+        cap[v] = min(size[v], n_levels + 2)
+        offs[v + 1] = offs[v] + cap[v]
+    bl = np.empty(offs[n_nodes], np.int64)
+    bc = np.empty(offs[n_nodes], np.int64)
+    nbp = np.zeros(n_nodes, np.int64)
+    own = np.empty(n_nodes, np.int64)
+    best = np.empty(n_levels + 2, np.int64)
+    BIG = np.int64(1) << 62
+    for v in range(n_nodes):
+        lv = _level_of(wn[v], lam)
+        own[v] = lv
+        o = offs[v]
+        if v < n_leaves or lv == -1:
+            bl[o] = lv
+            bc[o] = 1
+            nbp[v] = 1
+            continue
+        a = left[v]
+        b = right[v]
+        # best[level + 1] = least count of a children combination at that level
+        for t in range(lv + 1):
+            best[t] = BIG
+        for x in range(nbp[a]):
+            la = bl[offs[a] + x]
+            ca = bc[offs[a] + x]
+            for y in range(nbp[b]):
+                lsum = _sum_level(la, bl[offs[b] + y], gap)
+                if lsum >= lv:  # from level lv on the vertex itself (count 1) wins
+                    break
+                c = ca + bc[offs[b] + y]
+                if c < best[lsum + 1]:
+                    best[lsum + 1] = c
+        m = 0
+        run = BIG
+        for t in range(lv + 1):
+            if best[t] < run:
+                run = best[t]
+                bl[o + m] = t - 1
+                bc[o + m] = run
+                m += 1
+        bl[o + m] = lv
+        bc[o + m] = 1
+        nbp[v] = m + 1
+    return bl, bc, offs, nbp, own
+
+
+@numba.njit(cache=True)
+def _count_at(bl, bc, o, nb, level):
+    c = bc[o]
+    for x in range(nb):
+        if bl[o + x] <= level:
+            c = bc[o + x]
+        else:
+            break
+    return c
+
+
+@numba.njit(cache=True)
+def _approx_traceback(left, right, bl, bc, offs, nbp, root, start_level, gap, max_out):
+    out = np.empty(max_out, np.int64)
+    n_out = 0
+    stack_v = np.empty(2 * max_out + 2, np.int64)
+    stack_l = np.empty(2 * max_out + 2, np.int64)
+    stack_v[0] = root
+    stack_l[0] = start_level
+    top = 1
+    while top > 0:
+        top -= 1
+        v = stack_v[top]
+        i = stack_l[top]
+        target = _count_at(bl, bc, offs[v], nbp[v], i)
+        if target == 1:  # Alg. 6 line 14.2
+            out[n_out] = v
+            n_out += 1
+            continue
+        a = left[v]
+        b = right[v]
+        fa = -2
+        fb = -2
+        # smallest (i', i'') in lexicographic order (line 14.4): breakpoint levels suffice
+        for x in range(nbp[a]):
+            la = bl[offs[a] + x]
+            ca = bc[offs[a] + x]
+            for y in range(nbp[b]):
+                lb = bl[offs[b] + y]
+                if _sum_level(la, lb, gap) > i:
+                    break
+                if ca + bc[offs[b] + y] == target:
+                    fa = la
+                    fb = lb
+                    break
+            if fa != -2:
+                break
+        stack_v[top] = a
+        stack_l[top] = fa
+        stack_v[top + 1] = b
+        stack_l[top + 1] = fb
+        top += 2
+    return out[:n_out]
+
+
+def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float):
+    """Algorithm 6: a pruning set of at most ``n_clusters`` vertices within ``(1+step)^H`` of optimal.
+
+    With ``step = epsilon / (2 H)``, ``H = tree.depth``, the weight is at most
+    ``(1 + epsilon)`` times the optimum (Lemma 3.12).
+
+    Parameters
+    ----------
+    tree : Hierarchy
+    weights : ndarray of shape (n_nodes,), non-negative
+    n_clusters : int
+    step : float
+        ``epsilon'`` of Algorithm 6: the ratio between consecutive cost levels.
+
+    Returns
+    -------
+    selected : ndarray of int64, at most ``n_clusters`` vertices
+    info : dict
+        ``n_levels`` (the ``l + 2`` levels of the table), ``level_bound``
+        (``lambda_{i*}``, an upper bound on the weight found, in weight units),
+        ``breakpoints`` (total stored).
+    """
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    positive = w[w > 0]
+    n = tree.n_leaves
+    if positive.size == 0:  # all weights zero: the root alone is optimal
+        return np.array([tree.root], np.int64), {"n_levels": 1, "level_bound": 0.0, "breakpoints": tree.n_nodes}
+    unit = float(positive.min())  # Alg. 6 assumes min positive weight >= 1: rescale
+    wn = w / unit
+    top = 2.0 * n * float(wn.max())
+    n_levels = int(np.ceil(np.log(top) / np.log1p(step))) + 2
+    lam, gap = _level_tables(step, n_levels)
+    bl, bc, offs, nbp, own = _approx_tables(tree.left, tree.right, tree.size, wn, tree.n_leaves, lam, gap)
+    root = tree.root
+    o = offs[root]
+    levels = bl[o: o + nbp[root]]
+    counts = bc[o: o + nbp[root]]
+    first = int(np.argmax(counts <= n_clusters))  # smallest i* with DPsize(R, i*) <= k (line 12)
+    start_level = int(levels[first])
+    selected = _approx_traceback(tree.left, tree.right, bl, bc, offs, nbp, root, start_level, gap, int(counts[first]))
+    bound = 0.0 if start_level < 0 else float(lam[start_level]) * unit
+    return selected, {"n_levels": n_levels + 1, "level_bound": bound, "breakpoints": int(nbp.sum())}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def split_to_k(tree: Hierarchy, weights: np.ndarray, selected: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Grow a pruning set to ``n_clusters`` vertices by greedy splits.
+
+    Repeatedly replaces the selected vertex whose split lowers the weight most
+    (``w(C) - w(C') - w(C'')``) by its two children. Used after Algorithm 6, which
+    may return fewer than ``k`` clusters; for k-means each split never raises the
+    cost, so the result stays within Lemma 3.12's bound.
+    """
+    selected = [int(v) for v in selected]
+    n_leaves = tree.n_leaves
+    heap = [(-(weights[v] - weights[tree.left[v]] - weights[tree.right[v]]), v) for v in selected if v >= n_leaves]
+    heapq.heapify(heap)
+    chosen = set(selected)
+    while len(chosen) < n_clusters and heap:
+        _, v = heapq.heappop(heap)
+        chosen.discard(v)
+        for c in (int(tree.left[v]), int(tree.right[v])):
+            chosen.add(c)
+            if c >= n_leaves:
+                heapq.heappush(heap, (-(weights[c] - weights[tree.left[c]] - weights[tree.right[c]]), c))
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def pruning_cost(weights: np.ndarray, selected: np.ndarray) -> float:
+    """Total weight of a pruning set."""
+    return float(np.sum(weights[np.asarray(selected, dtype=np.int64)]))
