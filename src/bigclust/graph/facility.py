@@ -134,7 +134,7 @@ class FacilityLocation(ClusteringResultMixin):
     epsilon : float, default=0.1
         Discretisation of radii and distances into powers of (1+epsilon) (Sections 4.1-4.3).
         Smaller is closer to exact Mettu-Plaxton, larger is faster (fewer levels and classes).
-    n_repetitions : int, default=16
+    n_repetitions : int, default=32
         Independent rank draws of the neighbourhood-size estimator (Algorithm 3, ``l``).
     beta : float, default=1.0
         beta-MP radius scaling (Archer et al.); 1 is the original 3-approximation.
@@ -173,7 +173,7 @@ class FacilityLocation(ClusteringResultMixin):
         opening_cost=1.0,
         *,
         epsilon: float = 0.1,
-        n_repetitions: int = 16,
+        n_repetitions: int = 32,
         beta: float = 1.0,
         machines: int = 1,
         refine: bool = False,

@@ -34,7 +34,7 @@ class PCenter(ClusteringResultMixin):
         Number of centres, 1 <= p <= n_vertices.
     epsilon : float, default=0.01
         Relative precision of the radius bisection.
-    n_trials : int, default=1
+    n_trials : int, default=16
         Independent MIS draws per tested radius (the smallest one counts); more trials find
         feasible smaller radii more often.
     fill : bool, default=True
@@ -65,7 +65,7 @@ class PCenter(ClusteringResultMixin):
         p: int,
         *,
         epsilon: float = 0.01,
-        n_trials: int = 1,
+        n_trials: int = 16,
         fill: bool = True,
         machines: int = 1,
         random_state=None,

@@ -71,12 +71,15 @@ class PMedian(ClusteringResultMixin):
     ----------
     p : int
         Number of medians, 1 <= p <= n_vertices.
-    epsilon : float, default=0.1
+    epsilon : float, default=0.05
         Radius / distance discretisation (Section 4).
-    n_repetitions : int, default=16
+    n_repetitions : int, default=64
         Rank draws of the neighbourhood-size estimator (Algorithm 3).
     n_roundings : int, optional
         Independent bipoint roundings; default ``ceil(log2 n)``.
+    n_probes : int, default=8
+        Extra MP runs (fresh tie orders, opening costs within a factor (1+epsilon) of the one
+        that gave exactly p facilities); the cheapest p-facility solution is kept.
     max_search_steps : int, default=60
         Bisection steps on the opening cost.
     machines : int, default=1
@@ -107,9 +110,10 @@ class PMedian(ClusteringResultMixin):
         self,
         p: int,
         *,
-        epsilon: float = 0.1,
-        n_repetitions: int = 16,
+        epsilon: float = 0.05,
+        n_repetitions: int = 64,
         n_roundings: int | None = None,
+        n_probes: int = 8,
         max_search_steps: int = 60,
         machines: int = 1,
         refine: bool = False,
@@ -122,6 +126,7 @@ class PMedian(ClusteringResultMixin):
         self.epsilon = epsilon
         self.n_repetitions = n_repetitions
         self.n_roundings = n_roundings
+        self.n_probes = n_probes
         self.max_search_steps = max_search_steps
         self.machines = machines
         self.refine = refine
@@ -141,6 +146,7 @@ class PMedian(ClusteringResultMixin):
             max(1, int(np.ceil(np.log2(max(n, 2))))) if self.n_roundings is None
             else check_int(self.n_roundings, "n_roundings", low=1)
         )
+        n_probe = check_int(self.n_probes, "n_probes", low=0)
         passes = check_int(self.max_refine_passes, "max_refine_passes", low=1)
         cand = None if self.refine_candidates is None else check_int(self.refine_candidates, "refine_candidates", low=1)
         graph.check_connected("p-median")
@@ -169,6 +175,7 @@ class PMedian(ClusteringResultMixin):
                     run.progress.update(f"opening cost {z:.4g}: {fac.size} facilities")
                     if fac.size == p:
                         sol = fac
+                        z_found = z
                         break
                     if fac.size > p:
                         z_lo, best_big = z, fac
@@ -176,6 +183,19 @@ class PMedian(ClusteringResultMixin):
                         z_hi, best_small = z, fac
                     if z_hi / z_lo < 1.0 + 1e-9:
                         break
+            if sol is not None and n_probe > 0 and p < n:
+                # Amplification (as the paper's O(log n) repetitions): more MP runs with fresh
+                # tie orders at opening costs near the one that gave p facilities; keep the
+                # cheapest solution with exactly p facilities.
+                best_cost = mssp(graph, sol, km)[0].sum()
+                for _ in range(n_probe):
+                    z = z_found * (1.0 + eps) ** rng.uniform(-1.0, 1.0)
+                    km.ledger.broadcast(1)
+                    fac, d, _, _ = mettu_plaxton(graph, nbhd, z * ones, rng, km)
+                    km.ledger.aggregate(2)  # count and cost at the coordinator
+                    search.append((z, int(fac.size)))
+                    if fac.size == p and d.sum() < best_cost:
+                        best_cost, sol = float(d.sum()), fac
         rounded = False
         with run.stage("bipoint_rounding"):
             if sol is None:
