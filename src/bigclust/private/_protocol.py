@@ -239,9 +239,11 @@ class _Public:
 
 
 def _to_unit_ball(X: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
-    Y = (X - center) / radius
+    """(X - center) / radius, rows longer than 1 scaled back to the unit sphere (a new array)."""
+    Y = X - center
     norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-    return Y / np.maximum(norms, 1.0)[:, None]
+    Y *= (1.0 / np.maximum(norms, radius))[:, None]
+    return Y
 
 
 class Encoder:
@@ -298,9 +300,16 @@ class Encoder:
         """Encode each row of ``X`` (n, d) as one user's report; returns n * 24 bytes."""
         return self.encode_array(X).tobytes()
 
+    _CHUNK = 8192
+
     def encode_array(self, X) -> np.ndarray:
         """Like :meth:`encode_batch` but returns the structured array (dtype REPORT_DTYPE)."""
         X = self._check(X)
+        if X.shape[0] <= self._CHUNK:
+            return self._encode_chunk(X)
+        return np.concatenate([self._encode_chunk(X[s:s + self._CHUNK]) for s in range(0, X.shape[0], self._CHUNK)])
+
+    def _encode_chunk(self, X: np.ndarray) -> np.ndarray:
         pub, rng = self._pub, self._rng
         n = X.shape[0]
         T = self.params.n_levels
@@ -317,8 +326,8 @@ class Encoder:
         vbucket = pub.tree.user_buckets(codes, vlevel)
         vrow = rng.integers(pub.tree.domain_sizes(vlevel))
         par = (np.bitwise_count(vrow & vbucket) & 1).astype(bool)
-        Xs = np.where(par[:, None], -Xu, Xu)
-        payload, vbit = pub.vec_mech.randomize(Xs, rng)
+        Xu[par] *= -1.0  # H[r_v, bucket] * x
+        payload, vbit = pub.vec_mech.randomize(Xu, rng)
 
         out = np.empty(n, dtype=REPORT_DTYPE)
         out["version"] = FORMAT_VERSION
