@@ -1,0 +1,167 @@
+"""Encoder/Decoder: report format, aggregation against dense oracles, bounded memory, errors."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.linalg import hadamard
+
+from bigclust.private import (
+    REPORT_DTYPE,
+    REPORT_SIZE,
+    Decoder,
+    Encoder,
+    ProtocolParams,
+    RandomSource,
+)
+from bigclust.private._protocol import parse_reports
+
+
+def _data(n=3000, d=3, k=3, seed=0, spread=0.01):
+    rng = np.random.default_rng(seed)
+    C = rng.standard_normal((k, d))
+    C *= 0.8 / np.linalg.norm(C, axis=1, keepdims=True)
+    lab = rng.integers(k, size=n)
+    return C[lab] + spread * rng.standard_normal((n, d)), C
+
+
+def test_report_format_fields():
+    p = ProtocolParams(n_features=3, epsilon=1.0, n_levels=5, bucket_bits=3)
+    enc = Encoder(p, 11, random_source=RandomSource(0))
+    X, _ = _data(500)
+    one = enc.encode(X[0])
+    assert isinstance(one, bytes) and len(one) == REPORT_SIZE == 24
+    raw = enc.encode_batch(X)
+    assert len(raw) == 24 * 500
+    r = parse_reports(raw)
+    assert (r["version"] == 1).all()
+    assert ((r["hlevel"] >= 1) & (r["hlevel"] <= 5)).all()
+    assert (r["vlevel"] == 5).all()  # "deepest"
+    dom = np.minimum(2 ** r["hlevel"].astype(int), 8)
+    assert (r["hrow"] < dom).all() and (r["flags"] < 4).all()
+    assert len(set(r["fingerprint"].tolist())) == 1
+    # byte layout: little-endian, documented offsets
+    b = np.frombuffer(raw[:24], dtype=np.uint8)
+    assert b[0] == 1 and int.from_bytes(raw[8:12], "little") == r["hrow"][0]
+    assert int.from_bytes(raw[16:24], "little") == r["payload"][0]
+
+
+def test_seeded_encoder_reproducible_and_csprng_default():
+    p = ProtocolParams(n_features=3, epsilon=1.0, n_levels=4)
+    X, _ = _data(200)
+    a = Encoder(p, 1, random_source=RandomSource(7)).encode_batch(X)
+    b = Encoder(p, 1, random_source=RandomSource(7)).encode_batch(X)
+    assert a == b
+    assert Encoder(p, 1)._rng.secure
+
+
+@pytest.mark.parametrize("mech", ["duchi", "coordinate"])
+def test_decoder_estimates_match_dense_oracle(mech):
+    d, T, bits = 3, 4, 2  # levels 3-4 are hashed into 4 buckets
+    p = ProtocolParams(n_features=d, epsilon=2.0, n_levels=T, bucket_bits=bits, vector_levels="all", vector_mechanism=mech)
+    X, _ = _data(4000, d)
+    rep = Encoder(p, 5, random_source=RandomSource(1)).encode_array(X)
+    dec = Decoder(p, 5)
+    dec.add(rep[:1000]).add(rep[1000:].tobytes())
+    n = 4000
+    C_h = dec._pub.hist_mech.unbias()
+    for lv in range(1, T + 1):
+        D = min(2**lv, 2**bits)
+        sel = rep[rep["hlevel"] == lv]
+        H = hadamard(D)
+        b = np.where(sel["flags"] & 1, 1.0, -1.0)
+        dense = (n / len(sel)) * C_h * (b[:, None] * H[sel["hrow"].astype(int)]).sum(0)
+        np.testing.assert_allclose(dec.frequency_estimates(lv), dense, rtol=1e-9, atol=1e-6)
+        vsel = rep[rep["vlevel"] == lv]
+        Z = dec._pub.vec_mech.decode(vsel["payload"], (vsel["flags"] & 2).astype(bool), d).astype(np.float64)
+        dense_v = (n / len(vsel)) * H[:, vsel["vrow"].astype(int)] @ Z
+        np.testing.assert_allclose(dec.vector_estimates(lv), dense_v, rtol=1e-5, atol=1e-3)
+
+
+def test_batches_equal_single_add_and_memory_is_bounded():
+    p = ProtocolParams(n_features=4, epsilon=1.0, n_levels=6, bucket_bits=4)
+    X, _ = _data(20000, 4)
+    rep = Encoder(p, 3, random_source=RandomSource(2)).encode_array(X)
+    one, many = Decoder(p, 3), Decoder(p, 3)
+    one.add(rep[:1000])
+    size_small = one.aggregate_nbytes()
+    one.add(rep[1000:])
+    assert one.aggregate_nbytes() == size_small  # memory does not grow with reports
+    for s in range(0, 20000, 3333):
+        many.add(rep[s:s + 3333].tobytes())
+    np.testing.assert_array_equal(one._hsum, many._hsum)
+    np.testing.assert_allclose(one._vsum, many._vsum, rtol=1e-5, atol=1e-3)
+    assert one.n_reports_ == many.n_reports_ == 20000
+
+
+def test_list_of_single_reports_accepted():
+    p = ProtocolParams(n_features=2, epsilon=1.0, n_levels=3)
+    enc = Encoder(p, 0, random_source=RandomSource(3))
+    X, _ = _data(50, 2)
+    dec = Decoder(p, 0).add([enc.encode(x) for x in X])
+    assert dec.n_reports_ == 50
+
+
+def test_decoder_rejects_foreign_or_corrupt_reports():
+    p = ProtocolParams(n_features=2, epsilon=1.0, n_levels=3)
+    q = ProtocolParams(n_features=2, epsilon=2.0, n_levels=3)
+    X, _ = _data(20, 2)
+    rep = Encoder(p, 0, random_source=RandomSource(3)).encode_array(X)
+    with pytest.raises(ValueError, match="different public parameters"):
+        Decoder(q, 0).add(rep)
+    with pytest.raises(ValueError, match="different public parameters"):
+        Decoder(p, 1).add(rep)
+    with pytest.raises(ValueError, match="multiple of the 24-byte"):
+        Decoder(p, 0).add(rep.tobytes()[:-1])
+    bad = rep.copy()
+    bad["version"][3] = 9
+    with pytest.raises(ValueError, match="format version"):
+        Decoder(p, 0).add(bad)
+    bad = rep.copy()
+    bad["hlevel"][0] = 7
+    dec = Decoder(p, 0)
+    with pytest.raises(ValueError, match="invalid level"):
+        dec.add(bad)
+    assert dec.n_reports_ == 0  # nothing was added from the rejected batch
+    with pytest.raises(ValueError, match="no reports"):
+        Decoder(p, 0).fit(2)
+
+
+def test_errors_do_not_echo_private_values():
+    p = ProtocolParams(n_features=3, epsilon=1.0)
+    enc = Encoder(p, 0)
+    secret = 123.456789
+    for bad in ([secret, np.nan, 1.0], [[secret, 1.0]], "abc"):
+        with pytest.raises(ValueError) as e:
+            enc.encode_batch(np.atleast_2d(np.array(bad, dtype=object)) if not isinstance(bad, str) else bad)
+        assert "123.45" not in str(e.value)
+
+
+def test_params_validation():
+    with pytest.raises(ValueError):
+        ProtocolParams(n_features=2, epsilon=-1.0)
+    with pytest.raises(ValueError):
+        ProtocolParams(n_features=2, epsilon=1.0, tree="kd")
+    with pytest.raises(ValueError):
+        ProtocolParams(n_features=2, epsilon=1.0, vector_levels=(0, 2))
+    with pytest.raises(ValueError):
+        ProtocolParams(n_features=2, epsilon=1.0, histogram_share=1.0)
+    with pytest.raises(ValueError):
+        ProtocolParams(n_features=20, epsilon=1.0, tree="net", projection_dim=9)
+    with pytest.raises(TypeError):
+        Encoder(ProtocolParams(n_features=2, epsilon=1.0), -3)
+    eh, ev = ProtocolParams(n_features=2, epsilon=1.0).epsilons()
+    assert eh + ev == 1 and eh == ev
+
+
+@pytest.mark.parametrize("tree,extra", [("simhash", {}), ("net", {"n_levels": 6, "vector_levels": "all"})])
+def test_end_to_end_recovers_separated_centres(tree, extra):
+    d, k = 2 if tree == "net" else 5, 3
+    X, C = _data(60000, d, k, seed=4, spread=0.005)
+    p = ProtocolParams(n_features=d, epsilon=16.0, tree=tree, **({"n_levels": 8} | extra))
+    rep = Encoder(p, 9, random_source=RandomSource(5)).encode_array(X)
+    res = Decoder(p, 9).add(rep).fit(k, random_state=0)
+    got = res.cluster_centers
+    err = max(np.min(np.linalg.norm(got - c, axis=1)) for c in C)
+    assert err < 0.12, (err, res.info)
+    assert res.info["coreset_size"] >= k
