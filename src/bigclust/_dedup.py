@@ -71,7 +71,12 @@ def _group(Xb, order, hashes):
 
 
 def unique_rows(X: np.ndarray):
-    """Distinct rows of ``X`` in order of first appearance.
+    """Distinct rows of ``X`` in a canonical order that does not depend on the row order.
+
+    Distinct rows are ordered by a 64-bit hash of their bytes (ties, which need
+    a hash collision between different rows, by first appearance). Everything
+    downstream, including the paper's "smallest index" rule of Algorithm 1,
+    then gives the same result for any permutation or repetition of the rows.
 
     Returns
     -------
@@ -86,8 +91,4 @@ def unique_rows(X: np.ndarray):
     hashes = _row_hashes(Xb)
     order = np.argsort(hashes, kind="stable")
     inverse, first = _group(Xb, order, hashes)
-    # renumber groups by first appearance so results do not depend on hash values
-    rank = np.empty(first.shape[0], np.int64)
-    perm = np.argsort(first, kind="stable")
-    rank[perm] = np.arange(first.shape[0])
-    return first[perm], rank[inverse]
+    return first, inverse

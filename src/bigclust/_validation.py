@@ -54,20 +54,21 @@ def check_points(X, *, name: str = "X", dtype=(np.float64, np.float32), min_samp
     if arr.dtype == object:
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} contains values that are not numbers.") from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} contains values that are not numbers: {exc}") from None
     if arr.dtype.kind == "c":
-        raise TypeError(f"{name} has complex dtype {arr.dtype}; only real numbers are supported.")
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}; only real numbers are.")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} has dtype {arr.dtype}; expected real numbers.")
     if arr.ndim != 2:
-        hint = " Reshape 1-D data with X.reshape(-1, 1) for one feature." if arr.ndim == 1 else ""
+        hint = (" Reshape your data with X.reshape(-1, 1) if it has one feature, or X.reshape(1, -1) "
+                "if it is one sample.") if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D with shape {arr.shape}.{hint}")
     n, d = arr.shape
     if n < min_samples:
         raise ValueError(f"{name} has {n} sample(s); at least {min_samples} required.")
     if d < 1:
-        raise ValueError(f"{name} has 0 features; at least 1 required.")
+        raise ValueError(f"{name} has 0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required.")
     dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
     if arr.dtype not in dtypes:
         arr = arr.astype(dtypes[0])

@@ -67,7 +67,8 @@ class ClusterTree:
     auxiliary : ndarray of shape (n_nodes,), bool
         True for vertices added by the binarisation (Algorithm 4).
     leaf_of_sample : ndarray of shape (n_samples,), int64
-        Leaf vertex of every input row.
+        Leaf vertex of every input row (-1 for rows of weight 0, which take no
+        part in the fit and are labelled by their nearest centre).
     selected : ndarray of shape (n_clusters_found,), int64
         The pruning set the DP chose; ``labels_`` before ``refine`` number these in order.
     depth : int
@@ -178,9 +179,13 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
 
         with run.stage("dedup"):
             first, inverse = unique_rows(X)
-            Xu = np.ascontiguousarray(X[first], dtype=np.float64)
             wu = np.bincount(inverse, weights=w, minlength=first.shape[0])
-            n_distinct = int(first.shape[0])
+            # zero-weight points do not influence the fit (as if removed); they are
+            # labelled by their nearest centre at the end
+            keep = np.flatnonzero(wu > 0)
+            Xu = np.ascontiguousarray(X[first[keep]], dtype=np.float64)
+            wu = wu[keep]
+            n_distinct = int(keep.shape[0])
         k = prm["k"]
         if k > n_distinct:
             V.warn_fewer_distinct(n_distinct, k)
@@ -220,6 +225,10 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
 
         with run.stage("labels"):
             labels_u = labels_from_pruning(tree, selected)
+            # number clusters by their first leaf, so labels do not depend on the DP's traversal order
+            _, first_leaf = np.unique(labels_u, return_index=True)
+            selected = selected[np.argsort(first_leaf, kind="stable")]
+            labels_u = labels_from_pruning(tree, selected)
             centers = np.empty((selected.shape[0], d), dtype=np.float64)
             for c, v in enumerate(selected):
                 centers[c] = Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves]
@@ -229,19 +238,27 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             with run.stage("refine"):
                 labels_u, centers, inertia = self._refine(Xu, wu, centers, prm["refine"], rng)
 
-        self.labels_ = labels_u[inverse]
+        labels_all = np.full(first.shape[0], -1, np.int64)
+        labels_all[keep] = labels_u
+        if keep.shape[0] < first.shape[0]:
+            zero = np.flatnonzero(labels_all < 0)
+            labels_all[zero] = pairwise_distances_argmin_min(np.asarray(X[first[zero]], np.float64), centers)[0]
+        self.labels_ = labels_all[inverse]
         self.cluster_centers_ = centers.astype(X.dtype, copy=False)
         self.inertia_ = inertia
         self.n_features_in_ = d
+        leaf_id = np.full(first.shape[0], -1, np.int64)
+        leaf_id[keep] = np.arange(keep.shape[0])
+        leaf_of_row = leaf_id[inverse]
         self.tree_ = ClusterTree(
             parent=tree.parent,
             children=np.stack([tree.left, tree.right], axis=1),
-            size=_subtree_sizes(tree, np.bincount(inverse, minlength=n_distinct)),
+            size=_subtree_sizes(tree, np.bincount(inverse, minlength=first.shape[0])[keep]),
             weight=total_w,
             cost=cost,
             scale=tree.scale,
             auxiliary=tree.auxiliary,
-            leaf_of_sample=inverse,
+            leaf_of_sample=leaf_of_row,
             selected=selected,
             depth=tree.depth,
         )
@@ -290,7 +307,8 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "cluster_centers_")
         X = V.check_points(X)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}.")
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
         labels, _ = pairwise_distances_argmin_min(X, self.cluster_centers_.astype(X.dtype, copy=False))
         return labels.astype(np.int64)
 
@@ -443,7 +461,17 @@ class LSHTreeKMeans(_LSHTreeBase):
         km = KMeans(n_clusters=centers.shape[0], init=centers, n_init=1, max_iter=n_iter, tol=0.0,
                     algorithm="lloyd", random_state=int(rng.integers(2**31 - 1)))
         km.fit(Xu, sample_weight=wu)
-        return km.labels_.astype(np.int64), km.cluster_centers_, float(km.inertia_)
+        labels = km.labels_.astype(np.int64)
+        # finish with an update step: centres become the weighted means of labels_,
+        # which can only lower the cost, and inertia_ is that partition's SSE
+        k, d = centers.shape
+        tot = np.bincount(labels, weights=wu, minlength=k)
+        sums = np.stack([np.bincount(labels, weights=Xu[:, j] * wu, minlength=k) for j in range(d)], axis=1)
+        new = km.cluster_centers_.astype(np.float64).copy()
+        ok = tot > 0
+        new[ok] = sums[ok] / tot[ok, None]
+        inertia = float(np.dot(wu, ((Xu - new[labels]) ** 2).sum(axis=1)))
+        return labels, new, inertia
 
 
 class LSHTreeKMedian(_LSHTreeBase):

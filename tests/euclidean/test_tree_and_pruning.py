@@ -1,0 +1,160 @@
+"""Oracles for the candidate tree (Alg 1-4) and the pruning DPs (Alg 5-6)."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.sparse.csgraph import connected_components
+
+from bigclust.hierarchy import build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
+from bigclust.pruning import approx_dp, exact_dp, exact_dp_work, split_to_k
+
+
+def _tree(n, d=3, seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.5, 3, size=(n, 1)) + rng.integers(0, 4, (n, 1)) * 6.0
+    return X, build_hierarchy(X, random_state=np.random.default_rng(seed), **kw)
+
+
+def _members(tree):
+    order, start = leaf_order(tree)
+    return [np.sort(order[start[v]: start[v] + tree.size[v]]) for v in range(tree.n_nodes)]
+
+
+def _all_prunings(tree):
+    """Every pruning set of every subtree, by brute force: {v} plus unions of the children's."""
+    out = {}
+    for v in range(tree.n_nodes):
+        if v < tree.n_leaves:
+            out[v] = [(v,)]
+        else:
+            a, b = tree.left[v], tree.right[v]
+            out[v] = [(v,)] + [pa + pb for pa in out[a] for pb in out[b]]
+    return out[tree.root]
+
+
+@pytest.mark.parametrize("n,seed", [(1, 0), (2, 1), (7, 2), (40, 3), (300, 4)])
+def test_tree_is_full_binary_with_consistent_sizes(n, seed):
+    X, tree = _tree(n, seed=seed)
+    assert tree.n_nodes == 2 * n - 1
+    internal = np.arange(tree.n_leaves, tree.n_nodes)
+    assert (tree.left[internal] >= 0).all() and (tree.right[internal] >= 0).all()
+    assert (tree.left[internal] < internal).all() and (tree.right[internal] < internal).all()
+    assert (tree.size[internal] == tree.size[tree.left[internal]] + tree.size[tree.right[internal]]).all()
+    assert tree.size[tree.root] == n and tree.parent[tree.root] == -1
+    # every non-root vertex is the child of exactly one vertex
+    kids = np.concatenate([tree.left[internal], tree.right[internal]])
+    assert np.array_equal(np.sort(kids), np.arange(tree.n_nodes - 1))
+
+
+def test_candidate_clusters_are_connected_below_the_checked_threshold():
+    """Lemma 3.5 (2) holds surely: each candidate formed at scale D is connected by pairs closer than c*D."""
+    c = 2.0
+    X, tree = _tree(120, d=4, seed=5, edge_factor=c)
+    D2 = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
+    members = _members(tree)
+    checked = 0
+    for v in range(tree.n_leaves, tree.n_nodes):
+        if tree.auxiliary[v] or not np.isfinite(tree.scale[v]):
+            continue
+        m = members[v]
+        adj = D2[np.ix_(m, m)] < (c * tree.scale[v]) ** 2
+        assert connected_components(adj, directed=False)[0] == 1
+        checked += 1
+    assert checked > 10
+
+
+def test_separated_groups_are_candidates():
+    """Well-separated groups appear as vertices (Theorem 3.6 on resilient input)."""
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0], [100, 0], [0, 100], [100, 100]])
+    y = np.repeat(np.arange(4), 25)
+    X = centers[y] + rng.standard_normal((100, 2))
+    tree = build_hierarchy(X, random_state=np.random.default_rng(1))
+    sets = {tuple(m) for m in _members(tree)}
+    for c in range(4):
+        assert tuple(np.flatnonzero(y == c)) in sets
+
+
+def test_kmeans_node_stats_match_brute_force():
+    X, tree = _tree(60, seed=7)
+    w = np.random.default_rng(0).uniform(0, 2, 60)
+    w[:5] = 0.0
+    W, sse, means = kmeans_node_stats(tree, X, w)
+    for v, m in enumerate(_members(tree)):
+        assert W[v] == pytest.approx(w[m].sum())
+        if w[m].sum() > 0:
+            mu = np.average(X[m], axis=0, weights=w[m])
+            assert sse[v] == pytest.approx((w[m] * ((X[m] - mu) ** 2).sum(1)).sum(), rel=1e-9, abs=1e-9)
+            if v >= tree.n_leaves:
+                assert np.allclose(means[v - tree.n_leaves], mu)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_dp_equals_exhaustive_search(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 11))
+    X, tree = _tree(n, seed=seed)
+    weights = kmeans_node_stats(tree, X, np.ones(n))[1] if seed % 2 == 0 else rng.uniform(0, 10, tree.n_nodes)
+    prunings = _all_prunings(tree)
+    for k in range(1, n + 1):
+        exact_k = min(sum(weights[list(p)]) for p in prunings if len(p) == k)
+        atmost_k = min(sum(weights[list(p)]) for p in prunings if len(p) <= k)
+        selected, curve, exact_curve = exact_dp(tree, weights, k)
+        assert len(selected) == k
+        assert weights[selected].sum() == pytest.approx(exact_k)
+        assert exact_curve[-1] == pytest.approx(exact_k)
+        assert curve[-1] == pytest.approx(atmost_k)
+        assert np.all(np.diff(curve) <= 1e-12)
+        labels = labels_from_pruning(tree, selected)  # raises if not a pruning set
+        assert len(np.unique(labels)) == k
+
+
+def test_exact_dp_work_counts_subtree_bounded_products():
+    X, tree = _tree(50, seed=1)
+    work, entries = exact_dp_work(tree, 5)
+    assert entries == np.minimum(tree.size, 5).sum()
+    internal = np.arange(tree.n_leaves, tree.n_nodes)
+    assert work == (np.minimum(tree.size[tree.left[internal]], 5) * np.minimum(tree.size[tree.right[internal]], 5)).sum()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 40), k=st.integers(1, 40), eps=st.sampled_from([0.05, 0.1, 0.5]),
+       seed=st.integers(0, 10_000), sse=st.booleans())
+def test_approx_dp_within_one_plus_epsilon(n, k, eps, seed, sse):
+    """Lemma 3.12: Algorithm 6 with eps' = eps/(2H) is within (1+eps) of Algorithm 5."""
+    k = min(k, n)
+    X, tree = _tree(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    weights = kmeans_node_stats(tree, X, np.ones(n))[1] if sse else rng.uniform(0, 5, tree.n_nodes) * (rng.random(tree.n_nodes) < 0.8)
+    weights[: tree.n_leaves] = 0.0 if sse else weights[: tree.n_leaves]
+    _, curve, _ = exact_dp(tree, weights, k)
+    opt = curve[-1]
+    step = eps / (2 * max(tree.depth, 1))
+    selected, info = approx_dp(tree, weights, k, step)
+    assert 1 <= len(selected) <= k
+    labels_from_pruning(tree, selected)
+    got = weights[selected].sum()
+    assert got <= (1 + eps) * opt + 1e-9
+    assert got <= info["level_bound"] * (1 + 1e-9) + 1e-12
+    if sse:  # growing to k clusters never raises the SSE
+        grown = split_to_k(tree, weights, selected, k)
+        assert len(grown) == k and weights[grown].sum() <= got + 1e-9
+
+
+def test_exhaustive_kmeans_optimum_on_resilient_instance():
+    """On a well-separated instance the tree's optimal pruning is the optimal k-means partition."""
+    rng = np.random.default_rng(3)
+    centers = np.array([[0.0, 0.0], [30.0, 0.0], [0.0, 40.0]])
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    X = centers[y] + rng.standard_normal((9, 2))
+    tree = build_hierarchy(X, random_state=np.random.default_rng(0))
+    sse = kmeans_node_stats(tree, X, np.ones(9))[1]
+    selected, _, _ = exact_dp(tree, sse, 3)
+
+    def cost(lab):
+        return sum(((X[lab == c] - X[lab == c].mean(0)) ** 2).sum() for c in np.unique(lab))
+
+    best = min(cost(np.array(lab)) for lab in itertools.product(range(3), repeat=9) if len(set(lab)) == 3)
+    assert sse[selected].sum() == pytest.approx(best)
