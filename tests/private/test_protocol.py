@@ -165,3 +165,16 @@ def test_end_to_end_recovers_separated_centres(tree, extra):
     err = max(np.min(np.linalg.norm(got - c, axis=1)) for c in C)
     assert err < 0.12, (err, res.info)
     assert res.info["coreset_size"] >= k
+
+
+def test_net_tree_with_random_projection():
+    # Algorithm 3 lines 2-6: project d=8 -> d'=3, scale by Lambda, then the lattice tree
+    d, k = 8, 2
+    X, C = _data(60000, d, k, seed=6, spread=0.003)
+    p = ProtocolParams(n_features=d, epsilon=16.0, tree="net", n_levels=6, projection_dim=3, vector_levels="all")
+    enc = Encoder(p, 2, random_source=RandomSource(8))
+    assert enc._pub.projection.shape == (3, d)
+    np.testing.assert_allclose(enc._pub.projection @ enc._pub.projection.T, np.eye(3), atol=1e-12)
+    res = Decoder(p, 2).add(enc.encode_array(X)).fit(k, random_state=0)
+    err = max(np.min(np.linalg.norm(res.cluster_centers - c, axis=1)) for c in C)
+    assert err < 0.2, (err, res.info)

@@ -98,6 +98,21 @@ class RandomSource:
         ``high`` is a positive integer below 2**63 or an array of them (one bound
         per output, then ``size`` defaults to ``len(high)``).
         """
+        if np.ndim(high) == 0:
+            h = int(high)
+            if size is None:
+                size = 1
+            if h < 1:
+                raise ValueError("integers() needs high >= 1.")
+            mask_s = np.uint64((1 << (h - 1).bit_length()) - 1)
+            hs = np.uint64(h)
+            w = self.words(size) & mask_s
+            bad = np.flatnonzero(w >= hs)
+            while bad.size:  # each round accepts with probability > 1/2
+                w2 = self.words(bad.size) & mask_s
+                w[bad] = w2
+                bad = bad[w2 >= hs]
+            return w
         high_arr = np.asarray(high, dtype=np.uint64)
         if size is None:
             size = int(high_arr.size)
