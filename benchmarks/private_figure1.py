@@ -9,6 +9,8 @@ same run on the same data:
                    "_ball" projects them onto the unit ball (the data domain)
   nonprivate       k-means++/Lloyd (sklearn KMeans, n_init=1)
   diffprivlib      central-DP KMeans of diffprivlib (eps, bounds [-1, 1]^d)
+  ours_shuffle     bigclust.private.ShuffleDPKMeans, (eps, delta = n^-1.1)-DP in the shuffle
+                   model (only with --with-shuffle)
 
 Usage:
   python benchmarks/private_figure1.py --sweep paper --runs 3 --max-seconds 3000
@@ -33,7 +35,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from private_common import gaussian_mixture_in_ball, import_diffprivlib_kmeans, kmeans_cost, project_to_ball  # noqa: E402
 
-from bigclust.private import LocalDPKMeans  # noqa: E402
+from bigclust.private import LocalDPKMeans, ShuffleDPKMeans  # noqa: E402
 
 
 def emit(obj):
@@ -62,7 +64,9 @@ def main():
     ap.add_argument("--r", type=float, default=100.0)
     ap.add_argument("--levels", type=int, default=12)
     ap.add_argument("--max-seconds", type=float, default=3000.0)
-    ap.add_argument("--skip", nargs="*", default=[], help="methods to skip (e.g. diffprivlib)")
+    ap.add_argument("--skip", nargs="*", default=[],
+                    help="methods to skip: diffprivlib, naive, nonprivate, local")
+    ap.add_argument("--with-shuffle", action="store_true", help="also run ShuffleDPKMeans")
     args = ap.parse_args()
     if args.sweep == "none" and not args.grid:
         ap.error("choose --sweep paper or --grid")
@@ -94,16 +98,27 @@ def main():
             triv = kmeans_cost(X, np.zeros((1, args.d)))
             for e in eps_list:
                 record("trivial", e, triv, time.time() - t)
-            t = time.time()
-            km = KMeans(k, n_init=1, random_state=run).fit(X)
-            c_np = kmeans_cost(X, km.cluster_centers_)
-            for e in eps_list:
-                record("nonprivate_kmeanspp", e, c_np, time.time() - t)
-            for e in eps_list:
+            if "nonprivate" not in args.skip:
                 t = time.time()
-                m = LocalDPKMeans(k, epsilon=e, n_levels=args.levels, random_state=run * 1000 + 17).fit(X)
-                record("ours_local", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
-                       epsilon_spent=m.report_["epsilon"], coreset=m.report_["decoder_coreset_size"])
+                km = KMeans(k, n_init=1, random_state=run).fit(X)
+                c_np = kmeans_cost(X, km.cluster_centers_)
+                for e in eps_list:
+                    record("nonprivate_kmeanspp", e, c_np, time.time() - t)
+            for e in eps_list:
+                if "local" not in args.skip:
+                    t = time.time()
+                    m = LocalDPKMeans(k, epsilon=e, n_levels=args.levels, random_state=run * 1000 + 17).fit(X)
+                    record("ours_local", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
+                           epsilon_spent=m.report_["epsilon"], coreset=m.report_["decoder_coreset_size"])
+                if args.with_shuffle:
+                    t = time.time()
+                    m = ShuffleDPKMeans(k, epsilon=e, delta=float(n) ** -1.1, n_levels=args.levels,
+                                        random_state=run * 1000 + 17).fit(X)
+                    record("ours_shuffle", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
+                           epsilon_spent=m.report_["epsilon"], delta_spent=m.report_["delta"],
+                           epsilon_local=m.report_["epsilon_local"], coreset=m.report_["decoder_coreset_size"])
+                if "naive" in args.skip:
+                    continue
                 t = time.time()
                 scale = 2.0 * np.sqrt(args.d) / e
                 noisy = X + rng.laplace(0.0, scale, size=X.shape)
