@@ -178,3 +178,18 @@ def test_net_tree_with_random_projection():
     res = Decoder(p, 2).add(enc.encode_array(X)).fit(k, random_state=0)
     err = max(np.min(np.linalg.norm(res.cluster_centers - c, axis=1)) for c in C)
     assert err < 0.2, (err, res.info)
+
+
+def test_decoder_is_order_invariant_and_shuffler_permutes():
+    from bigclust.private import shuffle_reports
+
+    p = ProtocolParams(n_features=3, epsilon=8.0, n_levels=6)
+    X, _ = _data(20000, 3)
+    rep = Encoder(p, 4, random_source=RandomSource(9)).encode_array(X)
+    sh = shuffle_reports(rep, RandomSource(10))
+    assert sorted(sh.tobytes()[i:i + 24] for i in range(0, len(sh) * 24, 24)) == sorted(
+        rep.tobytes()[i:i + 24] for i in range(0, len(rep) * 24, 24))
+    assert not np.array_equal(sh, rep)
+    a = Decoder(p, 4).add(rep).fit(3, random_state=0).cluster_centers
+    b = Decoder(p, 4).add(sh).fit(3, random_state=0).cluster_centers
+    np.testing.assert_allclose(a, b, atol=1e-6)
