@@ -102,7 +102,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         epsilon: float = 0.1,
         dp_step: float | None = None,
         refine: int = 0,
-        n_hashes: int = 20,
+        n_hashes: int = 10,
         n_projections: int = 10,
         bucket_width: float = 4.0,
         scale_ratio: float = 1.1,
@@ -364,7 +364,7 @@ _PARAMS_DOC = """
         refinement changes nothing; on real data (not resilient) it lowers the
         cost toward a local optimum, at ``O(n k d)`` time per iteration, which
         gives up the ``k``-independence of the approximate method.
-    n_hashes : int, default=20
+    n_hashes : int, default=10
         ``t`` of Algorithm 1: LSH functions per scale. The paper's analysis uses
         ``t = 5 log n / p1`` and its experiments 100; because every edge is
         checked against the true distance and edges accumulate over scales,
@@ -507,7 +507,7 @@ class LSHTreeKMedian(_LSHTreeBase):
         epsilon: float = 0.1,
         dp_step: float | None = None,
         refine: int = 0,
-        n_hashes: int = 20,
+        n_hashes: int = 10,
         n_projections: int = 10,
         bucket_width: float = 4.0,
         scale_ratio: float = 1.1,

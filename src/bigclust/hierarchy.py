@@ -108,39 +108,58 @@ def _sqdist(Y, p, q):
     return s
 
 
-@numba.njit(cache=True)
-def _scale_pass(Z, Y, offsets, inv_scale_width, thr2, n_hashes, n_projections,
-                uf, uf_size, mark, scale_id, touched, table_keys, table_vals, keys, multipliers, dry_run):
-    """Algorithm 1 at one scale, merged into the running union-find.
+@numba.njit(cache=True, parallel=True)
+def _bucket_partners(Z, offsets, inv_scale_width, n_hashes, n_projections, multipliers, partners,
+                     keys, table_keys, table_vals):
+    """Algorithm 1, line 4: for each hash function, each point's smallest-index bucket mate.
 
-    For each hash function, every point is joined to the smallest-index point of
-    its bucket (line 4), if the two are not yet connected and their true
-    distance is below the threshold. Returns (n_touched, n_unions, n_checked);
-    with ``dry_run`` nothing is merged and n_unions is 1 as soon as one edge
-    would be accepted.
+    Hash functions are independent, so they are spread over the worker threads;
+    each worker owns one row of the ``keys``/``table_*`` scratch arrays (allocated
+    once per fit, not per scale). Writes ``partners[j, p]``.
+    """
+    n = Z.shape[1]
+    n_workers = keys.shape[0]
+    mask = table_keys.shape[1] - 1
+    for w in numba.prange(n_workers):
+        for j in range(w, n_hashes, n_workers):
+            kw = keys[w]
+            tk = table_keys[w]
+            tv = table_vals[w]
+            bucket_keys(Z, j * n_projections, n_projections, inv_scale_width, offsets[j], multipliers, kw)
+            tv[:] = -1
+            for p in range(n):  # increasing p: the first point stored per key is the smallest index
+                key = kw[p]
+                slot = np.int64(key & np.uint64(mask))
+                while True:
+                    v = tv[slot]
+                    if v == -1:
+                        tv[slot] = p
+                        tk[slot] = key
+                        partners[j, p] = p
+                        break
+                    if tk[slot] == key:
+                        partners[j, p] = v
+                        break
+                    slot = (slot + 1) & mask
+
+
+@numba.njit(cache=True)
+def _merge_edges(partners, n_hashes, Y, thr2, uf, uf_size, mark, scale_id, touched, dry_run):
+    """Join each point to its bucket partners when their true distance is below the threshold.
+
+    Returns (n_touched, n_unions, n_checked); ``touched`` collects the roots, as of
+    the start of the scale, of every component that merged. With ``dry_run``
+    nothing is merged and n_unions is 1 as soon as one edge would be accepted.
     """
     n = Y.shape[0]
-    mask = table_keys.shape[0] - 1
+    for x in range(n):  # flatten: most finds below are then one hop
+        uf[x] = _find(uf, x)
     n_touched = 0
     n_unions = 0
     n_checked = 0
     for j in range(n_hashes):
-        bucket_keys(Z, j * n_projections, n_projections, inv_scale_width, offsets[j], multipliers, keys)
-        table_vals[:] = -1
         for p in range(n):
-            key = keys[p]
-            slot = np.int64(key & np.uint64(mask))
-            while True:
-                v = table_vals[slot]
-                if v == -1:
-                    table_vals[slot] = p
-                    table_keys[slot] = key
-                    q = p
-                    break
-                if table_keys[slot] == key:
-                    q = v
-                    break
-                slot = (slot + 1) & mask
+            q = partners[j, p]
             if q == p:
                 continue
             ra = _find(uf, p)
@@ -271,7 +290,7 @@ def _min_distance_lower_bound(Y: np.ndarray, rng: np.random.Generator, n_directi
 def build_hierarchy(
     Y: np.ndarray,
     *,
-    n_hashes: int = 20,
+    n_hashes: int = 10,
     n_projections: int = 10,
     bucket_width: float = 4.0,
     scale_ratio: float = 1.1,
@@ -332,10 +351,11 @@ def build_hierarchy(
     mark = np.full(n, -1, np.int64)
     touched = np.empty(n, np.int64)
     comp_node = np.arange(n, dtype=np.int64)
+    partners = np.empty((n_hashes, n), np.int64)
+    n_workers = max(1, min(numba.get_num_threads(), n_hashes))
     table_size = 1 << int(np.ceil(np.log2(2 * n)))
-    table_keys = np.zeros(table_size, np.uint64)
-    table_vals = np.full(table_size, -1, np.int64)
-    keys = np.empty(n, np.uint64)
+    scratch = (np.empty((n_workers, n), np.uint64), np.empty((n_workers, table_size), np.uint64),
+               np.empty((n_workers, table_size), np.int64))
 
     def offsets_for(i):
         # Fresh offsets b/r in [0, 1) per scale and hash function, from a stream
@@ -350,8 +370,8 @@ def build_hierarchy(
         thr = edge_factor * D
         # a dry run only asks whether the first few hash functions find any edge
         t = min(n_hashes, 4) if dry else n_hashes
-        return _scale_pass(Z, Y, offsets_for(i), 1.0 / (D * bucket_width), thr * thr, t, n_projections,
-                           uf, uf_size, mark, i, touched, table_keys, table_vals, keys, _MULTIPLIERS, dry)
+        _bucket_partners(Z, offsets_for(i), 1.0 / (D * bucket_width), t, n_projections, _MULTIPLIERS, partners, *scratch)
+        return _merge_edges(partners, t, Y, thr * thr, uf, uf_size, mark, i, touched, dry)
 
     # The closest-pair bound can be far below the closest pair, and scales below
     # the first one with any checked edge merge nothing. Find that scale by dry
