@@ -234,9 +234,11 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
                 centers[c] = Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves]
             inertia = float(cost[selected].sum())
 
+        refine_info = None
         if prm["refine"] > 0:
             with run.stage("refine"):
-                labels_u, centers, inertia = self._refine(Xu, wu, centers, prm["refine"], rng)
+                start, refine_info = self._refine_start(tree, cost, centers_int, Xu, wu, centers, rng)
+                labels_u, centers, inertia = self._refine(Xu, wu, start, prm["refine"], rng)
 
         labels_all = np.full(first.shape[0], -1, np.int64)
         labels_all[keep] = labels_u
@@ -273,20 +275,58 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             projection_dim=prm["projection_dim"],
             tree_info=tree.info,
             dp=dp_info,
+            refine=refine_info,
         )
         return self
 
-    def _choose_method(self, tree: Hierarchy, k: int):
+    def _refine_start(self, tree, cost, centers_int, Xu, wu, centers, rng):
+        """The cheaper of two tree-derived starts for ``refine``.
+
+        (1) the tree's own ``k`` centres; (2) k-means++ (10 tries) on the weighted
+        centres of the tree's optimal pruning into ``K = 40 k`` clusters, a coreset
+        of the data taken from the same tree. On non-resilient data (1) is often
+        one large cluster plus outliers, a start Lloyd cannot leave; (2) is not.
+        (2) is skipped when ``K`` would exceed half the distinct points.
+        """
+        from sklearn.cluster import KMeans
+
+        k = centers.shape[0]
+        K = min(40 * k, tree.n_leaves)
+        info = {"start": "tree", "start_costs": {"tree": self._cost_of_centers(Xu, wu, centers)}}
+        if K <= k:
+            return centers, info
+        method, _ = self._choose_method(tree, K, allow_error=False)
+        if method == "exact":
+            selected = exact_dp(tree, cost, K)[0]
+        else:
+            selected = split_to_k(tree, cost, approx_dp(tree, cost, K, 0.1)[0], K)
+        reps = np.array([Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves] for v in selected])
+        rep_w = _subtree_weights(tree, wu)[selected]
+        n_init = 10 if K * k * Xu.shape[1] <= 1e9 else 1  # bounded seeding work at large k
+        seeded = KMeans(k, n_init=n_init, random_state=int(rng.integers(2**31 - 1))).fit(reps, sample_weight=rep_w)
+        alt = seeded.cluster_centers_.astype(np.float64)
+        info["start_costs"]["tree_coreset"] = self._cost_of_centers(Xu, wu, alt)
+        info["coreset_size"] = int(K)
+        if info["start_costs"]["tree_coreset"] < info["start_costs"]["tree"]:
+            info["start"] = "tree_coreset"
+            return alt, info
+        return centers, info
+
+    def _cost_of_centers(self, Xu, wu, centers) -> float:
+        _, dist = pairwise_distances_argmin_min(Xu, centers)
+        return float(np.dot(wu, dist**2 if self._objective == "kmeans" else dist))
+
+    def _choose_method(self, tree: Hierarchy, k: int, allow_error: bool = True):
         work, entries = exact_dp_work(tree, k)
         info = {"exact_work": work, "exact_entries": entries}
-        if self.method == "exact":
+        if self.method == "exact" and allow_error:
             if entries > 4 * _AUTO_EXACT_MAX_ENTRIES:
                 raise MemoryError(
                     f"method='exact' needs {entries:.3g} DP table entries ({entries * 8 / 2**30:.1f} GiB) "
                     f"for n_clusters={k}; use method='approx', whose memory does not grow with k."
                 )
             return "exact", info
-        if self.method == "approx":
+        if self.method == "approx" and allow_error:
             return "approx", info
         exact_ok = work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES
         return ("exact" if exact_ok else "approx"), info
@@ -336,6 +376,20 @@ def _subtree_sizes(tree: Hierarchy, leaf_counts: np.ndarray) -> np.ndarray:
     return _sizes_from_leaves(tree.left, tree.right, leaf_counts.astype(np.int64))
 
 
+@numba.njit(cache=True)
+def _weights_from_leaves(left, right, leaf_w):
+    n_leaves = leaf_w.shape[0]
+    out = np.empty(left.shape[0])
+    out[:n_leaves] = leaf_w
+    for v in range(n_leaves, left.shape[0]):
+        out[v] = out[left[v]] + out[right[v]]
+    return out
+
+
+def _subtree_weights(tree: Hierarchy, leaf_w: np.ndarray) -> np.ndarray:
+    return _weights_from_leaves(tree.left, tree.right, leaf_w.astype(np.float64))
+
+
 _PARAMS_DOC = """
     Parameters
     ----------
@@ -359,11 +413,17 @@ _PARAMS_DOC = """
         faster at large ``k`` but only guarantees ``(1 + dp_step)^H``.
     refine : int, default=0
         Beyond the paper: run this many Lloyd iterations (k-means) or
-        assign/Weiszfeld iterations (k-median) started from the tree's centres.
-        On perturbation-resilient data the tree's answer is already optimal and
-        refinement changes nothing; on real data (not resilient) it lowers the
-        cost toward a local optimum, at ``O(n k d)`` time per iteration, which
-        gives up the ``k``-independence of the approximate method.
+        assign/Weiszfeld iterations (k-median) from a start taken from the
+        tree: the cheaper of the tree's own ``k`` centres and k-means++ on the
+        weighted centres of the tree's optimal ``min(40 k, n_distinct)``-cluster
+        pruning (a coreset from the same tree). ``report_["refine"]`` says which
+        start was used. On
+        perturbation-resilient data the tree's answer is already optimal and
+        refinement keeps it; on real (non-resilient) data the tree's ``k``-pruning
+        is often one large cluster plus outliers, and refinement brings the cost
+        to that of k-means++ with Lloyd (see benchmarks/euclidean_real_table2.py).
+        It costs ``O(n k d)`` per iteration, giving up the ``k``-independence of
+        the approximate method.
     n_hashes : int, default=10
         ``t`` of Algorithm 1: LSH functions per scale. The paper's analysis uses
         ``t = 5 log n / p1`` and its experiments 100; because every edge is
@@ -534,10 +594,7 @@ class LSHTreeKMedian(_LSHTreeBase):
 
     def _node_weights(self, tree, Xu, wu, rng):
         order, start = leaf_order(tree)
-        total_w = np.empty(tree.n_nodes)
-        total_w[: tree.n_leaves] = wu
-        for v in range(tree.n_leaves, tree.n_nodes):  # cheap O(n_nodes) pass
-            total_w[v] = total_w[tree.left[v]] + total_w[tree.right[v]]
+        total_w = _subtree_weights(tree, wu)
         cost, medians = _kmedian_weights(
             Xu, wu, tree.left, tree.right, tree.size, order, start, tree.n_leaves,
             int(self.median_sample_size), int(self.weiszfeld_iter), int(rng.integers(2**31 - 1)),
