@@ -29,7 +29,7 @@ from . import _validation as V
 from ._dedup import unique_rows
 from ._report import RunRecorder
 from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
-from .pruning import approx_dp, exact_dp, exact_dp_work, split_to_k
+from .pruning import approx_dp, approx_dp_work, exact_dp, exact_dp_work, split_to_k
 
 __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
@@ -212,14 +212,13 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             total_w, cost, centers_int = self._node_weights(tree, Xu, wu, rng)
 
         with run.stage("dp"):
-            method, dp_info = self._choose_method(tree, k)
+            method, step, dp_info = self._choose_dp(tree, cost, k, prm)
             if method == "exact":
                 selected, curve, _ = exact_dp(tree, cost, k)
                 self.cost_curve_ = curve
             else:
-                step = prm["dp_step"] if prm["dp_step"] is not None else prm["epsilon"] / (2 * max(tree.depth, 1))
                 selected, info = approx_dp(tree, cost, k, step)
-                dp_info.update(info, step=step, clusters_from_dp=int(selected.shape[0]))
+                dp_info.update(info, clusters_from_dp=int(selected.shape[0]))
                 selected = split_to_k(tree, cost, selected, k)
                 self.cost_curve_ = None
 
@@ -295,11 +294,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         info = {"start": "tree", "start_costs": {"tree": self._cost_of_centers(Xu, wu, centers)}}
         if K <= k:
             return centers, info
-        method, _ = self._choose_method(tree, K, allow_error=False)
-        if method == "exact":
-            selected = exact_dp(tree, cost, K)[0]
-        else:
-            selected = split_to_k(tree, cost, approx_dp(tree, cost, K, 0.1)[0], K)
+        selected = self._dp_for(tree, cost, K)
         reps = np.array([Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves] for v in selected])
         rep_w = _subtree_weights(tree, wu)[selected]
         n_init = 10 if K * k * Xu.shape[1] <= 1e9 else 1  # bounded seeding work at large k
@@ -316,20 +311,46 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         _, dist = pairwise_distances_argmin_min(Xu, centers)
         return float(np.dot(wu, dist**2 if self._objective == "kmeans" else dist))
 
-    def _choose_method(self, tree: Hierarchy, k: int, allow_error: bool = True):
+    def _choose_dp(self, tree: Hierarchy, cost: np.ndarray, k: int, prm: dict):
+        """Pick the DP and Algorithm 6's step; the work of each is known before it runs.
+
+        ``method="auto"``: the exact DP if its table and work are small; else
+        Algorithm 6 with the step Lemma 3.12 needs (``epsilon / 2H``) if that is
+        small enough; else Algorithm 6 with ``epsilon' = epsilon`` (the paper's
+        experiments), whose guarantee is only ``(1 + epsilon)^H``.
+        ``report_["dp"]["guarantee"]`` states the factor that holds.
+        """
+        H = max(tree.depth, 1)
         work, entries = exact_dp_work(tree, k)
         info = {"exact_work": work, "exact_entries": entries}
-        if self.method == "exact" and allow_error:
+        strict = prm["epsilon"] / (2 * H)
+        if self.method == "exact":
             if entries > 4 * _AUTO_EXACT_MAX_ENTRIES:
                 raise MemoryError(
                     f"method='exact' needs {entries:.3g} DP table entries ({entries * 8 / 2**30:.1f} GiB) "
                     f"for n_clusters={k}; use method='approx', whose memory does not grow with k."
                 )
-            return "exact", info
-        if self.method == "approx" and allow_error:
-            return "approx", info
-        exact_ok = work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES
-        return ("exact" if exact_ok else "approx"), info
+            return "exact", None, dict(info, guarantee=1.0)
+        if self.method == "auto" and work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES:
+            return "exact", None, dict(info, guarantee=1.0)
+        if prm["dp_step"] is not None:
+            step = prm["dp_step"]
+        else:
+            step = strict
+            if self.method == "auto":
+                a_work, a_entries = approx_dp_work(tree, cost, k, strict)
+                info.update(approx_work=a_work)
+                if a_work > _AUTO_EXACT_MAX_WORK or a_entries > _AUTO_EXACT_MAX_ENTRIES:
+                    step = prm["epsilon"]
+        guarantee = (1 + prm["epsilon"]) if step <= strict * (1 + 1e-12) else (1 + step) ** H
+        return "approx", step, dict(info, step=step, guarantee=guarantee)
+
+    def _dp_for(self, tree, cost, K):
+        """Pruning with K vertices for the refine coreset: exact when cheap, else Algorithm 6 (step 0.1)."""
+        work, entries = exact_dp_work(tree, K)
+        if work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES:
+            return exact_dp(tree, cost, K)[0]
+        return split_to_k(tree, cost, approx_dp(tree, cost, K, 0.1)[0], K)
 
     # ------------------------------------------------------------------ predict
 
@@ -409,8 +430,10 @@ _PARAMS_DOC = """
     dp_step : float or None, default=None
         Ratio ``epsilon'`` between consecutive cost levels of Algorithm 6. None
         uses ``epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs for the
-        guarantee. A fixed value such as 0.1 (the paper's experiments) is much
-        faster at large ``k`` but only guarantees ``(1 + dp_step)^H``.
+        guarantee; with ``method="auto"``, if that table would be too large (very
+        large ``k``), ``epsilon' = epsilon`` as in the paper's experiments, which
+        is much faster but only guarantees ``(1 + epsilon)^H``.
+        ``report_["dp"]["guarantee"]`` states the factor that holds.
     refine : int, default=0
         Beyond the paper: run this many Lloyd iterations (k-means) or
         assign/Weiszfeld iterations (k-median) from a start taken from the

@@ -32,7 +32,7 @@ import numpy as np
 
 from .hierarchy import Hierarchy
 
-__all__ = ["exact_dp", "approx_dp", "exact_dp_work", "split_to_k", "pruning_cost"]
+__all__ = ["exact_dp", "approx_dp", "exact_dp_work", "approx_dp_work", "split_to_k", "pruning_cost"]
 
 
 # --------------------------------------------------------------------------- Algorithm 5
@@ -193,12 +193,15 @@ def _sum_level(a, b, gap):
 
 
 @numba.njit(cache=True)
-def _approx_tables(left, right, size, wn, n_leaves, lam, gap):
-    """Breakpoints of DPsize for every vertex.
+def _approx_tables(left, right, size, wn, n_leaves, lam, gap, k):
+    """Breakpoints of DPsize for every vertex, counts above ``k`` dropped.
 
     Vertex ``v`` stores pairs (level, count), levels increasing and counts
     decreasing, in ``bl[offs[v]:offs[v]+nbp[v]]`` / ``bc[...]``: DPsize(v, i) is the
-    count of the last breakpoint whose level is <= i.
+    count of the first-listed breakpoint's level onward; below it DPsize(v, i) > k.
+    Dropping counts above ``k`` changes nothing that the root's choice (line 12:
+    the least level with DPsize <= k) or the traceback reads, because a sum with
+    a term above ``k`` exceeds ``k``; it bounds each table by ``min(|C|, levels, k)``.
     """
     n_nodes = left.shape[0]
     n_levels = lam.shape[0]
@@ -206,14 +209,14 @@ def _approx_tables(left, right, size, wn, n_leaves, lam, gap):
     offs = np.empty(n_nodes + 1, np.int64)
     offs[0] = 0
     for v in range(n_nodes):
-        cap[v] = min(size[v], n_levels + 2)
+        cap[v] = min(size[v], n_levels + 2, k + 1)
         offs[v + 1] = offs[v] + cap[v]
     bl = np.empty(offs[n_nodes], np.int64)
     bc = np.empty(offs[n_nodes], np.int64)
     nbp = np.zeros(n_nodes, np.int64)
     own = np.empty(n_nodes, np.int64)
-    best = np.empty(n_levels + 2, np.int64)
     BIG = np.int64(1) << 62
+    best = np.full(n_levels + 2, BIG, np.int64)
     for v in range(n_nodes):
         lv = _level_of(wn[v], lam)
         own[v] = lv
@@ -225,9 +228,10 @@ def _approx_tables(left, right, size, wn, n_leaves, lam, gap):
             continue
         a = left[v]
         b = right[v]
-        # best[level + 1] = least count of a children combination at that level
-        for t in range(lv + 1):
-            best[t] = BIG
+        # best[level + 1] = least count of a children combination at that level;
+        # only the touched range [lo, hi] is scanned and reset (best starts all BIG)
+        lo = lv + 1
+        hi = -1
         for x in range(nbp[a]):
             la = bl[offs[a] + x]
             ca = bc[offs[a] + x]
@@ -236,16 +240,22 @@ def _approx_tables(left, right, size, wn, n_leaves, lam, gap):
                 if lsum >= lv:  # from level lv on the vertex itself (count 1) wins
                     break
                 c = ca + bc[offs[b] + y]
-                if c < best[lsum + 1]:
-                    best[lsum + 1] = c
+                t = lsum + 1
+                if c < best[t]:
+                    best[t] = c
+                if t < lo:
+                    lo = t
+                if t > hi:
+                    hi = t
         m = 0
-        run = BIG
-        for t in range(lv + 1):
+        run = k + 1  # only counts <= k are kept
+        for t in range(lo, hi + 1):
             if best[t] < run:
                 run = best[t]
                 bl[o + m] = t - 1
                 bc[o + m] = run
                 m += 1
+            best[t] = BIG
         bl[o + m] = lv
         bc[o + m] = 1
         nbp[v] = m + 1
@@ -307,6 +317,24 @@ def _approx_traceback(left, right, bl, bc, offs, nbp, root, start_level, gap, ma
     return out[:n_out]
 
 
+def _n_levels(weights: np.ndarray, n_leaves: int, step: float):
+    """Number of cost levels of Algorithm 6 (line 2) after rescaling the least positive weight to 1."""
+    positive = weights[weights > 0]
+    if positive.size == 0:
+        return 1, 1.0
+    unit = float(positive.min())
+    top = 2.0 * n_leaves * float(weights.max()) / unit
+    return int(np.ceil(np.log(top) / np.log1p(step))) + 2, unit
+
+
+def approx_dp_work(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float) -> tuple[float, float]:
+    """(operations, table entries) bound of :func:`approx_dp`: tables hold at most
+    ``min(|C|, levels + 2, k + 1)`` breakpoints and a merge tries every pair."""
+    n_levels, _ = _n_levels(np.asarray(weights, np.float64), tree.n_leaves, step)
+    cap = min(n_levels + 2, int(n_clusters) + 1)
+    return _exact_work(tree.left, tree.right, tree.size, tree.n_leaves, cap)
+
+
 def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float):
     """Algorithm 6: a pruning set of at most ``n_clusters`` vertices within ``(1+step)^H`` of optimal.
 
@@ -330,16 +358,14 @@ def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float
         ``breakpoints`` (total stored).
     """
     w = np.ascontiguousarray(weights, dtype=np.float64)
-    positive = w[w > 0]
-    n = tree.n_leaves
-    if positive.size == 0:  # all weights zero: the root alone is optimal
+    if not (w > 0).any():  # all weights zero: the root alone is optimal
         return np.array([tree.root], np.int64), {"n_levels": 1, "level_bound": 0.0, "breakpoints": tree.n_nodes}
-    unit = float(positive.min())  # Alg. 6 assumes min positive weight >= 1: rescale
+    # Alg. 6 assumes the least positive weight is >= 1: rescale by it
+    n_levels, unit = _n_levels(w, tree.n_leaves, step)
     wn = w / unit
-    top = 2.0 * n * float(wn.max())
-    n_levels = int(np.ceil(np.log(top) / np.log1p(step))) + 2
     lam, gap = _level_tables(step, n_levels)
-    bl, bc, offs, nbp, own = _approx_tables(tree.left, tree.right, tree.size, wn, tree.n_leaves, lam, gap)
+    bl, bc, offs, nbp, own = _approx_tables(tree.left, tree.right, tree.size, wn, tree.n_leaves, lam, gap,
+                                            int(n_clusters))
     root = tree.root
     o = offs[root]
     levels = bl[o: o + nbp[root]]
