@@ -16,12 +16,12 @@ __all__ = ["register"]
 
 
 def _vector_levels(text: str):
-    if text in ("deepest", "all"):
+    if text in ("auto", "deepest", "all"):
         return text
     try:
         return tuple(int(t) for t in text.split(","))
     except ValueError:
-        raise ValueError("--vector-levels must be 'deepest', 'all' or comma-separated level numbers.") from None
+        raise ValueError("--vector-levels must be 'auto', 'deepest', 'all' or comma-separated level numbers.") from None
 
 
 def _parse_center(text):
@@ -93,7 +93,7 @@ def register(subparsers) -> None:
     p.add_argument("--levels", type=int, default=12, help="tree depth T (default 12)")
     p.add_argument("--tree", choices=("simhash", "net"), default="simhash")
     p.add_argument("--bucket-bits", type=int, default=14, help="log2 bucket domain per level (default 14)")
-    p.add_argument("--vector-levels", default="deepest", help="'deepest', 'all' or e.g. '10,11,12'")
+    p.add_argument("--vector-levels", default="auto", help="'auto', 'deepest', 'all' or e.g. '10,11,12'")
     p.add_argument("--histogram-share", type=float, default=0.5, help="fraction of epsilon for the histogram")
     p.add_argument("--vector-mechanism", choices=("duchi", "coordinate"), default="duchi")
     p.add_argument("--projection-dim", type=int, default=None, help="net tree: projected dimension d'")

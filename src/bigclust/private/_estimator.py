@@ -34,7 +34,7 @@ class _PrivateKMeansBase:
         n_levels: int = 12,
         tree: str = "simhash",
         bucket_bits: int = 14,
-        vector_levels="deepest",
+        vector_levels="auto",
         histogram_share: float = 0.5,
         vector_mechanism: str = "duchi",
         projection_dim: int | None = None,
@@ -213,7 +213,7 @@ class LocalDPKMeans(_PrivateKMeansBase):
         projection to ``projection_dim`` dimensions.
     bucket_bits : int
         log2 of the per-level bucket domain of the LDP oracles.
-    vector_levels : "deepest", "all" or tuple
+    vector_levels : "auto", "deepest", "all" or tuple
         Tree levels that get vector sums (see :class:`ProtocolParams`).
     histogram_share : float
         Fraction of epsilon spent on the frequency oracle (the paper: 0.5).

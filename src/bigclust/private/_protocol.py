@@ -81,8 +81,9 @@ class ProtocolParams:
         log2 of the largest bucket domain of one level. Levels with at most that many
         nodes are encoded without hashing. Server memory is about
         ``T 2^b`` counters + ``|vector levels| 2^b d`` floats.
-    vector_levels : "deepest", "all" or tuple of int
-        Levels whose nodes get vector sums. "deepest" (default for SimHash) sends all
+    vector_levels : "auto", "deepest", "all" or tuple of int
+        Levels whose nodes get vector sums. "auto" (default): "deepest" for SimHash,
+        "all" for the net tree (whose leaves sit at many levels). "deepest" sends all
         vector reports to level T: SimHash leaves that matter are at level T, and not
         sampling a level keeps the vector noise T times lower. "all" is the paper's
         choice (centres of every node; Section 5).
@@ -106,7 +107,7 @@ class ProtocolParams:
     n_levels: int = 12
     tree: str = "simhash"
     bucket_bits: int = 14
-    vector_levels: object = "deepest"
+    vector_levels: object = "auto"
     histogram_share: float = 0.5
     vector_mechanism: str = "duchi"
     histogram_mechanism: str = "hadamard"
@@ -148,15 +149,17 @@ class ProtocolParams:
     def resolved_vector_levels(self) -> tuple:
         v = self.vector_levels
         if isinstance(v, str):
+            if v == "auto":
+                v = "deepest" if self.tree == "simhash" else "all"
             if v == "deepest":
                 return (self.n_levels,)
             if v == "all":
                 return tuple(range(1, self.n_levels + 1))
-            raise ValueError(f"vector_levels must be 'deepest', 'all' or a tuple of levels, got {v!r}.")
+            raise ValueError(f"vector_levels must be 'auto', 'deepest', 'all' or a tuple of levels, got {v!r}.")
         try:
             levels = tuple(sorted({int(x) for x in v}))
         except (TypeError, ValueError):
-            raise ValueError("vector_levels must be 'deepest', 'all' or a tuple of levels.") from None
+            raise ValueError("vector_levels must be 'auto', 'deepest', 'all' or a tuple of levels.") from None
         if not levels or levels[0] < 1 or levels[-1] > self.n_levels:
             raise ValueError(f"vector_levels must be non-empty and within 1..{self.n_levels}.")
         return levels
