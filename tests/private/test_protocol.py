@@ -193,3 +193,29 @@ def test_decoder_is_order_invariant_and_shuffler_permutes():
     a = Decoder(p, 4).add(rep).fit(3, random_state=0).cluster_centers
     b = Decoder(p, 4).add(sh).fit(3, random_state=0).cluster_centers
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    d=st.integers(1, 6),
+    T=st.integers(1, 10),
+    bits=st.integers(1, 6),
+    tree=st.sampled_from(["simhash", "net"]),
+    mech=st.sampled_from(["duchi", "coordinate"]),
+    eps=st.floats(0.01, 10.0),
+    seed=st.integers(0, 2**32),
+)
+def test_any_parameters_give_valid_reports_and_a_fit(d, T, bits, tree, mech, eps, seed):
+    kw = {"projection_dim": min(d, 2)} if tree == "net" else {}
+    p = ProtocolParams(n_features=d, epsilon=eps, n_levels=T, bucket_bits=bits, tree=tree, vector_mechanism=mech, **kw)
+    X = np.random.default_rng(seed).standard_normal((300, d)) * 3.0  # many rows outside the ball
+    rep = Encoder(p, seed, random_source=RandomSource(seed)).encode_array(X)
+    dec = Decoder(p, seed).add(rep)  # validation inside add() accepts every report
+    res = dec.fit(2, random_state=0)
+    assert res.cluster_centers.shape == (2, d) and np.isfinite(res.cluster_centers).all()
+    assert (np.linalg.norm(res.cluster_centers, axis=1) <= 1 + 1e-9).all()
+    assert p.epsilon_spent <= eps
