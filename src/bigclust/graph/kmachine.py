@@ -240,7 +240,7 @@ def _bf_mssp(indptr, indices, weights, owner, k, dist, src):
             u = changed_list[t]
             changed[u] = False
             mu = owner[u]
-            stamp = u
+            stamp = supersteps * n + u  # unique per (superstep, sender)
             for e in range(indptr[u], indptr[u + 1]):
                 x = indices[e]
                 mx = owner[x]

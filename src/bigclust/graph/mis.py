@@ -106,7 +106,8 @@ def approximate_mis(
     marked vertices that have another marked vertex within d back off (ExclusiveMSSP, Lemma 2.4),
     the others join the MIS, and every vertex within d of a new member withdraws (MSSP,
     Lemma 2.3). Stages continue (with probability 1/2) until no candidate is left, so the result
-    is always a valid MIS (Las Vegas). Without machines, a sequential greedy MIS in a random order.
+    is always a valid MIS (Las Vegas: after the stage with probability 1/2 the doubling sequence
+    restarts from 1/|remaining|). Without machines, a sequential greedy MIS in a random order.
 
     Parameters
     ----------
@@ -162,6 +163,11 @@ def approximate_mis(
             remaining &= ~(dist <= d)
         if not remaining.any():
             break
-        prob = min(2.0 * prob, 0.5)
+        # next stage: double the marking probability; after the last stage (1/2) start the
+        # doubling sequence again from 1/|remaining| so that dense leftovers (cliques of the
+        # threshold graph) still get single marked vertices: Las Vegas termination.
+        prob *= 2.0
+        if prob > 0.5:
+            prob = 1.0 / max(1, int(remaining.sum()))
     ledger.count_call("approximate_mis")
     return np.sort(np.concatenate(members)) if members else np.empty(0, dtype=np.int64)
