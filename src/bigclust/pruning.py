@@ -150,99 +150,102 @@ def exact_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int):
 # --------------------------------------------------------------------------- Algorithm 6
 
 
-def _level_tables(step: float, n_levels: int):
-    """lambda_i = (1+step)^i for i = 0..n_levels-1, and the sum-level offsets.
-
-    ``gap[delta]`` is the smallest ``j >= 0`` with ``lambda_j >= 1 + lambda_{-delta}``,
-    so that ``level(lambda_a + lambda_b) = b + gap[b - a]`` for ``0 <= a <= b``.
-    """
-    lam = (1.0 + step) ** np.arange(n_levels, dtype=np.float64)
-    target = 1.0 + (1.0 + step) ** (-np.arange(n_levels, dtype=np.float64))
-    gap = np.searchsorted(lam, target * (1 - 1e-12), side="left").astype(np.int64)
-    return lam, gap
-
-
-@numba.njit(cache=True)
-def _level_of(x, lam):
-    # smallest i with lam[i] >= x (x > 0), -1 for x == 0; lam[-1] caps
-    if x <= 0.0:
-        return -1
-    lo = 0
-    hi = lam.shape[0] - 1
-    if lam[hi] < x * (1 - 1e-12):
-        return hi + 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if lam[mid] >= x * (1 - 1e-12):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def _level_tables(step: float, n_levels: int) -> np.ndarray:
+    """lambda_i = (1+step)^i for i = 0..n_levels-1 (lambda_{-1} = 0 is implicit)."""
+    return (1.0 + step) ** np.arange(n_levels, dtype=np.float64)
 
 
 @numba.njit(cache=True, inline="always")
-def _sum_level(a, b, gap):
-    # level of lambda_a + lambda_b, with lambda_{-1} = 0
-    if a < 0:
-        return b
-    if b < 0:
-        return a
-    if a > b:
-        a, b = b, a
-    return b + gap[b - a]
+def _level_of(x, lam, inv_log_step):
+    """Smallest i with lam[i] >= x for x > 0 (len(lam) if none), -1 for x == 0.
+
+    One logarithm gives the level up to rounding; the table comparison makes it
+    exact with respect to ``lam`` (with a relative tolerance of 1e-12).
+    """
+    if x <= 0.0:
+        return -1
+    n = lam.shape[0]
+    i = np.int64(np.ceil(np.log(x) * inv_log_step))
+    if i < 0:
+        i = 0
+    if i > n:
+        i = n
+    xt = x * (1 - 1e-12)
+    while i > 0 and lam[i - 1] >= xt:
+        i -= 1
+    while i < n and lam[i] < xt:
+        i += 1
+    return i
 
 
 @numba.njit(cache=True)
-def _approx_tables(left, right, size, wn, n_leaves, lam, gap, k):
-    """Breakpoints of DPsize for every vertex, counts above ``k`` dropped.
+def _approx_tables(left, right, size, wn, n_leaves, lam, k, inv_log_step):
+    """Breakpoint tables of Algorithm 6 for every vertex, counts above ``k`` dropped.
 
-    Vertex ``v`` stores pairs (level, count), levels increasing and counts
-    decreasing, in ``bl[offs[v]:offs[v]+nbp[v]]`` / ``bc[...]``: DPsize(v, i) is the
-    count of the first-listed breakpoint's level onward; below it DPsize(v, i) > k.
-    Dropping counts above ``k`` changes nothing that the root's choice (line 12:
-    the least level with DPsize <= k) or the traceback reads, because a sum with
-    a term above ``k`` exceeds ``k``; it bounds each table by ``min(|C|, levels, k)``.
+    Vertex ``v`` stores breakpoints ``x = offs[v] .. offs[v]+nbp[v]-1`` with levels
+    ``bl`` increasing and counts ``bc`` strictly decreasing: DPsize(v, i) is the
+    count of the last breakpoint whose level is <= i (and exceeds ``k`` below the
+    first). Each breakpoint also keeps the actual weight ``bx`` of a pruning that
+    achieves it and the two children breakpoints ``pa``/``pb`` it came from (-1 for
+    the vertex itself).
+
+    Two departures from line 9, both provably never worse:
+    * a combination is placed at the level of the *actual* sum ``bx_a + bx_b``
+      instead of ``lambda_a + lambda_b``; since ``bx <= lambda`` at every breakpoint,
+      by induction every count sits at a level no higher than in Algorithm 6's
+      table, so Lemma 3.12's bound holds and rounding no longer compounds up the tree;
+    * counts above ``k`` are dropped: a sum with such a term exceeds ``k``, so the
+      root's choice (line 12) and the traceback never read them. This bounds each
+      table by ``min(|C|, levels, k)`` entries.
     """
     n_nodes = left.shape[0]
     n_levels = lam.shape[0]
-    cap = np.empty(n_nodes, np.int64)
     offs = np.empty(n_nodes + 1, np.int64)
     offs[0] = 0
     for v in range(n_nodes):
-        cap[v] = min(size[v], n_levels + 2, k + 1)
-        offs[v + 1] = offs[v] + cap[v]
-    bl = np.empty(offs[n_nodes], np.int64)
-    bc = np.empty(offs[n_nodes], np.int64)
+        offs[v + 1] = offs[v] + min(size[v], n_levels + 2, k + 1)
+    total = offs[n_nodes]
+    bl = np.empty(total, np.int64)
+    bc = np.empty(total, np.int64)
+    bx = np.empty(total)
+    pa = np.empty(total, np.int64)
+    pb = np.empty(total, np.int64)
     nbp = np.zeros(n_nodes, np.int64)
-    own = np.empty(n_nodes, np.int64)
     BIG = np.int64(1) << 62
-    best = np.full(n_levels + 2, BIG, np.int64)
+    best_c = np.full(n_levels + 2, BIG, np.int64)
+    best_x = np.empty(n_levels + 2)
+    best_a = np.empty(n_levels + 2, np.int64)
+    best_b = np.empty(n_levels + 2, np.int64)
     for v in range(n_nodes):
-        lv = _level_of(wn[v], lam)
-        own[v] = lv
+        lv = _level_of(wn[v], lam, inv_log_step)
         o = offs[v]
         if v < n_leaves or lv == -1:
             bl[o] = lv
             bc[o] = 1
+            bx[o] = wn[v]
+            pa[o] = -1
+            pb[o] = -1
             nbp[v] = 1
             continue
         a = left[v]
         b = right[v]
-        # best[level + 1] = least count of a children combination at that level;
-        # only the touched range [lo, hi] is scanned and reset (best starts all BIG)
         lo = lv + 1
         hi = -1
-        for x in range(nbp[a]):
-            la = bl[offs[a] + x]
-            ca = bc[offs[a] + x]
-            for y in range(nbp[b]):
-                lsum = _sum_level(la, bl[offs[b] + y], gap)
+        for x in range(offs[a], offs[a] + nbp[a]):
+            ca = bc[x]
+            xa = bx[x]
+            for y in range(offs[b], offs[b] + nbp[b]):
+                cost = xa + bx[y]
+                lsum = _level_of(cost, lam, inv_log_step)
                 if lsum >= lv:  # from level lv on the vertex itself (count 1) wins
                     break
-                c = ca + bc[offs[b] + y]
+                c = ca + bc[y]
                 t = lsum + 1
-                if c < best[t]:
-                    best[t] = c
+                if c < best_c[t] or (c == best_c[t] and cost < best_x[t]):
+                    best_c[t] = c
+                    best_x[t] = cost
+                    best_a[t] = x
+                    best_b[t] = y
                 if t < lo:
                     lo = t
                 if t > hi:
@@ -250,69 +253,46 @@ def _approx_tables(left, right, size, wn, n_leaves, lam, gap, k):
         m = 0
         run = k + 1  # only counts <= k are kept
         for t in range(lo, hi + 1):
-            if best[t] < run:
-                run = best[t]
+            if best_c[t] < run:
+                run = best_c[t]
                 bl[o + m] = t - 1
                 bc[o + m] = run
+                bx[o + m] = best_x[t]
+                pa[o + m] = best_a[t]
+                pb[o + m] = best_b[t]
                 m += 1
-            best[t] = BIG
+            best_c[t] = BIG
         bl[o + m] = lv
         bc[o + m] = 1
+        bx[o + m] = wn[v]
+        pa[o + m] = -1
+        pb[o + m] = -1
         nbp[v] = m + 1
-    return bl, bc, offs, nbp, own
+    return bl, bc, bx, pa, pb, offs, nbp
 
 
 @numba.njit(cache=True)
-def _count_at(bl, bc, o, nb, level):
-    c = bc[o]
-    for x in range(nb):
-        if bl[o + x] <= level:
-            c = bc[o + x]
-        else:
-            break
-    return c
-
-
-@numba.njit(cache=True)
-def _approx_traceback(left, right, bl, bc, offs, nbp, root, start_level, gap, max_out):
+def _approx_traceback(left, right, pa, pb, offs, root, start, max_out):
+    """Follow the stored children breakpoints from the root's chosen breakpoint."""
     out = np.empty(max_out, np.int64)
     n_out = 0
     stack_v = np.empty(2 * max_out + 2, np.int64)
-    stack_l = np.empty(2 * max_out + 2, np.int64)
+    stack_x = np.empty(2 * max_out + 2, np.int64)
     stack_v[0] = root
-    stack_l[0] = start_level
+    stack_x[0] = start
     top = 1
     while top > 0:
         top -= 1
         v = stack_v[top]
-        i = stack_l[top]
-        target = _count_at(bl, bc, offs[v], nbp[v], i)
-        if target == 1:  # Alg. 6 line 14.2
+        x = stack_x[top]
+        if pa[x] < 0:  # the vertex itself (Alg. 6 line 14.2)
             out[n_out] = v
             n_out += 1
             continue
-        a = left[v]
-        b = right[v]
-        fa = -2
-        fb = -2
-        # smallest (i', i'') in lexicographic order (line 14.4): breakpoint levels suffice
-        for x in range(nbp[a]):
-            la = bl[offs[a] + x]
-            ca = bc[offs[a] + x]
-            for y in range(nbp[b]):
-                lb = bl[offs[b] + y]
-                if _sum_level(la, lb, gap) > i:
-                    break
-                if ca + bc[offs[b] + y] == target:
-                    fa = la
-                    fb = lb
-                    break
-            if fa != -2:
-                break
-        stack_v[top] = a
-        stack_l[top] = fa
-        stack_v[top + 1] = b
-        stack_l[top + 1] = fb
+        stack_v[top] = left[v]
+        stack_x[top] = pa[x]
+        stack_v[top + 1] = right[v]
+        stack_x[top + 1] = pb[x]
         top += 2
     return out[:n_out]
 
@@ -355,7 +335,7 @@ def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float
     info : dict
         ``n_levels`` (the ``l + 2`` levels of the table), ``level_bound``
         (``lambda_{i*}``, an upper bound on the weight found, in weight units),
-        ``breakpoints`` (total stored).
+        ``cost`` (the weight found), ``breakpoints`` (total stored).
     """
     w = np.ascontiguousarray(weights, dtype=np.float64)
     if not (w > 0).any():  # all weights zero: the root alone is optimal
@@ -363,18 +343,17 @@ def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float
     # Alg. 6 assumes the least positive weight is >= 1: rescale by it
     n_levels, unit = _n_levels(w, tree.n_leaves, step)
     wn = w / unit
-    lam, gap = _level_tables(step, n_levels)
-    bl, bc, offs, nbp, own = _approx_tables(tree.left, tree.right, tree.size, wn, tree.n_leaves, lam, gap,
-                                            int(n_clusters))
+    lam = _level_tables(step, n_levels)
+    bl, bc, bx, pa, pb, offs, nbp = _approx_tables(tree.left, tree.right, tree.size, wn, tree.n_leaves, lam,
+                                                   int(n_clusters), 1.0 / np.log1p(step))
     root = tree.root
-    o = offs[root]
-    levels = bl[o: o + nbp[root]]
-    counts = bc[o: o + nbp[root]]
-    first = int(np.argmax(counts <= n_clusters))  # smallest i* with DPsize(R, i*) <= k (line 12)
-    start_level = int(levels[first])
-    selected = _approx_traceback(tree.left, tree.right, bl, bc, offs, nbp, root, start_level, gap, int(counts[first]))
-    bound = 0.0 if start_level < 0 else float(lam[start_level]) * unit
-    return selected, {"n_levels": n_levels + 1, "level_bound": bound, "breakpoints": int(nbp.sum())}
+    start = int(offs[root])  # first breakpoint: the least level with DPsize(R, i*) <= k (line 12)
+    count = int(bc[start])
+    selected = _approx_traceback(tree.left, tree.right, pa, pb, offs, root, start, count)
+    level = int(bl[start])
+    bound = 0.0 if level < 0 else float(lam[level]) * unit
+    return selected, {"n_levels": n_levels + 1, "level_bound": bound, "cost": float(bx[start]) * unit,
+                      "breakpoints": int(nbp.sum())}
 
 
 # --------------------------------------------------------------------------- helpers
