@@ -1,0 +1,71 @@
+"""Scale: PMedian and PCenter with p = 100 on a road-like graph of ROWS x COLS vertices
+(default 1000 x 1000 = 1,000,000), each in its own process-level peak-memory window.
+
+Also prints what the matrix-based anchors (kmedoids.fasterpam on the all-pairs matrix, an exact
+MIP) would need at this size, and checks it against the machine's RAM: they cannot run.
+Usage: python benchmarks/graph_scale.py [--rows 1000 --cols 1000] [--which pmedian,pcenter]
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from bigclust._report import peak_rss_mb, peak_rss_reset
+from bigclust.graph import PCenter, PMedian
+from bigclust.graph.generators import road_like_grid
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1000)
+    ap.add_argument("--cols", type=int, default=1000)
+    ap.add_argument("-p", type=int, default=100)
+    ap.add_argument("--which", default="pmedian,pcenter")
+    ap.add_argument("--repetitions", type=int, default=8)
+    ap.add_argument("--probes", type=int, default=2)
+    ap.add_argument("--trials", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    t = time.perf_counter()
+    g = road_like_grid(args.rows, args.cols, random_state=args.seed)
+    n = g.n_vertices
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    print(json.dumps({"graph": "road_like_grid", "n": n, "edges": g.n_edges,
+                      "build_s": round(time.perf_counter() - t, 2), "graph_mb": round(peak_rss_mb(), 1)}), flush=True)
+    need = {
+        "anchor": "all-pairs float64 distance matrix (kmedoids.fasterpam input)",
+        "bytes": 8 * n * n,
+        "gib": round(8 * n * n / 2**30, 1),
+        "machine_ram_gib": round(ram / 2**30, 1),
+        "feasible": bool(8 * n * n < ram),
+        "mip_binary_variables": n * n + n,
+    }
+    print(json.dumps(need), flush=True)
+    for which in args.which.split(","):
+        peak_rss_reset()
+        t = time.perf_counter()
+        if which == "pmedian":
+            est = PMedian(args.p, epsilon=0.1, n_repetitions=args.repetitions, n_probes=args.probes,
+                          n_roundings=4, random_state=args.seed, verbose=True).fit(g)
+        else:
+            est = PCenter(args.p, epsilon=0.02, n_trials=args.trials, random_state=args.seed, verbose=True).fit(g)
+        secs = time.perf_counter() - t
+        rec = {"algorithm": which, "n": n, "p": args.p, "seconds": round(secs, 1),
+               "peak_memory_mb": round(peak_rss_mb(), 1), "cost": est.cost_,
+               "n_facilities": int(est.facilities_.size),
+               "stage_seconds": {k: round(v, 1) for k, v in est.report_["time"].items()}}
+        if which == "pmedian":
+            rec["raw_cost"] = est.report_["raw_cost"]
+            rec["search_steps"] = len(est.report_["search"])
+            rec["bipoint_rounding"] = est.report_["bipoint_rounding"]
+        else:
+            rec["search_radius"] = est.search_radius_
+            rec["search_steps"] = len(est.report_["search"])
+        print(json.dumps(rec), flush=True)
+
+
+if __name__ == "__main__":
+    main()
