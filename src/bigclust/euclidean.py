@@ -29,7 +29,7 @@ from . import _validation as V
 from ._dedup import unique_rows
 from ._report import RunRecorder
 from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
-from .pruning import approx_dp, approx_dp_work, exact_dp, exact_dp_work, split_to_k
+from .pruning import approx_dp, approx_dp_work, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
 
 __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
@@ -217,9 +217,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
                 selected, curve, _ = exact_dp(tree, cost, k)
                 self.cost_curve_ = curve
             else:
-                selected, info = approx_dp(tree, cost, k, step)
-                dp_info.update(info, clusters_from_dp=int(selected.shape[0]))
-                selected = split_to_k(tree, cost, selected, k)
+                selected, dp_info = self._approx_pruning(tree, cost, k, step, dp_info)
                 self.cost_curve_ = None
 
         with run.stage("labels"):
@@ -350,6 +348,31 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         guarantee = (1 + prm["epsilon"]) if step <= strict * (1 + 1e-12) else (1 + step) ** H
         return "approx", step, dict(info, step=step, guarantee=guarantee)
 
+    def _approx_pruning(self, tree, cost, k, step, info):
+        """Algorithm 6 and a Lagrangian relaxation (both memory-independent of k); the cheaper wins.
+
+        The Lagrangian pass (:func:`bigclust.pruning.lagrangian_dp`) is exact when a
+        penalty hits ``k`` clusters, and always certifies a lower bound; with
+        ``method="auto"`` an exact certificate makes Algorithm 6 unnecessary.
+        ``info["source"]`` names the winner and ``info["certified_gap"]`` is
+        cost / lower bound on the optimal ``k``-pruning.
+        """
+        lag_sel, lag = lagrangian_dp(tree, cost, k)
+        info["lagrangian"] = lag
+        best, source = lag_sel, "lagrangian"
+        if not (self.method == "auto" and lag["exact"]):
+            sel, a_info = approx_dp(tree, cost, k, step)
+            info.update(a_info, clusters_from_dp=int(sel.shape[0]))
+            sel = split_to_k(tree, cost, sel, k)
+            if cost[sel].sum() <= cost[lag_sel].sum():
+                best, source = sel, "algorithm6"
+        info["source"] = source
+        found = float(cost[best].sum())
+        info["certified_gap"] = found / lag["lower_bound"] if lag["lower_bound"] > 0 else (1.0 if found == 0 else np.inf)
+        if lag["exact"] and source == "lagrangian":
+            info["guarantee"] = 1.0
+        return best, info
+
     def _dp_for(self, tree, cost, K):
         """Pruning with K vertices for the refine coreset: exact when cheap, else Algorithm 6 (step 0.1)."""
         work, entries = exact_dp_work(tree, K)
@@ -425,7 +448,11 @@ _PARAMS_DOC = """
     method : {"auto", "exact", "approx"}, default="auto"
         ``"exact"``: Algorithm 5, the optimal pruning with ``k`` clusters, time
         ``O(n k)`` and memory ``O(sum_C min(k, |C|))``. ``"approx"``: Algorithm 6,
-        within ``(1 + epsilon)`` of it with memory independent of ``k``.
+        within ``(1 + epsilon)`` of it with memory independent of ``k``, run beside
+        a Lagrangian relaxation of the cluster count (also ``O(n)`` memory), which
+        is exact whenever a penalty per cluster yields exactly ``k`` clusters and
+        always certifies a lower bound; the cheaper pruning is returned and
+        ``report_["dp"]["certified_gap"]`` bounds its distance from the optimum.
         ``"auto"`` runs the exact DP when its table and work (known from the
         tree before it runs) are small (up to ~2e8 entries, 5e9 steps), else the
         approximate one. ``report_["method"]`` says which ran.

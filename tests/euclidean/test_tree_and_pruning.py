@@ -158,3 +158,34 @@ def test_exhaustive_kmeans_optimum_on_resilient_instance():
 
     best = min(cost(np.array(lab)) for lab in itertools.product(range(3), repeat=9) if len(set(lab)) == 3)
     assert sse[selected].sum() == pytest.approx(best)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 40), k=st.integers(1, 40), seed=st.integers(0, 10_000), sse=st.booleans())
+def test_lagrangian_is_exact_when_certified_and_bounds_the_optimum(n, k, seed, sse):
+    from bigclust.pruning import lagrangian_dp
+
+    k = min(k, n)
+    X, tree = _tree(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    weights = kmeans_node_stats(tree, X, np.ones(n))[1] if sse else rng.uniform(0, 5, tree.n_nodes)
+    _, curve, exact_curve = exact_dp(tree, weights, k)
+    selected, info = lagrangian_dp(tree, weights, k)
+    labels_from_pruning(tree, selected)
+    got = weights[selected].sum()
+    assert len(selected) == k
+    assert info["lower_bound"] <= curve[-1] * (1 + 1e-9) + 1e-9  # a true lower bound on the optimum (<= k clusters)
+    if info["exact"]:
+        assert got == pytest.approx(exact_curve[-1], rel=1e-9, abs=1e-9)
+
+
+def test_lagrangian_recovers_planted_optimum_at_large_k():
+    from bigclust.datasets import make_planted_mixture
+    from bigclust.pruning import lagrangian_dp
+
+    X, y, _ = make_planted_mixture(5000, 8, 500, random_state=0)
+    tree = build_hierarchy(X, random_state=np.random.default_rng(0))
+    w = kmeans_node_stats(tree, X, np.ones(len(X)))[1]
+    sel, info = lagrangian_dp(tree, w, 500)
+    assert info["exact"]
+    assert w[sel].sum() == pytest.approx(exact_dp(tree, w, 500)[1][-1])
