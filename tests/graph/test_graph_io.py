@@ -141,3 +141,17 @@ def test_isolated_vertex_is_its_own_component():
 def test_fit_rejects_non_graph():
     with pytest.raises(TypeError, match="Graph"):
         PMedian(2).fit(np.zeros((3, 3)))
+
+
+def test_subgraph_per_component_workflow():
+    g = Graph.from_edges([0, 1, 3, 4], [1, 2, 4, 5], [1.0, 2.0, 3.0, 0.0])
+    n_comp, lab = g.components()
+    assert n_comp == 2
+    total = 0.0
+    for c in range(n_comp):
+        sub, ids = g.subgraph(np.flatnonzero(lab == c))
+        assert sub.n_components == 1
+        pm = PMedian(1, random_state=0).fit(sub)
+        total += pm.cost_
+        assert np.all(np.isin(ids[pm.facilities_], np.flatnonzero(lab == c)))
+    assert total == 3.0 + 3.0  # median 1 serves 0 and 2 (1 + 2); 4 serves 3 (3) and 5 (0)
