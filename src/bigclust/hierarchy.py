@@ -143,34 +143,47 @@ def _bucket_partners(Z, offsets, inv_scale_width, n_hashes, n_projections, multi
                     slot = (slot + 1) & mask
 
 
-@numba.njit(cache=True)
-def _merge_edges(partners, n_hashes, Y, thr2, uf, uf_size, mark, scale_id, touched, dry_run):
-    """Join each point to its bucket partners when their true distance is below the threshold.
+@numba.njit(cache=True, parallel=True)
+def _check_edges(partners, n_hashes, Y, thr2, lab, accepted):
+    """Distance-check every proposed edge (p, partner) between different components.
 
-    Returns (n_touched, n_unions, n_checked); ``touched`` collects the roots, as of
-    the start of the scale, of every component that merged. With ``dry_run``
-    nothing is merged and n_unions is 1 as soon as one edge would be accepted.
+    ``lab`` is each point's component at the start of the scale. Whether an edge
+    is accepted depends only on its length, not on the order of unions, so the
+    checks run in parallel; ``accepted[j, p]`` marks the accepted ones. Returns the
+    number of checks made.
     """
     n = Y.shape[0]
-    for x in range(n):  # flatten: most finds below are then one hop
-        uf[x] = _find(uf, x)
+    n_checked = 0
+    for p in numba.prange(n):
+        lp = lab[p]
+        for j in range(n_hashes):
+            q = partners[j, p]
+            ok = False
+            if q != p and lab[q] != lp:
+                n_checked += 1
+                ok = _sqdist(Y, p, q) < thr2
+            accepted[j, p] = ok
+    return n_checked
+
+
+@numba.njit(cache=True)
+def _merge_accepted(partners, accepted, n_hashes, uf, uf_size, mark, scale_id, touched):
+    """Union the accepted edges of one scale. Returns (n_touched, n_unions).
+
+    ``touched`` collects the roots, as of the start of the scale, of every
+    component that merged.
+    """
+    n = uf.shape[0]
     n_touched = 0
     n_unions = 0
-    n_checked = 0
     for j in range(n_hashes):
         for p in range(n):
-            q = partners[j, p]
-            if q == p:
+            if not accepted[j, p]:
                 continue
             ra = _find(uf, p)
-            rb = _find(uf, q)
+            rb = _find(uf, partners[j, p])
             if ra == rb:
                 continue
-            n_checked += 1
-            if _sqdist(Y, p, q) >= thr2:
-                continue
-            if dry_run:
-                return 0, 1, n_checked
             if mark[ra] != scale_id:
                 mark[ra] = scale_id
                 touched[n_touched] = ra
@@ -184,7 +197,15 @@ def _merge_edges(partners, n_hashes, Y, thr2, uf, uf_size, mark, scale_id, touch
             uf[rb] = ra
             uf_size[ra] += uf_size[rb]
             n_unions += 1
-    return n_touched, n_unions, n_checked
+    return n_touched, n_unions
+
+
+@numba.njit(cache=True)
+def _flatten(uf, lab):
+    for x in range(uf.shape[0]):
+        r = _find(uf, x)
+        uf[x] = r
+        lab[x] = r
 
 
 @numba.njit(cache=True)
@@ -352,6 +373,8 @@ def build_hierarchy(
     touched = np.empty(n, np.int64)
     comp_node = np.arange(n, dtype=np.int64)
     partners = np.empty((n_hashes, n), np.int64)
+    accepted = np.zeros((n_hashes, n), np.bool_)
+    lab = np.empty(n, np.int64)
     n_workers = max(1, min(numba.get_num_threads(), n_hashes))
     table_size = 1 << int(np.ceil(np.log2(2 * n)))
     scratch = (np.empty((n_workers, n), np.uint64), np.empty((n_workers, table_size), np.uint64),
@@ -371,7 +394,12 @@ def build_hierarchy(
         # a dry run only asks whether the first few hash functions find any edge
         t = min(n_hashes, 4) if dry else n_hashes
         _bucket_partners(Z, offsets_for(i), 1.0 / (D * bucket_width), t, n_projections, _MULTIPLIERS, partners, *scratch)
-        return _merge_edges(partners, t, Y, thr * thr, uf, uf_size, mark, i, touched, dry)
+        _flatten(uf, lab)
+        checked = _check_edges(partners, t, Y, thr * thr, lab, accepted)
+        if dry:
+            return 0, int(accepted[:t].any()), checked
+        nt, nu = _merge_accepted(partners, accepted, t, uf, uf_size, mark, i, touched)
+        return nt, nu, checked
 
     # The closest-pair bound can be far below the closest pair, and scales below
     # the first one with any checked edge merge nothing. Find that scale by dry
