@@ -38,7 +38,8 @@ def main():
     est, t, mem = measured(LSHTreeKMeans(args.k, random_state=args.seed, verbose=True).fit, X)
     r = est.report_
     emit(benchmark="large_k", n=args.n, d=args.d, k=args.k, method="LSHTreeKMeans", dp=r["method"],
-         dp_step=r["dp"].get("step"), guarantee=r["dp"].get("guarantee"), rho=est.inertia_ / base,
+         dp_step=r["dp"].get("step"), dp_source=r["dp"].get("source"), guarantee=r["dp"].get("guarantee"),
+         certified_gap=r["dp"].get("certified_gap"), rho=est.inertia_ / base,
          n_clusters_found=int(est.cluster_centers_.shape[0]), seconds=t, peak_memory_mb=mem,
          data_mb=X.nbytes / 2**20, n_scales=r["n_scales"], tree_depth=r["tree_depth"],
          stage_seconds={s: round(v, 2) for s, v in r["time"].items()})
