@@ -202,6 +202,33 @@ class Graph:
         return cls.from_edges(C.row, C.col, C.data, n_vertices=A.shape[0], duplicates=duplicates)
 
     @classmethod
+    def from_cost_matrix(cls, C) -> "Graph":
+        """The bipartite graph of a facility/customer cost matrix (e.g. OR-Library UFL instances).
+
+        Parameters
+        ----------
+        C : array-like of shape (n_facilities, n_customers)
+            Non-negative allocation costs; ``inf`` means "no edge".
+
+        Returns
+        -------
+        Graph
+            Vertices ``0 .. n_facilities-1`` are the facilities, ``n_facilities + j`` is customer
+            j; edge (i, customer j) has weight ``C[i, j]``. Its shortest-path metric is the
+            metric closure of C: it equals C when C is metric, and is smaller otherwise (a
+            customer may be reached through another customer and facility). Use it with
+            ``FacilityLocation(opening_cost=concat(fixed, inf * n_customers)).fit(g, clients=...)``.
+        """
+        C = np.asarray(C, dtype=np.float64)
+        if C.ndim != 2 or C.size == 0:
+            raise ValueError(f"C must be a non-empty 2-D matrix, got shape {C.shape}.")
+        if np.isnan(C).any():
+            raise ValueError("C contains NaN values.")
+        m, n = C.shape
+        i, j = np.nonzero(np.isfinite(C))
+        return cls.from_edges(i, m + j, C[i, j], n_vertices=m + n)
+
+    @classmethod
     def from_networkx(cls, G, *, weight: str = "weight", default_weight: float = 1.0) -> "Graph":
         """Build a graph from an undirected ``networkx`` graph.
 

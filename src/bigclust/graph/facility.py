@@ -115,11 +115,33 @@ def _check_opening_cost(opening_cost, n: int) -> np.ndarray:
     if arr.shape != (n,):
         raise ValueError(f"opening_cost must be a scalar or have shape ({n},), got {arr.shape}.")
     arr = arr.astype(np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError("opening_cost contains NaN or infinite values.")
+    if np.isnan(arr).any():
+        raise ValueError("opening_cost contains NaN values.")
     if (arr < 0).any():
         raise ValueError(f"opening_cost contains {int((arr < 0).sum())} negative value(s).")
+    if not np.isfinite(arr).any():
+        raise ValueError("opening_cost is infinite everywhere: no vertex can host a facility.")
     return arr
+
+
+def _check_clients(clients, n: int) -> np.ndarray | None:
+    if clients is None:
+        return None
+    c = np.asarray(clients)
+    if c.dtype == bool:
+        if c.shape != (n,):
+            raise ValueError(f"a boolean clients mask must have shape ({n},), got {c.shape}.")
+        mask = c.copy()
+    else:
+        if c.dtype.kind not in "iu":
+            raise TypeError(f"clients must be a boolean mask or integer vertex ids, got dtype {c.dtype}.")
+        if c.size and (c.min() < 0 or c.max() >= n):
+            raise ValueError(f"client ids must be in [0, {n}).")
+        mask = np.zeros(n, dtype=bool)
+        mask[c] = True
+    if not mask.any():
+        raise ValueError("clients is empty: there is nobody to serve.")
+    return mask
 
 
 class FacilityLocation(ClusteringResultMixin):
@@ -130,7 +152,8 @@ class FacilityLocation(ClusteringResultMixin):
     Parameters
     ----------
     opening_cost : float or array-like of shape (n_vertices,)
-        Cost of opening a facility at each vertex (same units as the edge weights), >= 0.
+        Cost of opening a facility at each vertex (same units as the edge weights), >= 0;
+        ``inf`` marks vertices that cannot host a facility.
     epsilon : float, default=0.1
         Discretisation of radii and distances into powers of (1+epsilon) (Sections 4.1-4.3).
         Smaller is closer to exact Mettu-Plaxton, larger is faster (fewer levels and classes).
@@ -191,29 +214,50 @@ class FacilityLocation(ClusteringResultMixin):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, graph) -> "FacilityLocation":
-        """Open facilities on ``graph`` (a :class:`~bigclust.graph.Graph`)."""
+    def fit(self, graph, clients=None) -> "FacilityLocation":
+        """Open facilities on ``graph`` (a :class:`~bigclust.graph.Graph`).
+
+        Parameters
+        ----------
+        graph : Graph
+        clients : array-like of bool (n_vertices,) or of int, optional
+            The vertices that must be served (demand 1); default every vertex. With a subset,
+            balls of the radius computation count clients only and the connection cost sums
+            over clients only (e.g. customers of a bipartite facility/customer graph, see
+            :meth:`Graph.from_cost_matrix`).
+        """
         graph = check_graph(graph)
         f = _check_opening_cost(self.opening_cost, graph.n_vertices)
+        cmask = _check_clients(clients, graph.n_vertices)
+        _, lab = graph.components()
+        served = np.zeros(lab.max() + 1, dtype=bool)
+        served[lab[np.isfinite(f)]] = True
+        need = lab if cmask is None else lab[cmask]
+        if not served[need].all():
+            raise ValueError(
+                "a connected component with clients has no vertex with a finite opening cost; "
+                "its clients cannot be served."
+            )
         ell = check_int(self.n_repetitions, "n_repetitions", low=1)
         beta = check_positive(self.beta, "beta")
         passes = check_int(self.max_refine_passes, "max_refine_passes", low=1)
         rng, km, eps = check_common(self, graph)
         run = RunRecorder(verbose=self.verbose)
         with run.stage("neighbourhood_sizes"):
-            nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km)
+            nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km, clients=cmask)
         with run.stage("greedy_phase"):
             fac, dist, nearest, radii = mettu_plaxton(graph, nbhd, f, rng, km, beta=beta)
-        raw_cost = float(f[fac].sum() + dist.sum())
+        w = np.ones(graph.n_vertices, dtype=bool) if cmask is None else cmask
+        raw_cost = float(f[fac].sum() + dist[w].sum())
         info = {}
         if self.refine:
             with run.stage("refine"):
-                fac, info = swap_local_search(graph, fac, rng, opening_cost=f, max_passes=passes)
+                fac, info = swap_local_search(graph, fac, rng, opening_cost=f, max_passes=passes, clients=cmask)
                 dist, nearest = mssp(graph, fac)
         self._set_solution(fac, dist, nearest)
         self.radii_ = radii
         self.facility_cost_ = float(f[self.facilities_].sum())
-        self.connection_cost_ = float(self.distances_.sum())
+        self.connection_cost_ = float(self.distances_[w].sum())
         self.cost_ = self.facility_cost_ + self.connection_cost_
         self.report_ = run.finish(
             **ledger_report(km),

@@ -44,6 +44,7 @@ def swap_local_search(
     max_candidates: int | None = None,
     tol: float = 1e-12,
     on_sssp=None,
+    clients: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Improve a facility set by swap (and, with opening costs, open/close) moves.
 
@@ -65,6 +66,9 @@ def swap_local_search(
         Relative improvement below which a move is not taken.
     on_sssp : callable, optional
         Called once per SSSP (for counting).
+    clients : ndarray of bool, optional
+        Only these vertices pay connection costs (default all). Candidates are the vertices
+        with a finite opening cost.
 
     Returns
     -------
@@ -73,8 +77,10 @@ def swap_local_search(
         ``passes``, ``swaps``, ``sssp_calls``.
     """
     n = graph.n_vertices
+    cidx = np.arange(n) if clients is None else np.flatnonzero(clients)
     fac = [int(x) for x in np.unique(np.asarray(facilities, dtype=np.int64))]
-    D = np.vstack([sssp(graph, f) for f in fac])
+    # distances from each facility to the clients only: a p x |clients| table
+    D = np.vstack([sssp(graph, f)[cidx] for f in fac])
     calls = len(fac)
     f_cost = opening_cost
     fl = f_cost is not None
@@ -86,7 +92,8 @@ def swap_local_search(
         improved = False
         is_fac = np.zeros(n, dtype=bool)
         is_fac[fac] = True
-        cand = np.flatnonzero(~is_fac)
+        allowed = ~is_fac if f_cost is None else (~is_fac & np.isfinite(f_cost))
+        cand = np.flatnonzero(allowed)
         cand = cand[rng.permutation(cand.size)]
         if max_candidates is not None:
             cand = cand[:max_candidates]
@@ -105,7 +112,7 @@ def swap_local_search(
             c = int(c)
             if c in fac:
                 continue
-            dc = sssp(graph, c)
+            dc = sssp(graph, c)[cidx]
             calls += 1
             m1 = np.minimum(dc, d1)
             common = float((m1 - d1).sum())

@@ -47,7 +47,7 @@ class NeighbourhoodSizes:
     n_repetitions : int
     eps : float
     component_size : ndarray of shape (n_vertices,)
-        Size of each vertex's connected component (an upper bound of every ball).
+        Number of clients in each vertex's connected component (an upper bound of every ball).
     """
 
     levels: np.ndarray
@@ -57,9 +57,15 @@ class NeighbourhoodSizes:
     component_size: np.ndarray
 
     def sizes(self) -> np.ndarray:
-        """Estimated ball sizes, shape (n_vertices, L), clipped to [1, component size]."""
-        est = self.n_repetitions / self.acc.astype(np.float64) - 1.0
-        return np.clip(est, 1.0, self.component_size[:, None].astype(np.float64))
+        """Estimated ball sizes, shape (n_vertices, L), clipped to [1, component size].
+
+        A ball without any client (possible when only some vertices are clients) has
+        ``acc = 0`` in every repetition and estimated size 0.
+        """
+        acc = self.acc.astype(np.float64)
+        with np.errstate(divide="ignore"):
+            est = np.clip(self.n_repetitions / acc - 1.0, 1.0, self.component_size[:, None].astype(np.float64))
+        return np.where(acc > 0, est, 0.0)
 
     def query(self, v: int, d: float) -> float:
         """Estimate of ``|B(v, d)|`` (uses the largest level <= d)."""
@@ -67,8 +73,10 @@ class NeighbourhoodSizes:
         return float(self.sizes_row(v)[max(i, 0)])
 
     def sizes_row(self, v: int) -> np.ndarray:
-        est = self.n_repetitions / self.acc[v].astype(np.float64) - 1.0
-        return np.clip(est, 1.0, float(self.component_size[v]))
+        acc = self.acc[v].astype(np.float64)
+        with np.errstate(divide="ignore"):
+            est = np.clip(self.n_repetitions / acc - 1.0, 1.0, max(float(self.component_size[v]), 1.0))
+        return np.where(acc > 0, est, 0.0)
 
 
 def distance_levels(graph, eps: float, km: KMachine | None = None) -> np.ndarray:
@@ -141,7 +149,7 @@ def round_ranks(rank: np.ndarray, eps: float) -> np.ndarray:
 
 def _pass_distributed(km: KMachine, rounded: np.ndarray, levels: np.ndarray, acc: np.ndarray) -> None:
     g = km.graph
-    vals = np.unique(rounded)  # ascending: smallest rank classes first
+    vals = np.unique(rounded[np.isfinite(rounded)])  # ascending: smallest rank classes first
     km.ledger.aggregate(1)  # machines agree on the non-empty rank classes
     curmin = np.full(g.n_vertices, np.inf)
     for val in vals:
@@ -159,6 +167,7 @@ def estimate_neighbourhood_sizes(
     *,
     levels: np.ndarray | None = None,
     round_to_classes: bool | None = None,
+    clients: np.ndarray | None = None,
 ) -> NeighbourhoodSizes:
     """Estimate ``|B(v, R_i)|`` for every vertex v and level ``R_i`` (Algorithm 3).
 
@@ -178,6 +187,8 @@ def estimate_neighbourhood_sizes(
         Distances ``R``; default :func:`distance_levels`.
     round_to_classes : bool, optional
         Round ranks to powers of ``1/(1+eps)`` (default: only when distributed).
+    clients : ndarray of bool, shape (n_vertices,), optional
+        Count only these vertices in the balls (default: every vertex). Non-clients get no rank.
 
     Returns
     -------
@@ -196,16 +207,34 @@ def estimate_neighbourhood_sizes(
         rank = 1.0 - rng.random(n)
         if round_to_classes:
             rank = round_ranks(rank, eps)
+        if clients is not None:
+            rank[~clients] = np.inf  # never a source: not counted in any ball
         if distributed:
             _pass_distributed(km, rank, levels, acc)
         else:
             if km is not None:
                 km.ledger.count_call("cohen_pruned_dijkstra")
             order = np.argsort(rank, kind="stable")
+            if clients is not None:
+                order = order[: int(clients.sum())]
             _cohen_pass(graph.indptr, graph.indices, graph.weights, order, rank, levels, acc)
     _, lab = graph.components()
-    comp_size = np.bincount(lab)[lab]
+    weights = None if clients is None else clients.astype(np.float64)
+    comp_size = np.bincount(lab, weights=weights)[lab].astype(np.int64)
     return NeighbourhoodSizes(levels, acc, int(n_repetitions), float(eps), comp_size)
+
+
+@numba.njit(cache=True, inline="always")
+def _size(a, ell, cap):
+    # Cohen's estimate ell / sum(min ranks) - 1, clipped to [1, cap]; 0 when no client in reach
+    if a <= 0.0:
+        return 0.0
+    nb = ell / a - 1.0
+    if nb < 1.0:
+        nb = 1.0
+    if nb > cap:
+        nb = cap
+    return nb
 
 
 @numba.njit(cache=True)
@@ -216,16 +245,18 @@ def _radii_kernel(acc, levels, ell, comp_size, f, eps, out):
         if fv <= 0.0:
             out[v] = 0.0
             continue
+        if fv == np.inf:
+            out[v] = np.inf  # cannot host a facility: never opened by the greedy phase
+            continue
         cap = comp_size[v]
+        if cap <= 0.0:
+            out[v] = np.inf  # no client in reach: nothing to serve
+            continue
         # Below R_1 (the smallest positive edge weight) B(v, r) = B(v, 0), so Phi(r) = n_0 r is
         # exact there; the radius is then rounded UP to a power of (1+eps) below R_1 so that
         # radii stay discrete (the classes of the greedy phase, Section 4.4).
-        nb0 = ell / acc[v, 0] - 1.0
-        if nb0 < 1.0:
-            nb0 = 1.0
-        if nb0 > cap:
-            nb0 = cap
-        if L > 1 and fv <= nb0 * levels[1]:
+        nb0 = _size(acc[v, 0], ell, cap)
+        if L > 1 and nb0 > 0.0 and fv <= nb0 * levels[1]:
             r_exact = fv / nb0
             j = np.floor(np.log(levels[1] / r_exact) / np.log(1.0 + eps) + 1e-12)
             out[v] = levels[1] * (1.0 + eps) ** (-j)
@@ -237,11 +268,7 @@ def _radii_kernel(acc, levels, ell, comp_size, f, eps, out):
                 out[v] = levels[t]
                 found = True
                 break
-            nb = ell / acc[v, t] - 1.0
-            if nb < 1.0:
-                nb = 1.0
-            if nb > cap:
-                nb = cap
+            nb = _size(acc[v, t], ell, cap)
             s += nb * (levels[t + 1] - levels[t])
         if found:
             continue

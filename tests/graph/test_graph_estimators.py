@@ -172,3 +172,39 @@ def test_params_stored_unchanged():
     f = np.arange(5.0)
     est = FacilityLocation(f, epsilon=0.3)
     assert est.opening_cost is f and est.epsilon == 0.3
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_facility_location_on_bipartite_cost_matrix_with_clients(k):
+    rng = np.random.default_rng(k)
+    fac_xy = rng.random((8, 2))
+    cus_xy = rng.random((30, 2))
+    # Euclidean costs are metric, so the bipartite graph's metric closure equals C
+    C = np.round(100 * np.linalg.norm(fac_xy[:, None] - cus_xy[None], axis=2), 3)
+    fixed = rng.uniform(20, 80, 8)
+    g = Graph.from_cost_matrix(C)
+    assert g.n_vertices == 38
+    D = dense(g)
+    assert np.allclose(D[:8, 8:], C)
+    opt, _ = exact.facility_location(C.T, fixed)  # (clients, facilities)
+    f = np.concatenate([fixed, np.full(30, np.inf)])
+    clients = np.arange(8, 38)
+    for refine in (False, True):
+        fl = FacilityLocation(f, random_state=0, machines=k, refine=refine).fit(g, clients=clients)
+        assert np.all(fl.facilities_ < 8)  # customers cannot host facilities (infinite cost)
+        true = fixed[fl.facilities_].sum() + C[fl.facilities_].min(axis=0).sum()
+        assert fl.cost_ == pytest.approx(true)
+        assert opt - 1e-6 <= fl.cost_ <= 3.0 * (1 + fl.epsilon) ** 3 * opt
+
+
+def test_clients_validation():
+    g = random_graph(10, seed=0)
+    with pytest.raises(ValueError, match="empty"):
+        FacilityLocation(1.0).fit(g, clients=np.zeros(10, bool))
+    with pytest.raises(ValueError, match="shape"):
+        FacilityLocation(1.0).fit(g, clients=np.ones(3, bool))
+    with pytest.raises(ValueError, match="infinite everywhere"):
+        FacilityLocation(np.full(10, np.inf)).fit(g)
+    two = Graph.from_edges([0, 2], [1, 3], [1.0, 1.0])
+    with pytest.raises(ValueError, match="cannot be served"):
+        FacilityLocation(np.array([1.0, 1.0, np.inf, np.inf])).fit(two)
