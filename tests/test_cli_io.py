@@ -90,3 +90,9 @@ def test_cli_kmedian_planted_and_errors(capsys):
 def test_cli_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "bigclust.cli", "kmeans", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "dataset:NAME" in out.stdout and "--refine" in out.stdout
+
+
+def test_private_client_import_does_not_load_numba():
+    code = "import sys, bigclust.private; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "False"

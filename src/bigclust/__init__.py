@@ -15,6 +15,14 @@ bigclust.private
 
 __version__ = "0.1.0"
 
-from .euclidean import LSHTreeKMeans, LSHTreeKMedian
-
 __all__ = ["__version__", "LSHTreeKMeans", "LSHTreeKMedian"]
+
+
+def __getattr__(name):
+    # Loaded on first use, so that `import bigclust.private` (the client-side
+    # encoder, meant for small devices) does not import numba or scikit-learn.
+    if name in ("LSHTreeKMeans", "LSHTreeKMedian"):
+        from . import euclidean
+
+        return getattr(euclidean, name)
+    raise AttributeError(f"module 'bigclust' has no attribute {name!r}")
