@@ -7,7 +7,6 @@ import json
 import sys
 import time
 
-import numpy as np
 
 _INPUT_HELP = """\
 INPUT is one of

@@ -16,7 +16,6 @@ Pipeline of a fit (each stage is timed in ``report_["time"]``):
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numba

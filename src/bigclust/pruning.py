@@ -16,11 +16,15 @@ is a partition of the points. Both dynamic programs run bottom-up over vertex id
 ``approx_dp``
     Algorithm 6. For each vertex the least number of clusters whose weight is at
     most ``lambda_i = (1 + eps')^i``, for every level ``i``; the memory per vertex
-    is bounded by the number of levels, independent of ``k``. Each vertex's table is
-    stored as its breakpoints (the levels where the count drops), at most
-    ``min(|C|, levels)`` of them, and two children are combined by trying every
-    pair of breakpoints: the same values as line 9's minimum, found in
-    ``O(bp(C') bp(C''))`` instead of ``O(levels^2)``.
+    is bounded by the number of levels, independent of ``k``. Each table is stored
+    as its breakpoints (the levels where the count drops), each with the actual
+    weight of a pruning achieving it; children are combined by trying every pair
+    of breakpoints. Placing a combination at the level of its actual weight, and
+    dropping counts above ``k``, are provably never worse than line 9 (see
+    ``_approx_tables``).
+``lagrangian_dp``
+    A penalty per cluster, searched by bisection: ``O(n)`` per penalty, exact when
+    a penalty yields exactly ``k`` clusters, and a certified lower bound always.
 """
 
 from __future__ import annotations
@@ -380,7 +384,7 @@ def _penalised(left, right, w, n_leaves, lam, fewer, select):
         a = left[v]
         b = right[v]
         split = best[a] + best[b]
-        if own < split or (own == split and (fewer or cnt[a] + cnt[b] == 1)):
+        if own < split or (own == split and fewer):
             best[v] = own
             cnt[v] = 1
             take[v] = True
