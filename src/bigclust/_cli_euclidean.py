@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -73,7 +72,7 @@ def _load(spec: str, columns: str | None, seed: int):
 
 def _run(args) -> int:
     from . import LSHTreeKMeans, LSHTreeKMedian
-    from .io import write_array
+    from .io import write_array, write_json
 
     t0 = time.perf_counter()
     X, truth = _load(args.input, args.columns, args.seed)
@@ -106,8 +105,7 @@ def _run(args) -> int:
     if args.centers:
         write_array(args.centers, est.cluster_centers_)
     if args.report:
-        with open(args.report, "w") as fh:
-            json.dump(r, fh, indent=2, default=float)
+        write_json(args.report, r)
     width = max(len(k) for k in summary)
     for key, value in summary.items():
         if value is not None:

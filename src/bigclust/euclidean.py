@@ -33,7 +33,7 @@ from .pruning import approx_dp, approx_dp_work, exact_dp, exact_dp_work, lagrang
 __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
 # method="auto" runs the exact DP when it needs at most this many inner-loop
-# operations and table entries (about 10 s and 1.6 GB here), the approximate DP otherwise.
+# operations and table entries (2e8 float64 entries = 1.6 GB), the approximate DP otherwise.
 _AUTO_EXACT_MAX_WORK = 5e9
 _AUTO_EXACT_MAX_ENTRIES = 2e8
 

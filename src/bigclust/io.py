@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_matrix", "write_array"]
+__all__ = ["read_matrix", "write_array", "write_json"]
 
 
 def _open_text(path: Path):
@@ -129,3 +129,14 @@ def write_array(path: str | os.PathLike, array: np.ndarray) -> None:
         np.savetxt(path, array, delimiter="\t" if path.suffix == ".tsv" else ",", fmt=fmt)
     else:
         raise ValueError(f"Unsupported output format {path.suffix!r}: use .npy, .csv or .tsv.")
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    """Write a report dict as JSON; NumPy arrays and scalars become lists and numbers."""
+    import json
+
+    def default(o):
+        return o.tolist() if hasattr(o, "tolist") else str(o)
+
+    with open(path, "w") as fh:
+        json.dump(obj, fh, indent=1, default=default)

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 
-import numpy as np
 
 _GRAPH_HELP = """\
 GRAPH is one of
@@ -124,7 +123,7 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
 
 
 def _run(args) -> int:
-    from ..io import write_array
+    from ..io import write_array, write_json
     from . import FacilityLocation, PCenter, PMedian
 
     graph, p_file = load_graph(args.graph, args.format, args.seed)
@@ -172,8 +171,7 @@ def _run(args) -> int:
     if args.facilities:
         write_array(args.facilities, est.facilities_)
     if args.report:
-        with open(args.report, "w") as fh:
-            json.dump(rep, fh, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+        write_json(args.report, rep)
     return 0
 
 
