@@ -107,6 +107,8 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         scale_ratio: float = 1.1,
         edge_factor: float = 2.0,
         projection_dim="auto",
+        engine: str = "local",
+        spark_options: dict | None = None,
         random_state=None,
         verbose: bool = False,
     ):
@@ -121,6 +123,8 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         self.scale_ratio = scale_ratio
         self.edge_factor = edge_factor
         self.projection_dim = projection_dim
+        self.engine = engine
+        self.spark_options = spark_options
         self.random_state = random_state
         self.verbose = verbose
 
@@ -169,6 +173,12 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         -------
         self
         """
+        if self.engine not in ("local", "spark"):
+            raise ValueError(f"engine must be 'local' or 'spark', got {self.engine!r}.")
+        if self.engine == "spark":
+            return self._fit_spark(X, sample_weight)
+        if type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark"):
+            raise TypeError("X is a Spark DataFrame; use engine='spark' to cluster it where it lives.")
         X = V.check_points(X)
         n, d = X.shape
         prm = self._check_params(n, d)
@@ -273,6 +283,22 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             dp=dp_info,
             refine=refine_info,
         )
+        return self
+
+    def _fit_spark(self, X, sample_weight):
+        """``engine="spark"``: the fit as Spark stages (:mod:`bigclust.spark`); same partition as the local engine."""
+        if self._objective != "kmeans":
+            raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
+        try:
+            from .spark import fit_spark, is_spark_dataframe
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("engine='spark' needs PySpark: pip install 'bigclust[spark]'") from exc
+        if self.refine:
+            raise ValueError("refine is not available on the spark engine yet; fit with refine=0.")
+        # fit_spark validates X (on the cluster for a DataFrame) and the parameters before any work
+        attrs = fit_spark(self, X, sample_weight, V.check_random_state(self.random_state))
+        for name, value in attrs.items():
+            setattr(self, name, value)
         return self
 
     def _refine_start(self, tree, cost, centers_int, Xu, wu, centers, rng):
@@ -630,13 +656,16 @@ class LSHTreeKMedian(_LSHTreeBase):
         projection_dim="auto",
         median_sample_size: int = 256,
         weiszfeld_iter: int = 50,
+        engine: str = "local",
+        spark_options: dict | None = None,
         random_state=None,
         verbose: bool = False,
     ):
         super().__init__(
             n_clusters, method=method, epsilon=epsilon, dp_step=dp_step, refine=refine, n_hashes=n_hashes,
             n_projections=n_projections, bucket_width=bucket_width, scale_ratio=scale_ratio,
-            edge_factor=edge_factor, projection_dim=projection_dim, random_state=random_state, verbose=verbose,
+            edge_factor=edge_factor, projection_dim=projection_dim, engine=engine, spark_options=spark_options,
+            random_state=random_state, verbose=verbose,
         )
         self.median_sample_size = median_sample_size
         self.weiszfeld_iter = weiszfeld_iter

@@ -1,0 +1,330 @@
+"""``LSHTreeKMeans(engine="spark")``: the whole fit as Spark stages.
+
+What the driver holds: the parameters, the LSH directions (``d' x t m``
+floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
+and the root's DP table (``O(k)``). Points, edges, components, tree vertices,
+DP tables of subtrees and labels stay in Spark (executors' memory, local
+checkpoints, and Parquet under ``workdir``). With NumPy input the labels are
+collected at the end (the caller already holds ``n`` rows in memory).
+
+Stages (``report_["time"]``): ``distribute`` (NumPy input only), ``dedup``
+(duplicate rows merged, ids in the local engine's canonical order),
+``tree`` (Algorithms 1-4, :mod:`bigclust.spark._tree`), ``dp`` (Algorithm 5 by
+Algorithm 7, :mod:`bigclust.spark._dp`), ``labels`` (pointer jumping to the
+selected ancestor, then a join with the input rows).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+import numpy as np
+
+from .. import _validation as V
+from .._dedup import _row_hashes
+from .._report import RunRecorder
+from ._arrow import list_column, matrix, maybe_fail, vector
+from ._dp import exact_dp_spark, labels_by_pointer_jumping, tree_with_parents
+from ._session import SparkMeter, get_session
+from ._tree import build_tree
+
+DEFAULT_OPTIONS = {
+    "master": None,             # None: the active session, else local[*]
+    "input_col": "features",    # array<float|double> or ml Vector column of a DataFrame input
+    "weight_col": None,         # optional non-negative sample weights column
+    "prediction_col": "cluster",
+    "num_partitions": None,     # None: 2 x default parallelism
+    "subtree_leaves": 65536,    # tau of Algorithm 7 (leaves per shipped subtree)
+    "local_cc_max_edges": 5_000_000,  # components of at most this many edges are found in one task
+    "workdir": None,            # Parquet of tree vertices; None: a temporary directory (local mode)
+}
+
+
+def _options(spark_options):
+    opts = dict(DEFAULT_OPTIONS)
+    if spark_options is not None:
+        if not isinstance(spark_options, dict):
+            raise TypeError(f"spark_options must be a dict, got {type(spark_options).__name__}.")
+        unknown = set(spark_options) - set(DEFAULT_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown spark_options {sorted(unknown)}; known: {sorted(DEFAULT_OPTIONS)}.")
+        opts.update(spark_options)
+    opts["subtree_leaves"] = V.check_int(opts["subtree_leaves"], "spark_options['subtree_leaves']", low=2)
+    opts["local_cc_max_edges"] = V.check_int(opts["local_cc_max_edges"], "spark_options['local_cc_max_edges']", low=0)
+    return opts
+
+
+def is_spark_dataframe(X) -> bool:
+    mod = type(X).__module__
+    return mod.startswith("pyspark.sql") and type(X).__name__ == "DataFrame"
+
+
+def _features_as_array(df, col):
+    """``col`` as array<double>, from array<float|double|int> or an ml/mllib Vector column."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, NumericType
+
+    if col not in df.columns:
+        raise ValueError(f"input column {col!r} not in the DataFrame (columns: {df.columns}); "
+                         "set spark_options={'input_col': ...}.")
+    dt = df.schema[col].dataType
+    if isinstance(dt, ArrayType) and isinstance(dt.elementType, NumericType):
+        return F.col(col).cast("array<double>")
+    if type(dt).__name__ == "VectorUDT":
+        from pyspark.ml.functions import vector_to_array
+
+        return vector_to_array(F.col(col), "float64")
+    raise TypeError(f"input column {col!r} has type {dt.simpleString()}; expected an array of numbers or an ml Vector.")
+
+
+def _check_dataframe(df, xcol, wcol):
+    """Validation before any work: one pass for n, dimension, finiteness and weights."""
+    from pyspark.sql import functions as F
+
+    aggs = [F.count(F.lit(1)).alias("n"), F.min(F.size(xcol)).alias("dmin"), F.max(F.size(xcol)).alias("dmax"),
+            F.sum(F.when(F.col(xcol).isNull(), 1).otherwise(0)).alias("nulls"),
+            F.sum(F.when(F.exists(xcol, lambda v: v.isNull() | F.isnan(v) | (F.abs(v) == float("inf"))), 1)
+                  .otherwise(0)).alias("bad")]
+    if wcol is not None:
+        aggs += [F.min(wcol).alias("wmin"), F.sum(F.when(F.col(wcol).isNull() | F.isnan(wcol), 1).otherwise(0)).alias("wbad"),
+                 F.max(wcol).alias("wmax")]
+    r = df.agg(*aggs).first()
+    n = int(r["n"])
+    if n == 0:
+        raise ValueError("the DataFrame has no rows; at least 1 is required.")
+    if r["nulls"]:
+        raise ValueError(f"the input column has {r['nulls']} null rows.")
+    if r["dmin"] != r["dmax"]:
+        raise ValueError(f"the input vectors have different lengths ({r['dmin']} to {r['dmax']}).")
+    if r["dmin"] == 0:
+        raise ValueError("the input vectors are empty (0 features).")
+    if r["bad"]:
+        raise ValueError(f"the input contains NaN or infinity in {r['bad']} rows.")
+    if wcol is not None:
+        if r["wbad"]:
+            raise ValueError(f"the weight column has {r['wbad']} null or NaN values.")
+        if r["wmin"] < 0:
+            raise ValueError("sample weights must be non-negative.")
+        if not np.isfinite(r["wmax"]):
+            raise ValueError("sample weights must be finite.")
+    return n, int(r["dmin"])
+
+
+def _hash_task(d):
+    def run(batches):
+        import pyarrow as pa
+
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            X = matrix(b.column("x"), d) + 0.0
+            yield pa.RecordBatch.from_arrays(
+                [b.column("x"), b.column("w"), pa.array(_row_hashes(X.view(np.uint64)).view(np.int64))],
+                names=["x", "w", "h"])
+    return run
+
+
+def _number_rows(df, spark, meter):
+    """Add ``id`` = position in the current order (partition by partition), with a prefix sum over partition counts."""
+    from pyspark.sql import functions as F
+    import pyarrow as pa
+
+    df = df.withColumn("_pid", F.spark_partition_id()).localCheckpoint()
+    counts = dict((int(r[0]), int(r[1])) for r in df.groupBy("_pid").count().collect())
+    offsets, acc = {}, 0
+    for pid in sorted(counts):
+        offsets[pid] = acc
+        acc += counts[pid]
+    meter.round("dedup: number rows", 2)
+    names = [c for c in df.columns if c != "_pid"]
+
+    def run(batches):
+        from pyspark import TaskContext
+
+        pos = offsets.get(TaskContext.get().partitionId(), 0)
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            ids = np.arange(pos, pos + b.num_rows, dtype=np.int64)
+            pos += b.num_rows
+            yield pa.RecordBatch.from_arrays([pa.array(ids)] + [b.column(c) for c in names], names=["id"] + names)
+
+    schema = "id long, " + ", ".join(f"{f.name} {f.dataType.simpleString()}" for f in df.schema.fields if f.name != "_pid")
+    return df.drop("_pid").mapInArrow(run, schema)
+
+
+def _mean_task(d):
+    def run(batches):
+        import pyarrow as pa
+
+        s = np.zeros(d)
+        for b in batches:
+            if b.num_rows:
+                s += matrix(b.column("x"), d).sum(axis=0)
+        yield pa.RecordBatch.from_arrays([list_column(s[None, :])], names=["s"])
+    return run
+
+
+def _nearest_task(centers, d):
+    def run(batches):
+        import pyarrow as pa
+
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            X = matrix(b.column("x"), d)
+            d2 = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+            yield pa.RecordBatch.from_arrays([b.column("x"), pa.array(d2.argmin(axis=1).astype(np.int64))],
+                                             names=["x", "cluster"])
+    return run
+
+
+def fit_spark(est, X, sample_weight, rng, fault=None):
+    """Run the fit of ``est`` (an LSHTreeKMeans) on Spark; returns the attributes to set.
+
+    Input and parameters are validated (``est._check_params``) before any work; ``fault``
+    names a step whose first task fails once (tests of Spark's retries).
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    opts = _options(est.spark_options)
+    spark = get_session(opts["master"])
+    run = RunRecorder(verbose=est.verbose)
+    meter = SparkMeter(spark)
+    P = opts["num_partitions"] or max(2, 2 * spark.sparkContext.defaultParallelism)
+    workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
+    own_workdir = opts["workdir"] is None
+    numpy_input = not is_spark_dataframe(X)
+    try:
+        with run.stage("distribute"):
+            if numpy_input:
+                Xn = V.check_points(X)
+                n_rows, d = Xn.shape
+                w = V.check_sample_weight(sample_weight, n_rows)
+                import pandas as pd
+
+                pdf = pd.DataFrame({"row": np.arange(n_rows, dtype=np.int64), "x": list(Xn.astype(np.float64)), "w": w})
+                df = spark.createDataFrame(pdf, "row long, x array<double>, w double").repartition(P)
+                xdtype = Xn.dtype
+            else:
+                if sample_weight is not None:
+                    raise ValueError("with a Spark DataFrame, pass weights as a column: spark_options={'weight_col': ...}.")
+                n_rows, d = _check_dataframe(X, opts["input_col"], opts["weight_col"])
+                wexpr = F.col(opts["weight_col"]).cast("double") if opts["weight_col"] else F.lit(1.0)
+                df = X.select(_features_as_array(X, opts["input_col"]).alias("x"), wexpr.alias("w"))
+                xdtype = np.float64
+        prm = est._check_params(n_rows, d)
+
+        with run.stage("dedup"):
+            uniq = df.groupBy("x").agg(F.sum("w").alias("w"))  # Spark groups -0.0 with 0.0
+            meter.round("dedup")
+            uniq = uniq.mapInArrow(_hash_task(d), "x array<double>, w double, h long").localCheckpoint()
+            zero_rows = uniq.where(F.col("w") <= 0).select("x")
+            pos = uniq.where(F.col("w") > 0)
+            # the local engine's canonical order: unsigned 64-bit row hash ascending
+            ordered = pos.withColumn("hs", F.col("h").bitwiseXOR(F.lit(-(2**63)))).orderBy("hs").drop("hs", "h")
+            meter.round("dedup: canonical order")
+            points = _number_rows(ordered, spark, meter).repartition(P, "id").persist(StorageLevel.MEMORY_AND_DISK)
+            n = points.count()
+        k = prm["k"]
+        if k > n:
+            V.warn_fewer_distinct(n, k)
+            k = n
+
+        with run.stage("project"):
+            sums = points.select("x").mapInArrow(_mean_task(d), "s array<double>").collect()
+            mean = np.sum(np.stack([np.asarray(r["s"]) for r in sums]), axis=0) / n
+            A = None
+            if prm["projection_dim"] is not None:
+                A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
+
+        with run.stage("tree"):
+            tree = build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir,
+                              num_partitions=P, local_cc_max_edges=opts["local_cc_max_edges"],
+                              progress=run.progress, fault=fault)
+            ntp = tree_with_parents(spark, tree)
+            meter.round("tree: parents")
+
+        with run.stage("dp"):
+            if est.method == "approx":
+                raise ValueError("method='approx' (Algorithm 6) is not available on the spark engine yet; "
+                                 "use method='exact' or 'auto'.")
+            entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(k)))).first()[0]
+            if entries > 4e9:
+                raise MemoryError(f"the exact DP needs {entries:.3g} table entries for n_clusters={k}.")
+            selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter, fault)
+
+        with run.stage("labels"):
+            leaf_sel, label_rounds = labels_by_pointer_jumping(ntp, selected, meter, spark)
+            leaf_sel = leaf_sel.localCheckpoint()
+            firsts = leaf_sel.groupBy("sel").agg(F.min("id").alias("first")).collect()
+            order = sorted(firsts, key=lambda r: r["first"])
+            selected = np.array([int(r["sel"]) for r in order], np.int64)
+            cluster_of = spark.createDataFrame([(int(v), c) for c, v in enumerate(selected)], "sel long, cluster long")
+            nodes = spark.read.parquet(tree.path)
+            sel_rows = {int(r["node"]): r for r in nodes.join(F.broadcast(cluster_of.select(F.col("sel").alias("node"))), "node")
+                        .select("node", "mean", "cost").collect()}
+            centers = np.array([sel_rows[int(v)]["mean"] for v in selected], np.float64).reshape(len(selected), d)
+            cost_sel = np.array([sel_rows[int(v)]["cost"] for v in selected], np.float64)
+            inertia = float(cost_sel.sum())
+            id_cluster = leaf_sel.join(F.broadcast(cluster_of), "sel").select("id", "cluster")
+            x_cluster = points.select("id", "x").join(id_cluster, "id").select("x", "cluster")
+            if zero_rows.limit(1).count():
+                x_cluster = x_cluster.unionByName(zero_rows.mapInArrow(_nearest_task(centers, d), "x array<double>, cluster long"))
+            x_cluster = x_cluster.localCheckpoint()  # outlives workdir and the cached points
+            meter.round("labels: join", 2)
+            if numpy_input:
+                lab = df.join(x_cluster, "x").select("row", "cluster").toPandas()
+                labels = np.empty(n_rows, np.int64)
+                labels[lab["row"].to_numpy()] = lab["cluster"].to_numpy()
+                labelled = None
+            else:
+                xin = _features_as_array(X, opts["input_col"])
+                labelled = (X.withColumn("__bigclust_x", xin)
+                            .join(x_cluster.withColumnRenamed("x", "__bigclust_x")
+                                  .withColumnRenamed("cluster", opts["prediction_col"]), "__bigclust_x")
+                            .drop("__bigclust_x"))
+                labels = labelled
+        spark_info = meter.finish()
+        points.unpersist()
+        report = run.finish(
+            method="exact", engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
+            n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
+            projection_dim=prm["projection_dim"], tree_info=tree.info,
+            dp=dict(dp_info, guarantee=1.0, label_rounds=label_rounds),
+            spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
+            mpc_rounds=spark_info["mpc_rounds"],
+        )
+        return {
+            "labels_": labels,
+            "cluster_centers_": centers.astype(xdtype, copy=False),
+            "inertia_": inertia,
+            "cost_curve_": np.minimum.accumulate(exact_curve),
+            "n_features_in_": d,
+            "tree_": None,
+            "report_": report,
+        }
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _jvm_peak(spark) -> dict:
+    """Peak JVM heap of the driver (local mode: driver and executors share it), from the REST API."""
+    import json
+    import urllib.request
+
+    sc = spark.sparkContext
+    try:
+        with urllib.request.urlopen(f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/executors", timeout=10) as fh:
+            ex = json.load(fh)
+        for e in ex:
+            if e.get("id") == "driver":
+                pm = e.get("peakMemoryMetrics") or {}
+                if "JVMHeapMemory" in pm:
+                    return {"driver_jvm_peak_heap_mb": pm["JVMHeapMemory"] / 2**20}
+    except Exception:
+        pass
+    return {"driver_jvm_peak_heap_mb": None}

@@ -1,0 +1,263 @@
+"""Compiled per-task kernels of the spark engine.
+
+Each function works on one Spark task's rows (an Arrow batch turned into NumPy
+arrays) and repeats, operation for operation, what the local engine does for
+the same vertices, so that both engines produce bit-identical trees, node
+weights and DP tables (:mod:`bigclust.hierarchy`, :mod:`bigclust.pruning`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def verified(Yp, Yq, thr2):
+    """``|y_p - y_q|^2 < thr2`` row by row, summed in coordinate order as ``hierarchy._sqdist`` does."""
+    n, d = Yp.shape
+    out = np.empty(n, np.bool_)
+    for i in range(n):
+        s = 0.0
+        for j in range(d):
+            t = Yp[i, j] - Yq[i, j]
+            s += t * t
+        out[i] = s < thr2
+    return out
+
+
+@numba.njit(cache=True)
+def _merge_stats(wa, wb, ca, cb, ma, mb, sa, sb, out_mean):
+    """Ward's merge of two vertices, exactly as ``hierarchy._kmeans_stats``; writes the mean, returns (W, cnt, sse)."""
+    W = wa + wb
+    cnt = ca + cb
+    if wa + wb > 0:
+        fa = wa / (wa + wb)
+        fb = wb / (wa + wb)
+    else:
+        fa = ca / cnt
+        fb = cb / cnt
+    dist2 = 0.0
+    for j in range(ma.shape[0]):
+        out_mean[j] = fa * ma[j] + fb * mb[j]
+        t = ma[j] - mb[j]
+        dist2 += t * t
+    extra = wa * wb / (wa + wb) * dist2 if wa > 0 and wb > 0 else 0.0
+    return W, cnt, sa + sb + extra
+
+
+@numba.njit(cache=True)
+def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, n_leaves):
+    """Algorithms 3-4 for one scale: a binary vertex tree over each group of merging components.
+
+    Rows are the components that merged at this scale, sorted by ``group`` (the
+    merged component's label) and, within a group, by first-encounter order (the
+    order ``hierarchy._merge_accepted`` touches them). A group of ``s`` children
+    gets Algorithm 4's heap layout with positions ``1..s-1`` as vertices
+    (position 1 is the merged component itself; child ``i`` hangs under position
+    ``floor((s+i)/2)``; the copy at position ``s`` is collapsed onto child ``s``),
+    exactly as ``hierarchy._emit_vertices``. Vertex ids are ``scale_seq * n_leaves
+    + label of child pos-1``: unique, and computable inside the task.
+
+    Returns per new vertex: node, left, right, W, cnt, sse, mean (n_new, d), pos,
+    and the group label.
+    """
+    n = group.shape[0]
+    d = mean.shape[1]
+    n_groups = 0
+    i = 0
+    while i < n:
+        j = i
+        while j < n and group[j] == group[i]:
+            j += 1
+        n_groups += 1
+        i = j
+    n_new = n - n_groups
+    o_node = np.empty(n_new, np.int64)
+    o_left = np.empty(n_new, np.int64)
+    o_right = np.empty(n_new, np.int64)
+    o_W = np.empty(n_new)
+    o_cnt = np.empty(n_new)
+    o_sse = np.empty(n_new)
+    o_mean = np.empty((n_new, d))
+    o_pos = np.empty(n_new, np.int64)
+    o_group = np.empty(n_new, np.int64)
+    out = 0
+    i = 0
+    while i < n:
+        j = i
+        while j < n and group[j] == group[i]:
+            j += 1
+        s = j - i
+        # slot q of the group's heap (1..s-1 vertices, s..2s-1 children) -> row in the output or child
+        base = out
+        for pos in range(s - 1, 0, -1):
+            r = base + (s - 1 - pos)
+            o_node[r] = scale_seq * n_leaves + child_lab[i + pos - 1]
+            o_pos[r] = pos
+            o_group[r] = group[i]
+        for pos in range(s - 1, 0, -1):
+            r = base + (s - 1 - pos)
+            for side in range(2):
+                qpos = 2 * pos + side
+                if qpos >= s:
+                    c = i + (qpos - s - 1 if qpos > s else s - 1)
+                    node = child_node[c]
+                    cw = W[c]
+                    cc = cnt[c]
+                    cs = sse[c]
+                    cm = mean[c]
+                else:
+                    rr = base + (s - 1 - qpos)
+                    node = o_node[rr]
+                    cw = o_W[rr]
+                    cc = o_cnt[rr]
+                    cs = o_sse[rr]
+                    cm = o_mean[rr]
+                if side == 0:
+                    o_left[r] = node
+                    lw, lc, ls, lm = cw, cc, cs, cm
+                else:
+                    o_right[r] = node
+                    Wv, cv, sv = _merge_stats(lw, cw, lc, cc, lm, cm, ls, cs, o_mean[r])
+                    o_W[r] = Wv
+                    o_cnt[r] = cv
+                    o_sse[r] = sv
+        out += s - 1
+        i = j
+    return o_node, o_left, o_right, o_W, o_cnt, o_sse, o_mean, o_pos, o_group
+
+
+@numba.njit(cache=True)
+def components_in_task(u, v, n_vertices_hint):
+    """Connected components of a small edge list on one task; label = smallest vertex.
+
+    Returns (vertex, root) for every vertex that appears in an edge.
+    """
+    m = u.shape[0]
+    verts = np.empty(2 * m, np.int64)
+    verts[:m] = u
+    verts[m:] = v
+    verts = np.unique(verts)
+    nv = verts.shape[0]
+    ui = np.searchsorted(verts, u)
+    vi = np.searchsorted(verts, v)
+    uf = np.arange(nv)
+    for e in range(m):
+        a = ui[e]
+        while uf[a] != a:
+            uf[a] = uf[uf[a]]
+            a = uf[a]
+        b = vi[e]
+        while uf[b] != b:
+            uf[b] = uf[uf[b]]
+            b = uf[b]
+        if a != b:
+            if a < b:  # keep the smaller vertex (verts are sorted) as root
+                uf[b] = a
+            else:
+                uf[a] = b
+    root = np.empty(nv, np.int64)
+    for x in range(nv):
+        a = x
+        while uf[a] != a:
+            a = uf[a]
+        root[x] = verts[a]
+    return verts, root
+
+
+# --------------------------------------------------------------------------- Algorithm 7 tasks
+
+
+@numba.njit(cache=True)
+def subtree_tables(node, left, right, size, cost, is_input, in_offs, in_vals, k):
+    """Algorithm 5's tables for one shipped subtree (Algorithm 7, line 6).
+
+    Rows are the subtree's vertices sorted by ``size`` (children before parents).
+    Rows with ``is_input`` are finished vertices whose table was computed by an
+    earlier iteration (``in_vals[in_offs[r]:in_offs[r+1]]``); the others are
+    combined from their children exactly as ``pruning._exact_tables`` does.
+    Returns (offs, dp): the table of row ``r`` is ``dp[offs[r]:offs[r+1]]``.
+    """
+    n = node.shape[0]
+    order = np.argsort(node)
+    sorted_nodes = node[order]
+    cap = np.empty(n, np.int64)
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    for r in range(n):
+        cap[r] = min(size[r], k)
+        offs[r + 1] = offs[r] + cap[r]
+    dp = np.full(offs[n], np.inf)
+    for r in range(n):
+        o = offs[r]
+        if is_input[r]:
+            for i in range(cap[r]):
+                dp[o + i] = in_vals[in_offs[r] + i]
+            continue
+        dp[o] = cost[r]
+        if left[r] < 0:
+            continue
+        a = order[np.searchsorted(sorted_nodes, left[r])]
+        b = order[np.searchsorted(sorted_nodes, right[r])]
+        oa = offs[a]
+        ob = offs[b]
+        cv = cap[r]
+        for i1 in range(1, cap[a] + 1):
+            va = dp[oa + i1 - 1]
+            lim = min(cap[b], cv - i1)
+            for i2 in range(1, lim + 1):
+                s = va + dp[ob + i2 - 1]
+                if s < dp[o + i1 + i2 - 1]:
+                    dp[o + i1 + i2 - 1] = s
+    return offs, dp
+
+
+@numba.njit(cache=True)
+def subtree_traceback(node, left, right, size, is_input, offs, dp, root_row, n_clusters, k):
+    """Algorithm 5's traceback inside one shipped subtree.
+
+    Starts at ``root_row`` with ``n_clusters`` and walks down exactly as
+    ``pruning._exact_traceback`` (smallest ``i'`` first). Stops at selected
+    vertices (count 1) and at input vertices (finished subtrees, traced by
+    their own task). Returns (rows, counts, is_selected).
+    """
+    n = node.shape[0]
+    order = np.argsort(node)
+    sorted_nodes = node[order]
+    cap = np.empty(n, np.int64)
+    for r in range(n):
+        cap[r] = min(size[r], k)
+    out_r = np.empty(2 * n_clusters + 2, np.int64)
+    out_i = np.empty(2 * n_clusters + 2, np.int64)
+    out_sel = np.empty(2 * n_clusters + 2, np.bool_)
+    n_out = 0
+    stack_v = np.empty(2 * n_clusters + 2, np.int64)
+    stack_i = np.empty(2 * n_clusters + 2, np.int64)
+    stack_v[0] = root_row
+    stack_i[0] = n_clusters
+    top = 1
+    while top > 0:
+        top -= 1
+        r = stack_v[top]
+        i = stack_i[top]
+        if i == 1 or (is_input[r] and r != root_row):
+            out_r[n_out] = r
+            out_i[n_out] = i
+            out_sel[n_out] = i == 1
+            n_out += 1
+            continue
+        a = order[np.searchsorted(sorted_nodes, left[r])]
+        b = order[np.searchsorted(sorted_nodes, right[r])]
+        target = dp[offs[r] + i - 1]
+        found = -1
+        for i1 in range(max(1, i - cap[b]), min(cap[a], i - 1) + 1):
+            if dp[offs[a] + i1 - 1] + dp[offs[b] + i - i1 - 1] == target:
+                found = i1
+                break
+        stack_v[top] = a
+        stack_i[top] = found
+        stack_v[top + 1] = b
+        stack_i[top + 1] = i - found
+        top += 2
+    return out_r[:n_out], out_i[:n_out], out_sel[:n_out]

@@ -1,0 +1,108 @@
+"""Spark session handling and the measurements that go into ``report_``.
+
+``SparkMeter`` records, for the part of a fit it brackets, the Spark jobs and
+stages that ran and the bytes they shuffled (read from Spark's monitoring REST
+API of the driver UI, which local mode serves too), and counts MPC rounds:
+one round per data exchange the algorithm asks for (a shuffle, a sort, a
+join that moves rows, or shipping a group of rows to one task).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+__all__ = ["get_session", "SparkMeter"]
+
+
+def get_session(master: str | None = None, app_name: str = "bigclust"):
+    """The active SparkSession, or a new one on ``master`` (default ``local[*]``).
+
+    A new session gets settings bigclust relies on: Arrow transfers and a task
+    retry budget in local mode (``local[N,4]``: a failed task is retried up to 3
+    times, as on a cluster).
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    m = master or "local[*,4]"
+    if m.startswith("local[") and "," not in m:
+        m = m[:-1] + ",4]"
+    return (
+        SparkSession.builder.master(m)
+        .appName(app_name)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+
+
+class SparkMeter:
+    """Counts rounds and collects job, stage and shuffle figures of one fit.
+
+    Parameters
+    ----------
+    spark : SparkSession
+    """
+
+    def __init__(self, spark):
+        self.spark = spark
+        self.sc = spark.sparkContext
+        self.rounds = 0
+        self.round_log: dict[str, int] = {}
+        self.sc.setJobGroup(f"bigclust-{id(self)}-{time.time_ns()}", "bigclust LSHTreeKMeans fit", interruptOnCancel=False)
+        self.group = self.sc.getLocalProperty("spark.jobGroup.id")
+        self._t0 = time.time()
+
+    def round(self, what: str, n: int = 1) -> None:
+        """Record ``n`` MPC rounds spent on ``what``."""
+        self.rounds += n
+        self.round_log[what] = self.round_log.get(what, 0) + n
+
+    def finish(self) -> dict:
+        """Jobs, stages and shuffle bytes of this fit (the REST figures are best effort)."""
+        tracker = self.sc.statusTracker()
+        job_ids = list(tracker.getJobIdsForGroup(self.group))
+        stage_ids = set()
+        for j in job_ids:
+            info = tracker.getJobInfo(j)
+            if info is not None:
+                stage_ids.update(info.stageIds)
+        out = {
+            "mpc_rounds": self.rounds,
+            "mpc_rounds_by_step": dict(self.round_log),
+            "spark_jobs": len(job_ids),
+            "spark_stages": len(stage_ids),
+        }
+        out.update(self._rest_stage_metrics(stage_ids))
+        self.sc.setLocalProperty("spark.jobGroup.id", None)
+        return out
+
+    def _rest_stage_metrics(self, stage_ids) -> dict:
+        url = self.sc.uiWebUrl
+        if not url or not stage_ids:
+            return {"shuffle_bytes_written": None, "shuffle_bytes_read": None, "spark_stages_with_shuffle": None}
+        try:
+            app = self.sc.applicationId
+            with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as fh:
+                stages = json.load(fh)
+        except Exception:  # the UI may be disabled; the figures are then unknown, not zero
+            return {"shuffle_bytes_written": None, "shuffle_bytes_read": None, "spark_stages_with_shuffle": None}
+        written = read = 0
+        with_shuffle = 0
+        seen = set()
+        for s in stages:
+            sid = s.get("stageId")
+            if sid not in stage_ids or sid in seen:
+                continue
+            seen.add(sid)
+            w = int(s.get("shuffleWriteBytes", 0))
+            r = int(s.get("shuffleReadBytes", 0))
+            written += w
+            read += r
+            with_shuffle += int(w > 0 or r > 0)
+        return {"shuffle_bytes_written": written, "shuffle_bytes_read": read, "spark_stages_with_shuffle": with_shuffle}

@@ -1,0 +1,428 @@
+"""Algorithms 1-4 on Spark: the candidate-cluster tree as distributed tables.
+
+Every step is a Spark stage over partitioned rows; the driver holds only
+scalars per scale (the scale, counts, the ``t x m`` offsets) and the LSH
+directions (``d x t m``). The tree is identical, vertex for vertex, to the one
+:func:`bigclust.hierarchy.build_hierarchy` builds for the same points, ids and
+random generator (same scales, same hash functions, same edges, same
+first-encounter order of merging components, same binarisation), because
+each step below computes exactly what the local sweep computes, only
+partitioned:
+
+hash (map)
+    ``t`` bucket keys per point at scale ``D_i`` (Algorithm 1, line 4), from the
+    same projections and offsets as the local engine.
+bucket (shuffle by key)
+    for every bucket its smallest point id (the "smallest index" partner) and
+    that point's component; candidate edges join points of different components.
+verify (two joins with the points)
+    the edge is kept iff ``|y_p - y_q| < c D_i`` (Lemma 3.5 (2) holds surely).
+components (Algorithm 2)
+    connected components of the components joined by accepted edges: in one
+    task when the edge list is small (at most ``local_cc_max_edges`` rows),
+    else by distributed hooking to the smallest neighbour with pointer jumping,
+    repeated on the contracted graph. A component's label is its smallest
+    point id.
+tree (Algorithms 3-4, Lemma 4.5)
+    the merging components are grouped by their new component (one shuffle)
+    and each group becomes Algorithm 4's heap of vertices in one task, with
+    node weights by Ward's merge (the aggregation of ``(W, mean, SSE)``
+    bottom-up, as the local engine computes them).
+
+Scales are processed in sequence because each scale's candidate edges are
+filtered by the components of the previous one (edges inside a component
+cannot change the tree and are never verified); the rounds per scale are a
+constant, and the number of scales is ``log_{ratio}`` of the aspect ratio, not a
+function of ``n``. The paper runs all scales at once (Lemma 4.3) at the price of
+``L`` times the edge volume.
+
+Output: vertex rows ``(node, left, right, size, W, cost, mean, scale,
+auxiliary)`` written as Parquet to the work directory, leaves included.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
+from . import _kernels as K
+from ._arrow import list_column, matrix, maybe_fail, vector
+
+_NODE_SCHEMA = ("node long, left long, right long, size long, W double, cost double, mean array<double>, "
+                "scale double, auxiliary boolean")
+
+
+@dataclass
+class SparkTree:
+    """Where the distributed tree lives and what the driver knows about it."""
+
+    path: str                 # Parquet directory of vertex rows
+    n_leaves: int
+    n_nodes: int
+    root: int
+    info: dict = field(default_factory=dict)
+
+
+def _hash_input(X, mean, A):
+    Y = X - mean
+    return Y @ A if A is not None else Y
+
+
+def _keys_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault):
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "hash")
+        for b in batches:
+            ids = vector(b.column(0), np.int64)
+            if ids.shape[0] == 0:
+                continue
+            Y = _hash_input(matrix(b.column(1), d), mean, A)
+            Z = np.ascontiguousarray((Y @ V).T, dtype=np.float32)  # as PStableLSH.project
+            lab = vector(b.column(2), np.int64)
+            nb = ids.shape[0]
+            keys = np.empty(n_hashes * nb, np.uint64)
+            for j in range(n_hashes):
+                bucket_keys(Z, j * n_proj, n_proj, inv_width, offsets[j], _MULTIPLIERS, keys[j * nb:(j + 1) * nb])
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(np.repeat(np.arange(n_hashes, dtype=np.int32), nb)), pa.array(keys.view(np.int64)),
+                 pa.array(np.tile(ids, n_hashes)), pa.array(np.tile(lab, n_hashes))],
+                names=["j", "key", "id", "lab"])
+    return run
+
+
+def _verify_task(mean, A, thr2, d, fault):
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "verify")
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            Yp = np.ascontiguousarray(_hash_input(matrix(b.column("xp"), d), mean, A))
+            Yq = np.ascontiguousarray(_hash_input(matrix(b.column("xq"), d), mean, A))
+            ok = K.verified(Yp, Yq, thr2)
+            if not ok.any():
+                continue
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(vector(b.column(n))[ok]) for n in ("j", "p", "q", "lab_p", "lab_q")],
+                names=["j", "p", "q", "lab_p", "lab_q"])
+    return run
+
+
+def _cc_task(batches):
+    import pyarrow as pa
+
+    us, vs = [], []
+    for b in batches:
+        us.append(vector(b.column(0), np.int64))
+        vs.append(vector(b.column(1), np.int64))
+    if not us:
+        return
+    verts, root = K.components_in_task(np.concatenate(us), np.concatenate(vs), 0)
+    yield pa.RecordBatch.from_arrays([pa.array(verts), pa.array(root)], names=["u", "root"])
+
+
+def _binarise_task(scale_seq, n_leaves, scale_value, d, fault):
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "tree")
+        cols = {k: [] for k in ("group", "lab", "node", "W", "cnt", "sse", "mean")}
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            for k in ("group", "lab", "node", "W", "cnt", "sse"):
+                cols[k].append(vector(b.column(k)))
+            cols["mean"].append(matrix(b.column("mean"), d))
+        if not cols["group"]:
+            return
+        c = {k: np.concatenate(v) for k, v in cols.items()}
+        # rows arrive sorted by (group, first-encounter key) within the partition
+        node, left, right, W, cnt, sse, means, pos, grp = K.binarise_groups(
+            c["group"].astype(np.int64), c["lab"].astype(np.int64), c["node"].astype(np.int64),
+            c["W"].astype(np.float64), c["cnt"].astype(np.float64), np.ascontiguousarray(c["mean"]),
+            c["sse"].astype(np.float64), scale_seq, n_leaves)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(node), pa.array(left), pa.array(right), pa.array(cnt.astype(np.int64)), pa.array(W),
+             pa.array(sse), list_column(means), pa.array(np.full(node.shape[0], scale_value)),
+             pa.array(pos != 1), pa.array(pos), pa.array(grp)],
+            names=["node", "left", "right", "size", "W", "cost", "mean", "scale", "auxiliary", "pos", "grp"])
+    return run
+
+
+class _TreeBuilder:
+    def __init__(self, spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
+                 local_cc_max_edges, progress, fault):
+        self.spark = spark
+        self.points = points            # (id, x, w), hash-partitioned by id, persisted
+        self.n = n
+        self.d = d
+        self.mean = mean
+        self.A = A
+        self.prm = prm
+        self.rng = rng
+        self.meter = meter
+        self.workdir = workdir
+        self.P = num_partitions
+        self.local_cc_max_edges = local_cc_max_edges
+        self.progress = progress
+        self.fault = fault
+
+    # ----------------------------------------------------------- one scale's edges
+
+    def _accepted_edges(self, labels, D, offsets, n_hashes):
+        """Accepted edges ``(j, p, q, lab_p, lab_q)`` of one scale (Algorithm 1 with the distance check)."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        prm = self.prm
+        inv_width = 1.0 / (D * prm["bucket_width"])
+        thr = prm["edge_factor"] * D
+        src = self.points.select("id", "x").join(labels, "id")
+        keys = src.mapInArrow(
+            _keys_task(self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d, self.fault),
+            "j int, key long, id long, lab long")
+        self.meter.round("hash+bucket")
+        w = Window.partitionBy("j", "key")
+        cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
+                .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
+                .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"),
+                        F.col("m.id").alias("q"), F.col("m.lab").alias("lab_q")))
+        xp = self.points.select(F.col("id").alias("p"), F.col("x").alias("xp"))
+        xq = self.points.select(F.col("id").alias("q"), F.col("x").alias("xq"))
+        self.meter.round("verify", 2)
+        return cand.join(xp, "p").join(xq, "q").mapInArrow(
+            _verify_task(self.mean, self.A, thr * thr, self.d, self.fault),
+            "j int, p long, q long, lab_p long, lab_q long")
+
+    # ----------------------------------------------------------- Algorithm 2's components
+
+    def _components(self, edges):
+        """(u, root) for every component label in ``edges(u, v)``; root = smallest label of its new component."""
+        from pyspark.sql import functions as F
+
+        m = edges.count()
+        if m <= self.local_cc_max_edges:
+            self.meter.round("components")
+            return edges.repartition(1).mapInArrow(_cc_task, "u long, root long").localCheckpoint(), 1
+        sym = edges.unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v"))).distinct()
+        mapping = None
+        for outer in range(64):
+            hook = sym.groupBy("u").agg(F.min("v").alias("m")).select("u", F.least("u", "m").alias("parent"))
+            self.meter.round("components")
+            hook = hook.localCheckpoint()
+            for _ in range(64):  # pointer jumping: parent <- parent(parent)
+                b = hook.select(F.col("u").alias("pu"), F.col("parent").alias("pp"))
+                jumped = hook.join(b, hook.parent == b.pu, "left").select(
+                    "u", F.col("parent").alias("old"), F.coalesce("pp", "parent").alias("parent"))
+                self.meter.round("components")
+                jumped = jumped.localCheckpoint()
+                changed = jumped.where(F.col("old") != F.col("parent")).count()
+                hook = jumped.select("u", "parent")
+                if changed == 0:
+                    break
+            if mapping is None:
+                mapping = hook.select("u", F.col("parent").alias("root"))
+            else:
+                h = hook.select(F.col("u").alias("hu"), F.col("parent").alias("hp"))
+                mapping = mapping.join(h, mapping.root == h.hu, "left").select(
+                    "u", F.coalesce("hp", "root").alias("root"))
+                self.meter.round("components")
+            mapping = mapping.localCheckpoint()
+            hu = hook.select(F.col("u").alias("a"), F.col("parent").alias("pa"))
+            hv = hook.select(F.col("u").alias("b"), F.col("parent").alias("pb"))
+            sym = (sym.join(hu, sym.u == hu.a).join(hv, sym.v == hv.b)
+                   .select(F.col("pa").alias("u"), F.col("pb").alias("v")).where(F.col("u") != F.col("v")).distinct())
+            self.meter.round("components", 2)
+            sym = sym.localCheckpoint()
+            if sym.count() == 0:
+                return mapping, outer + 1
+        raise RuntimeError("connected components did not converge in 64 contractions")
+
+    # ----------------------------------------------------------- Algorithms 3-4 for one scale
+
+    def _emit(self, children, scale_seq, scale_value):
+        """children: (group, key struct, lab, node, W, cnt, mean, sse) -> new vertex rows."""
+        rows = (children.repartition(self.P, "group")
+                .sortWithinPartitions("group", "kj", "kp", "kside")
+                .mapInArrow(_binarise_task(scale_seq, self.n, scale_value, self.d, self.fault),
+                            _NODE_SCHEMA + ", pos long, grp long"))
+        self.meter.round("tree")
+        return rows.localCheckpoint()
+
+    # ----------------------------------------------------------- the sweep
+
+    def build(self) -> SparkTree:
+        from pyspark.sql import functions as F
+
+        prm, rng, n = self.prm, self.rng, self.n
+        dd = self.A.shape[1] if self.A is not None else self.d
+        t, m = prm["n_hashes"], prm["n_projections"]
+        lsh = draw_pstable(dd, t, m, prm["bucket_width"], rng)
+        self.V = lsh.directions
+        info = {"n_scales": 0, "edges_checked": None, "edges_accepted": 0, "forced_root": False,
+                "components_rounds": 0}
+        nodes_dir = os.path.join(self.workdir, "nodes")
+
+        leaves = self.points.select(
+            F.col("id").alias("node"), F.lit(-1).cast("long").alias("left"), F.lit(-1).cast("long").alias("right"),
+            F.lit(1).cast("long").alias("size"), F.col("w").alias("W"), F.lit(0.0).alias("cost"),
+            F.col("x").alias("mean"), F.lit(0.0).alias("scale"), F.lit(False).alias("auxiliary"))
+        leaves.write.mode("overwrite").parquet(nodes_dir)
+        if n == 1:
+            return SparkTree(nodes_dir, 1, 1, 0, info)
+
+        # Appendix C.7 bounds, as build_hierarchy computes them
+        far2, min_lb = self._extent_bounds(dd)
+        diameter_ub = 2.0 * float(np.sqrt(far2))
+        if not min_lb > 0:
+            min_lb = diameter_ub * 1e-12
+        ef, ratio = prm["edge_factor"], prm["scale_ratio"]
+        d0 = min_lb / ef
+        d_stop = 2.0 * max(diameter_ub, diameter_ub / ef)
+        info.update(diameter_upper_bound=diameter_ub, min_distance_lower_bound=min_lb)
+        seed_base = int(rng.integers(2**63 - 1))
+
+        def offsets_for(i):
+            return np.random.default_rng([seed_base, i]).random((t, m))
+
+        ids_as_labels = self.points.select("id", F.col("id").alias("lab"))
+        i = 0
+        for step in (32, 8):
+            while d0 * ratio ** (i + step) < d_stop:
+                D = d0 * ratio ** (i + step)
+                found = not self._accepted_edges(ids_as_labels, D, offsets_for(i + step), min(t, 4)).isEmpty()
+                if found:
+                    break
+                i += step
+        info["first_scale"] = float(d0 * ratio**i)
+
+        labels = ids_as_labels.repartition(self.P, "id").localCheckpoint()
+        comps = self.points.select(F.col("id").alias("lab"), F.col("id").alias("node"), F.col("w").alias("W"),
+                                   F.lit(1.0).alias("cnt"), F.col("x").alias("mean"), F.lit(0.0).alias("sse")).localCheckpoint()
+        n_components = n
+        n_nodes = n
+        seq = 0
+        while n_components > 1 and d0 * ratio**i < d_stop:
+            D = d0 * ratio**i
+            acc = self._accepted_edges(labels, D, offsets_for(i), t).localCheckpoint()
+            n_acc = acc.count()
+            info["n_scales"] += 1
+            i += 1
+            if n_acc == 0:
+                continue
+            seq += 1
+            info["edges_accepted"] += n_acc
+            mapping, cc_rounds = self._components(
+                acc.select(F.col("lab_p").alias("u"), F.col("lab_q").alias("v")).distinct())
+            info["components_rounds"] = max(info["components_rounds"], cc_rounds)
+            first = (acc.select(F.col("lab_p").alias("c"), F.struct("j", "p", F.lit(0).alias("side")).alias("key"))
+                     .unionByName(acc.select(F.col("lab_q").alias("c"), F.struct("j", "p", F.lit(1).alias("side")).alias("key")))
+                     .groupBy("c").agg(F.min("key").alias("key")))
+            self.meter.round("first-encounter order")
+            children = (first.join(mapping, first.c == mapping.u)
+                        .select(F.col("root").alias("group"), F.col("c"), F.col("key.j").alias("kj"),
+                                F.col("key.p").alias("kp"), F.col("key.side").alias("kside"))
+                        .join(comps, F.col("c") == comps.lab).drop("c"))
+            self.meter.round("tree")
+            rows = self._emit(children, seq, D)
+            n_new = rows.count()
+            rows.drop("pos", "grp").write.mode("append").parquet(nodes_dir)
+            n_nodes += n_new
+            new_comps = rows.where(F.col("pos") == 1).select(
+                F.col("grp").alias("lab"), "node", "W", F.col("size").cast("double").alias("cnt"), "mean",
+                F.col("cost").alias("sse"))
+            touched = mapping.select(F.col("u").alias("lab"))
+            comps = comps.join(touched, "lab", "left_anti").unionByName(new_comps).localCheckpoint()
+            m_small = mapping if n_new > 2_000_000 else F.broadcast(mapping)
+            labels = (labels.join(m_small, labels.lab == m_small.u, "left")
+                      .select("id", F.coalesce("root", "lab").alias("lab"))
+                      .repartition(self.P, "id").localCheckpoint())
+            self.meter.round("relabel", 2)
+            n_components -= n_new
+            if self.progress is not None:
+                self.progress.update(f"spark tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
+        if n_components > 1:
+            # Lemma 3.7's root P: join what no scale joined, children in order of their smallest point
+            info["forced_root"] = True
+            seq += 1
+            children = comps.select(F.lit(-1).cast("long").alias("group"), F.col("lab").alias("kj"),
+                                    F.lit(0).cast("long").alias("kp"), F.lit(0).alias("kside"), "*")
+            rows = self._emit(children, seq, float("inf"))
+            n_nodes += rows.count()
+            rows.drop("pos", "grp").write.mode("append").parquet(nodes_dir)
+        info["last_scale"] = float(d0 * ratio ** (i - 1))
+        root = self._root(nodes_dir)
+        return SparkTree(nodes_dir, n, n_nodes, root, info)
+
+    def _root(self, nodes_dir):
+        from pyspark.sql import functions as F
+
+        nodes = self.spark.read.parquet(nodes_dir)
+        return int(nodes.where(F.col("size") == self.n).agg(F.max("node")).first()[0]) if self.n > 1 else 0
+
+    def _extent_bounds(self, dd):
+        """(max |y - y_0|^2, closest-pair lower bound), as ``build_hierarchy`` and
+        ``_min_distance_lower_bound`` compute them (same random directions)."""
+        from pyspark.sql import functions as F
+        import pyarrow as pa
+
+        d, mean, A = self.d, self.mean, self.A
+        x0 = np.asarray(self.points.where(F.col("id") == 0).select("x").first()[0], dtype=np.float64)
+        y0 = _hash_input(x0[None, :], mean, A)[0]
+        gs = []
+        for _ in range(4):
+            g = self.rng.standard_normal(dd)
+            gs.append(g / np.linalg.norm(g))
+        G = np.stack(gs, axis=1)
+
+        def proj(batches):
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                Y = _hash_input(matrix(b.column(1), d), mean, A)
+                far = ((Y - y0) ** 2).sum(axis=1)
+                P = np.stack([Y @ G[:, c] for c in range(4)], axis=1)
+                yield pa.RecordBatch.from_arrays([pa.array(far)] + [pa.array(P[:, c]) for c in range(4)],
+                                                 names=["far", "g0", "g1", "g2", "g3"])
+
+        pr = self.points.select("id", "x").mapInArrow(proj, "far double, g0 double, g1 double, g2 double, g3 double")
+        pr = pr.localCheckpoint()
+        far2 = float(pr.agg(F.max("far")).first()[0])
+        best = 0.0
+        for c in range(4):
+            best = max(best, self._min_gap(pr.select(F.col(f"g{c}").alias("v"))))
+        self.meter.round("extent", 5)
+        return far2, best
+
+    def _min_gap(self, vals):
+        """Smallest gap between adjacent values after a distributed sort (Appendix C.7)."""
+        import pyarrow as pa
+
+        def gaps(batches):
+            vs = [vector(b.column(0), np.float64) for b in batches if b.num_rows]
+            if not vs:
+                return
+            v = np.concatenate(vs)  # this partition's range, sorted by Spark
+            g = np.diff(v).min() if v.shape[0] > 1 else np.inf
+            yield pa.RecordBatch.from_arrays([pa.array([g]), pa.array([v[0]]), pa.array([v[-1]])],
+                                             names=["gap", "lo", "hi"])
+
+        parts = vals.orderBy("v").mapInArrow(gaps, "gap double, lo double, hi double").collect()
+        # partitions of a range-partitioned sort are ordered; combine their boundaries
+        parts = sorted(parts, key=lambda r: r["lo"])
+        best = min(r["gap"] for r in parts)
+        for a, b in zip(parts, parts[1:]):
+            best = min(best, b["lo"] - a["hi"])
+        return float(best) if np.isfinite(best) else 0.0
+
+
+def build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir, *, num_partitions, local_cc_max_edges,
+               progress=None, fault=None) -> SparkTree:
+    """Build the binarised candidate-cluster tree of the (deduplicated, id-numbered) ``points`` on Spark."""
+    return _TreeBuilder(spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
+                        local_cc_max_edges, progress, fault).build()
