@@ -206,6 +206,24 @@ def test_refine_never_raises_cost_and_report_has_stages():
     assert med_ref.inertia_ <= med.inertia_ * (1 + 1e-6)
 
 
+def test_refine_keeps_the_cheapest_start_and_is_deterministic():
+    """refine runs Lloyd from every start (tree, tree coreset, k-means++) and keeps the cheapest."""
+    rng = np.random.default_rng(3)
+    # a chain of blobs plus scattered outliers: the tree's k-pruning is poor here
+    X = np.vstack([rng.standard_normal((400, 3)) + [4.0 * i, 0, 0] for i in range(5)] + [rng.uniform(-30, 30, (40, 3))])
+    a = LSHTreeKMeans(6, refine=20, random_state=4).fit(X)
+    info = a.report_["refine"]
+    assert set(info["final_costs"]) == {"tree", "tree_coreset", "kmeans++"}
+    assert info["final_costs"][info["start"]] == min(info["final_costs"].values())
+    assert a.inertia_ == pytest.approx(min(info["final_costs"].values()), rel=1e-9)
+    assert a.inertia_ == pytest.approx(_kmeans_cost(X, a.labels_), rel=1e-6)
+    # refinement never ends above its start, whichever start it is
+    for name, final in info["final_costs"].items():
+        assert final <= info["start_costs"][name] * (1 + 1e-9)
+    b = LSHTreeKMeans(6, refine=20, random_state=4).fit(X)
+    assert np.array_equal(a.labels_, b.labels_) and np.array_equal(a.cluster_centers_, b.cluster_centers_)
+
+
 def test_tree_attribute_is_consistent():
     X, _, _ = make_planted_mixture(500, 3, 4, random_state=3)
     km = LSHTreeKMeans(4, random_state=0).fit(np.vstack([X, X[:10]]))
