@@ -100,22 +100,42 @@ def _find(uf, x):
 
 
 @numba.njit(cache=True)
-def _sqdist(Y, p, q):
+def _closer_than(Y, p, q, thr2):
+    """``_sqdist(Y, p, q) < thr2``, stopping as soon as the answer is known.
+
+    The squared distance is summed in coordinate order, as a plain loop would;
+    every term is >= 0 and a rounded sum ``fl(s + x)`` with ``x >= 0`` is never
+    below ``s``, so a partial sum that has reached ``thr2`` proves the full sum
+    does too. The decision is therefore exactly that of the full sum.
+    """
     s = 0.0
-    for j in range(Y.shape[1]):
-        t = Y[p, j] - Y[q, j]
-        s += t * t
-    return s
+    d = Y.shape[1]
+    j = 0
+    while j < d:
+        e = min(j + 8, d)
+        for c in range(j, e):
+            t = Y[p, c] - Y[q, c]
+            s += t * t
+        if s >= thr2:
+            return False
+        j = e
+    return s < thr2
 
 
 @numba.njit(cache=True, parallel=True)
-def _bucket_partners(Z, offsets, inv_scale_width, n_hashes, n_projections, multipliers, partners,
-                     keys, table_keys, table_vals):
-    """Algorithm 1, line 4: for each hash function, each point's smallest-index bucket mate.
+def _scale_candidates(Z, offsets, inv_scale_width, n_hashes, n_projections, multipliers, lab,
+                      cand_p, cand_q, n_cand, keys, table_keys, table_vals):
+    """Algorithm 1, line 4, for one scale: the edges that need a distance check.
+
+    For each hash function ``j`` and each point ``p``, the proposed edge is
+    ``(p, q)`` with ``q`` the smallest-index point in ``p``'s bucket. Only edges
+    between different components (``lab`` = component at the start of the
+    scale) can change anything; those are written, in increasing ``p``, to
+    ``cand_p[j, :n_cand[j]]`` and ``cand_q[j, :n_cand[j]]``.
 
     Hash functions are independent, so they are spread over the worker threads;
-    each worker owns one row of the ``keys``/``table_*`` scratch arrays (allocated
-    once per fit, not per scale). Writes ``partners[j, p]``.
+    each worker owns one row of the ``keys``/``table_*`` scratch arrays
+    (allocated once per fit, not per scale).
     """
     n = Z.shape[1]
     n_workers = keys.shape[0]
@@ -127,6 +147,7 @@ def _bucket_partners(Z, offsets, inv_scale_width, n_hashes, n_projections, multi
             tv = table_vals[w]
             bucket_keys(Z, j * n_projections, n_projections, inv_scale_width, offsets[j], multipliers, kw)
             tv[:] = -1
+            c = 0
             for p in range(n):  # increasing p: the first point stored per key is the smallest index
                 key = kw[p]
                 slot = np.int64(key & np.uint64(mask))
@@ -135,53 +156,72 @@ def _bucket_partners(Z, offsets, inv_scale_width, n_hashes, n_projections, multi
                     if v == -1:
                         tv[slot] = p
                         tk[slot] = key
-                        partners[j, p] = p
                         break
                     if tk[slot] == key:
-                        partners[j, p] = v
+                        if lab[v] != lab[p]:
+                            cand_p[j, c] = p
+                            cand_q[j, c] = v
+                            c += 1
                         break
                     slot = (slot + 1) & mask
+            n_cand[j] = c
 
 
 @numba.njit(cache=True, parallel=True)
-def _check_edges(partners, n_hashes, Y, thr2, lab, accepted):
-    """Distance-check every proposed edge (p, partner) between different components.
+def _check_candidates(cand_p, cand_q, n_cand, n_hashes, Y, thr2, accepted, stop_at_first):
+    """Distance-check the candidate edges of one scale; ``accepted[j, i]`` marks the short ones.
 
-    ``lab`` is each point's component at the start of the scale. Whether an edge
-    is accepted depends only on its length, not on the order of unions, so the
-    checks run in parallel; ``accepted[j, p]`` marks the accepted ones. Returns the
-    number of checks made.
+    Whether an edge is accepted depends only on its length, not on the order of
+    unions, so the checks run in parallel. With ``stop_at_first`` (dry runs,
+    which only ask whether any edge exists) the checks stop once one is found.
+    Returns whether any edge was accepted.
     """
-    n = Y.shape[0]
-    n_checked = 0
-    for p in numba.prange(n):
-        lp = lab[p]
-        for j in range(n_hashes):
-            q = partners[j, p]
-            ok = False
-            if q != p and lab[q] != lp:
-                n_checked += 1
-                ok = _sqdist(Y, p, q) < thr2
-            accepted[j, p] = ok
-    return n_checked
+    n_blocks = 0
+    block = 4096
+    for j in range(n_hashes):
+        n_blocks += (n_cand[j] + block - 1) // block
+    owner = np.empty(n_blocks, np.int64)
+    first = np.empty(n_blocks, np.int64)
+    b = 0
+    for j in range(n_hashes):
+        for s in range(0, n_cand[j], block):
+            owner[b] = j
+            first[b] = s
+            b += 1
+    found = np.zeros(n_blocks, np.bool_)
+    stop = np.zeros(1, np.bool_)  # shared flag; a stale read only costs a few extra checks
+    for b in numba.prange(n_blocks):
+        if stop_at_first and stop[0]:
+            continue
+        j = owner[b]
+        e = min(first[b] + block, n_cand[j])
+        for i in range(first[b], e):
+            ok = _closer_than(Y, cand_p[j, i], cand_q[j, i], thr2)
+            accepted[j, i] = ok
+            if ok:
+                found[b] = True
+                if stop_at_first:
+                    stop[0] = True
+                    break
+    return found.any()
 
 
 @numba.njit(cache=True)
-def _merge_accepted(partners, accepted, n_hashes, uf, uf_size, mark, scale_id, touched):
-    """Union the accepted edges of one scale. Returns (n_touched, n_unions).
+def _merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, uf, uf_size, mark, scale_id, touched):
+    """Union the accepted edges of one scale, hash by hash, in increasing ``p``.
 
-    ``touched`` collects the roots, as of the start of the scale, of every
-    component that merged.
+    Returns (n_touched, n_unions). ``touched`` collects the roots, as of the
+    start of the scale, of every component that merged, in the order of first
+    contact (it fixes the children's order in Algorithm 4's heap layout).
     """
-    n = uf.shape[0]
     n_touched = 0
     n_unions = 0
     for j in range(n_hashes):
-        for p in range(n):
-            if not accepted[j, p]:
+        for i in range(n_cand[j]):
+            if not accepted[j, i]:
                 continue
-            ra = _find(uf, p)
-            rb = _find(uf, partners[j, p])
+            ra = _find(uf, cand_p[j, i])
+            rb = _find(uf, cand_q[j, i])
             if ra == rb:
                 continue
             if mark[ra] != scale_id:
@@ -372,7 +412,11 @@ def build_hierarchy(
     mark = np.full(n, -1, np.int64)
     touched = np.empty(n, np.int64)
     comp_node = np.arange(n, dtype=np.int64)
-    partners = np.empty((n_hashes, n), np.int64)
+    # candidate edges of one scale, (hash, i) -> (p, q); int32 halves the memory traffic
+    idx = np.int32 if n < 2**31 else np.int64
+    cand_p = np.empty((n_hashes, n), idx)
+    cand_q = np.empty((n_hashes, n), idx)
+    n_cand = np.zeros(n_hashes, np.int64)
     accepted = np.zeros((n_hashes, n), np.bool_)
     lab = np.empty(n, np.int64)
     n_workers = max(1, min(numba.get_num_threads(), n_hashes))
@@ -393,12 +437,14 @@ def build_hierarchy(
         thr = edge_factor * D
         # a dry run only asks whether the first few hash functions find any edge
         t = min(n_hashes, 4) if dry else n_hashes
-        _bucket_partners(Z, offsets_for(i), 1.0 / (D * bucket_width), t, n_projections, _MULTIPLIERS, partners, *scratch)
         _flatten(uf, lab)
-        checked = _check_edges(partners, t, Y, thr * thr, lab, accepted)
+        _scale_candidates(Z, offsets_for(i), 1.0 / (D * bucket_width), t, n_projections, _MULTIPLIERS, lab,
+                          cand_p, cand_q, n_cand, *scratch)
+        checked = int(n_cand[:t].sum())
+        found = _check_candidates(cand_p, cand_q, n_cand, t, Y, thr * thr, accepted, dry)
         if dry:
-            return 0, int(accepted[:t].any()), checked
-        nt, nu = _merge_accepted(partners, accepted, t, uf, uf_size, mark, i, touched)
+            return 0, int(found), checked
+        nt, nu = _merge_accepted(cand_p, cand_q, n_cand, accepted, t, uf, uf_size, mark, i, touched)
         return nt, nu, checked
 
     # The closest-pair bound can be far below the closest pair, and scales below
