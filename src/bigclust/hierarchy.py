@@ -23,7 +23,11 @@ containing it at a higher scale (Algorithm 3) and binarises the result
   ``w(C) = w(C')``), so they are collapsed and the result is a full binary tree.
 
 Edges are verified against the true distance (``dist(p, q) < c * D``), which
-makes Lemma 3.5 (2) hold surely instead of with high probability.
+makes Lemma 3.5 (2) hold surely instead of with high probability. A scale whose
+threshold ``c * D`` is below a proven lower bound on every distance between
+different components (:func:`_separation_lower_bound`) would reject every edge
+and is skipped; that changes nothing in the output, because each scale's hash
+offsets are drawn from a stream keyed by the scale index.
 
 Node ids: leaves are ``0 .. n-1`` (the input rows); internal vertices follow
 in creation order, so every child has a smaller id than its parent and the root
@@ -38,6 +42,10 @@ import numba
 import numpy as np
 
 from .lsh import _MULTIPLIERS, bucket_keys, draw_pstable
+
+# The separation bound that lets the sweep skip empty scales costs O(n d + C^2 d)
+# for C components; it is only tried when C is at most this.
+_SKIP_MAX_COMPONENTS = 512
 
 __all__ = ["Hierarchy", "build_hierarchy", "kmeans_node_stats", "leaf_order", "labels_from_pruning"]
 
@@ -238,6 +246,122 @@ def _merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, uf, uf_size, mar
             uf_size[ra] += uf_size[rb]
             n_unions += 1
     return n_touched, n_unions
+
+
+@numba.njit(cache=True)
+def _separation_lower_bound(Y, lab, max_components):
+    """A lower bound on the distance between any two points of different components.
+
+    For components ``A``, ``B`` with (computed) means ``m_A``, ``m_B`` two bounds
+    hold for every ``p`` in ``A`` and ``q`` in ``B``:
+
+    * spheres: ``|p - q| >= |m_A - m_B| - r_A - r_B``, ``r_A`` = the largest
+      distance of a point of ``A`` from ``m_A`` (triangle inequality);
+    * slab: with ``u = (m_B - m_A) / |m_B - m_A|``, ``|p - q| >= u.(q - p) >=
+      min_B u.(q - m_A) - max_A u.(p - m_A)`` (Cauchy-Schwarz).
+
+    The sphere bound costs O(d) per pair, the slab bound O((|A| + |B|) d); pairs
+    are taken in increasing sphere bound and the slab bound is computed only
+    while a pair's sphere bound is below the best bound found so far, so the
+    result is exactly ``min over pairs of max(sphere, slab)``. Every bound is
+    shrunk by a relative ``1e-9`` (and by ``1e-9`` of the lengths involved) to
+    cover rounding, which is ``O(d eps)`` relative with ``eps = 2^-53``. ``lab``
+    holds each point's root. Returns -1 when there are more than
+    ``max_components`` components (the pairwise pass would cost too much).
+    """
+    n, d = Y.shape
+    cid = np.full(n, -1, np.int64)
+    n_comp = 0
+    for x in range(n):
+        r = lab[x]
+        if cid[r] == -1:
+            if n_comp == max_components:
+                return -1.0
+            cid[r] = n_comp
+            n_comp += 1
+    if n_comp < 2:
+        return np.inf
+    mu = np.zeros((n_comp, d))
+    cnt = np.zeros(n_comp, np.int64)
+    for x in range(n):
+        c = cid[lab[x]]
+        cnt[c] += 1
+        for j in range(d):
+            mu[c, j] += Y[x, j]
+    for c in range(n_comp):
+        for j in range(d):
+            mu[c, j] /= cnt[c]
+    # members of each component, contiguous (counting sort by component)
+    first = np.zeros(n_comp + 1, np.int64)
+    for c in range(n_comp):
+        first[c + 1] = first[c] + cnt[c]
+    fill = first[:n_comp].copy()
+    members = np.empty(n, np.int64)
+    rad = np.zeros(n_comp)
+    for x in range(n):
+        c = cid[lab[x]]
+        members[fill[c]] = x
+        fill[c] += 1
+        s = 0.0
+        for j in range(d):
+            t = Y[x, j] - mu[c, j]
+            s += t * t
+        if s > rad[c]:
+            rad[c] = s
+    for c in range(n_comp):
+        rad[c] = np.sqrt(rad[c])
+    n_pairs = n_comp * (n_comp - 1) // 2
+    pa = np.empty(n_pairs, np.int64)
+    pb = np.empty(n_pairs, np.int64)
+    sphere = np.empty(n_pairs)
+    dist = np.empty(n_pairs)
+    k = 0
+    for a in range(n_comp):
+        for b in range(a + 1, n_comp):
+            s = 0.0
+            for j in range(d):
+                t = mu[a, j] - mu[b, j]
+                s += t * t
+            pa[k] = a
+            pb[k] = b
+            dist[k] = np.sqrt(s)
+            sphere[k] = dist[k] * (1.0 - 1e-9) - (rad[a] + rad[b]) * (1.0 + 1e-9)
+            k += 1
+    order = np.argsort(sphere)
+    best = np.inf
+    u = np.empty(d)
+    for o in range(n_pairs):
+        k = order[o]
+        if sphere[k] >= best:
+            break  # every later pair has sphere >= best, so max(sphere, slab) >= best
+        a = pa[k]
+        b = pb[k]
+        bound = sphere[k]
+        if dist[k] > 0:
+            for j in range(d):
+                u[j] = (mu[b, j] - mu[a, j]) / dist[k]
+            hi_a = -np.inf
+            for i in range(first[a], first[a + 1]):
+                x = members[i]
+                s = 0.0
+                for j in range(d):
+                    s += u[j] * (Y[x, j] - mu[a, j])
+                if s > hi_a:
+                    hi_a = s
+            lo_b = np.inf
+            for i in range(first[b], first[b + 1]):
+                x = members[i]
+                s = 0.0
+                for j in range(d):
+                    s += u[j] * (Y[x, j] - mu[a, j])
+                if s < lo_b:
+                    lo_b = s
+            slab = (lo_b - hi_a) * (1.0 - 1e-9) - 1e-9 * (rad[a] + rad[b] + dist[k])
+            if slab > bound:
+                bound = slab
+        if bound < best:
+            best = bound
+    return best
 
 
 @numba.njit(cache=True)
@@ -463,6 +587,8 @@ def build_hierarchy(
 
     next_id = n
     n_components = n
+    info["scales_skipped"] = 0
+    bound_tried = False  # a separation bound was computed for the current components
     while n_components > 1 and d0 * scale_ratio**i < d_stop:
         D = d0 * scale_ratio**i
         nt, nu, checked = run_scale(i, False)
@@ -472,6 +598,20 @@ def build_hierarchy(
         if nt:
             next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, D)
             n_components -= nu
+            bound_tried = False
+        elif not bound_tried and n_components <= _SKIP_MAX_COMPONENTS:
+            # A scale merged nothing: the components may be far apart. Scales whose
+            # threshold c*D is below a lower bound on every cross-component distance
+            # would reject every proposed edge and change nothing (the offsets are
+            # keyed by the scale index, so later scales are unaffected): skip them.
+            # They count in n_scales (swept), not in edges_checked.
+            bound_tried = True
+            _flatten(uf, lab)
+            sep = _separation_lower_bound(Y, lab, _SKIP_MAX_COMPONENTS)
+            while edge_factor * d0 * scale_ratio ** (i + 1) * (1.0 + 1e-9) < sep and d0 * scale_ratio ** (i + 1) < d_stop:
+                i += 1
+                info["n_scales"] += 1
+                info["scales_skipped"] += 1
         if progress is not None:
             progress.update(f"tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
         i += 1
