@@ -189,3 +189,38 @@ def test_lagrangian_recovers_planted_optimum_at_large_k():
     sel, info = lagrangian_dp(tree, w, 500)
     assert info["exact"]
     assert w[sel].sum() == pytest.approx(exact_dp(tree, w, 500)[1][-1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 60), st.integers(1, 6), st.integers(1, 8), st.integers(0, 10**6))
+def test_separation_bound_is_below_every_cross_component_distance(n, d, n_groups, seed):
+    """The bound used to skip empty scales never exceeds the true closest cross-component pair (brute force)."""
+    from bigclust.hierarchy import _separation_lower_bound
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.1, 2) + rng.integers(0, 4, (n, 1)) * rng.uniform(0, 10)
+    groups = rng.integers(0, n_groups, n)
+    lab = np.array([np.flatnonzero(groups == g)[0] for g in groups], dtype=np.int64)  # root = first member
+    bound = _separation_lower_bound(X, lab, 512)
+    D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    cross = groups[:, None] != groups[None, :]
+    if not cross.any():
+        assert bound == np.inf
+    else:
+        assert bound <= D[cross].min()
+    assert _separation_lower_bound(X, lab, 0 if cross.any() else 1) == (-1.0 if cross.any() else np.inf)
+
+
+def test_skipping_empty_scales_changes_nothing(monkeypatch):
+    """Skipped scales would have merged nothing: the tree equals the one built without skipping."""
+    import bigclust.hierarchy as H
+
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 60, (6, 5)).repeat(150, axis=0) + rng.standard_normal((900, 5))
+    a = H.build_hierarchy(X, random_state=np.random.default_rng(0))
+    assert a.info["scales_skipped"] > 0
+    monkeypatch.setattr(H, "_SKIP_MAX_COMPONENTS", 0)
+    b = H.build_hierarchy(X, random_state=np.random.default_rng(0))
+    assert b.info["scales_skipped"] == 0 and b.info["n_scales"] == a.info["n_scales"]
+    for f in ("left", "right", "parent", "size", "scale", "auxiliary"):
+        assert np.array_equal(getattr(a, f), getattr(b, f)), f
