@@ -11,9 +11,16 @@ same run on the same data:
   diffprivlib      central-DP KMeans of diffprivlib (eps, bounds [-1, 1]^d)
   ours_shuffle     bigclust.private.ShuffleDPKMeans, (eps, delta = n^-1.1)-DP in the shuffle
                    model (only with --with-shuffle)
+  ours_local_every_level
+                   LocalDPKMeans in the previous configuration (Algorithm 1 on every level,
+                   eps/2 per channel, centres clipped to the ball, no vector test); only in
+                   the baseline runs
+
+--baseline-runs B computes the expensive baselines (non-private, naive, diffprivlib,
+ours_local_every_level) in the first B runs only; ours_local and trivial run in all runs.
 
 Usage:
-  python benchmarks/private_figure1.py --sweep paper --runs 3 --max-seconds 3000
+  python benchmarks/private_figure1.py --sweep paper --runs 10 --baseline-runs 3 --max-seconds 4800
   python benchmarks/private_figure1.py --grid --n 10000 100000 --eps 1 --k 2 8 --runs 2
 
 --sweep paper: the three one-parameter sweeps of Figure 1 around (n=1e6, eps=1, k=8):
@@ -65,8 +72,10 @@ def main():
     ap.add_argument("--levels", type=int, default=12)
     ap.add_argument("--max-seconds", type=float, default=3000.0)
     ap.add_argument("--skip", nargs="*", default=[],
-                    help="methods to skip: diffprivlib, naive, nonprivate, local")
+                    help="methods to skip: diffprivlib, naive, nonprivate, local, every_level")
     ap.add_argument("--with-shuffle", action="store_true", help="also run ShuffleDPKMeans")
+    ap.add_argument("--baseline-runs", type=int, default=None,
+                    help="compute the baselines in the first B runs only (default: all runs)")
     args = ap.parse_args()
     if args.sweep == "none" and not args.grid:
         ap.error("choose --sweep paper or --grid")
@@ -81,7 +90,9 @@ def main():
     for n, e, k in settings:
         by_nk.setdefault((n, k), []).append(e)
     stopped = False
+    baseline_runs = args.runs if args.baseline_runs is None else args.baseline_runs
     for run in range(args.runs):
+        with_baselines = run < baseline_runs
         for (n, k), eps_list in sorted(by_nk.items()):
             if time.time() - t_start > args.max_seconds:
                 stopped = True
@@ -98,7 +109,7 @@ def main():
             triv = kmeans_cost(X, np.zeros((1, args.d)))
             for e in eps_list:
                 record("trivial", e, triv, time.time() - t)
-            if "nonprivate" not in args.skip:
+            if "nonprivate" not in args.skip and with_baselines:
                 t = time.time()
                 km = KMeans(k, n_init=1, random_state=run).fit(X)
                 c_np = kmeans_cost(X, km.cluster_centers_)
@@ -110,6 +121,13 @@ def main():
                     m = LocalDPKMeans(k, epsilon=e, n_levels=args.levels, random_state=run * 1000 + 17).fit(X)
                     record("ours_local", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
                            epsilon_spent=m.report_["epsilon"], coreset=m.report_["decoder_coreset_size"])
+                if "every_level" not in args.skip and with_baselines:
+                    t = time.time()
+                    m = LocalDPKMeans(k, epsilon=e, n_levels=args.levels, histogram_levels="all", histogram_share=0.5,
+                                      center_estimator="clip", min_vector_sigmas=0.0,
+                                      random_state=run * 1000 + 17).fit(X)
+                    record("ours_local_every_level", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
+                           epsilon_spent=m.report_["epsilon"], coreset=m.report_["decoder_coreset_size"])
                 if args.with_shuffle:
                     t = time.time()
                     m = ShuffleDPKMeans(k, epsilon=e, delta=float(n) ** -1.1, n_levels=args.levels,
@@ -117,7 +135,7 @@ def main():
                     record("ours_shuffle", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
                            epsilon_spent=m.report_["epsilon"], delta_spent=m.report_["delta"],
                            epsilon_local=m.report_["epsilon_local"], coreset=m.report_["decoder_coreset_size"])
-                if "naive" in args.skip:
+                if "naive" in args.skip or not with_baselines:
                     continue
                 t = time.time()
                 scale = 2.0 * np.sqrt(args.d) / e

@@ -58,7 +58,8 @@ def test_seeded_encoder_reproducible_and_csprng_default():
 @pytest.mark.parametrize("mech", ["duchi", "coordinate"])
 def test_decoder_estimates_match_dense_oracle(mech):
     d, T, bits = 3, 4, 2  # levels 3-4 are hashed into 4 buckets
-    p = ProtocolParams(n_features=d, epsilon=2.0, n_levels=T, bucket_bits=bits, vector_levels="all", vector_mechanism=mech)
+    p = ProtocolParams(n_features=d, epsilon=2.0, n_levels=T, bucket_bits=bits, vector_levels="all",
+                       histogram_levels="all", vector_mechanism=mech)
     X, _ = _data(4000, d)
     rep = Encoder(p, 5, random_source=RandomSource(1)).encode_array(X)
     dec = Decoder(p, 5)
@@ -150,8 +151,44 @@ def test_params_validation():
         ProtocolParams(n_features=20, epsilon=1.0, tree="net", projection_dim=9)
     with pytest.raises(TypeError):
         Encoder(ProtocolParams(n_features=2, epsilon=1.0), -3)
+    for bad in ((3, 5), (0, 12), "some", (12, 13)):
+        with pytest.raises(ValueError, match="histogram_levels"):
+            ProtocolParams(n_features=2, epsilon=1.0, histogram_levels=bad)
     eh, ev = ProtocolParams(n_features=2, epsilon=1.0).epsilons()
-    assert eh + ev == 1 and eh == ev
+    assert eh + ev == 1 and 4 * eh == 1  # SimHash default split 1/4 : 3/4
+    eh, ev = ProtocolParams(n_features=2, epsilon=1.0, tree="net").epsilons()
+    assert eh + ev == 1 and eh == ev  # the paper's split for the net tree
+    eh, ev = ProtocolParams(n_features=2, epsilon=1.0, histogram_share=0.5).epsilons()
+    assert eh == ev
+
+
+def test_histogram_levels_resolution():
+    P = ProtocolParams
+    assert P(n_features=2, epsilon=1.0, n_levels=12).resolved_histogram_levels() == (12,)
+    assert P(n_features=2, epsilon=1.0, n_levels=12, bucket_bits=8).resolved_histogram_levels() == (6, 12)
+    assert P(n_features=2, epsilon=1.0, n_levels=20, bucket_bits=8).resolved_histogram_levels() == (6, 13, 20)
+    assert P(n_features=2, epsilon=1.0, n_levels=5, histogram_levels="all").resolved_histogram_levels() == (1, 2, 3, 4, 5)
+    assert P(n_features=2, epsilon=1.0, n_levels=4, tree="net").resolved_histogram_levels() == (1, 2, 3, 4)
+    # every step of "auto" expands a node into at most 2^bucket_bits descendants
+    for T in range(1, 40):
+        for b in (3, 8, 14):
+            lv = (0,) + P(n_features=2, epsilon=1.0, n_levels=T, bucket_bits=b).resolved_histogram_levels()
+            assert lv[-1] == T and all(0 < y - x <= b for x, y in zip(lv, lv[1:]))
+
+
+def test_reports_use_only_histogram_levels_and_decoder_rejects_others():
+    p = ProtocolParams(n_features=3, epsilon=1.0, n_levels=6, histogram_levels=(2, 6))
+    X, _ = _data(2000)
+    rep = Encoder(p, 3, random_source=RandomSource(2)).encode_array(X)
+    assert set(np.unique(rep["hlevel"]).tolist()) == {2, 6}
+    dec = Decoder(p, 3).add(rep)
+    assert dec.frequency_estimates(2).shape == (4,) and dec.frequency_estimates(6).shape == (64,)
+    with pytest.raises(ValueError, match="no histogram reports"):
+        dec.frequency_estimates(4)
+    bad = rep.copy()
+    bad["hlevel"][5] = 4  # a level in range but not a histogram level
+    with pytest.raises(ValueError, match="invalid level"):
+        Decoder(p, 3).add(bad)
 
 
 @pytest.mark.parametrize("tree,extra", [("simhash", {}), ("net", {"n_levels": 6, "vector_levels": "all"})])

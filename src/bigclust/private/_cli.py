@@ -15,13 +15,13 @@ import numpy as np
 __all__ = ["register"]
 
 
-def _vector_levels(text: str):
-    if text in ("auto", "deepest", "all"):
+def _levels(text: str, option: str, words=("auto", "deepest", "all")):
+    if text in words:
         return text
     try:
         return tuple(int(t) for t in text.split(","))
     except ValueError:
-        raise ValueError("--vector-levels must be 'auto', 'deepest', 'all' or comma-separated level numbers.") from None
+        raise ValueError(f"{option} must be one of {', '.join(words)} or comma-separated level numbers.") from None
 
 
 def _parse_center(text):
@@ -45,7 +45,8 @@ def _handler(args) -> int:
         n_levels=args.levels,
         tree=args.tree,
         bucket_bits=args.bucket_bits,
-        vector_levels=_vector_levels(args.vector_levels),
+        vector_levels=_levels(args.vector_levels, "--vector-levels"),
+        histogram_levels=_levels(args.histogram_levels, "--histogram-levels", ("auto", "all")),
         histogram_share=args.histogram_share,
         vector_mechanism=args.vector_mechanism,
         projection_dim=args.projection_dim,
@@ -94,7 +95,9 @@ def register(subparsers) -> None:
     p.add_argument("--tree", choices=("simhash", "net"), default="simhash")
     p.add_argument("--bucket-bits", type=int, default=14, help="log2 bucket domain per level (default 14)")
     p.add_argument("--vector-levels", default="auto", help="'auto', 'deepest', 'all' or e.g. '10,11,12'")
-    p.add_argument("--histogram-share", type=float, default=0.5, help="fraction of epsilon for the histogram")
+    p.add_argument("--histogram-levels", default="auto", help="'auto', 'all' or e.g. '6,12' (must end at --levels)")
+    p.add_argument("--histogram-share", type=float, default=None,
+                   help="fraction of epsilon for the histogram (default 0.25 simhash, 0.5 net)")
     p.add_argument("--vector-mechanism", choices=("duchi", "coordinate"), default="duchi")
     p.add_argument("--projection-dim", type=int, default=None, help="net tree: projected dimension d'")
     p.add_argument("--public-seed", type=int, default=None, help="shared public randomness")

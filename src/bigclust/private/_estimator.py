@@ -35,11 +35,14 @@ class _PrivateKMeansBase:
         tree: str = "simhash",
         bucket_bits: int = 14,
         vector_levels="auto",
-        histogram_share: float = 0.5,
+        histogram_levels="auto",
+        histogram_share: float | None = None,
         vector_mechanism: str = "duchi",
         projection_dim: int | None = None,
         threshold_a: int = 1,
         min_count_sigmas: float = 3.0,
+        min_vector_sigmas: float = 3.0,
+        center_estimator: str = "shrink",
         n_init: int = 3,
         public_seed: int | None = None,
         random_state=None,
@@ -54,11 +57,14 @@ class _PrivateKMeansBase:
         self.tree = tree
         self.bucket_bits = bucket_bits
         self.vector_levels = vector_levels
+        self.histogram_levels = histogram_levels
         self.histogram_share = histogram_share
         self.vector_mechanism = vector_mechanism
         self.projection_dim = projection_dim
         self.threshold_a = threshold_a
         self.min_count_sigmas = min_count_sigmas
+        self.min_vector_sigmas = min_vector_sigmas
+        self.center_estimator = center_estimator
         self.n_init = n_init
         self.public_seed = public_seed
         self.random_state = random_state
@@ -77,6 +83,7 @@ class _PrivateKMeansBase:
             tree=self.tree,
             bucket_bits=self.bucket_bits,
             vector_levels=self.vector_levels if isinstance(self.vector_levels, str) else tuple(self.vector_levels),
+            histogram_levels=self.histogram_levels if isinstance(self.histogram_levels, str) else tuple(self.histogram_levels),
             histogram_share=self.histogram_share,
             vector_mechanism=self.vector_mechanism,
             radius=self.radius,
@@ -134,6 +141,8 @@ class _PrivateKMeansBase:
                 k,
                 threshold_a=self.threshold_a,
                 min_count_sigmas=self.min_count_sigmas,
+                min_vector_sigmas=self.min_vector_sigmas,
+                center_estimator=self.center_estimator,
                 n_init=self.n_init,
                 random_state=rng,
             )
@@ -215,8 +224,11 @@ class LocalDPKMeans(_PrivateKMeansBase):
         log2 of the per-level bucket domain of the LDP oracles.
     vector_levels : "auto", "deepest", "all" or tuple
         Tree levels that get vector sums (see :class:`ProtocolParams`).
+    histogram_levels : "auto", "all" or tuple
+        Tree levels that carry the frequency oracle (see :class:`ProtocolParams`).
     histogram_share : float
-        Fraction of epsilon spent on the frequency oracle (the paper: 0.5).
+        Fraction of epsilon spent on the frequency oracle (default None: 0.25 for
+        SimHash, 0.5 -- the paper's split -- for the net tree). See :class:`ProtocolParams` for the measurements behind it.
     vector_mechanism : {"duchi", "coordinate"}
     projection_dim : int or None
         Net tree only.
@@ -224,6 +236,12 @@ class LocalDPKMeans(_PrivateKMeansBase):
         ``a`` of Algorithm 2.
     min_count_sigmas : float
         Estimated frequencies below this many noise standard deviations count as 0.
+    min_vector_sigmas : float
+        SimHash: leaves whose vector sum is not this many standard deviations above
+        pure noise are left out of the coreset (0 disables; see :meth:`Decoder.fit`).
+    center_estimator : {"shrink", "clip"}
+        James-Stein shrinkage of the noisy means before projecting to the ball
+        (default) or the projection alone (Algorithm 4).
     n_init : int
         Restarts of the weighted k-means on the coreset.
     public_seed : int or None

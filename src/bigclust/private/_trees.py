@@ -179,7 +179,7 @@ def compute_threshold(f_sorted: np.ndarray, k: int, a: int, gamma: int) -> int:
     return min(m, gamma * ka)
 
 
-def build_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, max_nodes: int = 2_000_000):
+def build_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, levels=None, max_nodes: int = 2_000_000):
     """Algorithm 1 (BuildTree): grow a net tree top-down from a frequency oracle.
 
     Parameters
@@ -190,6 +190,12 @@ def build_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, max_nodes
         Frequency of the root (the public number of reports).
     k, a, gamma : int
         As in :func:`compute_threshold`.
+    levels : sequence of int, optional
+        The levels at which the frequency oracle is queried (the histogram levels),
+        increasing and ending at ``tree.n_levels``; default every level 1..T. A node
+        expanded at level ``l`` is replaced by all its descendants at the next of these
+        levels, i.e. the tree on these levels has branching factor
+        ``B^(l' - l)`` (Lemma 15); with every level this is exactly Algorithm 1.
     max_nodes : int
         Safety cap on the number of nodes of one level (the paper bounds it by
         ``2^O(d) k log n``, Theorem 20); exceeding it raises ValueError.
@@ -199,19 +205,22 @@ def build_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, max_nodes
     leaves : list of (level, nodes, frequencies)
         Every root-to-level-T path of the complete tree passes through exactly one leaf.
     expanded : list of int
-        Number of nodes expanded at each level.
+        Number of nodes expanded at the root and at each of ``levels`` but the last.
 
     Nodes whose approximate frequency is 0 are not expanded even when ranked within
     the top ``tau``: they carry no estimated mass, so expanding them cannot lower the
     transport bound of Lemma 16, and only adds noisy leaves.
     """
+    T = tree.n_levels
+    levels = list(range(1, T + 1)) if levels is None else [int(lv) for lv in levels]
+    if not levels or levels[-1] != T or any(b <= a_ for a_, b in zip([0] + levels, levels)):
+        raise ValueError("levels must be increasing, positive and end at the tree depth.")
     leaves = []
     expanded = []
     nodes = tree.root()
     f = np.array([float(n_total)])
-    for level in range(tree.n_levels):
-        if level > 0:
-            f = freq(level, nodes)
+    level = 0
+    for nxt in levels:
         order = np.argsort(f, kind="stable")
         tau = compute_threshold(f[order], k, a, gamma)
         top = order[f.shape[0] - tau:]
@@ -223,8 +232,12 @@ def build_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, max_nodes
         expanded.append(int(top.size))
         if top.size == 0:
             return leaves, expanded
-        nodes = tree.children(level, nodes[np.sort(top)])
-        if nodes.shape[0] > max_nodes:
-            raise ValueError(f"The tree would have {nodes.shape[0]} nodes at level {level + 1} (cap {max_nodes}).")
-    leaves.append((tree.n_levels, nodes, freq(tree.n_levels, nodes)))
+        nodes = nodes[np.sort(top)]
+        for lv in range(level, nxt):
+            nodes = tree.children(lv, nodes)
+            if nodes.shape[0] > max_nodes:
+                raise ValueError(f"The tree would have {nodes.shape[0]} nodes at level {lv + 1} (cap {max_nodes}).")
+        level = nxt
+        f = freq(level, nodes)
+    leaves.append((T, nodes, f))
     return leaves, expanded
