@@ -4,6 +4,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,8 +45,9 @@ def _simhash(T=5, d=3, bits=3, seed=0):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(0, 50), min_size=32, max_size=32), st.integers(1, 3), st.integers(1, 2))
-def test_build_tree_leaves_partition_every_path(weights, k, a):
+@given(st.lists(st.floats(0, 50), min_size=32, max_size=32), st.integers(1, 3), st.integers(1, 2),
+       st.sets(st.integers(1, 4)))
+def test_build_tree_leaves_partition_every_path(weights, k, a, upper):
     T = 5
     tree = _simhash(T=T, bits=8)
     w = np.array(weights)
@@ -55,13 +57,31 @@ def test_build_tree_leaves_partition_every_path(weights, k, a):
         z = nodes[:, 0]
         return np.array([w[(codes & ((1 << level) - 1)) == zz].sum() for zz in z])
 
-    leaves, expanded = build_tree(tree, freq, w.sum(), k, a, gamma=3)
+    levels = sorted(upper | {T})  # any histogram levels ending at T (Algorithm 1 on those levels)
+    queried = set()
+
+    def logged(level, nodes):
+        queried.add(level)
+        return freq(level, nodes)
+
+    leaves, expanded = build_tree(tree, logged, w.sum(), k, a, gamma=3, levels=levels)
+    assert queried <= set(levels)  # the oracle is only asked about histogram levels
+    assert {lv for lv, _, _ in leaves} <= {0, *levels}
     hits = np.zeros(2**T, dtype=int)
     for level, nodes, _ in leaves:
         for z in nodes[:, 0]:
             hits[(np.arange(2**T) & ((1 << level) - 1)) == z] += 1
     assert (hits == 1).all()  # every complete-tree path meets exactly one leaf
     assert all(e <= 3 * k * a for e in expanded)  # at most Gamma*k*a expansions per level
+    assert len(expanded) <= len(levels)
+
+
+def test_build_tree_rejects_bad_levels():
+    tree = _simhash(T=4, bits=8)
+    f = lambda level, nodes: np.ones(nodes.shape[0])  # noqa: E731
+    for bad in ([], [2, 3], [3, 2, 4], [0, 4]):
+        with pytest.raises(ValueError, match="levels"):
+            build_tree(tree, f, 10.0, 1, 1, 3, levels=bad)
 
 
 def test_simhash_user_buckets_are_prefixes():
