@@ -130,6 +130,41 @@ def _closer_than(Y, p, q, thr2):
     return s < thr2
 
 
+@numba.njit(cache=True)
+def _closer_than4(Y, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
+    """:func:`_closer_than` for four pairs at once, written to ``out[o:o+4]``.
+
+    Each pair's squared distance is still summed in coordinate order (so each
+    decision is exactly that of :func:`_closer_than`); interleaving four
+    independent sums hides the latency of the floating-point additions, which
+    a single sequential sum is bound by.
+    """
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    d = Y.shape[1]
+    j = 0
+    while j < d:
+        e = min(j + 8, d)
+        for c in range(j, e):
+            t0 = Y[p0, c] - Y[q0, c]
+            t1 = Y[p1, c] - Y[q1, c]
+            t2 = Y[p2, c] - Y[q2, c]
+            t3 = Y[p3, c] - Y[q3, c]
+            s0 += t0 * t0
+            s1 += t1 * t1
+            s2 += t2 * t2
+            s3 += t3 * t3
+        if s0 >= thr2 and s1 >= thr2 and s2 >= thr2 and s3 >= thr2:
+            break
+        j = e
+    out[o] = s0 < thr2
+    out[o + 1] = s1 < thr2
+    out[o + 2] = s2 < thr2
+    out[o + 3] = s3 < thr2
+
+
 @numba.njit(cache=True, parallel=True)
 def _scale_candidates(Z, offsets, inv_scale_width, n_hashes, n_projections, multipliers, lab,
                       cand_p, cand_q, n_cand, keys, table_keys, table_vals):
@@ -203,9 +238,20 @@ def _check_candidates(cand_p, cand_q, n_cand, n_hashes, Y, thr2, accepted, stop_
             continue
         j = owner[b]
         e = min(first[b] + block, n_cand[j])
-        for i in range(first[b], e):
-            ok = _closer_than(Y, cand_p[j, i], cand_q[j, i], thr2)
-            accepted[j, i] = ok
+        acc = accepted[j]
+        cp = cand_p[j]
+        cq = cand_q[j]
+        i = first[b]
+        if not stop_at_first:
+            while i + 4 <= e:
+                _closer_than4(Y, cp[i], cq[i], cp[i + 1], cq[i + 1], cp[i + 2], cq[i + 2], cp[i + 3], cq[i + 3],
+                              thr2, acc, i)
+                if acc[i] or acc[i + 1] or acc[i + 2] or acc[i + 3]:
+                    found[b] = True
+                i += 4
+        for i in range(i, e):
+            ok = _closer_than(Y, cp[i], cq[i], thr2)
+            acc[i] = ok
             if ok:
                 found[b] = True
                 if stop_at_first:
