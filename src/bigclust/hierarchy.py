@@ -592,7 +592,7 @@ def build_hierarchy(
     n_workers = max(1, min(numba.get_num_threads(), n_hashes))
     table_size = 1 << int(np.ceil(np.log2(2 * n)))
     scratch = (np.empty((n_workers, n), np.uint64), np.empty((n_workers, table_size), np.uint64),
-               np.empty((n_workers, table_size), np.int64))
+               np.empty((n_workers, table_size), idx))
 
     def offsets_for(i):
         # Fresh offsets b/r in [0, 1) per scale and hash function, from a stream
