@@ -47,6 +47,15 @@ def register(subparsers) -> None:
         p.add_argument("--centers", metavar="FILE", help="write the centres, one per row (.npy, .csv or .txt)")
         p.add_argument("--report", metavar="FILE", help="write the fit's report_ (times, memory, tree) as JSON")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+        if name == "kmeans":
+            g = p.add_argument_group("spark engine", "run the same algorithm as Spark stages (pip install 'bigclust[spark]', Java 17)")
+            g.add_argument("--engine", choices=("local", "spark"), default="local",
+                           help="local (this process; default) or spark; a Parquet INPUT is then read by Spark "
+                                "and --labels is written as a Parquet directory of the input rows plus a 'cluster' column")
+            g.add_argument("--master", help="Spark master URL (default local[*])")
+            g.add_argument("--input-col", help="array or ml Vector column of a Parquet INPUT (default: the only such "
+                                               "column, else the numeric --columns or all numeric columns)")
+            g.add_argument("--partitions", type=int, help="Spark partitions of the points (default 2 x cores)")
         p.set_defaults(func=_run, objective=name)
 
 
@@ -70,11 +79,55 @@ def _load(spec: str, columns: str | None, seed: int):
     return read_matrix(spec, columns=columns.split(",") if columns else None), None
 
 
+def _spark_frame(args):
+    """A Parquet INPUT as a Spark DataFrame with one array column; (df, column name)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, NumericType
+
+    from .spark import get_session
+
+    spark = get_session(args.master)
+    df = spark.read.parquet(args.input)
+    if args.input_col:
+        return df, args.input_col
+    vec = [f.name for f in df.schema.fields
+           if isinstance(f.dataType, ArrayType) or type(f.dataType).__name__ == "VectorUDT"]
+    if len(vec) == 1 and not args.columns:
+        return df, vec[0]
+    cols = args.columns.split(",") if args.columns else [f.name for f in df.schema.fields if isinstance(f.dataType, NumericType)]
+    missing = [c for c in cols if c not in df.columns]
+    if missing or not cols:
+        raise ValueError(f"columns {missing or cols} not found among numeric columns of {args.input}: {df.columns}")
+    return df.withColumn("features", F.array(*[F.col(c).cast("double") for c in cols])), "features"
+
+
+def _is_parquet(path: str) -> bool:
+    import os
+
+    return path.endswith(".parquet") or (os.path.isdir(path) and any(f.endswith(".parquet") for f in os.listdir(path)))
+
+
 def _run(args) -> int:
     from . import LSHTreeKMeans, LSHTreeKMedian
-    from .io import write_array, write_json
 
     t0 = time.perf_counter()
+    engine = getattr(args, "engine", "local")
+    if engine == "spark":
+        if args.zscore:
+            raise ValueError("--zscore is not available with --engine spark; standardise the columns first.")
+        if args.refine:
+            raise ValueError("--refine is not available with --engine spark yet.")
+        opts = {"master": args.master, "num_partitions": args.partitions}
+        if _is_parquet(args.input):
+            X, col = _spark_frame(args)
+            opts["input_col"] = col
+            truth = None
+        else:
+            X, truth = _load(args.input, args.columns, args.seed)
+        est = LSHTreeKMeans(args.n_clusters, method=args.method, epsilon=args.epsilon, engine="spark",
+                            spark_options=opts, random_state=args.seed, verbose=not args.quiet)
+        est.fit(X)
+        return _summarise(args, est, X, truth, t0)
     X, truth = _load(args.input, args.columns, args.seed)
     if args.zscore:
         from .datasets import zscore
@@ -84,11 +137,21 @@ def _run(args) -> int:
     est = Est(args.n_clusters, method=args.method, epsilon=args.epsilon, refine=args.refine,
               random_state=args.seed, verbose=not args.quiet)
     est.fit(X)
+    return _summarise(args, est, X, truth, t0)
+
+
+def _summarise(args, est, X, truth, t0) -> int:
+    from .io import write_array, write_json
+
+    import numpy as np
+
     r = est.report_
+    spark_labels = not isinstance(est.labels_, np.ndarray)
     summary = {
         "input": args.input,
-        "n_samples": int(X.shape[0]),
-        "n_features": int(X.shape[1]),
+        "engine": r.get("engine", "local"),
+        "n_samples": int(r["n_samples"]),
+        "n_features": int(est.n_features_in_),
         "n_clusters": int(est.cluster_centers_.shape[0]),
         "cost": est.inertia_,
         "method": r["method"],
@@ -100,8 +163,13 @@ def _run(args) -> int:
         from .datasets import planted_cost
 
         summary["cost_ratio_to_planted"] = est.inertia_ / planted_cost(X, truth) if args.objective == "kmeans" else None
+    if "spark" in r:
+        summary["mpc_rounds"] = r["mpc_rounds"]
     if args.labels:
-        write_array(args.labels, est.labels_)
+        if spark_labels:
+            est.labels_.write.mode("overwrite").parquet(args.labels)
+        else:
+            write_array(args.labels, est.labels_)
     if args.centers:
         write_array(args.centers, est.cluster_centers_)
     if args.report:

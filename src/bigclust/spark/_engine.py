@@ -211,9 +211,11 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             else:
                 if sample_weight is not None:
                     raise ValueError("with a Spark DataFrame, pass weights as a column: spark_options={'weight_col': ...}.")
-                n_rows, d = _check_dataframe(X, opts["input_col"], opts["weight_col"])
+                if opts["weight_col"] is not None and opts["weight_col"] not in X.columns:
+                    raise ValueError(f"weight column {opts['weight_col']!r} not in the DataFrame (columns: {X.columns}).")
                 wexpr = F.col(opts["weight_col"]).cast("double") if opts["weight_col"] else F.lit(1.0)
                 df = X.select(_features_as_array(X, opts["input_col"]).alias("x"), wexpr.alias("w"))
+                n_rows, d = _check_dataframe(df, "x", "w" if opts["weight_col"] else None)
                 xdtype = np.float64
         prm = est._check_params(n_rows, d)
 

@@ -35,7 +35,7 @@ def get_session(master: str | None = None, app_name: str = "bigclust"):
         SparkSession.builder.master(m)
         .appName(app_name)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )

@@ -201,14 +201,13 @@ class _TreeBuilder:
 
     # ----------------------------------------------------------- Algorithm 2's components
 
-    def _components(self, edges):
+    def _components(self, edges, n_edges_bound):
         """(u, root) for every component label in ``edges(u, v)``; root = smallest label of its new component."""
         from pyspark.sql import functions as F
 
-        m = edges.count()
-        if m <= self.local_cc_max_edges:
+        if n_edges_bound <= self.local_cc_max_edges:
             self.meter.round("components")
-            return edges.repartition(1).mapInArrow(_cc_task, "u long, root long").localCheckpoint(), 1
+            return edges.repartition(1).mapInArrow(_cc_task, "u long, root long").persist(), 1
         sym = edges.unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v"))).distinct()
         mapping = None
         for outer in range(64):
@@ -252,7 +251,7 @@ class _TreeBuilder:
                 .mapInArrow(_binarise_task(scale_seq, self.n, scale_value, self.d, self.fault),
                             _NODE_SCHEMA + ", pos long, grp long"))
         self.meter.round("tree")
-        return rows.localCheckpoint()
+        return rows.persist()
 
     # ----------------------------------------------------------- the sweep
 
@@ -309,16 +308,17 @@ class _TreeBuilder:
         seq = 0
         while n_components > 1 and d0 * ratio**i < d_stop:
             D = d0 * ratio**i
-            acc = self._accepted_edges(labels, D, offsets_for(i), t).localCheckpoint()
+            acc = self._accepted_edges(labels, D, offsets_for(i), t).persist()
             n_acc = acc.count()
             info["n_scales"] += 1
             i += 1
             if n_acc == 0:
+                acc.unpersist()
                 continue
             seq += 1
             info["edges_accepted"] += n_acc
             mapping, cc_rounds = self._components(
-                acc.select(F.col("lab_p").alias("u"), F.col("lab_q").alias("v")).distinct())
+                acc.select(F.col("lab_p").alias("u"), F.col("lab_q").alias("v")).distinct(), n_acc)
             info["components_rounds"] = max(info["components_rounds"], cc_rounds)
             first = (acc.select(F.col("lab_p").alias("c"), F.struct("j", "p", F.lit(0).alias("side")).alias("key"))
                      .unionByName(acc.select(F.col("lab_q").alias("c"), F.struct("j", "p", F.lit(1).alias("side")).alias("key")))
@@ -344,6 +344,8 @@ class _TreeBuilder:
                       .repartition(self.P, "id").localCheckpoint())
             self.meter.round("relabel", 2)
             n_components -= n_new
+            for df in (acc, mapping, rows):
+                df.unpersist()
             if self.progress is not None:
                 self.progress.update(f"spark tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
         if n_components > 1:

@@ -1,0 +1,101 @@
+"""Spark engine at scale: MPC rounds, time and cost ratio as n grows (issue 5, benchmarks 1 and 3).
+
+For each n: the paper's planted mixture (Section 5.1) with d dimensions and K
+clusters is written as Parquet (one array column), read back by Spark and
+clustered by ``LSHTreeKMeans(engine="spark")``. Prints one JSON line per n with
+rho = cost / cost(planted partition), the MPC rounds, Spark jobs/stages, bytes
+shuffled, seconds per stage, and the peak memory of the Python driver process
+and of the driver JVM (local mode: driver and executors share that JVM).
+
+Usage:
+  python benchmarks/spark_scale.py --n 100000 1000000 --d 16 --k 100
+  python benchmarks/spark_scale.py --n 10000000 --d 16 --k 10000 --driver-memory 1g
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import emit  # noqa: E402
+
+
+def write_planted(path, n, d, k, seed, chunk=1_000_000):
+    """Planted mixture as Parquet parts (array<double> column 'features'); returns the planted cost."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bigclust.datasets import make_planted_mixture, planted_cost
+
+    X, y, _ = make_planted_mixture(n, d, k, random_state=seed)
+    cost = planted_cost(X, y)
+    os.makedirs(path, exist_ok=True)
+    for s in range(0, n, chunk):
+        part = X[s:s + chunk]
+        col = pa.FixedSizeListArray.from_arrays(pa.array(part.ravel()), d).cast(pa.list_(pa.float64()))
+        pq.write_table(pa.table({"features": col}), os.path.join(path, f"part-{s // chunk:05d}.parquet"))
+    del X, y
+    return cost
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--d", type=int, default=16)
+    ap.add_argument("--k", type=int, default=100, help="planted clusters = n_clusters")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scale-ratio", type=float, default=1.1)
+    ap.add_argument("--partitions", type=int, default=None)
+    ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--master", default="local[*,4]")
+    ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
+    args = ap.parse_args()
+
+    from pyspark.sql import SparkSession
+
+    from bigclust import LSHTreeKMeans
+
+    spark = (SparkSession.builder.master(args.master).appName("bigclust-bench")
+             .config("spark.driver.memory", args.driver_memory)
+             .config("spark.sql.shuffle.partitions", "8")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    base = args.workdir or tempfile.mkdtemp(prefix="bigclust-bench-")
+    try:
+        for n in args.n:
+            path = os.path.join(base, f"planted_{n}_{args.d}_{args.k}")
+            t = time.perf_counter()
+            planted = write_planted(path, n, args.d, args.k, args.seed)
+            gen_s = time.perf_counter() - t
+            df = spark.read.parquet(path)
+            est = LSHTreeKMeans(args.k, method="exact", scale_ratio=args.scale_ratio, random_state=args.seed,
+                                engine="spark", spark_options={"num_partitions": args.partitions})
+            t = time.perf_counter()
+            est.fit(df)
+            fit_s = time.perf_counter() - t
+            r = est.report_
+            s = r["spark"]
+            emit(tool="bigclust-spark", n=n, d=args.d, k=args.k, scale_ratio=args.scale_ratio,
+                 rho=est.inertia_ / planted, seconds=fit_s, generate_seconds=gen_s,
+                 mpc_rounds=r["mpc_rounds"], n_scales=r["n_scales"], tree_nodes=r["tree_nodes"],
+                 dp_iterations=r["dp"]["dp_iterations"], spark_jobs=s["spark_jobs"], spark_stages=s["spark_stages"],
+                 shuffle_bytes_written=s["shuffle_bytes_written"], driver_python_peak_mb=r["peak_memory_mb"],
+                 driver_jvm_peak_heap_mb=s["driver_jvm_peak_heap_mb"], driver_memory=args.driver_memory,
+                 stage_seconds=r["time"], rounds_by_step=s["mpc_rounds_by_step"], master=s["master"],
+                 num_partitions=s["num_partitions"])
+            shutil.rmtree(path, ignore_errors=True)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(base, ignore_errors=True)
+        spark.stop()
+
+
+if __name__ == "__main__":
+    main()

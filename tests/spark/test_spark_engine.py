@@ -1,0 +1,131 @@
+"""LSHTreeKMeans(engine="spark"): same answer as the local engine, faults, DataFrame I/O, bad input.
+
+Spark runs in local mode; one session is started for the module. Fits are
+kept small (a few hundred points) because every scale is a handful of Spark
+jobs; speed and rounds at scale are measured in benchmarks/spark_*.py.
+"""
+
+import numpy as np
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+
+from bigclust import LSHTreeKMeans, LSHTreeKMedian  # noqa: E402
+from bigclust.datasets import make_planted_mixture  # noqa: E402
+from bigclust.spark import fit_spark  # noqa: E402
+
+pytestmark = pytest.mark.spark
+
+# few scales (ratio 1.3) and small subtrees so that Algorithm 7 runs several iterations
+KW = dict(method="exact", scale_ratio=1.3, random_state=7)
+OPTS = {"num_partitions": 2, "subtree_leaves": 8}
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pyspark.sql import SparkSession
+
+    s = (SparkSession.builder.master("local[2,4]").appName("bigclust-tests")
+         .config("spark.sql.shuffle.partitions", "2")
+         .config("spark.ui.showConsoleProgress", "false")
+         .getOrCreate())
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def planted():
+    X, y, _ = make_planted_mixture(400, 4, 5, random_state=11)
+    # two exact duplicates: dedup and the canonical order must agree across engines
+    return np.vstack([X, X[:2]])
+
+
+@pytest.fixture(scope="module")
+def local_fit(planted):
+    return LSHTreeKMeans(5, **KW).fit(planted)
+
+
+def _assert_same_fit(a, b):
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cost_curve_, b.cost_curve_)  # every DP table entry of the root, bit for bit
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.inertia_ == b.inertia_
+
+
+def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit):
+    """Every step's first task fails once; Spark retries it and the answer is the local engine's."""
+    est = LSHTreeKMeans(5, engine="spark", spark_options=OPTS, **KW)
+    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("hash", "verify", "tree", "dp"))
+    for k, v in attrs.items():
+        setattr(est, k, v)
+    _assert_same_fit(local_fit, est)
+    r = est.report_
+    assert r["engine"] == "spark" and r["n_scales"] == local_fit.report_["n_scales"]
+    assert r["tree_nodes"] == local_fit.report_["tree_nodes"]
+    assert r["dp"]["dp_iterations"] >= 3  # 402 leaves, 8 per shipped subtree
+    s = r["spark"]
+    assert s["mpc_rounds"] == r["mpc_rounds"] > 0 and s["spark_jobs"] > 0 and s["spark_stages"] >= s["spark_jobs"]
+    assert sum(s["mpc_rounds_by_step"].values()) == s["mpc_rounds"]
+    assert s["shuffle_bytes_written"] is None or s["shuffle_bytes_written"] > 0
+    assert set(r["time"]) >= {"dedup", "tree", "dp", "labels"}
+
+
+def test_distributed_components_give_the_same_tree(spark, planted, local_fit):
+    """Hooking + pointer jumping (forced by local_cc_max_edges=0) finds the same components."""
+    est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, local_cc_max_edges=0), **KW).fit(planted)
+    _assert_same_fit(local_fit, est)
+    assert est.report_["tree_info"]["components_rounds"] >= 1
+
+
+def test_dataframe_in_dataframe_out(spark):
+    """ML-vector column and weights in, every input row out with its cluster; agrees with NumPy + sample_weight."""
+    from pyspark.ml.linalg import Vectors
+
+    X, _, _ = make_planted_mixture(300, 3, 4, random_state=5)
+    w = np.random.default_rng(0).integers(0, 4, size=300).astype(float)
+    w[:3] = 0.0  # zero-weight rows take no part in the fit and get their nearest centre
+    rows = [(i, Vectors.dense(X[i]), float(w[i])) for i in range(300)] + [(300, Vectors.dense(X[10]), 2.0)]
+    df = spark.createDataFrame(rows, ["rid", "vec", "wt"]).repartition(3)
+    est = LSHTreeKMeans(4, engine="spark", spark_options=dict(OPTS, input_col="vec", weight_col="wt",
+                                                               prediction_col="cid"), **KW).fit(df)
+    out = est.labels_.select("rid", "cid").toPandas().sort_values("rid")
+    assert out.shape[0] == 301 and out["rid"].tolist() == list(range(301))
+    labels = out["cid"].to_numpy()
+    assert labels[300] == labels[10]  # the duplicate row
+
+    Xn = np.vstack([X, X[10:11]])
+    wn = np.r_[w, 2.0]
+    loc = LSHTreeKMeans(4, **KW).fit(Xn, sample_weight=wn)
+    np.testing.assert_array_equal(loc.labels_, labels)
+    np.testing.assert_allclose(loc.cluster_centers_, est.cluster_centers_, rtol=1e-12)
+    assert loc.inertia_ == pytest.approx(est.inertia_, rel=1e-12)
+
+
+def test_bad_input_fails_before_work(spark):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match="engine"):
+        LSHTreeKMeans(3, engine="dask").fit(X)
+    with pytest.raises(ValueError, match="LSHTreeKMeans only"):
+        LSHTreeKMedian(3, engine="spark").fit(X)
+    with pytest.raises(ValueError, match="refine"):
+        LSHTreeKMeans(3, engine="spark", refine=5).fit(X)
+    with pytest.raises(ValueError, match="unknown spark_options"):
+        LSHTreeKMeans(3, engine="spark", spark_options={"inputcol": "x"}).fit(X)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        LSHTreeKMeans(3, engine="spark").fit(np.r_[X, [[np.nan, 0, 0]]])
+    with pytest.raises(TypeError, match="engine='spark'"):
+        LSHTreeKMeans(3).fit(spark.createDataFrame([([1.0, 2.0],)], ["features"]))
+    bad = spark.createDataFrame([([1.0, float("nan")],), ([1.0, 2.0],)], ["features"])
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        LSHTreeKMeans(1, engine="spark").fit(bad)
+    ragged = spark.createDataFrame([([1.0, 2.0],), ([1.0],)], ["features"])
+    with pytest.raises(ValueError, match="different lengths"):
+        LSHTreeKMeans(1, engine="spark").fit(ragged)
+    ok = spark.createDataFrame([([1.0, 2.0],), ([3.0, 2.0],)], ["features"])
+    with pytest.raises(ValueError, match="n_clusters"):
+        LSHTreeKMeans(3, engine="spark").fit(ok)
+    with pytest.raises(ValueError, match="not in the DataFrame"):
+        LSHTreeKMeans(1, engine="spark", spark_options={"input_col": "vec"}).fit(ok)
+    with pytest.raises(ValueError, match="approx"):
+        LSHTreeKMeans(1, engine="spark", method="approx").fit(ok)
