@@ -15,7 +15,13 @@ import numpy as np
 
 from bigclust.private import Encoder, ProtocolParams, RandomSource
 from bigclust.private._audit import empirical_epsilon
-from bigclust.private._mechanisms import DuchiVector, HadamardResponse, gaussian_from_seeds, hadamard_sign
+from bigclust.private._mechanisms import (
+    DuchiVector,
+    HadamardResponse,
+    LinearHashOLH,
+    gaussian_from_seeds,
+    hadamard_sign,
+)
 
 ALPHA = 1e-4
 N = 400_000
@@ -62,6 +68,46 @@ def test_leaky_mechanism_is_caught():
         return rows.astype(np.int64) * 2 + bits
 
     res = empirical_epsilon(leaky(0, 5), leaky(1, 6), 8, alpha=ALPHA)
+    assert res["epsilon_lower"] > float(eps)
+
+
+OLH_PAIR = (3, 9)
+
+
+def _olh_outcomes(mech, item, D, seed):
+    # outcome = (report matches the hash of 3, report matches the hash of 9), for either
+    # input: post-processing that shows the e^eps ratio exactly when A 3 != A 9
+    seeds, w = mech.randomize(np.full(N, item, dtype=np.uint64), D, RandomSource(seed))
+    a = mech._rows(seeds, np.full(N, int(math.log2(D)), dtype=np.uint64))
+    shifts = np.arange(mech.hash_bits, dtype=np.uint64)
+
+    def h(y):
+        return ((np.bitwise_count(a & np.uint64(y)) & 1).astype(np.uint64) << shifts).sum(1)
+
+    return (h(OLH_PAIR[0]) == w).astype(np.int64) * 2 + (h(OLH_PAIR[1]) == w)
+
+
+def test_olh_within_claim_and_tight():
+    eps = Fraction(2)
+    mech = LinearHashOLH(eps)
+    res = empirical_epsilon(_olh_outcomes(mech, 3, 16, 1), _olh_outcomes(mech, 9, 16, 2), 4, alpha=ALPHA)
+    assert res["epsilon_lower"] <= float(eps)
+    assert res["epsilon_hat"] > 0.9 * float(eps)
+
+
+@dataclass(frozen=True)
+class _BrokenOLH(LinearHashOLH):
+    """Claims eps (and uses its g) but keeps the true value with the probability for 1.5 eps."""
+
+    def randomize(self, buckets, domain, rng):
+        return LinearHashOLH(self.epsilon * 3 / 2).randomize(buckets, domain, rng)
+
+
+def test_broken_olh_is_caught():
+    eps = Fraction(1)
+    mech = _BrokenOLH(eps)
+    assert LinearHashOLH(eps * 3 / 2).g == mech.g  # same hash, only the keep probability differs
+    res = empirical_epsilon(_olh_outcomes(mech, 3, 16, 3), _olh_outcomes(mech, 9, 16, 4), 4, alpha=ALPHA)
     assert res["epsilon_lower"] > float(eps)
 
 

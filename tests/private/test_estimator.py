@@ -123,6 +123,13 @@ def test_cli_private_kmeans(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["model"] == "shuffle" and summary["epsilon"] <= 1.0
     assert len(summary["cluster_centers"]) == 3
+    code = main(["private-kmeans", str(f), "-k", "3", "--epsilon", "4", "--levels", "6", "--seed", "3",
+                 "--histogram-mechanism", "olh", "--histogram-levels", "3,6", "--histogram-share", "0.5"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epsilon_histogram"] == 2.0 and summary["decoder_histogram_levels"] == [3, 6]
+    assert main(["private-kmeans", str(f), "-k", "3", "--epsilon", "1", "--histogram-levels", "3,5"]) == 2
+    assert "histogram_levels" in capsys.readouterr().err
     assert main(["private-kmeans", str(f), "-k", "3", "--epsilon", "-1"]) == 2
     assert "epsilon" in capsys.readouterr().err
     assert main(["private-kmeans", str(tmp_path / "missing.npy"), "-k", "3", "--epsilon", "1"]) == 2

@@ -256,3 +256,34 @@ def test_any_parameters_give_valid_reports_and_a_fit(d, T, bits, tree, mech, eps
     assert res.cluster_centers.shape == (2, d) and np.isfinite(res.cluster_centers).all()
     assert (np.linalg.norm(res.cluster_centers, axis=1) <= 1 + 1e-9).all()
     assert p.epsilon_spent <= eps
+
+
+def test_olh_histogram_mechanism_in_the_protocol():
+    # eps_h = 2 -> OLH with g = 8: value in flag bits 2..7, bit 0 unused, vector bit 1 intact
+    d, T = 3, 5
+    p = ProtocolParams(n_features=d, epsilon=8.0, n_levels=T, histogram_mechanism="olh")
+    ph = ProtocolParams(n_features=d, epsilon=8.0, n_levels=T)
+    assert p.fingerprint(1) != ph.fingerprint(1)
+    X, C = _data(30000, d, 3, seed=2, spread=0.003)
+    enc = Encoder(p, 1, random_source=RandomSource(4))
+    rep = enc.encode_array(X)
+    mech = enc._pub.hist_mech
+    assert mech.g == 8 and (rep["flags"] & 1 == 0).all() and int((rep["flags"] >> 2).max()) < 8
+    dec = Decoder(p, 1).add(rep)
+    # decoder aggregate == brute-force OLH counting over the level-T buckets
+    codes = enc._pub.tree_codes(X)
+    buckets = enc._pub.tree.user_buckets(codes, np.full(len(X), T))
+    a = mech._rows(rep["hrow"].astype(np.uint64), np.full(len(X), T, dtype=np.uint64))
+    w = (rep["flags"] >> 2).astype(np.uint64)
+    count = np.array([np.count_nonzero(((np.bitwise_count(a & np.uint64(y)) & 1).astype(np.uint64)
+                                        << np.arange(mech.hash_bits, dtype=np.uint64)).sum(1) == w) for y in range(2**T)])
+    pk = mech._p(8)
+    np.testing.assert_allclose(dec.frequency_estimates(T), (count - len(X) / 8) / (pk - 1 / 8), atol=1e-6)
+    true = np.bincount(buckets.astype(np.int64), minlength=2**T)
+    assert np.abs(dec.frequency_estimates(T) - true).max() < 5 * math.sqrt(len(X) * mech.report_variance())
+    res = dec.fit(3, random_state=0)
+    assert max(np.min(np.linalg.norm(res.cluster_centers - c, axis=1)) for c in C) < 0.1
+    bad = rep.copy()
+    bad["flags"][0] |= 1  # the HRR bit is not part of an OLH report
+    with pytest.raises(ValueError, match="out-of-range"):
+        Decoder(p, 1).add(bad)

@@ -57,6 +57,14 @@ def test_bernoulli_logistic_exact(eps):
     assert _binom_ok(b.sum(), N, 1.0 / (1.0 + math.exp(-float(eps))))
 
 
+@pytest.mark.parametrize("eps,others", [(Fraction(1, 4), 1), (Fraction(1), 3), (Fraction(2), 7), (Fraction(4), 63)])
+def test_bernoulli_logistic_with_others_exact(eps, others):
+    # generalised randomised response keep probability e^eps / (e^eps + others)
+    b = RandomSource(9).bernoulli_logistic(eps, N, others=others)
+    e = math.exp(float(eps))
+    assert _binom_ok(b.sum(), N, e / (e + others))
+
+
 def test_bernoulli_rational():
     b = RandomSource(5).bernoulli_rational(3, 7, N)
     assert _binom_ok(b.sum(), N, 3 / 7)

@@ -49,6 +49,7 @@ def _handler(args) -> int:
         histogram_levels=_levels(args.histogram_levels, "--histogram-levels", ("auto", "all")),
         histogram_share=args.histogram_share,
         vector_mechanism=args.vector_mechanism,
+        histogram_mechanism=args.histogram_mechanism,
         projection_dim=args.projection_dim,
         public_seed=args.public_seed,
         random_state=args.seed,
@@ -99,6 +100,8 @@ def register(subparsers) -> None:
     p.add_argument("--histogram-share", type=float, default=None,
                    help="fraction of epsilon for the histogram (default 0.25 simhash, 0.5 net)")
     p.add_argument("--vector-mechanism", choices=("duchi", "coordinate"), default="duchi")
+    p.add_argument("--histogram-mechanism", choices=("hadamard", "olh"), default="hadamard",
+                   help="frequency oracle: Hadamard response or optimal local hashing")
     p.add_argument("--projection-dim", type=int, default=None, help="net tree: projected dimension d'")
     p.add_argument("--public-seed", type=int, default=None, help="shared public randomness")
     p.add_argument("--seed", type=int, default=None,

@@ -38,6 +38,7 @@ class _PrivateKMeansBase:
         histogram_levels="auto",
         histogram_share: float | None = None,
         vector_mechanism: str = "duchi",
+        histogram_mechanism: str = "hadamard",
         projection_dim: int | None = None,
         threshold_a: int = 1,
         min_count_sigmas: float = 3.0,
@@ -60,6 +61,7 @@ class _PrivateKMeansBase:
         self.histogram_levels = histogram_levels
         self.histogram_share = histogram_share
         self.vector_mechanism = vector_mechanism
+        self.histogram_mechanism = histogram_mechanism
         self.projection_dim = projection_dim
         self.threshold_a = threshold_a
         self.min_count_sigmas = min_count_sigmas
@@ -86,6 +88,7 @@ class _PrivateKMeansBase:
             histogram_levels=self.histogram_levels if isinstance(self.histogram_levels, str) else tuple(self.histogram_levels),
             histogram_share=self.histogram_share,
             vector_mechanism=self.vector_mechanism,
+            histogram_mechanism=self.histogram_mechanism,
             radius=self.radius,
             center=None if self.center is None else tuple(float(c) for c in np.ravel(self.center)),
             projection_dim=self.projection_dim,
@@ -230,6 +233,8 @@ class LocalDPKMeans(_PrivateKMeansBase):
         Fraction of epsilon spent on the frequency oracle (default None: 0.25 for
         SimHash, 0.5 -- the paper's split -- for the net tree). See :class:`ProtocolParams` for the measurements behind it.
     vector_mechanism : {"duchi", "coordinate"}
+    histogram_mechanism : {"hadamard", "olh"}
+        Frequency oracle (see :class:`ProtocolParams`).
     projection_dim : int or None
         Net tree only.
     threshold_a : int

@@ -67,6 +67,7 @@ __all__ = [
     "hadamard_sign",
     "gaussian_from_seeds",
     "HadamardResponse",
+    "LinearHashOLH",
     "DuchiVector",
     "CoordinateVector",
     "HISTOGRAM_MECHANISMS",
@@ -167,6 +168,17 @@ class HadamardResponse:
         keep = rng.bernoulli_logistic(self.epsilon, n)
         return rows, np.where(keep, sign, ~sign)
 
+    def flag_bits(self, bits: np.ndarray) -> np.ndarray:
+        """Report flags carrying the bit: bit 0."""
+        return np.asarray(bits).astype(np.uint8)
+
+    def valid(self, rows: np.ndarray, flags: np.ndarray, domain: np.ndarray) -> np.ndarray:
+        return (rows < domain) & ((flags >> 2) == 0)
+
+    def terms(self, rows: np.ndarray, flags: np.ndarray, domain: np.ndarray):
+        """Counter updates of each report: (row indices (n, 1) int64, signs (n, 1) float)."""
+        return rows.astype(np.int64)[:, None], np.where(flags & 1, 1.0, -1.0)[:, None]
+
     def unbias(self) -> float:
         """Factor C with E[C * b * H[r, y']] = 1[y' = y]."""
         return _c_eps(self.epsilon)
@@ -177,6 +189,113 @@ class HadamardResponse:
 
     def estimate(self, sums: np.ndarray) -> np.ndarray:
         """Count estimates for every bucket of one level from the per-row sums of +-1 bits."""
+        return self.unbias() * fwht(sums)
+
+
+@dataclass(frozen=True)
+class LinearHashOLH:
+    """Optimal local hashing with GF(2)-linear hashes into ``g = 2^j`` values (eps-LDP).
+
+    Wang, Blocki, Li, Jha (2017) OLH: the user hashes its bucket ``y`` with a fresh
+    random hash ``h`` into ``[g]`` and reports ``h`` and a generalised randomised
+    response of ``h(y)``: the true value with probability ``p = e^eps / (e^eps + g - 1)``,
+    each other value with ``(1 - p) / (g - 1)``. Here ``h(y) = A y`` over GF(2) for a
+    ``j x m`` bit matrix ``A`` (``D = 2^m`` buckets) whose rows ``a_1..a_j`` are derived
+    from a public function of a 32-bit seed the user draws (data-independent), so the
+    report is ``(seed, w)``: 32 + j bits.
+
+    Privacy: the seed does not depend on the data; given it, P(w | y) is ``p`` or
+    ``(1 - p)/(g - 1)``, ratio exactly ``e^eps`` (exact sampler, any A).
+
+    Bounded-memory decoding (why GF(2)-linear hashes): the number of reports with
+    ``A_i y = w_i`` is ``sum_i prod_t (1 + (-1)^(<a_t, y> + w_t)) / 2``
+    ``= (1/g) (n + sum_{S != {}} sum_i (-1)^(sum_{t in S} w_t) (-1)^<xor_{t in S} a_t, y>)``,
+    so adding ``(-1)^(sum_{t in S} w_t)`` at row ``xor_{t in S} a_t`` of one ``D``-array,
+    for the ``g - 1`` non-empty ``S``, and one FWHT give every count: the same counter
+    array as HRR, which is the case ``g = 2``. The unbiased estimate is
+    ``FWHT(A)[y] / (g p - 1)``.
+
+    Variance per report: a report whose bucket is not ``y`` matches ``y`` with
+    probability ``1/g`` (``P(A (y xor y') = 0) = 2^-j`` for uniform ``A``), so it adds
+    ``(1/g)(1 - 1/g) / (p - 1/g)^2``; at the optimum ``g = e^eps + 1`` this is OLH's
+    ``4 e^eps / (e^eps - 1)^2``. ``g`` is the power of two (at most 64) minimising it.
+    """
+
+    epsilon: Fraction
+    name: str = "olh"
+
+    @property
+    def g(self) -> int:
+        return 1 << self.hash_bits
+
+    @property
+    def hash_bits(self) -> int:
+        return min(range(1, 7), key=lambda j: self._variance(1 << j))
+
+    def _p(self, g: int) -> float:
+        e = math.exp(float(self.epsilon))
+        return e / (e + g - 1)
+
+    def _variance(self, g: int) -> float:
+        # a report whose bucket is not the queried one (the null the thresholds test;
+        # HRR's C^2 is the same quantity for HRR)
+        p = self._p(g)
+        return (1 / g) * (1 - 1 / g) / (p - 1 / g) ** 2
+
+    def _rows(self, seeds: np.ndarray, domain_bits: np.ndarray) -> np.ndarray:
+        """The j rows of A for each report: uint64 (n, j), each < 2^domain_bits."""
+        j = self.hash_bits
+        seeds = np.asarray(seeds, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            ctr = seeds[:, None] * np.uint64(64) + np.arange(j, dtype=np.uint64)[None, :]
+            h = _splitmix64(ctr ^ np.uint64(0x4F4C48))
+        return h >> (np.uint64(64) - np.asarray(domain_bits, dtype=np.uint64))[:, None]
+
+    def randomize(self, buckets: np.ndarray, domain: np.ndarray, rng: RandomSource):
+        """Privatise one bucket per user. Returns (seeds uint64 < 2^32, values uint8 < g)."""
+        n = buckets.shape[0]
+        g, j = self.g, self.hash_bits
+        bits = np.log2(np.broadcast_to(np.asarray(domain, dtype=np.float64), (n,))).astype(np.uint64)
+        seeds = rng.words(n) >> np.uint64(32)
+        rows = self._rows(seeds, bits)
+        par = (np.bitwise_count(rows & np.asarray(buckets, dtype=np.uint64)[:, None]) & 1).astype(np.uint64)
+        h = (par << np.arange(j, dtype=np.uint64)[None, :]).sum(axis=1, dtype=np.uint64)
+        keep = rng.bernoulli_logistic(self.epsilon, n, others=g - 1)
+        u = rng.integers(g - 1, n) if g > 2 else np.zeros(n, dtype=np.uint64)
+        other = u + (u >= h).astype(np.uint64)  # uniform on [g] minus {h}
+        return seeds, np.where(keep, h, other).astype(np.uint8)
+
+    def flag_bits(self, values: np.ndarray) -> np.ndarray:
+        """Report flags carrying the value: bits 2..7 (bit 1 is the vector bit)."""
+        return (values.astype(np.uint8) << np.uint8(2)).astype(np.uint8)
+
+    def valid(self, rows: np.ndarray, flags: np.ndarray, domain: np.ndarray) -> np.ndarray:
+        return (rows < np.uint64(1 << 32)) & ((flags & 1) == 0) & ((flags >> 2) < self.g)
+
+    def terms(self, rows: np.ndarray, flags: np.ndarray, domain: np.ndarray):
+        """Counter updates of each report: (row indices (n, g-1) int64, signs (n, g-1) float)."""
+        j = self.hash_bits
+        w = (np.asarray(flags, dtype=np.uint64) >> np.uint64(2)) & np.uint64(self.g - 1)
+        bits = np.log2(np.asarray(domain, dtype=np.float64)).astype(np.uint64)
+        a = self._rows(np.asarray(rows, dtype=np.uint64), bits)
+        keys, signs = [], []
+        for S in range(1, self.g):
+            r = np.zeros(a.shape[0], dtype=np.uint64)
+            for t in range(j):
+                if S >> t & 1:
+                    r ^= a[:, t]
+            keys.append(r.astype(np.int64))
+            signs.append(1.0 - 2.0 * (np.bitwise_count(w & np.uint64(S)) & 1))
+        return np.stack(keys, axis=1), np.stack(signs, axis=1)
+
+    def unbias(self) -> float:
+        return 1.0 / (self.g * self._p(self.g) - 1.0)
+
+    def report_variance(self) -> float:
+        """Variance one report adds to the count estimate of a bucket it is not in."""
+        return self._variance(self.g)
+
+    def estimate(self, sums: np.ndarray) -> np.ndarray:
         return self.unbias() * fwht(sums)
 
 
@@ -247,5 +366,5 @@ class CoordinateVector:
         return out
 
 
-HISTOGRAM_MECHANISMS = {"hadamard": (1, HadamardResponse)}
+HISTOGRAM_MECHANISMS = {"hadamard": (1, HadamardResponse), "olh": (2, LinearHashOLH)}
 VECTOR_MECHANISMS = {"duchi": (1, DuchiVector), "coordinate": (2, CoordinateVector)}

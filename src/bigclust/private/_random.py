@@ -176,18 +176,26 @@ class RandomSource:
             out[idx[~b]] = False
         return out
 
-    def bernoulli_logistic(self, epsilon: Fraction, size: int) -> np.ndarray:
-        """Bernoulli(1 / (1 + exp(-epsilon))) exactly, for rational ``epsilon >= 0``.
+    def bernoulli_logistic(self, epsilon: Fraction, size: int, others: int = 1) -> np.ndarray:
+        """Bernoulli(e^eps / (e^eps + others)) = Bernoulli(1 / (1 + others exp(-eps))) exactly.
 
-        Bernoulli factory: flip a fair coin; heads -> 1; tails -> draw
-        B ~ Bernoulli(exp(-epsilon)); B = 1 -> 0; otherwise repeat. Each round ends
-        in 1 with probability 1/2 and in 0 with probability q/2 (q = exp(-eps)), so
-        P[1] = (1/2) / (1/2 + q/2) = 1 / (1 + q).
+        For rational ``epsilon >= 0`` and an integer ``others >= 1`` (the keep
+        probability of generalised randomised response over ``others + 1`` values).
+        Bernoulli factory: draw a coin with P(heads) = 1/(others + 1); heads -> 1;
+        tails -> draw B ~ Bernoulli(exp(-epsilon)); B = 1 -> 0; otherwise repeat. Each
+        round ends in 1 with probability 1/(c+1) and in 0 with probability c q/(c+1)
+        (c = others, q = exp(-eps)), so P[1] = 1 / (1 + c q).
         """
+        others = int(others)
+        if others < 1:
+            raise ValueError("bernoulli_logistic needs others >= 1.")
         out = np.empty(size, dtype=bool)
         active = np.arange(size)
         while active.size:
-            heads = (self.words(active.size) & np.uint64(1)).astype(bool)
+            if others == 1:
+                heads = (self.words(active.size) & np.uint64(1)).astype(bool)
+            else:
+                heads = self.bernoulli_rational(1, others + 1, active.size)
             out[active[heads]] = True
             tails = active[~heads]
             b = self.bernoulli_exp(epsilon, tails.size)
