@@ -129,3 +129,22 @@ def test_bad_input_fails_before_work(spark):
         LSHTreeKMeans(1, engine="spark", spark_options={"input_col": "vec"}).fit(ok)
     with pytest.raises(ValueError, match="approx"):
         LSHTreeKMeans(1, engine="spark", method="approx").fit(ok)
+
+
+def test_cli_engine_spark_reads_parquet_and_writes_labelled_rows(spark, tmp_path, capsys):
+    import pandas as pd
+
+    from bigclust.cli import main
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "name": [f"p{i}" for i in range(40)]}).to_parquet(tmp_path / "in.parquet")
+    out = tmp_path / "out"
+    assert main(["kmeans", str(tmp_path / "in.parquet"), "-k", "2", "--engine", "spark", "--columns", "a,b",
+                 "--labels", str(out), "--quiet"]) == 0
+    assert "mpc_rounds" in capsys.readouterr().out
+    res = spark.read.parquet(str(out)).toPandas().sort_values("name", key=lambda s: s.str[1:].astype(int))
+    assert res.shape[0] == 40 and set(res.columns) >= {"a", "b", "name", "cluster"}
+    lab = res["cluster"].to_numpy()
+    assert len(set(lab[:20])) == 1 and len(set(lab[20:])) == 1 and lab[0] != lab[20]
+    assert main(["kmeans", str(tmp_path / "in.parquet"), "-k", "2", "--engine", "spark", "--zscore"]) == 2

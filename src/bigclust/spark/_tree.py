@@ -171,6 +171,7 @@ class _TreeBuilder:
         self.local_cc_max_edges = local_cc_max_edges
         self.progress = progress
         self.fault = fault
+        self._to_unpersist = []
 
     # ----------------------------------------------------------- one scale's edges
 
@@ -186,18 +187,51 @@ class _TreeBuilder:
         keys = src.mapInArrow(
             _keys_task(self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d, self.fault),
             "j int, key long, id long, lab long")
-        self.meter.round("hash+bucket")
-        w = Window.partitionBy("j", "key")
-        cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
-                .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
-                .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"),
-                        F.col("m.id").alias("q"), F.col("m.lab").alias("lab_q")))
+        if self.n < 2**31:
+            cand = self._candidates_by_aggregate(keys)
+        else:  # (id, lab) does not pack into one long: one sort-based window instead
+            self.meter.round("bucket")
+            w = Window.partitionBy("j", "key")
+            cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
+                    .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
+                    .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"),
+                            F.col("m.id").alias("q"), F.col("m.lab").alias("lab_q")))
         xp = self.points.select(F.col("id").alias("p"), F.col("x").alias("xp"))
         xq = self.points.select(F.col("id").alias("q"), F.col("x").alias("xq"))
         self.meter.round("verify", 2)
         return cand.join(xp, "p").join(xq, "q").mapInArrow(
             _verify_task(self.mean, self.A, thr * thr, self.d, self.fault),
             "j int, p long, q long, lab_p long, lab_q long")
+
+    def _candidates_by_aggregate(self, keys):
+        """Candidate edges (p, partner) between different components, in two aggregating rounds.
+
+        Round 1 aggregates each bucket to (smallest id with its component, least
+        and largest component) with map-side combining, so coarse scales, whose
+        buckets are large, shuffle one row per bucket and partition instead of one
+        per point. Round 2 joins the points back to the buckets that hold more
+        than one component (broadcast when there are few of them); only those
+        can yield an edge the local engine would check.
+        """
+        from pyspark.sql import functions as F
+
+        packed = (F.col("id") * F.lit(2**31) + F.col("lab")).alias("idlab")
+        buckets = (keys.groupBy("j", "key").agg(F.min(packed).alias("m"), F.min("lab").alias("lo"), F.max("lab").alias("hi"))
+                   .where(F.col("lo") != F.col("hi"))
+                   .select("j", "key", F.shiftright("m", 31).alias("q"),
+                           F.col("m").bitwiseAND(F.lit(2**31 - 1)).alias("lab_q"))
+                   .persist())
+        self._to_unpersist.append(buckets)
+        self.meter.round("bucket")
+        n_mixed = buckets.count()
+        if n_mixed <= 2_000_000:
+            buckets = F.broadcast(buckets)
+        else:
+            self.meter.round("bucket")
+        cand = (keys.join(buckets, ["j", "key"])
+                .where((F.col("id") != F.col("q")) & (F.col("lab") != F.col("lab_q")))
+                .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"), "q", "lab_q"))
+        return cand
 
     # ----------------------------------------------------------- Algorithm 2's components
 
@@ -295,6 +329,7 @@ class _TreeBuilder:
             while d0 * ratio ** (i + step) < d_stop:
                 D = d0 * ratio ** (i + step)
                 found = not self._accepted_edges(ids_as_labels, D, offsets_for(i + step), min(t, 4)).isEmpty()
+                self._release()
                 if found:
                     break
                 i += step
@@ -310,6 +345,7 @@ class _TreeBuilder:
             D = d0 * ratio**i
             acc = self._accepted_edges(labels, D, offsets_for(i), t).persist()
             n_acc = acc.count()
+            self._release()
             info["n_scales"] += 1
             i += 1
             if n_acc == 0:
@@ -360,6 +396,11 @@ class _TreeBuilder:
         info["last_scale"] = float(d0 * ratio ** (i - 1))
         root = self._root(nodes_dir)
         return SparkTree(nodes_dir, n, n_nodes, root, info)
+
+    def _release(self):
+        for df in self._to_unpersist:
+            df.unpersist()
+        self._to_unpersist = []
 
     def _root(self, nodes_dir):
         from pyspark.sql import functions as F
