@@ -558,6 +558,16 @@ _PARAMS_DOC = """
         Appendix C.7's Johnson-Lindenstrauss projection of the points that are
         hashed and distance-checked (node weights always use the original
         points). "auto" projects to 128 dimensions when ``n_features > 256``.
+    engine : {"local", "spark"}, default="local"
+        ``"spark"`` (LSHTreeKMeans only) runs the fit as Spark stages
+        (:mod:`bigclust.spark`, docs/spark.md) on a Spark DataFrame or a NumPy
+        array, with the same result as the local engine; ``labels_`` is then a
+        DataFrame of the input rows plus a cluster column (NumPy input: an
+        array) and ``tree_`` is None. Not yet with ``method="approx"`` or ``refine``.
+    spark_options : dict or None, default=None
+        Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
+        ``prediction_col``, ``num_partitions``, ``subtree_leaves``,
+        ``local_cc_max_edges``, ``workdir`` (see docs/spark.md).
     random_state : int, Generator or None, default=None
         Seeds the LSH functions, projections and median samples; the same seed
         and data give the same result.
