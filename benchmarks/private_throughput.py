@@ -31,8 +31,11 @@ from bigclust._report import peak_rss_mb, peak_rss_reset  # noqa: E402
 from bigclust.private import Decoder, Encoder, ProtocolParams  # noqa: E402
 
 
+_CONTEXT = {}
+
+
 def emit(o):
-    print(json.dumps(o), flush=True)
+    print(json.dumps({**o, **_CONTEXT}), flush=True)
 
 
 def main():
@@ -44,8 +47,12 @@ def main():
     ap.add_argument("--levels", type=int, default=12)
     ap.add_argument("--batch", type=int, default=100_000)
     ap.add_argument("--singles", type=int, default=2000)
+    ap.add_argument("--histogram-mechanism", choices=("hadamard", "olh"), default="hadamard")
+    ap.add_argument("--skip-sklearn", action="store_true")
     args = ap.parse_args()
-    params = ProtocolParams(n_features=args.d, epsilon=args.epsilon, n_levels=args.levels)
+    _CONTEXT.update(epsilon=args.epsilon, histogram_mechanism=args.histogram_mechanism, levels=args.levels)
+    params = ProtocolParams(n_features=args.d, epsilon=args.epsilon, n_levels=args.levels,
+                            histogram_mechanism=args.histogram_mechanism)
     enc = Encoder(params, 42)  # CSPRNG private randomness, as deployed
     rng = np.random.default_rng(0)
     X, _ = gaussian_mixture_in_ball(args.n, args.d, args.k, 100.0, rng)
@@ -73,10 +80,11 @@ def main():
     # sklearn on the raw data (what a non-private server would run), same process
     from sklearn.cluster import KMeans
 
-    t = time.perf_counter()
-    km = KMeans(args.k, n_init=1, random_state=0).fit(X)
-    emit({"bench": "private_throughput", "what": "sklearn_kmeans_nonprivate", "n": args.n, "d": args.d, "k": args.k,
-          "seconds": round(time.perf_counter() - t, 3), "cost": kmeans_cost(X, km.cluster_centers_)})
+    if not args.skip_sklearn:
+        t = time.perf_counter()
+        km = KMeans(args.k, n_init=1, random_state=0).fit(X)
+        emit({"bench": "private_throughput", "what": "sklearn_kmeans_nonprivate", "n": args.n, "d": args.d, "k": args.k,
+              "seconds": round(time.perf_counter() - t, 3), "cost": kmeans_cost(X, km.cluster_centers_)})
 
     Xeval = X[:: max(1, args.n // 200_000)].copy()
     del X
