@@ -466,17 +466,21 @@ def _emit_vertices(touched, n_touched, uf, comp_node, left, right, auxiliary, no
 
 @numba.njit(cache=True)
 def _join_all(uf, uf_size, mark, scale_id, touched):
-    """Union every remaining component (the forced root); returns n_touched."""
+    """Union every remaining component (the forced root); returns n_touched.
+
+    The components are touched in order of their smallest point (a canonical
+    order that does not depend on union-find internals, so the spark engine,
+    whose component labels are smallest points, builds the same root).
+    """
     n = uf.shape[0]
     nt = 0
-    first = -1
     for x in range(n):
-        if uf[x] == x:
-            touched[nt] = x
+        r = _find(uf, x)
+        if mark[r] != scale_id:
+            mark[r] = scale_id
+            touched[nt] = r
             nt += 1
-            mark[x] = scale_id
-            if first == -1:
-                first = x
+    first = touched[0]
     for i in range(1, nt):
         uf[touched[i]] = first
         uf_size[first] += uf_size[touched[i]]

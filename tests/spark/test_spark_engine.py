@@ -148,3 +148,15 @@ def test_cli_engine_spark_reads_parquet_and_writes_labelled_rows(spark, tmp_path
     lab = res["cluster"].to_numpy()
     assert len(set(lab[:20])) == 1 and len(set(lab[20:])) == 1 and lab[0] != lab[20]
     assert main(["kmeans", str(tmp_path / "in.parquet"), "-k", "2", "--engine", "spark", "--zscore"]) == 2
+
+
+def test_forced_root_matches_local(spark):
+    """Coarse scales and one hash function leave several components at the last scale (Lemma 3.7's
+    forced root P); both engines order its children by their smallest point and agree."""
+    X, _, _ = make_planted_mixture(300, 3, 4, random_state=5)
+    kw = dict(method="exact", scale_ratio=8.0, n_hashes=1, n_projections=10, random_state=7)
+    loc = LSHTreeKMeans(4, **kw).fit(X)
+    assert loc.report_["tree_info"]["forced_root"]
+    sp = LSHTreeKMeans(4, engine="spark", spark_options=OPTS, **kw).fit(X)
+    assert sp.report_["tree_info"]["forced_root"]
+    _assert_same_fit(loc, sp)
