@@ -21,11 +21,12 @@ Frequency oracle: Hadamard randomised response
     estimates come from one fast Walsh-Hadamard transform. Memory is ``D`` counters
     per level, whatever the number of reports.
 
-    Why HRR: optimal local hashing (Wang et al. 2017) has per-report variance
-    ``4 e^eps / (e^eps - 1)^2``, i.e. ``4 e^eps/(e^eps+1)^2`` times HRR's (0.94 at
-    eps = 0.5, 0.79 at eps = 1, 0.42 at eps = 2), but its decoder must keep every
-    report and scan all of them for every queried node (O(n) per node), which breaks
-    the bounded-memory requirement. HRR's decoder is a counter array and an FWHT.
+    HRR vs optimal local hashing (Wang et al. 2017): OLH's per-report variance
+    ``4 e^eps / (e^eps - 1)^2`` is ``4 e^eps/(e^eps+1)^2`` times HRR's (0.94 at
+    eps = 0.5, 0.79 at eps = 1, 0.42 at eps = 2). Plain OLH's decoder must keep every
+    report and scan all of them per queried node, which breaks the bounded-memory
+    requirement; :class:`LinearHashOLH` uses GF(2)-linear hashes, whose counts come
+    from the same counter array and FWHT as HRR (``histogram_mechanism="olh"``).
     Unary encodings (RAPPOR/OUE) have OLH's variance but D-bit reports.
 
 Vector sums: Duchi et al. hemisphere mechanism, Hadamard-bucketed
