@@ -19,8 +19,8 @@ Lines (one JSON object each):
                         the vector mechanism; count and detection taken as free and exact),
                         James-Stein gives R^2 sigma^2 / (R^2 + sigma^2) per point (R = 0.99,
                         the centres' norm), for each budget share of the vector channel, for
-                        Duchi et al. and for the best cap mechanism (PrivUnit-type), which is
-                        the optimal unbiased l2 mechanism family
+                        Duchi et al. and for the best mechanism of the cap family of PrivUnit
+                        (Bhowmick et al. 2018; density e^eps times higher on a cap)
 
 Usage: python benchmarks/private_profile.py --n 1000000 --eps 1 --k 8 16 32
 """

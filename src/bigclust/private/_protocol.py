@@ -9,7 +9,7 @@ Report format, version 1: 24 bytes per report, little-endian, no padding::
 
     offset size type   field
     0      1    uint8  format version (= 1)
-    1      1    uint8  histogram level l_h in 1..T
+    1      1    uint8  histogram level l_h (one of the public histogram levels)
     2      1    uint8  vector level l_v (one of the public vector levels)
     3      1    uint8  flags: bit 1 = vector bit; "hadamard": bit 0 = histogram bit
                        (1 means +1), bits 2-7 zero; "olh": bit 0 zero, bits 2-7 = the
@@ -380,7 +380,7 @@ class Encoder:
         Xu = _to_unit_ball(X, pub.center, self.params.radius)
         codes = pub.tree_codes(Xu)
         # histogram channel: one level uniform on the public histogram levels
-        # (data-independent), HRR on its bucket
+        # (data-independent), the frequency-oracle randomiser on its bucket
         nh = pub.histogram_levels.shape[0]
         hlevel = pub.histogram_levels[rng.integers(nh, n).astype(np.int64)] if nh > 1 else np.full(n, T)
         hbucket = pub.tree.user_buckets(codes, hlevel)
