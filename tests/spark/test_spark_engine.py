@@ -62,6 +62,7 @@ def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit)
     _assert_same_fit(local_fit, est)
     r = est.report_
     assert r["engine"] == "spark" and r["n_scales"] == local_fit.report_["n_scales"]
+    assert r["tree_info"]["scales_skipped"] > 0 and local_fit.report_["tree_info"]["scales_skipped"] > 0
     assert r["tree_nodes"] == local_fit.report_["tree_nodes"]
     assert r["dp"]["dp_iterations"] >= 3  # 402 leaves, 8 per shipped subtree
     s = r["spark"]
@@ -160,3 +161,31 @@ def test_forced_root_matches_local(spark):
     sp = LSHTreeKMeans(4, engine="spark", spark_options=OPTS, **kw).fit(X)
     assert sp.report_["tree_info"]["forced_root"]
     _assert_same_fit(loc, sp)
+
+
+@pytest.mark.parametrize("pairs_per_pass", [64, 1])
+def test_separation_bound_below_brute_force_and_equal_to_local(spark, pairs_per_pass):
+    """The Spark separation bound that lets the sweep skip empty scales: never above the closest
+    cross-component pair (brute force), and the local engine's bound up to the rounding margin.
+    With one pair per pass and two passes it stops early and must still be a lower bound."""
+    from scipy.spatial.distance import cdist
+
+    from bigclust.hierarchy import _separation_lower_bound
+    from bigclust.spark._session import SparkMeter
+    from bigclust.spark._tree import _TreeBuilder
+
+    X, y, _ = make_planted_mixture(240, 3, 6, random_state=2)
+    n = X.shape[0]
+    root = np.array([np.flatnonzero(y == c).min() for c in y])  # each point's component: its smallest member
+    points = spark.createDataFrame([(i, X[i].tolist(), 1.0) for i in range(n)], "id long, x array<double>, w double")
+    labels = spark.createDataFrame([(i, int(root[i])) for i in range(n)], "id long, lab long")
+    tb = _TreeBuilder(spark, points, n, 3, np.zeros(3), None, {}, None, SparkMeter(spark), None, 2, 0, None, None)
+    bound = tb._separation_bound(labels, pairs_per_pass=pairs_per_pass, max_passes=2)
+    D = cdist(X, X)
+    closest = D[root[:, None] != root[None, :]].min()
+    assert 0 < bound <= closest
+    local = _separation_lower_bound(X, root, 512)
+    if pairs_per_pass == 64:
+        assert bound == pytest.approx(local, rel=1e-8)
+    else:
+        assert bound <= local * (1 + 1e-8)

@@ -29,6 +29,16 @@ tree (Algorithms 3-4, Lemma 4.5)
     node weights by Ward's merge (the aggregation of ``(W, mean, SSE)``
     bottom-up, as the local engine computes them).
 
+empty scales (skipped)
+    after a scale that merged nothing, with at most 512 components left, a
+    lower bound on every distance between different components (spheres and
+    slabs around the component means, as
+    :func:`bigclust.hierarchy._separation_lower_bound` computes it, from a few
+    aggregations) proves that the next scales would reject every edge; they are
+    skipped, exactly as the local engine skips them. Any valid lower bound gives
+    the same tree (a skipped scale would have accepted no edge), so the bound
+    need not equal the local engine's to the last bit.
+
 Scales are processed in sequence because each scale's candidate edges are
 filtered by the components of the previous one (edges inside a component
 cannot change the tree and are never verified); the rounds per scale are a
@@ -47,6 +57,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..hierarchy import _SKIP_MAX_COMPONENTS
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._arrow import list_column, matrix, maybe_fail, vector
@@ -341,6 +352,8 @@ class _TreeBuilder:
         n_components = n
         n_nodes = n
         seq = 0
+        info["scales_skipped"] = 0
+        bound_tried = False  # a separation bound was computed for the current components
         while n_components > 1 and d0 * ratio**i < d_stop:
             D = d0 * ratio**i
             acc = self._accepted_edges(labels, D, offsets_for(i), t).persist()
@@ -350,7 +363,17 @@ class _TreeBuilder:
             i += 1
             if n_acc == 0:
                 acc.unpersist()
+                if not bound_tried and n_components <= _SKIP_MAX_COMPONENTS:
+                    # as build_hierarchy: scales whose threshold c*D is below a lower bound
+                    # on every cross-component distance would reject every edge
+                    bound_tried = True
+                    sep = self._separation_bound(labels)
+                    while ef * d0 * ratio**i * (1.0 + 1e-9) < sep and d0 * ratio**i < d_stop:
+                        i += 1
+                        info["n_scales"] += 1
+                        info["scales_skipped"] += 1
                 continue
+            bound_tried = False
             seq += 1
             info["edges_accepted"] += n_acc
             mapping, cc_rounds = self._components(
@@ -396,6 +419,133 @@ class _TreeBuilder:
         info["last_scale"] = float(d0 * ratio ** (i - 1))
         root = self._root(nodes_dir)
         return SparkTree(nodes_dir, n, n_nodes, root, info)
+
+    def _separation_bound(self, labels, pairs_per_pass=64, max_passes=4):
+        """A lower bound on the distance between points of different components (at most 512 of them).
+
+        The Spark form of :func:`bigclust.hierarchy._separation_lower_bound`: one
+        aggregation for the component means ``m_A``, one for the radii ``r_A``
+        (largest ``|y - m_A|``), then the sphere bound ``|m_A - m_B| - r_A - r_B``
+        of every pair on the driver (``C <= 512`` components, ``O(C d)`` numbers),
+        and slab bounds ``min_B u.(q - m_A) - max_A u.(p - m_A)`` (``u`` the unit
+        vector from ``m_A`` to ``m_B``) for the pairs in increasing sphere bound, up
+        to ``pairs_per_pass`` pairs per aggregation, while a pair's sphere bound is
+        below the best bound so far. After ``max_passes`` passes the bound is the
+        best so far or the next pair's sphere bound, whichever is smaller, which
+        is still a lower bound. Both bounds hold for any centre vectors, so the
+        order in which Spark sums the means does not matter; the same relative
+        ``1e-9`` margins as the local engine cover rounding.
+        """
+        from pyspark.sql import functions as F
+        import pyarrow as pa
+
+        d, mean, A = self.d, self.mean, self.A
+        dd = A.shape[1] if A is not None else d
+        src = self.points.select("id", "x").join(labels, "id").select("lab", "x")
+
+        def partial_sums(batches):
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                lab = vector(b.column(0), np.int64)
+                Y = _hash_input(matrix(b.column(1), d), mean, A)
+                u, inv = np.unique(lab, return_inverse=True)
+                S = np.zeros((u.shape[0], Y.shape[1]))
+                np.add.at(S, inv, Y)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(u), pa.array(np.bincount(inv).astype(np.int64)), list_column(S)], names=["lab", "cnt", "s"])
+
+        def add_up(batches):
+            labs, cnts, sums = [], [], []
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                labs.append(vector(b.column(0), np.int64))
+                cnts.append(vector(b.column(1), np.int64))
+                sums.append(matrix(b.column(2), dd))
+            if not labs:
+                return
+            lab = np.concatenate(labs)
+            u, inv = np.unique(lab, return_inverse=True)
+            S = np.zeros((u.shape[0], sums[0].shape[1]))
+            np.add.at(S, inv, np.concatenate(sums))
+            cnt = np.bincount(inv, weights=np.concatenate(cnts))
+            yield pa.RecordBatch.from_arrays([pa.array(u), list_column(S / cnt[:, None])], names=["lab", "m"])
+
+        rows = (src.mapInArrow(partial_sums, "lab long, cnt long, s array<double>")
+                .repartition(self.P, "lab").mapInArrow(add_up, "lab long, m array<double>").collect())
+        if len(rows) < 2:
+            return np.inf
+        rows.sort(key=lambda r: r["lab"])
+        labs = np.array([r["lab"] for r in rows], np.int64)
+        mu = np.array([r["m"] for r in rows], np.float64)
+        C = labs.shape[0]
+
+        def radii(batches):
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                c = np.searchsorted(labs, vector(b.column(0), np.int64))
+                Y = _hash_input(matrix(b.column(1), d), mean, A)
+                r2 = ((Y - mu[c]) ** 2).sum(axis=1)
+                out = np.zeros(C)
+                np.maximum.at(out, c, r2)
+                keep = np.flatnonzero(np.bincount(c, minlength=C))
+                yield pa.RecordBatch.from_arrays([pa.array(keep), pa.array(out[keep])], names=["c", "r2"])
+
+        rad = np.zeros(C)
+        for r in src.mapInArrow(radii, "c long, r2 double").groupBy("c").agg(F.max("r2").alias("r2")).collect():
+            rad[r["c"]] = np.sqrt(r["r2"])
+        a_idx, b_idx = np.triu_indices(C, 1)
+        dist = np.sqrt(((mu[a_idx] - mu[b_idx]) ** 2).sum(axis=1))
+        sphere = dist * (1.0 - 1e-9) - (rad[a_idx] + rad[b_idx]) * (1.0 + 1e-9)
+        order = np.argsort(sphere, kind="stable")
+        self.meter.round("skip: separation bound", 3)
+
+        def slabs(pa_, pb_, U):
+            def run(batches):
+                for b in batches:
+                    if b.num_rows == 0:
+                        continue
+                    c = np.searchsorted(labs, vector(b.column(0), np.int64))
+                    Y = _hash_input(matrix(b.column(1), d), mean, A)
+                    by_c = np.argsort(c, kind="stable")
+                    first = np.searchsorted(c[by_c], np.arange(C + 1))
+                    for t in range(pa_.shape[0]):
+                        ya = Y[by_c[first[pa_[t]]:first[pa_[t] + 1]]]
+                        yb = Y[by_c[first[pb_[t]]:first[pb_[t] + 1]]]
+                        hi = float(((ya - mu[pa_[t]]) @ U[t]).max()) if ya.shape[0] else -np.inf
+                        lo = float(((yb - mu[pa_[t]]) @ U[t]).min()) if yb.shape[0] else np.inf
+                        if ya.shape[0] or yb.shape[0]:
+                            yield pa.RecordBatch.from_arrays([pa.array([t]), pa.array([hi]), pa.array([lo])],
+                                                             names=["t", "hi", "lo"])
+            return run
+
+        best = np.inf
+        pos = 0
+        for _ in range(max_passes):
+            batch = []
+            while pos < order.shape[0] and len(batch) < pairs_per_pass and sphere[order[pos]] < best:
+                batch.append(order[pos])
+                pos += 1
+            if not batch:
+                return float(best)
+            batch = np.array(batch)
+            pa_, pb_, dd = a_idx[batch], b_idx[batch], dist[batch]
+            U = (mu[pb_] - mu[pa_]) / np.where(dd > 0, dd, 1.0)[:, None]
+            ext = {r["t"]: (r["hi"], r["lo"]) for r in src.mapInArrow(slabs(pa_, pb_, U), "t long, hi double, lo double")
+                   .groupBy("t").agg(F.max("hi").alias("hi"), F.min("lo").alias("lo")).collect()}
+            self.meter.round("skip: separation bound")
+            for t, k in enumerate(batch):
+                bound = sphere[k]
+                if dd[t] > 0:
+                    hi, lo = ext[t]
+                    slab = (lo - hi) * (1.0 - 1e-9) - 1e-9 * (rad[pa_[t]] + rad[pb_[t]] + dd[t])
+                    bound = max(bound, slab)
+                best = min(best, bound)
+        if pos < order.shape[0]:
+            best = min(best, sphere[order[pos]])  # every pair not examined has a bound >= its sphere bound
+        return float(best)
 
     def _release(self):
         for df in self._to_unpersist:
