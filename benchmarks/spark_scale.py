@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--partitions", type=int, default=None)
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--master", default="local[*,4]")
+    ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
     args = ap.parse_args()
 
@@ -62,10 +63,14 @@ def main():
 
     from bigclust import LSHTreeKMeans
 
-    spark = (SparkSession.builder.master(args.master).appName("bigclust-bench")
-             .config("spark.driver.memory", args.driver_memory)
-             .config("spark.sql.shuffle.partitions", "8")
-             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    builder = (SparkSession.builder.master(args.master).appName("bigclust-bench")
+               .config("spark.driver.memory", args.driver_memory)
+               .config("spark.sql.shuffle.partitions", "8")
+               .config("spark.ui.showConsoleProgress", "false"))
+    for kv in args.conf:
+        key, _, value = kv.partition("=")
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     base = args.workdir or tempfile.mkdtemp(prefix="bigclust-bench-")
     try:
@@ -89,7 +94,8 @@ def main():
                  shuffle_bytes_written=s["shuffle_bytes_written"], driver_python_peak_mb=r["peak_memory_mb"],
                  driver_jvm_peak_heap_mb=s["driver_jvm_peak_heap_mb"], driver_memory=args.driver_memory,
                  stage_seconds=r["time"], rounds_by_step=s["mpc_rounds_by_step"], master=s["master"],
-                 num_partitions=s["num_partitions"])
+                 num_partitions=s["num_partitions"], scales_skipped=r["tree_info"].get("scales_skipped"),
+                 conf=args.conf)
             shutil.rmtree(path, ignore_errors=True)
     finally:
         if args.workdir is None:

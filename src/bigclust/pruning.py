@@ -58,6 +58,22 @@ def exact_dp_work(tree: Hierarchy, k: int) -> tuple[float, float]:
     return _exact_work(tree.left, tree.right, tree.size, tree.n_leaves, k)
 
 
+@numba.njit(cache=True, inline="always")
+def _min_plus_into(dp, o, oa, na, ob, nb, cv):
+    """Algorithm 5's recurrence for one vertex with children tables ``a``, ``b``:
+    ``dp[o + i - 1] = min(dp[o + i - 1], min_{i1 + i2 = i} dp[oa + i1 - 1] + dp[ob + i2 - 1])``
+    for ``i <= cv``, with ``na``/``nb`` entries in the children's tables. Shared by the
+    local and Spark engines so that both do the same additions in the same order.
+    """
+    for i1 in range(1, na + 1):
+        va = dp[oa + i1 - 1]
+        lim = min(nb, cv - i1)
+        for i2 in range(1, lim + 1):
+            s = va + dp[ob + i2 - 1]
+            if s < dp[o + i1 + i2 - 1]:
+                dp[o + i1 + i2 - 1] = s
+
+
 @numba.njit(cache=True)
 def _exact_tables(left, right, size, w, n_leaves, k):
     n_nodes = left.shape[0]
@@ -78,13 +94,7 @@ def _exact_tables(left, right, size, w, n_leaves, k):
         oa = offs[a]
         ob = offs[b]
         cv = cap[v]
-        for i1 in range(1, cap[a] + 1):
-            va = dp[oa + i1 - 1]
-            lim = min(cap[b], cv - i1)
-            for i2 in range(1, lim + 1):
-                s = va + dp[ob + i2 - 1]
-                if s < dp[o + i1 + i2 - 1]:
-                    dp[o + i1 + i2 - 1] = s
+        _min_plus_into(dp, o, oa, cap[a], ob, cap[b], cv)
     return dp, offs, cap
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..pruning import _min_plus_into
+
 
 @numba.njit(cache=True)
 def verified(Yp, Yq, thr2):
@@ -203,13 +205,7 @@ def subtree_tables(node, left, right, size, cost, is_input, in_offs, in_vals, k)
         oa = offs[a]
         ob = offs[b]
         cv = cap[r]
-        for i1 in range(1, cap[a] + 1):
-            va = dp[oa + i1 - 1]
-            lim = min(cap[b], cv - i1)
-            for i2 in range(1, lim + 1):
-                s = va + dp[ob + i2 - 1]
-                if s < dp[o + i1 + i2 - 1]:
-                    dp[o + i1 + i2 - 1] = s
+        _min_plus_into(dp, o, oa, cap[a], ob, cap[b], cv)
     return offs, dp
 
 
