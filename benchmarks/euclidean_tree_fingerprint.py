@@ -9,6 +9,15 @@ and exits non-zero on any difference.
 
     NUMBA_NUM_THREADS=1 python benchmarks/euclidean_tree_fingerprint.py --save /tmp/fp.json
     NUMBA_NUM_THREADS=2 python benchmarks/euclidean_tree_fingerprint.py --check /tmp/fp.json
+
+Fingerprints are specific to a machine and its NumPy/BLAS build: the scales and
+projections come from BLAS products, whose last bits depend on the CPU's kernels,
+and one last-bit change can flip a bucket or a distance decision. The stored
+``results/euclidean_tree_fingerprint.json`` matched on the machine it was saved on
+but not on a later one (14 of 30 settings differed for the very commit that saved
+it). To check a change, save a baseline from the parent commit on the same
+machine (e.g. from a ``git worktree`` with ``PYTHONPATH`` pointing at its ``src``)
+and check the change against that.
 """
 
 import argparse
