@@ -59,3 +59,17 @@ def run_faiss(X, k, seed, niter=25):
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def spark_session(app: str, master: str, driver_memory: str, conf=()):
+    """A local-mode SparkSession for the Spark benchmarks; ``conf`` holds extra "KEY=VALUE" settings."""
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(master).appName(app)
+               .config("spark.driver.memory", driver_memory)
+               .config("spark.sql.shuffle.partitions", "8")
+               .config("spark.ui.showConsoleProgress", "false"))
+    for kv in conf:
+        key, _, value = kv.partition("=")
+        builder = builder.config(key, value)
+    return builder.getOrCreate()

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import emit  # noqa: E402
+from _common import emit, spark_session  # noqa: E402
 
 
 def write_planted(path, n, d, k, seed, chunk=1_000_000):
@@ -59,18 +59,10 @@ def main():
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
     args = ap.parse_args()
 
-    from pyspark.sql import SparkSession
 
     from bigclust import LSHTreeKMeans
 
-    builder = (SparkSession.builder.master(args.master).appName("bigclust-bench")
-               .config("spark.driver.memory", args.driver_memory)
-               .config("spark.sql.shuffle.partitions", "8")
-               .config("spark.ui.showConsoleProgress", "false"))
-    for kv in args.conf:
-        key, _, value = kv.partition("=")
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = spark_session("bigclust-bench", args.master, args.driver_memory, args.conf)
     spark.sparkContext.setLogLevel("ERROR")
     base = args.workdir or tempfile.mkdtemp(prefix="bigclust-bench-")
     try:

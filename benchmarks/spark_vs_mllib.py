@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import emit  # noqa: E402
+from _common import emit, spark_session  # noqa: E402
 from spark_scale import write_planted  # noqa: E402
 
 
@@ -55,18 +55,15 @@ def main():
     ap.add_argument("--mllib-limit", type=float, default=1800.0, help="seconds before MLlib's fit is cancelled")
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--driver-memory", default="6g")
+    ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
     args = ap.parse_args()
 
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.functions import array_to_vector
-    from pyspark.sql import SparkSession
 
     from bigclust import LSHTreeKMeans
 
-    spark = (SparkSession.builder.master("local[*,4]").appName("bigclust-vs-mllib")
-             .config("spark.driver.memory", args.driver_memory)
-             .config("spark.sql.shuffle.partitions", "8")
-             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark = spark_session("bigclust-vs-mllib", "local[*,4]", args.driver_memory, args.conf)
     spark.sparkContext.setLogLevel("ERROR")
     sc = spark.sparkContext
     base = tempfile.mkdtemp(prefix="bigclust-mllib-")
@@ -84,7 +81,7 @@ def main():
                 est.fit(df)
                 emit(tool="bigclust-spark", n=args.n, d=args.d, planted=args.planted, k=k,
                      seconds=time.perf_counter() - t, cost=est.inertia_, rho_planted=est.inertia_ / planted,
-                     mpc_rounds=est.report_["mpc_rounds"], stage_seconds=est.report_["time"])
+                     mpc_rounds=est.report_["mpc_rounds"], stage_seconds=est.report_["time"], conf=args.conf)
             km = KMeans(k=k, maxIter=20, initMode="k-means||", seed=args.seed, featuresCol="features")
             model, secs, done = run_limited(sc, lambda: km.fit(vec), args.mllib_limit, f"mllib-{k}")
             if done:
