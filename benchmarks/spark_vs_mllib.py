@@ -7,6 +7,10 @@ DataFrame. MLlib runs under a time limit (its job group is cancelled when the
 limit passes); if it does not finish, the line says so and reports the time
 of one Lloyd iteration measured on MLlib's own model with initMode "random"
 and maxIter 1 (a lower bound on its per-iteration cost at that k).
+The limit cancels Spark jobs only: k-means||'s last step (k-means++ over the
+candidates) runs in the driver and cannot be cancelled, so at very large k the
+script can overrun the limit by far (n = 2e5, k = 1e5: killed by hand after
+~1,900 s, recorded as such in results/spark_vs_mllib.jsonl).
 
 Usage:
   python benchmarks/spark_vs_mllib.py --n 1000000 --d 16 --planted 1000 --k 1000 100000 --mllib-limit 1800
