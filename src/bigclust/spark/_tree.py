@@ -531,16 +531,16 @@ class _TreeBuilder:
             if not batch:
                 return float(best)
             batch = np.array(batch)
-            pa_, pb_, dd = a_idx[batch], b_idx[batch], dist[batch]
-            U = (mu[pb_] - mu[pa_]) / np.where(dd > 0, dd, 1.0)[:, None]
+            pa_, pb_, dist_b = a_idx[batch], b_idx[batch], dist[batch]
+            U = (mu[pb_] - mu[pa_]) / np.where(dist_b > 0, dist_b, 1.0)[:, None]
             ext = {r["t"]: (r["hi"], r["lo"]) for r in src.mapInArrow(slabs(pa_, pb_, U), "t long, hi double, lo double")
                    .groupBy("t").agg(F.max("hi").alias("hi"), F.min("lo").alias("lo")).collect()}
             self.meter.round("skip: separation bound")
             for t, k in enumerate(batch):
                 bound = sphere[k]
-                if dd[t] > 0:
+                if dist_b[t] > 0:
                     hi, lo = ext[t]
-                    slab = (lo - hi) * (1.0 - 1e-9) - 1e-9 * (rad[pa_[t]] + rad[pb_[t]] + dd[t])
+                    slab = (lo - hi) * (1.0 - 1e-9) - 1e-9 * (rad[pa_[t]] + rad[pb_[t]] + dist_b[t])
                     bound = max(bound, slab)
                 best = min(best, bound)
         if pos < order.shape[0]:
