@@ -443,12 +443,14 @@ class _TreeBuilder:
         dd = A.shape[1] if A is not None else d
         src = self.points.select("id", "x").join(labels, "id").select("lab", "x")
 
-        def partial_sums(batches):
+        def labelled(batches):
+            # (component label, hashed coordinates) of each non-empty batch of ``src``
             for b in batches:
-                if b.num_rows == 0:
-                    continue
-                lab = vector(b.column(0), np.int64)
-                Y = _hash_input(matrix(b.column(1), d), mean, A)
+                if b.num_rows:
+                    yield vector(b.column(0), np.int64), _hash_input(matrix(b.column(1), d), mean, A)
+
+        def partial_sums(batches):
+            for lab, Y in labelled(batches):
                 u, inv = np.unique(lab, return_inverse=True)
                 S = np.zeros((u.shape[0], Y.shape[1]))
                 np.add.at(S, inv, Y)
@@ -482,11 +484,8 @@ class _TreeBuilder:
         C = labs.shape[0]
 
         def radii(batches):
-            for b in batches:
-                if b.num_rows == 0:
-                    continue
-                c = np.searchsorted(labs, vector(b.column(0), np.int64))
-                Y = _hash_input(matrix(b.column(1), d), mean, A)
+            for lab, Y in labelled(batches):
+                c = np.searchsorted(labs, lab)
                 r2 = ((Y - mu[c]) ** 2).sum(axis=1)
                 out = np.zeros(C)
                 np.maximum.at(out, c, r2)
@@ -504,11 +503,8 @@ class _TreeBuilder:
 
         def slabs(pa_, pb_, U):
             def run(batches):
-                for b in batches:
-                    if b.num_rows == 0:
-                        continue
-                    c = np.searchsorted(labs, vector(b.column(0), np.int64))
-                    Y = _hash_input(matrix(b.column(1), d), mean, A)
+                for lab, Y in labelled(batches):
+                    c = np.searchsorted(labs, lab)
                     by_c = np.argsort(c, kind="stable")
                     first = np.searchsorted(c[by_c], np.arange(C + 1))
                     for t in range(pa_.shape[0]):
