@@ -42,8 +42,8 @@ empty scales (skipped)
 Scales are processed in sequence because each scale's candidate edges are
 filtered by the components of the previous one (edges inside a component
 cannot change the tree and are never verified); the rounds per scale are a
-constant, and the number of scales is ``log_{ratio}`` of the aspect ratio, not a
-function of ``n``. The paper runs all scales at once (Lemma 4.3) at the price of
+constant, and the number of scales is ``log_{ratio}`` of the aspect ratio (which
+grows slowly with ``n`` on sampled data, as the closest pair gets closer). The paper runs all scales at once (Lemma 4.3) at the price of
 ``L`` times the edge volume.
 
 Output: vertex rows ``(node, left, right, size, W, cost, mean, scale,
@@ -407,6 +407,7 @@ class _TreeBuilder:
                 df.unpersist()
             if self.progress is not None:
                 self.progress.update(f"spark tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
+        self._release()  # whatever the last scale or separation bound persisted
         if n_components > 1:
             # Lemma 3.7's root P: join what no scale joined, children in order of their smallest point
             info["forced_root"] = True
@@ -441,7 +442,9 @@ class _TreeBuilder:
 
         d, mean, A = self.d, self.mean, self.A
         dd = A.shape[1] if A is not None else d
-        src = self.points.select("id", "x").join(labels, "id").select("lab", "x")
+        # read by every pass below: join once (released with the next scale's edges)
+        src = self.points.select("id", "x").join(labels, "id").select("lab", "x").persist()
+        self._to_unpersist.append(src)
 
         def labelled(batches):
             # (component label, hashed coordinates) of each non-empty batch of ``src``
