@@ -28,6 +28,7 @@ from . import _validation as V
 from ._dedup import unique_rows
 from ._report import RunRecorder
 from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
+from .two_hop import build_hierarchy_two_hop
 from .pruning import approx_dp, approx_dp_work, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
 
 __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
@@ -107,6 +108,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         scale_ratio: float = 1.1,
         edge_factor: float = 2.0,
         projection_dim="auto",
+        candidates: str = "components",
         engine: str = "local",
         spark_options: dict | None = None,
         random_state=None,
@@ -123,6 +125,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         self.scale_ratio = scale_ratio
         self.edge_factor = edge_factor
         self.projection_dim = projection_dim
+        self.candidates = candidates
         self.engine = engine
         self.spark_options = spark_options
         self.random_state = random_state
@@ -145,6 +148,9 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         }
         if p["scale_ratio"] <= 1:
             raise ValueError(f"scale_ratio must be > 1, got {self.scale_ratio}.")
+        if self.candidates not in ("components", "two_hop"):
+            raise ValueError(f"candidates must be 'components' or 'two_hop', got {self.candidates!r}.")
+        p["candidates"] = self.candidates
         p["dp_step"] = None if self.dp_step is None else V.check_positive(self.dp_step, "dp_step")
         if self.projection_dim == "auto":
             p["projection_dim"] = 128 if n_features > 256 else None
@@ -206,7 +212,8 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
                 A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
                 Y = Y @ A
         with run.stage("tree"):
-            tree = build_hierarchy(
+            build = build_hierarchy if prm["candidates"] == "components" else build_hierarchy_two_hop
+            tree = build(
                 Y,
                 n_hashes=prm["n_hashes"],
                 n_projections=prm["n_projections"],
@@ -558,6 +565,17 @@ _PARAMS_DOC = """
         Appendix C.7's Johnson-Lindenstrauss projection of the points that are
         hashed and distance-checked (node weights always use the original
         points). "auto" projects to 128 dimensions when ``n_features > 256``.
+    candidates : {"components", "two_hop"}, default="components"
+        Which connected components of the cumulative LSH graphs become candidate
+        clusters (Algorithm 2 allows any family that holds every component of
+        diameter at most 2). ``"components"`` keeps all of them, found by a
+        sequential sweep over the scales (on Spark, a constant number of rounds
+        per scale). ``"two_hop"`` keeps those Appendix C.2's two rounds of label
+        propagation certify, computing every scale at once
+        (:mod:`bigclust.two_hop`): on Spark the whole tree takes a constant
+        number of rounds, independent of ``n`` and of the number of scales, at
+        the price of checking every scale's edges (no component filter) and of
+        fewer candidates on data without well-separated clusters.
     engine : {"local", "spark"}, default="local"
         ``"spark"`` (LSHTreeKMeans only) runs the fit as Spark stages
         (:mod:`bigclust.spark`, docs/spark.md) on a Spark DataFrame or a NumPy
@@ -697,6 +715,7 @@ class LSHTreeKMedian(_LSHTreeBase):
         projection_dim="auto",
         median_sample_size: int = 256,
         weiszfeld_iter: int = 50,
+        candidates: str = "components",
         engine: str = "local",
         spark_options: dict | None = None,
         random_state=None,
@@ -705,7 +724,8 @@ class LSHTreeKMedian(_LSHTreeBase):
         super().__init__(
             n_clusters, method=method, epsilon=epsilon, dp_step=dp_step, refine=refine, n_hashes=n_hashes,
             n_projections=n_projections, bucket_width=bucket_width, scale_ratio=scale_ratio,
-            edge_factor=edge_factor, projection_dim=projection_dim, engine=engine, spark_options=spark_options,
+            edge_factor=edge_factor, projection_dim=projection_dim, candidates=candidates, engine=engine,
+            spark_options=spark_options,
             random_state=random_state, verbose=verbose,
         )
         self.median_sample_size = median_sample_size
