@@ -28,6 +28,7 @@ from ._arrow import list_column, matrix, maybe_fail, vector
 from ._dp import exact_dp_spark, labels_by_pointer_jumping, tree_with_parents
 from ._session import SparkMeter, get_session
 from ._tree import build_tree
+from ._two_hop import build_tree_two_hop
 
 DEFAULT_OPTIONS = {
     "master": None,             # None: the active session, else local[*]
@@ -243,9 +244,13 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
                 A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
 
         with run.stage("tree"):
-            tree = build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir,
-                              num_partitions=P, local_cc_max_edges=opts["local_cc_max_edges"],
-                              progress=run.progress, fault=fault)
+            if prm["candidates"] == "two_hop":
+                tree = build_tree_two_hop(spark, points, n, d, mean, A, prm, rng, meter, workdir,
+                                          num_partitions=P, progress=run.progress, fault=fault)
+            else:
+                tree = build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir,
+                                  num_partitions=P, local_cc_max_edges=opts["local_cc_max_edges"],
+                                  progress=run.progress, fault=fault)
             ntp = tree_with_parents(spark, tree)
             meter.round("tree: parents")
 

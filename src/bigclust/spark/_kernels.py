@@ -59,7 +59,8 @@ def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, 
     (position 1 is the merged component itself; child ``i`` hangs under position
     ``floor((s+i)/2)``; the copy at position ``s`` is collapsed onto child ``s``),
     exactly as ``hierarchy._emit_vertices``. Vertex ids are ``scale_seq * n_leaves
-    + label of child pos-1``: unique, and computable inside the task.
+    + label of child pos-1`` (``scale_seq`` is given per row, constant within a
+    group): unique, and computable inside the task.
 
     Returns per new vertex: node, left, right, W, cnt, sse, mean (n_new, d), pos,
     and the group label.
@@ -95,7 +96,7 @@ def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, 
         base = out
         for pos in range(s - 1, 0, -1):
             r = base + (s - 1 - pos)
-            o_node[r] = scale_seq * n_leaves + child_lab[i + pos - 1]
+            o_node[r] = scale_seq[i] * n_leaves + child_lab[i + pos - 1]
             o_pos[r] = pos
             o_group[r] = group[i]
         for pos in range(s - 1, 0, -1):

@@ -156,7 +156,7 @@ def _binarise_task(scale_seq, n_leaves, scale_value, d, fault):
         node, left, right, W, cnt, sse, means, pos, grp = K.binarise_groups(
             c["group"].astype(np.int64), c["lab"].astype(np.int64), c["node"].astype(np.int64),
             c["W"].astype(np.float64), c["cnt"].astype(np.float64), np.ascontiguousarray(c["mean"]),
-            c["sse"].astype(np.float64), scale_seq, n_leaves)
+            c["sse"].astype(np.float64), np.full(c["group"].shape[0], scale_seq, np.int64), n_leaves)
         yield pa.RecordBatch.from_arrays(
             [pa.array(node), pa.array(left), pa.array(right), pa.array(cnt.astype(np.int64)), pa.array(W),
              pa.array(sse), list_column(means), pa.array(np.full(node.shape[0], scale_value)),
