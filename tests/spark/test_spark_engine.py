@@ -189,3 +189,85 @@ def test_separation_bound_below_brute_force_and_equal_to_local(spark, pairs_per_
         assert bound == pytest.approx(local, rel=1e-8)
     else:
         assert bound <= local * (1 + 1e-8)
+
+
+def _leaf_sets(left, right, n_leaves, ids):
+    """{vertex id: frozenset of leaves} of a binary tree given child arrays indexed by position in ``ids``."""
+    pos = {int(v): i for i, v in enumerate(ids)}
+    memo = {}
+
+    def leaves(v):
+        if v in memo:
+            return memo[v]
+        i = pos[v]
+        if left[i] < 0:
+            memo[v] = frozenset([v])
+        else:
+            memo[v] = leaves(int(left[i])) | leaves(int(right[i]))
+        return memo[v]
+
+    import sys
+    sys.setrecursionlimit(10000)
+    return {int(v): leaves(int(v)) for v in ids}
+
+
+def test_two_hop_spark_equals_local_vertex_for_vertex_with_faults(spark, planted, tmp_path):
+    """candidates="two_hop": every step's first task fails once; the tree has the local engine's vertices
+    (same leaf sets, same auxiliary flags, same node weights to rounding) and the fit the same partition.
+    The tree takes a fixed number of rounds: the round log has no per-scale steps."""
+    import pandas as pd
+
+    kw = dict(KW, candidates="two_hop")
+    loc = LSHTreeKMeans(5, **kw).fit(planted)
+    est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, workdir=str(tmp_path)), **kw)
+    attrs = fit_spark(est, planted, None, np.random.default_rng(7),
+                      fault=("extent", "hash", "verify", "tree", "dp"))
+    for k, v in attrs.items():
+        setattr(est, k, v)
+    np.testing.assert_array_equal(loc.labels_, est.labels_)
+    np.testing.assert_allclose(est.cost_curve_, loc.cost_curve_, rtol=1e-12)
+    np.testing.assert_allclose(est.cluster_centers_, loc.cluster_centers_, rtol=1e-12, atol=1e-12)
+    assert est.report_["tree_info"] == loc.report_["tree_info"]
+    assert est.report_["tree_info"]["n_candidates"] > 5
+
+    nodes = pd.read_parquet(tmp_path / "nodes")
+    t = loc.tree_
+    n = planted.shape[0] - 2  # distinct points
+    assert len(nodes) == t.parent.shape[0] == 2 * n - 1
+    sp_sets = _leaf_sets(nodes["left"].to_numpy(), nodes["right"].to_numpy(), n, nodes["node"].to_numpy())
+    lo_sets = _leaf_sets(t.children[:, 0], t.children[:, 1], n, np.arange(t.parent.shape[0]))
+    sp = {sp_sets[int(v)]: (bool(a), c) for v, a, c in zip(nodes["node"], nodes["auxiliary"], nodes["cost"])}
+    lo = {lo_sets[v]: (bool(t.auxiliary[v]), t.cost[v]) for v in range(t.parent.shape[0])}
+    assert sp.keys() == lo.keys()
+    for s, (aux, cost) in lo.items():
+        assert sp[s][0] == aux
+        assert sp[s][1] == pytest.approx(cost, rel=1e-9, abs=1e-9)
+    steps = est.report_["spark"]["mpc_rounds_by_step"]
+    assert not any(k.startswith("tree") and k != "tree: parents" for k in steps)  # no per-scale steps
+
+
+def _two_hop_tree_rounds(report):
+    return sum(v for k, v in report["spark"]["mpc_rounds_by_step"].items() if k.startswith("two-hop"))
+
+
+def test_two_hop_tree_rounds_do_not_grow_with_n_or_scales(spark):
+    """The two-hop tree's round count is the same for 10x the points and more scales."""
+    reports = []
+    for n, ratio in ((200, 1.3), (2000, 1.1)):
+        X, _, _ = make_planted_mixture(n, 4, 6, random_state=3)
+        reports.append(LSHTreeKMeans(6, engine="spark", spark_options=OPTS, method="exact", scale_ratio=ratio,
+                                     candidates="two_hop", random_state=1).fit(X).report_)
+    a, b = reports
+    assert b["n_scales"] > a["n_scales"] + 20
+    assert _two_hop_tree_rounds(a) == _two_hop_tree_rounds(b) == 22  # 24 with a forced root
+
+
+def test_two_hop_forced_root_matches_local(spark):
+    X, _, _ = make_planted_mixture(300, 3, 4, random_state=5)
+    kw = dict(method="exact", scale_ratio=2.0, n_hashes=1, n_projections=40, random_state=1, candidates="two_hop")
+    loc = LSHTreeKMeans(4, **kw).fit(X)
+    assert loc.report_["tree_info"]["forced_root"]
+    sp = LSHTreeKMeans(4, engine="spark", spark_options=OPTS, **kw).fit(X)
+    assert sp.report_["tree_info"] == loc.report_["tree_info"]
+    np.testing.assert_array_equal(loc.labels_, sp.labels_)
+    np.testing.assert_allclose(sp.cost_curve_, loc.cost_curve_, rtol=1e-12)
