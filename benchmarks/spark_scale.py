@@ -9,6 +9,7 @@ and of the driver JVM (local mode: driver and executors share that JVM).
 
 Usage:
   python benchmarks/spark_scale.py --n 100000 1000000 --d 16 --k 100
+  python benchmarks/spark_scale.py --n 10000 100000 1000000 --d 16 --k 100 --candidates two_hop
   python benchmarks/spark_scale.py --n 10000000 --d 16 --k 10000 --driver-memory 1g
 """
 
@@ -52,6 +53,8 @@ def main():
     ap.add_argument("--k", type=int, default=100, help="planted clusters = n_clusters")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scale-ratio", type=float, default=1.1)
+    ap.add_argument("--candidates", choices=["components", "two_hop"], default="components",
+                    help="two_hop: the constant-round tree (all scales at once, Appendix C.2)")
     ap.add_argument("--partitions", type=int, default=None)
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--master", default="local[*,4]")
@@ -73,13 +76,14 @@ def main():
             gen_s = time.perf_counter() - t
             df = spark.read.parquet(path)
             est = LSHTreeKMeans(args.k, method="exact", scale_ratio=args.scale_ratio, random_state=args.seed,
-                                engine="spark", spark_options={"num_partitions": args.partitions})
+                                candidates=args.candidates, engine="spark",
+                                spark_options={"num_partitions": args.partitions})
             t = time.perf_counter()
             est.fit(df)
             fit_s = time.perf_counter() - t
             r = est.report_
             s = r["spark"]
-            emit(tool="bigclust-spark", n=n, d=args.d, k=args.k, scale_ratio=args.scale_ratio,
+            emit(tool="bigclust-spark", candidates=args.candidates, n=n, d=args.d, k=args.k, scale_ratio=args.scale_ratio,
                  rho=est.inertia_ / planted, seconds=fit_s, generate_seconds=gen_s,
                  mpc_rounds=r["mpc_rounds"], n_scales=r["n_scales"], tree_nodes=r["tree_nodes"],
                  dp_iterations=r["dp"]["dp_iterations"], spark_jobs=s["spark_jobs"], spark_stages=s["spark_stages"],
@@ -87,6 +91,7 @@ def main():
                  driver_jvm_peak_heap_mb=s["driver_jvm_peak_heap_mb"], driver_memory=args.driver_memory,
                  stage_seconds=r["time"], rounds_by_step=s["mpc_rounds_by_step"], master=s["master"],
                  num_partitions=s["num_partitions"], scales_skipped=r["tree_info"].get("scales_skipped"),
+                 edges_accepted=r["tree_info"].get("edges_accepted"), n_candidates=r["tree_info"].get("n_candidates"),
                  conf=args.conf)
             shutil.rmtree(path, ignore_errors=True)
     finally:

@@ -250,6 +250,24 @@ class _TwoHopBuilder:
         thr = ef * scales
         thr2 = thr * thr
         self._say(f"{L} scales")
+        # every scale's rows go through the same shuffles: size the partitions by that volume
+        # (adaptive execution merges the small ones back)
+        conf = self.spark.conf
+        old_partitions = conf.get("spark.sql.shuffle.partitions")
+        conf.set("spark.sql.shuffle.partitions", str(max(self.P, -(-n * L * t // 2_000_000))))
+        try:
+            return self._build_scales(info, nodes_dir, scales, offsets, inv_widths, thr2, V, L, t, m)
+        finally:
+            conf.set("spark.sql.shuffle.partitions", old_partitions)
+
+    def _build_scales(self, info, nodes_dir, scales, offsets, inv_widths, thr2, V, L, t, m) -> SparkTree:
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        import pyarrow as pa
+
+        n, d, mean, A, meter, fault = self.n, self.d, self.mean, self.A, self.meter, self.fault
+        pts = self.points
 
         # ---- hash every point at every scale; bucket minimum = proposed partner (Algorithm 1)
         def keys_task(batches):
@@ -313,12 +331,14 @@ class _TwoHopBuilder:
         sym = (E.select(F.col("p").alias("u"), F.col("q").alias("v"), "f")
                .unionByName(E.select(F.col("q").alias("u"), F.col("p").alias("v"), "f")))
         own = pts.select(F.col("id").alias("u"), F.lit(0).alias("a"), F.col("id").alias("val"))
-        L1 = breakpoints(own.unionByName(sym.select("u", F.col("f").alias("a"), F.col("v").alias("val")))).localCheckpoint()
-        meter.round("two-hop: label1")
-        via = sym.join(L1.select(F.col("u").alias("v"), F.col("a").alias("g"), "val"), "v").select(
-            "u", F.greatest("f", "g").alias("a"), "val")
-        L2 = breakpoints(L1.unionByName(via))
+        L1 = breakpoints(own.unionByName(sym.select("u", F.col("f").alias("a"), F.col("v").alias("val"))))
         w_u = Window.partitionBy("u").orderBy("a")
+        L1 = L1.withColumn("b", F.coalesce(F.lead("a").over(w_u), F.lit(L))).localCheckpoint()
+        meter.round("two-hop: label1")
+        # a neighbour's label1 piece that ends before the edge exists is dominated by the piece at f
+        via = (sym.join(L1.select(F.col("u").alias("v"), F.col("a").alias("g"), F.col("b").alias("gb"), "val"), "v")
+               .where(F.col("gb") > F.col("f")).select("u", F.greatest("f", "g").alias("a"), "val"))
+        L2 = breakpoints(L1.select("u", "a", "val").unionByName(via))
         L2i = L2.select("u", "a", F.coalesce(F.lead("a").over(w_u), F.lit(L)).alias("b"),
                         F.col("val").alias("c")).localCheckpoint()
         meter.round("two-hop: label2", 2)
