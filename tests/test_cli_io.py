@@ -75,6 +75,9 @@ def test_cli_kmeans_writes_labels_centers_report(tmp_path, points, capsys):
     assert labels.shape == (600,) and centers.shape == (3, 4)
     assert np.allclose(centers, [X[labels == c].mean(0) for c in range(3)])
     assert "time" in json.loads((tmp_path / "r.json").read_text())
+    assert main(["kmeans", str(tmp_path / "x.npy"), "-k", "3", "--candidates", "two_hop", "--quiet",
+                 "--report", str(tmp_path / "r2.json")]) == 0
+    assert json.loads((tmp_path / "r2.json").read_text())["tree_info"]["candidates"] == "two_hop"
 
 
 def test_cli_kmedian_planted_and_errors(capsys):

@@ -40,6 +40,9 @@ def register(subparsers) -> None:
         p.add_argument("--epsilon", type=float, default=0.1, help="approximation parameter of the approx DP (default 0.1)")
         p.add_argument("--refine", type=int, default=0, metavar="N",
                        help="N Lloyd (k-means) or Weiszfeld (k-median) iterations from the tree's centres (default 0)")
+        p.add_argument("--candidates", choices=("components", "two_hop"), default="components",
+                       help="candidate clusters: every component of every scale (default), or the two-hop "
+                            "certified ones of the paper's Appendix C.2, all scales at once (constant rounds on Spark)")
         p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         p.add_argument("--columns", help="comma-separated feature columns (CSV with header, Parquet)")
         p.add_argument("--zscore", action="store_true", help="standardise every column (mean 0, variance 1) first")
@@ -125,7 +128,7 @@ def _run(args) -> int:
         else:
             X, truth = _load(args.input, args.columns, args.seed)
         est = LSHTreeKMeans(args.n_clusters, method=args.method, epsilon=args.epsilon, engine="spark",
-                            spark_options=opts, random_state=args.seed, verbose=not args.quiet)
+                            candidates=args.candidates, spark_options=opts, random_state=args.seed, verbose=not args.quiet)
         est.fit(X)
         return _summarise(args, est, X, truth, t0)
     X, truth = _load(args.input, args.columns, args.seed)
@@ -135,7 +138,7 @@ def _run(args) -> int:
         X = zscore(X)
     Est = LSHTreeKMeans if args.objective == "kmeans" else LSHTreeKMedian
     est = Est(args.n_clusters, method=args.method, epsilon=args.epsilon, refine=args.refine,
-              random_state=args.seed, verbose=not args.quiet)
+              candidates=args.candidates, random_state=args.seed, verbose=not args.quiet)
     est.fit(X)
     return _summarise(args, est, X, truth, t0)
 
