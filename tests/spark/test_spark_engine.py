@@ -250,16 +250,19 @@ def _two_hop_tree_rounds(report):
     return sum(v for k, v in report["spark"]["mpc_rounds_by_step"].items() if k.startswith("two-hop"))
 
 
-def test_two_hop_tree_rounds_do_not_grow_with_n_or_scales(spark):
-    """The two-hop tree's round count is the same for 10x the points and more scales."""
+def test_two_hop_rounds_do_not_grow_with_n_or_scales(spark):
+    """With two-hop candidates the whole fit (tree, DP grouping by leaf paths, labels) takes the same
+    number of rounds for 10x the points and 30+ more scales."""
     reports = []
     for n, ratio in ((200, 1.3), (2000, 1.1)):
         X, _, _ = make_planted_mixture(n, 4, 6, random_state=3)
-        reports.append(LSHTreeKMeans(6, engine="spark", spark_options=OPTS, method="exact", scale_ratio=ratio,
-                                     candidates="two_hop", random_state=1).fit(X).report_)
+        reports.append(LSHTreeKMeans(6, engine="spark", spark_options={"num_partitions": 2}, method="exact",
+                                     scale_ratio=ratio, candidates="two_hop", random_state=1).fit(X).report_)
     a, b = reports
     assert b["n_scales"] > a["n_scales"] + 20
-    assert _two_hop_tree_rounds(a) == _two_hop_tree_rounds(b) == 22  # 24 with a forced root
+    assert _two_hop_tree_rounds(a) == _two_hop_tree_rounds(b) == 26  # 28 with a forced root
+    assert a["mpc_rounds"] == b["mpc_rounds"]
+    assert a["spark"]["mpc_rounds_by_step"]["labels"] == 1
 
 
 def test_two_hop_forced_root_matches_local(spark):

@@ -139,6 +139,31 @@ def _pointer_jump(df, meter, what):
             raise RuntimeError("pointer jumping did not converge; the parent pointers have a cycle")
 
 
+def _band_tops_from_paths(paths, lo, hi):
+    """(node, M) for the vertices with ``lo < size <= hi``: ``M`` is the highest ancestor with size <= hi.
+
+    Sizes grow strictly along a leaf's path, so the vertices of size <= hi
+    form a prefix of it and every band vertex in that prefix has the prefix's
+    last vertex as ``M`` (one window over each leaf's path rows, Lemma 4.6
+    without pointer jumping).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    top = F.max(F.when(F.col("size") <= hi, F.struct("size", "id"))).over(Window.partitionBy("u"))
+    return (paths.withColumn("M", top.getField("id")).where((F.col("size") > lo) & (F.col("size") <= hi))
+            .select(F.col("id").alias("node"), "M").distinct())
+
+
+def labels_from_paths(paths, selected: np.ndarray, meter, spark):
+    """(leaf, selected ancestor) for every leaf: the selected vertex on its path (one join, no jumping)."""
+    from pyspark.sql import functions as F
+
+    sel = spark.createDataFrame([(int(v),) for v in selected], "sel long")
+    meter.round("labels")
+    return paths.join(F.broadcast(sel), paths.id == sel.sel).select(F.col("u").alias("id"), "sel"), 0
+
+
 def tree_with_parents(spark, tree):
     """Vertex rows with their parent and the parent's size (null at the root)."""
     from pyspark.sql import functions as F
@@ -167,11 +192,15 @@ def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=N
     groups = []
     jump_rounds = 0
     for r, (lo, hi) in enumerate(bands):
-        band = ntp.where((F.col("size") > lo) & (F.col("size") <= hi)).withColumn(
-            "ptr", F.when(F.col("psize").isNotNull() & (F.col("psize") <= hi), F.col("parent")).otherwise(F.col("node")))
-        band, jr = _pointer_jump(band.select("node", "ptr"), meter, "dp: group subtrees")
-        jump_rounds += jr
-        band = band.withColumnRenamed("ptr", "M")
+        if tree.paths is not None:
+            band = _band_tops_from_paths(tree.paths, lo, hi)
+            meter.round("dp: group subtrees")
+        else:
+            band = ntp.where((F.col("size") > lo) & (F.col("size") <= hi)).withColumn(
+                "ptr", F.when(F.col("psize").isNotNull() & (F.col("psize") <= hi), F.col("parent")).otherwise(F.col("node")))
+            band, jr = _pointer_jump(band.select("node", "ptr"), meter, "dp: group subtrees")
+            jump_rounds += jr
+            band = band.withColumnRenamed("ptr", "M")
         own = (ntp.join(band, "node").select("M", "node", "left", "right", "size", "cost",
                                              F.lit(False).alias("is_input"), F.lit(None).cast("array<double>").alias("table")))
         rows = own

@@ -25,7 +25,7 @@ from .. import _validation as V
 from .._dedup import _row_hashes
 from .._report import RunRecorder
 from ._arrow import list_column, matrix, maybe_fail, vector
-from ._dp import exact_dp_spark, labels_by_pointer_jumping, tree_with_parents
+from ._dp import exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, tree_with_parents
 from ._session import SparkMeter, get_session
 from ._tree import build_tree
 from ._two_hop import build_tree_two_hop
@@ -264,7 +264,10 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter, fault)
 
         with run.stage("labels"):
-            leaf_sel, label_rounds = labels_by_pointer_jumping(ntp, selected, meter, spark)
+            if tree.paths is not None:  # two-hop: every leaf's path is stored (Lemma 4.5)
+                leaf_sel, label_rounds = labels_from_paths(tree.paths, selected, meter, spark)
+            else:
+                leaf_sel, label_rounds = labels_by_pointer_jumping(ntp, selected, meter, spark)
             leaf_sel = leaf_sel.localCheckpoint()
             firsts = leaf_sel.groupBy("sel").agg(F.min("id").alias("first")).collect()
             order = sorted(firsts, key=lambda r: r["first"])

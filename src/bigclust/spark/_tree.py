@@ -75,6 +75,7 @@ class SparkTree:
     n_nodes: int
     root: int
     info: dict = field(default_factory=dict)
+    paths: object = None      # two-hop only: DataFrame (u, id, size), every leaf's path to the root in T'
 
 
 def _hash_input(X, mean, A):

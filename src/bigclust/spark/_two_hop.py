@@ -444,21 +444,78 @@ class _TwoHopBuilder:
         meter.round("two-hop: binarise", 2)
 
         # ---- Lemma 3.7's root: join what no scale joined
-        tops = (path.where("top").select("node", F.col("c").alias("lab"))
+        tops = (path.where("top").select("node", F.col("c").alias("lab"), "u")
                 .unionByName(pts.join(path.select(F.col("u").alias("id")).distinct(), "id", "left_anti")
-                             .select(F.col("id").alias("node"), F.col("id").alias("lab")))
-                .distinct().localCheckpoint())
+                             .select(F.col("id").alias("node"), F.col("id").alias("lab"), F.col("id").alias("u")))
+                .localCheckpoint())  # one row per point: its top candidate (or itself)
         meter.round("two-hop: root")
-        if tops.count() > 1:
+        forced = None
+        if tops.select("node").distinct().count() > 1:
             info["forced_root"] = True
-            forced = tops.select(F.lit((L + 1) * n).cast("long").alias("group"), "lab", "node")
+            forced = tops.select(F.lit((L + 1) * n).cast("long").alias("group"), "lab", "node").distinct()
             n_nodes += self._emit(forced, stats, scales, nodes_dir)
             meter.round("two-hop: root", 2)
         nodes = self.spark.read.parquet(nodes_dir)
         root = int(nodes.where(F.col("size") == n).agg(F.max("node")).first()[0])
+        paths = self._leaf_paths(children, forced, path, tops, nodes, L)
         for df in (E, L1, L2i, cands, path, stats, tops):
             df.unpersist()
-        return SparkTree(nodes_dir, n, int(n_nodes), root, info)
+        return SparkTree(nodes_dir, n, int(n_nodes), root, info, paths=paths)
+
+    def _leaf_paths(self, children, forced, path, tops, nodes, L):
+        """Lemma 4.5: every leaf's path to the root in the binarised tree T', as rows ``(u, id, size)``.
+
+        A child of rank ``r`` (by smallest point) among the ``s`` children of a
+        group sits at heap position ``s + r`` (``s`` for the last one); its
+        ancestors inside the group are the positions ``P >> 1, P >> 2, ..., 1``,
+        and position ``q`` is vertex ``seq * n + lab`` of the child of rank ``q``
+        (``binarise_groups``'s ids). A leaf's path is the concatenation of these
+        segments along its path in T (``path``), plus the forced root's segment.
+        Four rounds; ``n x depth(T')`` rows.
+        """
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        import pyarrow as pa
+
+        n, meter = self.n, self.meter
+        allc = children if forced is None else children.unionByName(forced)
+        wg = Window.partitionBy("group")
+        ranked = (allc.withColumn("r", F.row_number().over(wg.orderBy("lab")))
+                  .withColumn("s", F.count(F.lit(1)).over(wg))).localCheckpoint()
+
+        def positions(batches):
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                g = vector(b.column(0), np.int64)
+                r = vector(b.column(2), np.int64)
+                s = vector(b.column(3), np.int64)
+                P = np.where(r < s, s + r, s)
+                depth = np.floor(np.log2(np.maximum(P, 1))).astype(np.int64)
+                while True:  # exact floor(log2) despite rounding
+                    hi = (P >> depth) == 0
+                    lo = (P >> (depth + 1)) > 0
+                    if not (hi.any() or lo.any()):
+                        break
+                    depth = depth - hi + lo
+                rep = np.repeat(np.arange(g.shape[0]), depth)
+                j = np.arange(rep.shape[0]) - np.repeat(np.cumsum(depth) - depth, depth) + 1
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(g[rep]), pa.array(vector(b.column(1), np.int64)[rep]), pa.array(j), pa.array(P[rep] >> j)],
+                    names=["group", "x", "j", "q"])
+
+        seg = (ranked.select("group", "node", "r", "s").mapInArrow(positions, "group long, x long, j long, q long")
+               .join(ranked.select("group", F.col("r").cast("long").alias("q"), F.col("lab").alias("qlab")), ["group", "q"])
+               .select("group", "x", "j", (F.col("group") - F.pmod(F.col("group"), F.lit(n).cast("long")) + F.col("qlab")).alias("id")))
+        steps = path.select("u", F.col("node").alias("group"), F.col("child").alias("x"))
+        if forced is not None:
+            steps = steps.unionByName(tops.select("u", F.lit((L + 1) * n).cast("long").alias("group"), F.col("node").alias("x")))
+        rows = (steps.join(seg, ["group", "x"]).select("u", "id")
+                .unionByName(self.points.select(F.col("id").alias("u"), F.col("id").alias("id"))))
+        out = rows.join(nodes.select(F.col("node").alias("id"), "size"), "id").repartition(self.P, "u").localCheckpoint()
+        meter.round("two-hop: leaf paths", 4)
+        return out
 
     def _emit(self, children, stats, scales, nodes_dir) -> int:
         """Binarise ``children(group, lab, node)`` with their stats; append the vertex rows; returns their number."""
