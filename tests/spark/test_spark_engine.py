@@ -1,6 +1,6 @@
 """LSHTreeKMeans(engine="spark"): same answer as the local engine, faults, DataFrame I/O, bad input.
 
-Spark runs in local mode; one session is started for the module. Fits are
+Spark runs in local mode; one session is started for the test session (conftest.py). Fits are
 kept small (a few hundred points) because every scale is a handful of Spark
 jobs; speed and rounds at scale are measured in benchmarks/spark_*.py.
 """
@@ -19,19 +19,6 @@ pytestmark = pytest.mark.spark
 # few scales (ratio 1.3) and small subtrees so that Algorithm 7 runs several iterations
 KW = dict(method="exact", scale_ratio=1.3, random_state=7)
 OPTS = {"num_partitions": 2, "subtree_leaves": 8}
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from pyspark.sql import SparkSession
-
-    s = (SparkSession.builder.master("local[2,4]").appName("bigclust-tests")
-         .config("spark.sql.shuffle.partitions", "2")
-         .config("spark.ui.showConsoleProgress", "false")
-         .getOrCreate())
-    s.sparkContext.setLogLevel("ERROR")
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")
