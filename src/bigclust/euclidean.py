@@ -579,7 +579,9 @@ _PARAMS_DOC = """
     engine : {"local", "spark"}, default="local"
         ``"spark"`` (LSHTreeKMeans only) runs the fit as Spark stages
         (:mod:`bigclust.spark`, docs/spark.md) on a Spark DataFrame or a NumPy
-        array, with the same result as the local engine; ``labels_`` is then a
+        array, with the same result as the local engine (bit for bit with
+        ``candidates="components"``; with ``"two_hop"`` the same tree and
+        partition, node costs equal to rounding); ``labels_`` is then a
         DataFrame of the input rows plus a cluster column (NumPy input: an
         array) and ``tree_`` is None. Not yet with ``method="approx"`` or ``refine``.
     spark_options : dict or None, default=None
