@@ -349,8 +349,11 @@ class _TwoHopBuilder:
         cut = (E.join(ip, "p").join(iq, "q")
                .select(F.greatest("f", "a1", "a2").alias("lo"), F.least("b1", "b2").alias("hi"), "c1", "c2")
                .where((F.col("lo") < F.col("hi")) & (F.col("c1") != F.col("c2"))))
+        # interval ends are label breakpoints, so a label has at most L^2 / 2 distinct open intervals: a
+        # set (deduplicated map-side too) stays small where a list would not (a coarse label can be cut
+        # by millions of edges)
         bad = (cut.select(F.col("c1").alias("c"), "lo", "hi").unionByName(cut.select(F.col("c2").alias("c"), "lo", "hi"))
-               .groupBy("c").agg(F.collect_list(F.struct("lo", "hi")).alias("bad")))
+               .groupBy("c").agg(F.collect_set(F.struct("lo", "hi")).alias("bad")))
         meter.round("two-hop: open components", 2)
 
         # ---- candidates: scales where c labels itself, is closed, and C_c grew
