@@ -193,7 +193,6 @@ class _TwoHopBuilder:
             self.progress.update(f"spark two-hop tree: {what}")
 
     def build(self) -> SparkTree:
-        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         import pyarrow as pa
