@@ -44,7 +44,7 @@ filtered by the components of the previous one (edges inside a component
 cannot change the tree and are never verified); the rounds per scale are a
 constant, and the number of scales is ``log_{ratio}`` of the aspect ratio (which
 grows slowly with ``n`` on sampled data, as the closest pair gets closer). The paper runs all scales at once (Lemma 4.3) at the price of
-``L`` times the edge volume.
+``L`` times the edge volume; ``candidates="two_hop"`` does that (:mod:`bigclust.spark._two_hop`).
 
 Output: vertex rows ``(node, left, right, size, W, cost, mean, scale,
 auxiliary)`` written as Parquet to the work directory, leaves included.
