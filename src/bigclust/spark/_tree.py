@@ -83,6 +83,22 @@ def _hash_input(X, mean, A):
     return Y @ A if A is not None else Y
 
 
+def _hashed(col, d, mean, A):
+    """The hashed coordinates (centred, projected if ``A``) of a list<double> Arrow column of points."""
+    return np.ascontiguousarray(_hash_input(matrix(col, d), mean, A))
+
+
+def _write_leaves(points, nodes_dir):
+    """Write the leaf rows (one per point) of the vertex table, replacing what ``nodes_dir`` held."""
+    from pyspark.sql import functions as F
+
+    points.select(
+        F.col("id").alias("node"), F.lit(-1).cast("long").alias("left"), F.lit(-1).cast("long").alias("right"),
+        F.lit(1).cast("long").alias("size"), F.col("w").alias("W"), F.lit(0.0).alias("cost"),
+        F.col("x").alias("mean"), F.lit(0.0).alias("scale"), F.lit(False).alias("auxiliary")
+    ).write.mode("overwrite").parquet(nodes_dir)
+
+
 def _keys_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault):
     def run(batches):
         import pyarrow as pa
@@ -114,8 +130,8 @@ def _verify_task(mean, A, thr2, d, fault):
         for b in batches:
             if b.num_rows == 0:
                 continue
-            Yp = np.ascontiguousarray(_hash_input(matrix(b.column("xp"), d), mean, A))
-            Yq = np.ascontiguousarray(_hash_input(matrix(b.column("xq"), d), mean, A))
+            Yp = _hashed(b.column("xp"), d, mean, A)
+            Yq = _hashed(b.column("xq"), d, mean, A)
             ok = K.verified(Yp, Yq, thr2)
             if not ok.any():
                 continue
@@ -313,11 +329,7 @@ class _TreeBuilder:
                 "components_rounds": 0}
         nodes_dir = os.path.join(self.workdir, "nodes")
 
-        leaves = self.points.select(
-            F.col("id").alias("node"), F.lit(-1).cast("long").alias("left"), F.lit(-1).cast("long").alias("right"),
-            F.lit(1).cast("long").alias("size"), F.col("w").alias("W"), F.lit(0.0).alias("cost"),
-            F.col("x").alias("mean"), F.lit(0.0).alias("scale"), F.lit(False).alias("auxiliary"))
-        leaves.write.mode("overwrite").parquet(nodes_dir)
+        _write_leaves(self.points, nodes_dir)
         if n == 1:
             return SparkTree(nodes_dir, 1, 1, 0, info)
 

@@ -50,7 +50,7 @@ from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from ..two_hop import _N_SAMPLE, min_d2_to_samples, sq_dist_rows, two_hop_scales
 from . import _kernels as K
 from ._arrow import list_column, matrix, maybe_fail, vector
-from ._tree import _NODE_SCHEMA, SparkTree, _hash_input
+from ._tree import _NODE_SCHEMA, SparkTree, _hash_input, _hashed, _write_leaves
 
 
 @numba.njit(cache=True)
@@ -208,11 +208,7 @@ class _TwoHopBuilder:
         info = {"candidates": "two_hop", "n_scales": 0, "edges_accepted": 0, "forced_root": False}
         nodes_dir = os.path.join(self.workdir, "nodes")
         pts = self.points
-        leaves = pts.select(
-            F.col("id").alias("node"), F.lit(-1).cast("long").alias("left"), F.lit(-1).cast("long").alias("right"),
-            F.lit(1).cast("long").alias("size"), F.col("w").alias("W"), F.lit(0.0).alias("cost"),
-            F.col("x").alias("mean"), F.lit(0.0).alias("scale"), F.lit(False).alias("auxiliary"))
-        leaves.write.mode("overwrite").parquet(nodes_dir)
+        _write_leaves(pts, nodes_dir)
         if n == 1:
             return SparkTree(nodes_dir, 1, 1, 0, info)
 
@@ -230,7 +226,7 @@ class _TwoHopBuilder:
                 if b.num_rows == 0:
                     continue
                 ids = vector(b.column(0), np.int64)
-                Y = np.ascontiguousarray(_hash_input(matrix(b.column(1), d), mean, A))
+                Y = _hashed(b.column(1), d, mean, A)
                 far = sq_dist_rows(Y, np.repeat(y0[None, :], Y.shape[0], axis=0)).max()
                 nn = np.full(S.shape[0], np.inf)
                 min_d2_to_samples(S, sids, Y, ids, nn)
@@ -301,8 +297,8 @@ class _TwoHopBuilder:
             for b in batches:
                 if b.num_rows == 0:
                     continue
-                Yp = np.ascontiguousarray(_hash_input(matrix(b.column("xp"), d), mean, A))
-                Yq = np.ascontiguousarray(_hash_input(matrix(b.column("xq"), d), mean, A))
+                Yp = _hashed(b.column("xp"), d, mean, A)
+                Yq = _hashed(b.column("xq"), d, mean, A)
                 offs, vals = _list_parts(b.column("S"), np.int64)
                 f = _first_accepted(sq_dist_rows(Yp, Yq), offs, vals, thr2)
                 ok = f >= 0
