@@ -118,8 +118,6 @@ def _run(args) -> int:
     if engine == "spark":
         if args.zscore:
             raise ValueError("--zscore is not available with --engine spark; standardise the columns first.")
-        if args.refine:
-            raise ValueError("--refine is not available with --engine spark yet.")
         opts = {"master": args.master, "num_partitions": args.partitions}
         if _is_parquet(args.input):
             X, col = _spark_frame(args)
@@ -128,7 +126,7 @@ def _run(args) -> int:
         else:
             X, truth = _load(args.input, args.columns, args.seed)
         est = LSHTreeKMeans(args.n_clusters, method=args.method, epsilon=args.epsilon, engine="spark",
-                            candidates=args.candidates, spark_options=opts, random_state=args.seed, verbose=not args.quiet)
+                            refine=args.refine, candidates=args.candidates, spark_options=opts, random_state=args.seed, verbose=not args.quiet)
         est.fit(X)
         return _summarise(args, est, X, truth, t0)
     X, truth = _load(args.input, args.columns, args.seed)

@@ -300,8 +300,6 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             from .spark import fit_spark, is_spark_dataframe
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("engine='spark' needs PySpark: pip install 'bigclust[spark]'") from exc
-        if self.refine:
-            raise ValueError("refine is not available on the spark engine yet; fit with refine=0.")
         # fit_spark validates X (on the cluster for a DataFrame) and the parameters before any work
         attrs = fit_spark(self, X, sample_weight, V.check_random_state(self.random_state))
         for name, value in attrs.items():

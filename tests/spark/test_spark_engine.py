@@ -97,7 +97,7 @@ def test_bad_input_fails_before_work(spark):
     with pytest.raises(ValueError, match="LSHTreeKMeans only"):
         LSHTreeKMedian(3, engine="spark").fit(X)
     with pytest.raises(ValueError, match="refine"):
-        LSHTreeKMeans(3, engine="spark", refine=5).fit(X)
+        LSHTreeKMeans(3, engine="spark", refine=-1).fit(X)
     with pytest.raises(ValueError, match="unknown spark_options"):
         LSHTreeKMeans(3, engine="spark", spark_options={"inputcol": "x"}).fit(X)
     with pytest.raises(ValueError, match="NaN or inf"):

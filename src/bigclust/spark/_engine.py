@@ -25,6 +25,7 @@ from .. import _validation as V
 from .._dedup import _row_hashes
 from .._report import RunRecorder
 from ._arrow import list_column, matrix, maybe_fail, vector
+from ._refine import assign_task, refine_spark
 from ._dp import exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, tree_with_parents
 from ._session import SparkMeter, get_session
 from ._tree import build_tree
@@ -167,20 +168,6 @@ def _mean_task(d):
     return run
 
 
-def _nearest_task(centers, d):
-    def run(batches):
-        import pyarrow as pa
-
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            X = matrix(b.column("x"), d)
-            d2 = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-            yield pa.RecordBatch.from_arrays([b.column("x"), pa.array(d2.argmin(axis=1).astype(np.int64))],
-                                             names=["x", "cluster"])
-    return run
-
-
 def fit_spark(est, X, sample_weight, rng, fault=None):
     """Run the fit of ``est`` (an LSHTreeKMeans) on Spark; returns the attributes to set.
 
@@ -190,6 +177,9 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
+    if est.method == "approx":  # before any work; fit_spark checks the other parameters with the data
+        raise ValueError("method='approx' (Algorithm 6) is not available on the spark engine yet; "
+                         "use method='exact' or 'auto'.")
     opts = _options(est.spark_options)
     spark = get_session(opts["master"])
     run = RunRecorder(verbose=est.verbose)
@@ -255,9 +245,6 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             meter.round("tree: parents")
 
         with run.stage("dp"):
-            if est.method == "approx":
-                raise ValueError("method='approx' (Algorithm 6) is not available on the spark engine yet; "
-                                 "use method='exact' or 'auto'.")
             entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(k)))).first()[0]
             if entries > 4e9:
                 raise MemoryError(f"the exact DP needs {entries:.3g} table entries for n_clusters={k}.")
@@ -279,12 +266,26 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             centers = np.array([sel_rows[int(v)]["mean"] for v in selected], np.float64).reshape(len(selected), d)
             cost_sel = np.array([sel_rows[int(v)]["cost"] for v in selected], np.float64)
             inertia = float(cost_sel.sum())
-            id_cluster = leaf_sel.join(F.broadcast(cluster_of), "sel").select("id", "cluster")
-            x_cluster = points.select("id", "x").join(id_cluster, "id").select("x", "cluster")
+
+        refine_info = None
+        if prm["refine"] > 0:
+            with run.stage("refine"):
+                coreset_seed, kpar_seed = (int(rng.integers(2**31 - 1)) for _ in range(2))
+                coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault)
+                centers, inertia, refine_info = refine_spark(
+                    points, n, k, d, centers, coreset, prm["refine"], (coreset_seed, kpar_seed), P, meter, fault)
+                if skipped:
+                    refine_info["coreset_skipped"] = skipped
+                x_cluster = points.select("x").mapInArrow(assign_task(centers, d), "x array<double>, cluster long")
+
+        with run.stage("labels"):
+            if refine_info is None:
+                id_cluster = leaf_sel.join(F.broadcast(cluster_of), "sel").select("id", "cluster")
+                x_cluster = points.select("id", "x").join(id_cluster, "id").select("x", "cluster")
             if zero_rows.limit(1).count():
-                x_cluster = x_cluster.unionByName(zero_rows.mapInArrow(_nearest_task(centers, d), "x array<double>, cluster long"))
+                x_cluster = x_cluster.unionByName(zero_rows.mapInArrow(assign_task(centers, d), "x array<double>, cluster long"))
             x_cluster = x_cluster.localCheckpoint()  # outlives workdir and the cached points
-            meter.round("labels: join", 2)
+            meter.round("labels: join", 2 if refine_info is None else 1)
             if numpy_input:
                 lab = df.join(x_cluster, "x").select("row", "cluster").toPandas()
                 labels = np.empty(n_rows, np.int64)
@@ -303,7 +304,7 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             method="exact", engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
             n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
             projection_dim=prm["projection_dim"], tree_info=tree.info,
-            dp=dict(dp_info, guarantee=1.0, label_rounds=label_rounds),
+            dp=dict(dp_info, guarantee=1.0, label_rounds=label_rounds), refine=refine_info,
             spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
         )
@@ -319,6 +320,33 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault):
+    """(means (K, d), weights (K,)) of the tree's optimal ``K = min(40 k, n)``-pruning, or None and why not.
+
+    The start ``"tree_coreset"`` of ``refine`` (as on the local engine); the
+    pruning comes from the same distributed exact DP, and only its ``K`` rows
+    reach the driver. Skipped when ``K <= k`` or when the DP table for ``K``
+    would exceed the local engine's exact-DP budget.
+    """
+    from pyspark.sql import functions as F
+
+    from ..euclidean import _AUTO_EXACT_MAX_ENTRIES
+
+    K = min(40 * k, n)
+    if K <= k:
+        return None, f"K = min(40 k, n) = {K} <= k"
+    entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(K)))).first()[0]
+    if entries > _AUTO_EXACT_MAX_ENTRIES:
+        return None, f"the exact DP for K = {K} needs {entries:.3g} entries (> {_AUTO_EXACT_MAX_ENTRIES:.3g})"
+    sel, _, _ = exact_dp_spark(spark, tree, ntp, K, opts["subtree_leaves"], meter, fault)
+    sel_df = spark.createDataFrame([(int(v),) for v in sel], "node long")
+    rows = sorted(spark.read.parquet(tree.path).join(F.broadcast(sel_df), "node").select("node", "mean", "W").collect(),
+                  key=lambda r: r["node"])
+    meter.round("refine: coreset rows")
+    reps = np.array([r["mean"] for r in rows], np.float64)
+    return (reps, np.array([r["W"] for r in rows], np.float64)), None
 
 
 def _jvm_peak(spark) -> dict:
