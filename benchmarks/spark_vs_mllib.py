@@ -12,8 +12,12 @@ candidates) runs in the driver and cannot be cancelled, so at very large k the
 script can overrun the limit by far (n = 2e5, k = 1e5: killed by hand after
 ~1,900 s, recorded as such in results/spark_vs_mllib.jsonl).
 
+``--refine 0 20`` adds a second fit of ours with 20 Lloyd passes per start
+(MLlib's maxIter is 20) after the tree.
+
 Usage:
   python benchmarks/spark_vs_mllib.py --n 1000000 --d 16 --planted 1000 --k 1000 100000 --mllib-limit 1800
+  python benchmarks/spark_vs_mllib.py --n 100000 --planted 100 --k 1000 --refine 0 20
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--mllib-limit", type=float, default=1800.0, help="seconds before MLlib's fit is cancelled")
     ap.add_argument("--skip-ours", action="store_true")
+    ap.add_argument("--refine", type=int, nargs="+", default=[0],
+                    help="our fits: one per value, with this many Lloyd passes (0: the tree's answer alone)")
+    ap.add_argument("--candidates", default="components", choices=("components", "two_hop"))
     ap.add_argument("--driver-memory", default="6g")
     ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
     args = ap.parse_args()
@@ -79,13 +86,17 @@ def main():
         vec = df.select(array_to_vector("features").alias("features")).cache()
         vec.count()
         for k in args.k:
-            if not args.skip_ours:
-                est = LSHTreeKMeans(k, method="exact", random_state=args.seed, engine="spark")
+            for refine in ([] if args.skip_ours else args.refine):
+                est = LSHTreeKMeans(k, method="exact", random_state=args.seed, engine="spark", refine=refine,
+                                    candidates=args.candidates)
                 t = time.perf_counter()
                 est.fit(df)
-                emit(tool="bigclust-spark", n=args.n, d=args.d, planted=args.planted, k=k,
-                     seconds=time.perf_counter() - t, cost=est.inertia_, rho_planted=est.inertia_ / planted,
-                     mpc_rounds=est.report_["mpc_rounds"], stage_seconds=est.report_["time"], conf=args.conf)
+                r = est.report_["refine"] or {}
+                emit(tool="bigclust-spark" + (f"+refine{refine}" if refine else ""), n=args.n, d=args.d,
+                     planted=args.planted, k=k, seconds=time.perf_counter() - t, cost=est.inertia_,
+                     rho_planted=est.inertia_ / planted, mpc_rounds=est.report_["mpc_rounds"],
+                     candidates=args.candidates, stage_seconds=est.report_["time"], conf=args.conf,
+                     refine_start=r.get("start"), refine_final_costs=r.get("final_costs"))
             km = KMeans(k=k, maxIter=20, initMode="k-means||", seed=args.seed, featuresCol="features")
             model, secs, done = run_limited(sc, lambda: km.fit(vec), args.mllib_limit, f"mllib-{k}")
             if done:

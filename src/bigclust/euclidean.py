@@ -540,7 +540,9 @@ _PARAMS_DOC = """
         costs up to ``3 n_iter`` iterations of ``O(n k d)`` each (Lloyd stops
         early once the labels no longer change) plus a k-means++ seeding of
         about ``2 + ln k`` iterations, giving up the ``k``-independence of the
-        approximate method.
+        approximate method. On the spark engine each Lloyd pass is one
+        shuffle and the third start is k-means|| (distributed k-means++)
+        instead of sequential k-means++ (docs/spark.md).
     n_hashes : int, default=10
         ``t`` of Algorithm 1: LSH functions per scale. The paper's analysis uses
         ``t = 5 log n / p1`` and its experiments 100; because every edge is
