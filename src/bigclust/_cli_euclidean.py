@@ -39,7 +39,8 @@ def register(subparsers) -> None:
                             "or auto (exact when its table is small; default)")
         p.add_argument("--epsilon", type=float, default=0.1, help="approximation parameter of the approx DP (default 0.1)")
         p.add_argument("--refine", type=int, default=0, metavar="N",
-                       help="N Lloyd (k-means) or Weiszfeld (k-median) iterations from the tree's centres (default 0)")
+                       help="N Lloyd (k-means) or Weiszfeld (k-median) iterations from each of three starts (the tree's "
+                            "centres, a tree coreset, k-means++; k-means|| with --engine spark); the cheapest wins (default 0)")
         p.add_argument("--candidates", choices=("components", "two_hop"), default="components",
                        help="candidate clusters: every component of every scale (default), or the two-hop "
                             "certified ones of the paper's Appendix C.2, all scales at once (constant rounds on Spark)")

@@ -444,13 +444,22 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a Spark DataFrame
+            A Spark DataFrame (whichever engine fitted the model) is labelled
+            where it lives: the result is ``X`` with one more column, named by
+            ``spark_options["prediction_col"]`` (default ``"cluster"``), read
+            from ``spark_options["input_col"]`` (default ``"features"``); one
+            map, no shuffle.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,), int64
+        labels : ndarray of shape (n_samples,), int64; or a Spark DataFrame
         """
         check_is_fitted(self, "cluster_centers_")
+        if type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark"):
+            from .spark import predict_spark
+
+            return predict_spark(self.cluster_centers_, X, self.spark_options)
         X = V.check_points(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "

@@ -129,7 +129,7 @@ def test_cli_engine_spark_reads_parquet_and_writes_labelled_rows(spark, tmp_path
     pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "name": [f"p{i}" for i in range(40)]}).to_parquet(tmp_path / "in.parquet")
     out = tmp_path / "out"
     assert main(["kmeans", str(tmp_path / "in.parquet"), "-k", "2", "--engine", "spark", "--columns", "a,b",
-                 "--labels", str(out), "--quiet"]) == 0
+                 "--labels", str(out), "--quiet", "--refine", "2"]) == 0
     assert "mpc_rounds" in capsys.readouterr().out
     res = spark.read.parquet(str(out)).toPandas().sort_values("name", key=lambda s: s.str[1:].astype(int))
     assert res.shape[0] == 40 and set(res.columns) >= {"a", "b", "name", "cluster"}

@@ -119,3 +119,26 @@ def test_refine_on_spark_whole_fit(spark):
     by_step = est.report_["spark"]["mpc_rounds_by_step"]
     assert by_step["refine: lloyd"] == sum(r["passes"].values()) <= 3 * (3 + 1)
     assert by_step["refine: k-means|| sample"] == r["kmeans_parallel_rounds"] == 5
+
+
+def test_predict_labels_a_dataframe_where_it_lives(spark):
+    """A model fitted locally labels a Spark DataFrame (ml Vector column, other columns kept) as predict(X) does."""
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
+
+    X, _, _ = make_planted_mixture(500, 3, 6, random_state=9)
+    est = LSHTreeKMeans(6, random_state=0).fit(X[:200])
+    rows = [(i, f"r{i}", [float(v) for v in x]) for i, x in enumerate(X)]
+    df = spark.createDataFrame(rows, "i long, name string, a array<double>").repartition(3)
+    df = df.withColumn("vec", array_to_vector("a")).drop("a")
+    est.spark_options = {"input_col": "vec", "prediction_col": "label"}
+    out = est.predict(df)
+    assert out.columns == ["i", "name", "vec", "label"]
+    got = out.select("i", "label").toPandas().sort_values("i")
+    np.testing.assert_array_equal(got["label"].to_numpy(), est.predict(X))
+    with pytest.raises(ValueError, match="already has a column"):
+        est.predict(out)
+    with pytest.raises(ValueError, match="features, but the model has 3"):
+        est.predict(spark.createDataFrame([([1.0, 2.0],)], ["vec"]))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        est.predict(spark.createDataFrame([([1.0, 2.0, float("nan")],)], ["vec"]).select(F.col("vec")))

@@ -8,7 +8,7 @@ labels by pointer jumping and a join. Needs ``pip install bigclust[spark]``
 (PySpark >= 4) and Java 17.
 """
 
-from ._engine import DEFAULT_OPTIONS, fit_spark, is_spark_dataframe
+from ._engine import DEFAULT_OPTIONS, fit_spark, is_spark_dataframe, predict_spark
 from ._session import get_session
 
-__all__ = ["DEFAULT_OPTIONS", "fit_spark", "get_session", "is_spark_dataframe"]
+__all__ = ["DEFAULT_OPTIONS", "fit_spark", "get_session", "is_spark_dataframe", "predict_spark"]

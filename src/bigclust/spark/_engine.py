@@ -28,7 +28,7 @@ from .. import _validation as V
 from .._dedup import _row_hashes
 from .._report import RunRecorder
 from ._arrow import list_column, matrix, maybe_fail, vector
-from ._refine import assign_task, refine_spark
+from ._refine import assign_task, nearest_center, refine_spark
 from ._dp import exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, tree_with_parents
 from ._session import SparkMeter, get_session
 from ._tree import build_tree
@@ -323,6 +323,39 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def predict_spark(centers: np.ndarray, df, spark_options):
+    """``df`` with one more column (``prediction_col``): the index of the nearest row of ``centers``.
+
+    One map over the rows (a pandas UDF on Arrow batches, blocks of rows against all
+    centres), no shuffle; every input column is kept. The input column is checked
+    first (one aggregation: nulls, NaN/infinity, lengths) and its length must be
+    ``centers.shape[1]``.
+    """
+    from typing import Iterator
+
+    import pandas as pd
+    from pyspark.sql.functions import pandas_udf
+
+    opts = _options(spark_options)
+    pred = opts["prediction_col"]
+    if pred in df.columns:
+        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}}.")
+    xin = _features_as_array(df, opts["input_col"])
+    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None)
+    if d != centers.shape[1]:
+        raise ValueError(f"the input vectors have {d} features, but the model has {centers.shape[1]}.")
+    C = np.ascontiguousarray(centers, dtype=np.float64)
+    c2 = np.einsum("ij,ij->i", C, C)
+
+    def nearest(batches):
+        for s in batches:
+            X = np.stack(s.to_numpy()).astype(np.float64, copy=False) if len(s) else np.empty((0, d))
+            yield pd.Series(nearest_center(X, C, c2)[0])
+
+    nearest.__annotations__ = {"batches": Iterator[pd.Series], "return": Iterator[pd.Series]}
+    return df.withColumn(pred, pandas_udf(nearest, "long")(xin))
 
 
 def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault):
