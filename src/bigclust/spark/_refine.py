@@ -203,23 +203,28 @@ def _sample_task(d, ell, phi, seed, rnd, fault):
     return run
 
 
-def _update_d2_task(new, d, fault):
-    """d2 := min(d2, squared distance to the new candidates); also emits the partition's phi."""
-    c2 = np.einsum("ij,ij->i", new, new)
+def _nearest_task(centers, d, fault, emit):
+    """A mapInArrow task: for each batch, ``emit(batch, nearest centre, squared distance)``."""
+    c2 = np.einsum("ij,ij->i", centers, centers)
 
     def run(batches):
-        import pyarrow as pa
-
         maybe_fail(fault, "refine")
         for b in batches:
-            if b.num_rows == 0:
-                continue
-            X = matrix(b.column("x"), d)
-            _, dn = nearest_center(X, new, c2)
-            d2 = np.minimum(vector(b.column("d2"), np.float64), dn) if "d2" in b.schema.names else dn
-            yield pa.RecordBatch.from_arrays([b.column("id"), b.column("x"), b.column("w"), pa.array(d2)],
-                                             names=["id", "x", "w", "d2"])
+            if b.num_rows:
+                lab, dist = nearest_center(matrix(b.column("x"), d), centers, c2)
+                yield emit(b, lab, dist)
     return run
+
+
+def _update_d2_task(new, d, fault):
+    """Rows ``(id, x, w[, d2])`` -> ``(id, x, w, d2)`` with d2 := min(d2, squared distance to the new candidates)."""
+    def emit(b, _, dn):
+        import pyarrow as pa
+
+        d2 = np.minimum(vector(b.column("d2"), np.float64), dn) if "d2" in b.schema.names else dn
+        return pa.RecordBatch.from_arrays([b.column("id"), b.column("x"), b.column("w"), pa.array(d2)],
+                                          names=["id", "x", "w", "d2"])
+    return _nearest_task(new, d, fault, emit)
 
 
 def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partitions: int, meter, fault=None):
@@ -300,19 +305,12 @@ def _top_up(points, centers, k, d, meter, fault):
 # --------------------------------------------------------------- labels
 
 def assign_task(centers, d, cols=("x",), fault=None):
-    """Rows -> the same rows plus ``cluster`` = index of the nearest centre (chunked; any k)."""
-    c2 = np.einsum("ij,ij->i", centers, centers)
-
-    def run(batches):
+    """Rows -> the columns ``cols`` plus ``cluster`` = index of the nearest centre (blocks of rows; any k)."""
+    def emit(b, lab, _):
         import pyarrow as pa
 
-        maybe_fail(fault, "refine")
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            lab, _ = nearest_center(matrix(b.column("x"), d), centers, c2)
-            yield pa.RecordBatch.from_arrays([b.column(c) for c in cols] + [pa.array(lab)], names=list(cols) + ["cluster"])
-    return run
+        return pa.RecordBatch.from_arrays([b.column(c) for c in cols] + [pa.array(lab)], names=list(cols) + ["cluster"])
+    return _nearest_task(centers, d, fault, emit)
 
 
 def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, coreset, n_iter: int,
