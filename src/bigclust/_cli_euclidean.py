@@ -127,7 +127,8 @@ def _run(args) -> int:
         else:
             X, truth = _load(args.input, args.columns, args.seed)
         est = LSHTreeKMeans(args.n_clusters, method=args.method, epsilon=args.epsilon, engine="spark",
-                            refine=args.refine, candidates=args.candidates, spark_options=opts, random_state=args.seed, verbose=not args.quiet)
+                            refine=args.refine, candidates=args.candidates, spark_options=opts, random_state=args.seed,
+                            verbose=not args.quiet)
         est.fit(X)
         return _summarise(args, est, X, truth, t0)
     X, truth = _load(args.input, args.columns, args.seed)

@@ -3,8 +3,8 @@
 What the driver holds: the parameters, the LSH directions (``d' x t m``
 floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
 and the root's DP table (``O(k)``); with ``refine``, the starts' centres, the
-tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``). Points, edges, components, tree vertices,
-DP tables of subtrees and labels stay in Spark (executors' memory, local
+tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``).
+Points, edges, components, tree vertices, DP tables of subtrees and labels stay in Spark (executors' memory, local
 checkpoints, and Parquet under ``workdir``). With NumPy input the labels are
 collected at the end (the caller already holds ``n`` rows in memory).
 

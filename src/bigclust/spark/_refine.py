@@ -264,9 +264,8 @@ def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partiti
         fresh = sorted((int(r["id"]), r["x"]) for r in got if int(r["id"]) not in cand)
         for i, x in fresh:
             cand[i] = np.asarray(x, np.float64)
-        new = (np.array([x for _, x in fresh], np.float64).reshape(-1, d) if fresh else np.empty((0, d)))
-        if new.shape[0] == 0:
-            new = next(iter(cand.values()))[None, :]  # nothing new: an unchanged d2 pass keeps the loop simple
+        # nothing new: an unchanged d2 pass keeps the loop simple
+        new = np.array([x for _, x in fresh], np.float64).reshape(-1, d) if fresh else next(iter(cand.values()))[None, :]
     state.unpersist()
     ids = sorted(cand)
     C = np.array([cand[i] for i in ids], np.float64)
@@ -296,7 +295,7 @@ def _top_up(points, centers, k, d, meter, fault):
 
     while centers.shape[0] < k:
         st = points.mapInArrow(_update_d2_task(centers, d, fault), "id long, x array<double>, w double, d2 double")
-        far = st.where(F.col("w") > 0).orderBy(F.col("d2").desc(), F.col("id")).first()
+        far = st.orderBy(F.col("d2").desc(), F.col("id")).first()  # every point here has w > 0
         meter.round("refine: k-means|| top up")
         centers = np.vstack([centers, np.asarray(far["x"], np.float64)[None, :]])
     return centers
