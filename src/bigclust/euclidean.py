@@ -592,7 +592,11 @@ _PARAMS_DOC = """
         ``candidates="components"``; with ``"two_hop"`` the same tree and
         partition, node costs equal to rounding); ``labels_`` is then a
         DataFrame of the input rows plus a cluster column (NumPy input: an
-        array) and ``tree_`` is None. Not yet with ``method="approx"`` or ``refine``.
+        array) and ``tree_`` is None. There, ``method="approx"`` runs Algorithm 6
+        by Algorithm 7 and the greedy splits to ``k`` (not the Lagrangian
+        relaxation), and ``"auto"`` runs the exact DP unless its tables would
+        exceed 4e9 entries; ``refine`` starts from k-means|| where the local
+        engine uses k-means++.
     spark_options : dict or None, default=None
         Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
         ``prediction_col``, ``num_partitions``, ``subtree_leaves``,

@@ -193,6 +193,60 @@ def _level_of(x, lam, inv_log_step):
 
 
 @numba.njit(cache=True)
+def _approx_vertex(wv, lv, oa, na, ob, nb, o, bl, bc, bx, pa, pb, lam, k, inv_log_step,
+                   best_c, best_x, best_a, best_b):
+    """Algorithm 6, lines 6-10, for one vertex of weight ``wv`` (level ``lv >= 0``).
+
+    Its children's breakpoints are ``oa .. oa+na-1`` and ``ob .. ob+nb-1`` of the
+    arrays; the vertex's are written from ``o`` on (children pairs first, the
+    vertex itself last) and their number is returned. ``best_*`` are scratch
+    arrays of length ``len(lam) + 2``, ``best_c`` all ``BIG`` on entry and exit.
+    Shared by :func:`_approx_tables` and the spark engine's per-subtree kernel,
+    so both compute the same tables bit for bit.
+    """
+    BIG = np.int64(1) << 62
+    lo = lv + 1
+    hi = -1
+    for x in range(oa, oa + na):
+        ca = bc[x]
+        xa = bx[x]
+        for y in range(ob, ob + nb):
+            cost = xa + bx[y]
+            lsum = _level_of(cost, lam, inv_log_step)
+            if lsum >= lv:  # from level lv on the vertex itself (count 1) wins
+                break
+            c = ca + bc[y]
+            t = lsum + 1
+            if c < best_c[t] or (c == best_c[t] and cost < best_x[t]):
+                best_c[t] = c
+                best_x[t] = cost
+                best_a[t] = x
+                best_b[t] = y
+            if t < lo:
+                lo = t
+            if t > hi:
+                hi = t
+    m = 0
+    run = k + 1  # only counts <= k are kept
+    for t in range(lo, hi + 1):
+        if best_c[t] < run:
+            run = best_c[t]
+            bl[o + m] = t - 1
+            bc[o + m] = run
+            bx[o + m] = best_x[t]
+            pa[o + m] = best_a[t]
+            pb[o + m] = best_b[t]
+            m += 1
+        best_c[t] = BIG
+    bl[o + m] = lv
+    bc[o + m] = 1
+    bx[o + m] = wv
+    pa[o + m] = -1
+    pb[o + m] = -1
+    return m + 1
+
+
+@numba.njit(cache=True)
 def _approx_tables(left, right, size, wn, n_leaves, lam, k, inv_log_step):
     """Breakpoint tables of Algorithm 6 for every vertex, counts above ``k`` dropped.
 
@@ -241,47 +295,8 @@ def _approx_tables(left, right, size, wn, n_leaves, lam, k, inv_log_step):
             pb[o] = -1
             nbp[v] = 1
             continue
-        a = left[v]
-        b = right[v]
-        lo = lv + 1
-        hi = -1
-        for x in range(offs[a], offs[a] + nbp[a]):
-            ca = bc[x]
-            xa = bx[x]
-            for y in range(offs[b], offs[b] + nbp[b]):
-                cost = xa + bx[y]
-                lsum = _level_of(cost, lam, inv_log_step)
-                if lsum >= lv:  # from level lv on the vertex itself (count 1) wins
-                    break
-                c = ca + bc[y]
-                t = lsum + 1
-                if c < best_c[t] or (c == best_c[t] and cost < best_x[t]):
-                    best_c[t] = c
-                    best_x[t] = cost
-                    best_a[t] = x
-                    best_b[t] = y
-                if t < lo:
-                    lo = t
-                if t > hi:
-                    hi = t
-        m = 0
-        run = k + 1  # only counts <= k are kept
-        for t in range(lo, hi + 1):
-            if best_c[t] < run:
-                run = best_c[t]
-                bl[o + m] = t - 1
-                bc[o + m] = run
-                bx[o + m] = best_x[t]
-                pa[o + m] = best_a[t]
-                pb[o + m] = best_b[t]
-                m += 1
-            best_c[t] = BIG
-        bl[o + m] = lv
-        bc[o + m] = 1
-        bx[o + m] = wn[v]
-        pa[o + m] = -1
-        pb[o + m] = -1
-        nbp[v] = m + 1
+        nbp[v] = _approx_vertex(wn[v], lv, offs[left[v]], nbp[left[v]], offs[right[v]], nbp[right[v]], o,
+                                bl, bc, bx, pa, pb, lam, k, inv_log_step, best_c, best_x, best_a, best_b)
     return bl, bc, bx, pa, pb, offs, nbp
 
 

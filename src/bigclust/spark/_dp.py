@@ -15,14 +15,20 @@ for ``tau = n^delta``, Lemma 4.6).
 
 The traceback runs the iterations backwards: the root's group is traced with
 ``k`` clusters; each finished child it reaches with a count ``i > 1`` is traced by
-its own group in the previous iteration (tables recomputed there), so the
-selected vertices are exactly those of the local traceback.
+its own group (in the iteration of the child's size, tables recomputed there),
+so the selected vertices are exactly those of the local traceback.
+
+Algorithm 6 (``approx_dp_spark``) runs through the same iterations with
+breakpoint tables (at most ``levels + 2`` per vertex, whatever ``k``) and a
+traceback by breakpoint index; ``split_to_k_spark`` then makes the local
+engine's greedy splits with children fetched from Spark in batches.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..pruning import _level_tables
 from . import _kernels as K
 from ._arrow import maybe_fail, ragged_column, vector
 
@@ -103,7 +109,7 @@ def _trace_task(k, fault):
             return
         M, node, left, right, size, cost, is_input, tables, extra = _group_arrays(cols)
         alloc = extra["alloc"]
-        o_node, o_cnt, o_sel = [], [], []
+        o_node, o_cnt, o_sel, o_size = [], [], [], []
         for a, b in _runs(M):
             in_offs, in_vals = _inputs(tables, is_input, a, b)
             offs, dp = K.subtree_tables(node[a:b], left[a:b], right[a:b], size[a:b], cost[a:b], is_input[a:b],
@@ -114,9 +120,10 @@ def _trace_task(k, fault):
             o_node.append(node[a:b][rows])
             o_cnt.append(cnts)
             o_sel.append(sel)
+            o_size.append(size[a:b][rows])
         yield pa.RecordBatch.from_arrays(
-            [pa.array(np.concatenate(o_node)), pa.array(np.concatenate(o_cnt)), pa.array(np.concatenate(o_sel))],
-            names=["node", "count", "selected"])
+            [pa.array(np.concatenate(o_node)), pa.array(np.concatenate(o_cnt)), pa.array(np.concatenate(o_sel)),
+             pa.array(np.concatenate(o_size))], names=["node", "count", "selected", "size"])
     return run
 
 
@@ -174,24 +181,24 @@ def tree_with_parents(spark, tree):
     return nodes.join(ch, "node", "left").localCheckpoint()
 
 
-def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=None):
-    """Algorithm 5 by Algorithm 7. Returns (selected vertex ids, exact_curve, info)."""
-    from pyspark.sql import functions as F
-
-    n = tree.n_leaves
-    tau = max(2, int(subtree_leaves))
+def _bands(n: int, tau: int):
+    """Algorithm 7's iterations: ``(T_{r-1}, T_r]`` with ``T_r = tau^r``, the last one ending at ``n``."""
     bands = []
     T_prev, T = 0, tau
     while True:
         last = T >= n
         bands.append((T_prev, n if last else T))
         if last:
-            break
+            return bands
         T_prev, T = T, T * tau
-    finished = None
-    groups = []
-    jump_rounds = 0
-    for r, (lo, hi) in enumerate(bands):
+
+
+def _band_groups(tree, ntp, bands, meter):
+    """Per band, ``(node, M)``: each band vertex with its highest ancestor in the band (the group's top)."""
+    from pyspark.sql import functions as F
+
+    out, jump_rounds = [], 0
+    for lo, hi in bands:
         if tree.paths is not None:
             band = _band_tops_from_paths(tree.paths, lo, hi)
             meter.round("dp: group subtrees")
@@ -201,6 +208,25 @@ def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=N
             band, jr = _pointer_jump(band.select("node", "ptr"), meter, "dp: group subtrees")
             jump_rounds += jr
             band = band.withColumnRenamed("ptr", "M")
+        out.append(band.localCheckpoint())
+    return out, jump_rounds
+
+
+def _bottom_up(ntp, bands, meter, task, schema="node long, table array<double>"):
+    """Algorithm 7's iterations: every band's groups, shipped to tasks with their finished children.
+
+    ``task`` turns a partition of group rows ``(M, node, left, right, size, cost,
+    is_input, table)``, sorted by ``(M, size, node)``, into one row per group top
+    (``schema``, first columns ``node`` and ``table``). Returns the shipped rows
+    of every band (for the traceback), the last band's output (the root's row)
+    and every band's output.
+    """
+    from pyspark.sql import functions as F
+
+    finished = None
+    groups = []
+    out = None
+    for band in bands:
         own = (ntp.join(band, "node").select("M", "node", "left", "right", "size", "cost",
                                              F.lit(False).alias("is_input"), F.lit(None).cast("array<double>").alias("table")))
         rows = own
@@ -213,23 +239,192 @@ def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=N
         rows = rows.repartition("M").sortWithinPartitions("M", "size", "node").localCheckpoint()
         meter.round("dp: ship subtrees")
         groups.append(rows)
-        out = rows.mapInArrow(_tables_task(k, fault), "node long, table array<double>").localCheckpoint()
+        out = rows.mapInArrow(task, schema).localCheckpoint()
         finished = out if finished is None else finished.unionByName(out).localCheckpoint()
-    root_table = np.asarray(out.first()["table"], np.float64)
+    return groups, out, finished
+
+
+def _top_down(spark, groups, bands, root: int, start: int, task, meter):
+    """Traceback backwards through the iterations; ``start`` is the root's count (or breakpoint).
+
+    ``task`` emits ``(node, count, selected, size)`` per group: selected
+    vertices, and the finished inputs reached with the count (breakpoint) their
+    own group must trace. That group belongs to the iteration of the input's
+    size, which may be any earlier one (a band-``r`` vertex can have a small
+    child), so pending inputs wait for their own iteration.
+    """
+    from pyspark.sql import functions as F
 
     selected = []
-    alloc = spark.createDataFrame([(int(tree.root), int(min(k, n)))], "M long, alloc long")
-    for rows in reversed(groups):
-        g = rows.join(F.broadcast(alloc), "M").sortWithinPartitions("M", "size", "node")
-        res = g.mapInArrow(_trace_task(k, fault), "node long, count long, selected boolean").collect()
+    pending = {len(groups) - 1: [(int(root), int(start))]}
+    his = np.array([hi for _, hi in bands])
+    for r in range(len(groups) - 1, -1, -1):
+        todo = pending.pop(r, None)
+        if not todo:
+            continue
+        alloc = spark.createDataFrame(todo, "M long, alloc long")
+        g = groups[r].join(F.broadcast(alloc), "M").sortWithinPartitions("M", "size", "node")
+        res = g.mapInArrow(task, "node long, count long, selected boolean, size long").collect()
         meter.round("dp: traceback")
-        selected.extend(int(r["node"]) for r in res if r["selected"])
-        nxt = [(int(r["node"]), int(r["count"])) for r in res if not r["selected"]]
-        if not nxt:
-            break
-        alloc = spark.createDataFrame(nxt, "M long, alloc long")
+        for row in res:
+            if row["selected"]:
+                selected.append(int(row["node"]))
+            else:  # its group is in the band of its size
+                pending.setdefault(int(np.searchsorted(his, row["size"])), []).append((int(row["node"]), int(row["count"])))
+    return np.array(sorted(selected), np.int64)
+
+
+def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=None):
+    """Algorithm 5 by Algorithm 7. Returns (selected vertex ids, exact_curve, info)."""
+    tau = max(2, int(subtree_leaves))
+    bands = _bands(tree.n_leaves, tau)
+    tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
+    groups, out, _ = _bottom_up(ntp, tops, meter, _tables_task(k, fault))
+    root_table = np.asarray(out.first()["table"], np.float64)
+    selected = _top_down(spark, groups, bands, tree.root, min(k, tree.n_leaves), _trace_task(k, fault), meter)
     info = {"dp_iterations": len(bands), "subtree_leaves": tau, "group_rounds": jump_rounds}
-    return np.array(sorted(selected), np.int64), root_table, info
+    return selected, root_table, info
+
+
+# --------------------------------------------------------------------------- Algorithm 6 by Algorithm 7
+
+
+def _heights_task(fault):
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "dp")
+        cols = _collect_batches(batches, _COLS)
+        if not cols:
+            return
+        M, node, left, right, size, cost, is_input, tables, _ = _group_arrays(cols)
+        out_node, out_h = [], []
+        for a, b in _runs(M):
+            in_offs, in_vals = _inputs(tables, is_input, a, b)
+            h = K.subtree_heights(node[a:b], left[a:b], right[a:b], is_input[a:b], in_offs, in_vals)
+            out_node.append(M[a])
+            out_h.append(float(h[int(np.flatnonzero(node[a:b] == M[a])[0])]))
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.array(out_node, np.int64)),
+             ragged_column(np.array(out_h), np.arange(len(out_h) + 1))], names=["node", "table"])
+    return run
+
+
+def tree_depth_spark(tree, ntp, subtree_leaves: int, meter, fault=None) -> int:
+    """``H`` of Algorithm 6: the largest number of edges on a leaf-to-root path.
+
+    With stored leaf paths (two-hop) it is the longest path; otherwise heights
+    are computed bottom-up by Algorithm 7's iterations (the same groups as the DP).
+    """
+    from pyspark.sql import functions as F
+
+    if tree.n_leaves == 1:
+        return 0
+    if tree.paths is not None:
+        meter.round("dp: depth")
+        return int(tree.paths.groupBy("u").count().agg(F.max("count")).first()[0]) - 1
+    bands = _bands(tree.n_leaves, max(2, int(subtree_leaves)))
+    tops, _ = _band_groups(tree, ntp, bands, meter)
+    _, out, _ = _bottom_up(ntp, tops, meter, _heights_task(fault))
+    return int(out.first()["table"][0])
+
+
+def _approx_tasks(lam, inv_log_step, k, unit, fault):
+    """(tables task, traceback task) of Algorithm 6 over shipped subtrees."""
+
+    def groups(b_cols):
+        """Per group: (top, node, left, right, size, is_input, alloc, root row, tables), rows of the group only."""
+        M, node, left, right, size, cost, is_input, tables_in, extra = _group_arrays(b_cols)
+        for a, b in _runs(M):
+            in_offs, in_vals = _inputs(tables_in, is_input, a, b)
+            res = K.subtree_approx_tables(node[a:b], left[a:b], right[a:b], size[a:b], cost[a:b] / unit,
+                                          is_input[a:b], in_offs, in_vals, lam, k, inv_log_step)
+            r = int(np.flatnonzero(node[a:b] == M[a])[0])
+            alloc = int(extra["alloc"][a]) if "alloc" in extra else None
+            yield M[a], node[a:b], left[a:b], right[a:b], size[a:b], is_input[a:b], alloc, r, res
+
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "dp")
+        cols = _collect_batches(batches, _COLS)
+        if not cols:
+            return
+        out_node, out_vals, out_offs, stored, widest = [], [], [0], [], []
+        for top, _, _, _, _, is_input, _, r, (offs, nbp, bl, bc, bx, _, _) in groups(cols):
+            x = slice(offs[r], offs[r] + nbp[r])
+            out_node.append(top)
+            out_vals.append(np.concatenate([bl[x].astype(np.float64), bc[x].astype(np.float64), bx[x]]))
+            out_offs.append(out_offs[-1] + out_vals[-1].shape[0])
+            own = ~is_input
+            stored.append(int(nbp[own].sum()))
+            widest.append(int(nbp[own].max()))
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.array(out_node, np.int64)), ragged_column(np.concatenate(out_vals), np.array(out_offs)),
+             pa.array(np.array(stored, np.int64)), pa.array(np.array(widest, np.int64))],
+            names=["node", "table", "stored", "widest"])
+
+    def trace(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "dp")
+        cols = _collect_batches(batches, _COLS + ("alloc",))
+        if not cols:
+            return
+        o_node, o_cnt, o_sel, o_size = [], [], [], []
+        for _, node, left, right, size, is_input, alloc, r, (offs, _, _, _, _, pa_, pb_) in groups(cols):
+            rows, idx, sel = K.subtree_approx_traceback(node, left, right, is_input, offs, pa_, pb_, r, alloc)
+            o_node.append(node[rows])
+            o_cnt.append(idx)
+            o_sel.append(sel)
+            o_size.append(size[rows])
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.concatenate(o_node)), pa.array(np.concatenate(o_cnt)), pa.array(np.concatenate(o_sel)),
+             pa.array(np.concatenate(o_size))], names=["node", "count", "selected", "size"])
+
+    return run, trace
+
+
+def approx_dp_spark(spark, tree, ntp, k: int, step: float, subtree_leaves: int, meter, fault=None):
+    """Algorithm 6 by Algorithm 7: at most ``k`` vertices within ``(1 + step)^H`` of the optimum.
+
+    The same computation as :func:`bigclust.pruning.approx_dp` (same levels,
+    tables and traceback, bit for bit), with each shipped subtree's tables
+    computed in one task: a table holds at most ``min(|C|, levels + 2, k + 1)``
+    breakpoints, so a task's memory is bounded by ``tau`` and the number of
+    levels, not by ``k`` (the MPC form of Lemma 4.6). The driver holds the
+    ``levels`` thresholds and the root's table.
+
+    Returns (selected vertex ids, info) with ``info`` as ``approx_dp``'s plus
+    ``widest_table`` (the most breakpoints of one vertex) and the iterations.
+    """
+    from pyspark.sql import functions as F
+
+    tau = max(2, int(subtree_leaves))
+    st = ntp.agg(F.min(F.when(F.col("cost") > 0, F.col("cost"))).alias("lo"), F.max("cost").alias("hi")).first()
+    meter.round("dp: levels")
+    bands = _bands(tree.n_leaves, tau)
+    base = {"dp_iterations": len(bands), "subtree_leaves": tau, "step": float(step)}
+    if st["lo"] is None:  # all weights zero: the root alone is optimal
+        return np.array([tree.root], np.int64), dict(base, n_levels=1, level_bound=0.0, cost=0.0, breakpoints=1,
+                                                     widest_table=1)
+    unit = float(st["lo"])
+    # as pruning._n_levels: the least positive weight rescaled to 1
+    n_levels = int(np.ceil(np.log(2.0 * tree.n_leaves * float(st["hi"]) / unit) / np.log1p(step))) + 2
+    lam = _level_tables(step, n_levels)
+    tables_task, trace_task = _approx_tasks(lam, 1.0 / np.log1p(step), int(k), unit, fault)
+    tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
+    groups, out, finished = _bottom_up(ntp, tops, meter, tables_task,
+                                       "node long, table array<double>, stored long, widest long")
+    root = np.asarray(out.first()["table"], np.float64)
+    m = root.shape[0] // 3
+    sizes = finished.agg(F.sum("stored").alias("s"), F.max("widest").alias("w")).first()
+    selected = _top_down(spark, groups, bands, tree.root, 0, trace_task, meter)
+    level = int(root[0])
+    info = dict(base, n_levels=n_levels + 1, level_bound=0.0 if level < 0 else float(lam[level]) * unit,
+                cost=float(root[2 * m]) * unit, clusters_from_dp=int(root[m]), group_rounds=jump_rounds,
+                breakpoints=int(sizes["s"]), widest_table=int(sizes["w"]))
+    return selected, info
 
 
 def labels_by_pointer_jumping(ntp, selected: np.ndarray, meter, spark):
@@ -243,3 +438,66 @@ def labels_by_pointer_jumping(ntp, selected: np.ndarray, meter, spark):
                   .otherwise(F.col("parent")).alias("ptr")))
     df, rounds = _pointer_jump(df, meter, "labels")
     return df.where(F.col("left") < 0).select(F.col("node").alias("id"), F.col("ptr").alias("sel")), rounds
+
+
+def split_to_k_spark(spark, ntp, selected: np.ndarray, k: int, meter):
+    """:func:`bigclust.pruning.split_to_k` with the tree in Spark: the same greedy splits, the same result.
+
+    The driver runs the greedy (pop the selected vertex whose split lowers the
+    weight most, ``w(C) - w(C') - w(C'')``, ties to the smaller id) and fetches
+    children rows from Spark in batches. A vertex whose children's weights are
+    not known yet has gain at most ``w(C)`` (weights are non-negative), so the
+    greedy may pop a known vertex ahead of every unknown one whose bound is
+    lower; when it cannot, it fetches the children of all unknown vertices in
+    one round. The driver holds ``O(k)`` rows. Returns (vertex ids, rounds).
+    """
+    import heapq
+
+    from pyspark.sql import functions as F
+
+    rows = {}  # node -> (left, right, weight)
+    rounds = 0
+
+    def fetch(ids):
+        nonlocal rounds
+        ids = [v for v in ids if v not in rows]
+        if not ids:
+            return
+        want = spark.createDataFrame([(int(v),) for v in ids], "node long")
+        for r in ntp.join(F.broadcast(want), "node").select("node", "left", "right", "cost").collect():
+            rows[int(r["node"])] = (int(r["left"]), int(r["right"]), float(r["cost"]))
+        meter.round("dp: split to k")
+        rounds += 1
+
+    def gain(v):
+        a, b, wv = rows[v]
+        return wv - rows[a][2] - rows[b][2]
+
+    chosen = set(int(v) for v in selected)
+    if len(chosen) >= k:
+        return np.array(sorted(chosen), np.int64), 0
+    fetch(chosen)
+    known, unknown = [], []
+
+    def settle(vs):
+        fetch([c for v in vs for c in rows[v][:2]])
+        for v in vs:
+            heapq.heappush(known, (-gain(v), v))
+
+    settle([v for v in chosen if rows[v][0] >= 0])
+    while len(chosen) < k and (known or unknown):
+        if known and (not unknown or known[0] < unknown[0]):
+            _, v = heapq.heappop(known)
+            chosen.discard(v)
+            for c in rows[v][:2]:
+                chosen.add(c)
+                if rows[c][0] >= 0:
+                    if rows[c][0] in rows and rows[c][1] in rows:
+                        heapq.heappush(known, (-gain(c), c))
+                    else:
+                        heapq.heappush(unknown, (-rows[c][2], c))
+        else:
+            batch = [v for _, v in unknown]
+            unknown = []
+            settle(batch)
+    return np.array(sorted(chosen), np.int64), rounds

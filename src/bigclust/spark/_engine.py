@@ -29,10 +29,15 @@ from .._dedup import _row_hashes
 from .._report import RunRecorder
 from ._arrow import list_column, matrix, maybe_fail, vector
 from ._refine import assign_task, nearest_center, refine_spark
-from ._dp import exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, tree_with_parents
+from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
+                  tree_depth_spark, tree_with_parents)
 from ._session import SparkMeter, get_session
 from ._tree import build_tree
 from ._two_hop import build_tree_two_hop
+
+# the exact DP's tables are spread over tasks, so the limit is on their total (8 bytes each);
+# above it method="auto" runs Algorithm 6, whose tables do not grow with k
+_EXACT_MAX_ENTRIES = 4e9
 
 DEFAULT_OPTIONS = {
     "master": None,             # None: the active session, else local[*]
@@ -171,6 +176,23 @@ def _mean_task(d):
     return run
 
 
+def _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault):
+    """Algorithm 6 by Algorithm 7, then greedy splits up to ``k`` clusters (as the local engine's Algorithm 6 path).
+
+    The step is ``dp_step`` or Lemma 3.12's ``epsilon / (2 H)``, ``H`` the tree's
+    depth, which gives the ``(1 + epsilon)`` guarantee. Unlike the local engine,
+    the Lagrangian relaxation is not also tried.
+    """
+    H = tree_depth_spark(tree, ntp, opts["subtree_leaves"], meter, fault)
+    Hc = max(H, 1)
+    strict = prm["epsilon"] / (2 * Hc)
+    step = prm["dp_step"] if prm["dp_step"] is not None else strict
+    selected, info = approx_dp_spark(spark, tree, ntp, k, step, opts["subtree_leaves"], meter, fault)
+    selected, rounds = split_to_k_spark(spark, ntp, selected, k, meter)
+    guarantee = (1 + prm["epsilon"]) if step <= strict * (1 + 1e-12) else (1 + step) ** Hc
+    return selected, dict(info, tree_depth=H, guarantee=guarantee, split_rounds=rounds, source="algorithm6")
+
+
 def fit_spark(est, X, sample_weight, rng, fault=None):
     """Run the fit of ``est`` (an LSHTreeKMeans) on Spark; returns the attributes to set.
 
@@ -180,9 +202,6 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    if est.method == "approx":  # before any work; fit_spark checks the other parameters with the data
-        raise ValueError("method='approx' (Algorithm 6) is not available on the spark engine yet; "
-                         "use method='exact' or 'auto'.")
     opts = _options(est.spark_options)
     spark = get_session(opts["master"])
     run = RunRecorder(verbose=est.verbose)
@@ -249,9 +268,19 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
 
         with run.stage("dp"):
             entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(k)))).first()[0]
-            if entries > 4e9:
-                raise MemoryError(f"the exact DP needs {entries:.3g} table entries for n_clusters={k}.")
-            selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter, fault)
+            method = "exact"
+            if est.method == "approx" or (est.method == "auto" and entries > _EXACT_MAX_ENTRIES):
+                method = "approx"
+            if method == "exact":
+                if entries > _EXACT_MAX_ENTRIES:
+                    raise MemoryError(f"the exact DP needs {entries:.3g} table entries for n_clusters={k}; "
+                                      "use method='approx' (or 'auto'), whose tables do not grow with k.")
+                selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter, fault)
+                dp_info["guarantee"] = 1.0
+            else:
+                selected, dp_info = _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault)
+                exact_curve = None
+            dp_info["exact_entries"] = float(entries)
 
         with run.stage("labels"):
             if tree.paths is not None:  # two-hop: every leaf's path is stored (Lemma 4.5)
@@ -304,10 +333,10 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
         spark_info = meter.finish()
         points.unpersist()
         report = run.finish(
-            method="exact", engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
+            method=method, engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
             n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
             projection_dim=prm["projection_dim"], tree_info=tree.info,
-            dp=dict(dp_info, guarantee=1.0, label_rounds=label_rounds), refine=refine_info,
+            dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
             spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
         )
@@ -315,7 +344,7 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             "labels_": labels,
             "cluster_centers_": centers.astype(xdtype, copy=False),
             "inertia_": inertia,
-            "cost_curve_": np.minimum.accumulate(exact_curve),
+            "cost_curve_": None if exact_curve is None else np.minimum.accumulate(exact_curve),
             "n_features_in_": d,
             "tree_": None,
             "report_": report,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..pruning import _min_plus_into
+from ..pruning import _approx_vertex, _level_of, _min_plus_into
 
 
 @numba.njit(cache=True)
@@ -256,5 +256,136 @@ def subtree_traceback(node, left, right, size, is_input, offs, dp, root_row, n_c
         stack_i[top] = found
         stack_v[top + 1] = b
         stack_i[top + 1] = i - found
+        top += 2
+    return out_r[:n_out], out_i[:n_out], out_sel[:n_out]
+
+
+@numba.njit(cache=True)
+def _rows_of(node):
+    """(order, sorted node ids): the row of node ``v`` is ``order[searchsorted(sorted, v)]``."""
+    order = np.argsort(node)
+    return order, node[order]
+
+
+@numba.njit(cache=True)
+def subtree_heights(node, left, right, is_input, in_offs, in_vals):
+    """Height (edges to the deepest leaf below) of every row of one shipped subtree.
+
+    Rows are sorted by ``size``; an input row's height is ``in_vals[in_offs[r]]``.
+    The root's height is ``H`` of Algorithm 6 (``Hierarchy.depth``).
+    """
+    n = node.shape[0]
+    order, sorted_nodes = _rows_of(node)
+    h = np.zeros(n, np.int64)
+    for r in range(n):
+        if is_input[r]:
+            h[r] = np.int64(in_vals[in_offs[r]])
+        elif left[r] >= 0:
+            a = order[np.searchsorted(sorted_nodes, left[r])]
+            b = order[np.searchsorted(sorted_nodes, right[r])]
+            h[r] = 1 + max(h[a], h[b])
+    return h
+
+
+@numba.njit(cache=True)
+def subtree_approx_tables(node, left, right, size, wn, is_input, in_offs, in_vals, lam, k, inv_log_step):
+    """Algorithm 6's breakpoint tables for one shipped subtree (Algorithm 7, line 6).
+
+    Rows are sorted by ``size`` (children before parents); ``wn`` are the vertex
+    weights divided by the unit of :func:`bigclust.pruning.approx_dp`. An input
+    row's table arrives flattened as ``[levels, counts, weights]`` (``3 m``
+    values); the others are combined by :func:`bigclust.pruning._approx_vertex`,
+    the local engine's code, so every table equals the local one bit for bit.
+    Returns (offs, nbp, bl, bc, bx, pa, pb): row ``r`` holds breakpoints
+    ``offs[r] .. offs[r] + nbp[r] - 1``; ``pa``/``pb`` index its children's
+    breakpoints (-1 for the vertex itself and for input rows).
+    """
+    n = node.shape[0]
+    n_levels = lam.shape[0]
+    order, sorted_nodes = _rows_of(node)
+    offs = np.empty(n + 1, np.int64)
+    offs[0] = 0
+    for r in range(n):
+        if is_input[r]:
+            offs[r + 1] = offs[r] + (in_offs[r + 1] - in_offs[r]) // 3
+        else:
+            offs[r + 1] = offs[r] + min(size[r], n_levels + 2, k + 1)
+    total = offs[n]
+    bl = np.empty(total, np.int64)
+    bc = np.empty(total, np.int64)
+    bx = np.empty(total)
+    pa = np.full(total, -1, np.int64)
+    pb = np.full(total, -1, np.int64)
+    nbp = np.zeros(n, np.int64)
+    best_c = np.full(n_levels + 2, np.int64(1) << 62, np.int64)
+    best_x = np.empty(n_levels + 2)
+    best_a = np.empty(n_levels + 2, np.int64)
+    best_b = np.empty(n_levels + 2, np.int64)
+    for r in range(n):
+        o = offs[r]
+        if is_input[r]:
+            m = (in_offs[r + 1] - in_offs[r]) // 3
+            base = in_offs[r]
+            for i in range(m):
+                bl[o + i] = np.int64(in_vals[base + i])
+                bc[o + i] = np.int64(in_vals[base + m + i])
+                bx[o + i] = in_vals[base + 2 * m + i]
+            nbp[r] = m
+            continue
+        lv = _level_of(wn[r], lam, inv_log_step)
+        if left[r] < 0 or lv == -1:
+            bl[o] = lv
+            bc[o] = 1
+            bx[o] = wn[r]
+            nbp[r] = 1
+            continue
+        a = order[np.searchsorted(sorted_nodes, left[r])]
+        b = order[np.searchsorted(sorted_nodes, right[r])]
+        nbp[r] = _approx_vertex(wn[r], lv, offs[a], nbp[a], offs[b], nbp[b], o, bl, bc, bx, pa, pb, lam, k,
+                                inv_log_step, best_c, best_x, best_a, best_b)
+    return offs, nbp, bl, bc, bx, pa, pb
+
+
+@numba.njit(cache=True)
+def subtree_approx_traceback(node, left, right, is_input, offs, pa, pb, root_row, start):
+    """Algorithm 6's traceback (line 14) inside one shipped subtree.
+
+    Starts at breakpoint ``start`` of ``root_row`` and follows the stored
+    children breakpoints as ``pruning._approx_traceback``; stops at vertices that
+    chose themselves (selected) and at input rows (finished subtrees, traced by
+    their own task from the breakpoint reached). Returns (rows, breakpoint index
+    within the row's table, is_selected).
+    """
+    n = node.shape[0]
+    order, sorted_nodes = _rows_of(node)
+    out_r = np.empty(n + 2, np.int64)
+    out_i = np.empty(n + 2, np.int64)
+    out_sel = np.empty(n + 2, np.bool_)
+    n_out = 0
+    stack_r = np.empty(n + 2, np.int64)
+    stack_x = np.empty(n + 2, np.int64)
+    stack_r[0] = root_row
+    stack_x[0] = offs[root_row] + start
+    top = 1
+    while top > 0:
+        top -= 1
+        r = stack_r[top]
+        x = stack_x[top]
+        if is_input[r] and r != root_row:
+            out_r[n_out] = r
+            out_i[n_out] = x - offs[r]
+            out_sel[n_out] = False
+            n_out += 1
+            continue
+        if pa[x] < 0:
+            out_r[n_out] = r
+            out_i[n_out] = 0
+            out_sel[n_out] = True
+            n_out += 1
+            continue
+        stack_r[top] = order[np.searchsorted(sorted_nodes, left[r])]
+        stack_x[top] = pa[x]
+        stack_r[top + 1] = order[np.searchsorted(sorted_nodes, right[r])]
+        stack_x[top + 1] = pb[x]
         top += 2
     return out_r[:n_out], out_i[:n_out], out_sel[:n_out]

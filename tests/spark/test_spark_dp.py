@@ -1,0 +1,149 @@
+"""The pruning DPs on Spark (Algorithm 7): exact (Algorithm 5) and approximate (Algorithm 6) against
+the local engine's DPs on the same tree, the greedy splits against ``pruning.split_to_k``, and
+``method="auto"`` switching to Algorithm 6."""
+
+import numpy as np
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+
+from bigclust import LSHTreeKMeans  # noqa: E402
+from bigclust.datasets import make_planted_mixture  # noqa: E402
+from bigclust.hierarchy import Hierarchy, labels_from_pruning  # noqa: E402
+from bigclust.pruning import approx_dp, split_to_k  # noqa: E402
+from bigclust.spark import fit_spark  # noqa: E402
+from bigclust.spark._dp import split_to_k_spark  # noqa: E402
+from bigclust.spark._session import SparkMeter  # noqa: E402
+
+pytestmark = pytest.mark.spark
+
+KW = dict(scale_ratio=1.3, random_state=7)
+# 8 leaves per shipped subtree: 402 points take three iterations of Algorithm 7
+OPTS = {"num_partitions": 2, "subtree_leaves": 8}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    X, _, _ = make_planted_mixture(400, 4, 5, random_state=11)
+    return np.vstack([X, X[:2]])
+
+
+def _hierarchy(tree):
+    """The local engine's tree (``est.tree_``) as a ``Hierarchy`` for the pruning functions."""
+    left, right = tree.children[:, 0], tree.children[:, 1]
+    n_leaves = int((left < 0).sum())
+    size = np.ones(left.shape[0], np.int64)
+    for v in range(n_leaves, left.shape[0]):
+        size[v] = size[left[v]] + size[right[v]]
+    return Hierarchy(n_leaves, left, right, tree.parent, size, tree.scale, tree.auxiliary, tree.depth)
+
+
+def _canon(labels):
+    """Labels renumbered by first appearance, so equal partitions give equal arrays."""
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.shape[0], np.int64)
+    rank[np.argsort(first)] = np.arange(first.shape[0])
+    return rank[inv]
+
+
+def _same_partition(a, b):
+    np.testing.assert_array_equal(_canon(a), _canon(b))
+
+
+def test_exact_traceback_reaches_inputs_from_any_earlier_iteration(spark, planted):
+    """k = 40 over three iterations: the traceback meets finished children whose groups are two
+    iterations back (a small child of a big vertex); every one is traced (regression: one was lost)."""
+    local = LSHTreeKMeans(40, method="exact", **KW).fit(planted)
+    est = LSHTreeKMeans(40, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
+    assert est.report_["dp"]["dp_iterations"] == 3
+    _same_partition(local.labels_, est.labels_)
+    np.testing.assert_array_equal(local.cost_curve_, est.cost_curve_)
+    assert est.inertia_ == local.inertia_
+
+
+@pytest.mark.parametrize("k,dp_step", [(12, None), (40, 0.5)])
+def test_approx_equals_local_algorithm6_with_faults(spark, planted, k, dp_step):
+    """Algorithm 6 by Algorithm 7 gives the local Algorithm 6 + greedy splits on the same tree,
+    with the first task of every DP step failing once. ``dp_step=0.5`` makes the levels coarse,
+    so the DP returns fewer than k clusters and the distributed greedy splits run."""
+    local = LSHTreeKMeans(k, method="exact", **KW).fit(planted)
+    H = _hierarchy(local.tree_)
+    step = dp_step if dp_step is not None else 0.1 / (2 * H.depth)
+    sel, a_info = approx_dp(H, local.tree_.cost, k, step)
+    oracle = split_to_k(H, local.tree_.cost, sel, k)
+
+    est = LSHTreeKMeans(k, method="approx", dp_step=dp_step, engine="spark", spark_options=OPTS, **KW)
+    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("dp",))
+    for name, v in attrs.items():
+        setattr(est, name, v)
+    r = est.report_
+    assert r["method"] == "approx" and est.cost_curve_ is None
+    dp = r["dp"]
+    assert dp["tree_depth"] == H.depth and dp["step"] == step and dp["source"] == "algorithm6"
+    # the root's table is the local one: same level, same weight, same count
+    assert dp["n_levels"] == a_info["n_levels"] and dp["level_bound"] == a_info["level_bound"]
+    assert dp["cost"] == a_info["cost"] and dp["clusters_from_dp"] == sel.shape[0]
+    assert dp["breakpoints"] == a_info["breakpoints"]
+    assert dp["widest_table"] <= min(dp["n_levels"] + 1, k + 1)
+    assert dp["guarantee"] == (1.1 if dp_step is None else 1.5 ** H.depth)
+    if dp_step is not None:
+        assert sel.shape[0] < k and dp["split_rounds"] >= 1
+    _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
+    assert est.cluster_centers_.shape == (k, planted.shape[1])
+    np.testing.assert_allclose(est.inertia_, local.tree_.cost[oracle].sum(), rtol=1e-13)
+    # within the guarantee of the optimal pruning (the exact DP on the same tree)
+    assert local.inertia_ <= est.inertia_ * (1 + 1e-12) <= local.inertia_ * dp["guarantee"] * (1 + 1e-12)
+
+
+def _ntp(spark, H, w):
+    rows = [(int(v), int(H.left[v]), int(H.right[v]), float(w[v])) for v in range(H.n_nodes)]
+    return spark.createDataFrame(rows, "node long, left long, right long, cost double")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_to_k_spark_equals_split_to_k(spark, seed):
+    """Random weights (gains of any sign order, many ties broken by id) on a random tree: the
+    batched greedy with fetched children makes exactly the local greedy's splits."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    left, right = -np.ones(2 * n - 1, np.int64), -np.ones(2 * n - 1, np.int64)
+    roots = list(range(n))
+    for v in range(n, 2 * n - 1):
+        a, b = rng.choice(len(roots), 2, replace=False)
+        left[v], right[v] = roots[a], roots[b]
+        roots = [r for i, r in enumerate(roots) if i not in (a, b)] + [v]
+    parent = -np.ones(2 * n - 1, np.int64)
+    parent[left[n:]] = np.arange(n, 2 * n - 1)
+    parent[right[n:]] = np.arange(n, 2 * n - 1)
+    size = np.ones(2 * n - 1, np.int64)
+    for v in range(n, 2 * n - 1):
+        size[v] = size[left[v]] + size[right[v]]
+    H = Hierarchy(n, left, right, parent, size, np.zeros(2 * n - 1), np.zeros(2 * n - 1, bool), 0)
+    w = rng.integers(0, 5, 2 * n - 1).astype(np.float64) * rng.random()  # ties on purpose
+    w[:n] = 0.0
+    ntp = _ntp(spark, H, w).localCheckpoint()
+    for n_random_splits, k in [(0, 1), (0, 7), (0, n), (4, 30)]:
+        start = {H.root}  # a pruning: the root split at random vertices
+        for _ in range(n_random_splits):
+            v = int(rng.choice(sorted(u for u in start if u >= n)))
+            start = (start - {v}) | {int(left[v]), int(right[v])}
+        start = np.array(sorted(start), np.int64)
+        expect = split_to_k(H, w, start, k)
+        got, rounds = split_to_k_spark(spark, ntp, start, k, SparkMeter(spark))
+        np.testing.assert_array_equal(got, expect)
+        assert len(got) == max(k, start.shape[0])
+        assert rounds <= len(got)
+
+
+def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, monkeypatch):
+    """``method="auto"`` on Spark: the exact DP up to a table budget, Algorithm 6 above it; and
+    ``method="exact"`` above it fails with a clear message."""
+    import bigclust.spark._engine as E
+
+    monkeypatch.setattr(E, "_EXACT_MAX_ENTRIES", 100)
+    est = LSHTreeKMeans(5, method="auto", engine="spark", spark_options=OPTS, **KW).fit(planted)
+    assert est.report_["method"] == "approx" and est.report_["dp"]["exact_entries"] > 100
+    local = LSHTreeKMeans(5, method="exact", **KW).fit(planted)
+    _same_partition(local.labels_, est.labels_)  # planted and resilient: Algorithm 6 finds the optimum
+    with pytest.raises(MemoryError, match="method='approx'"):
+        LSHTreeKMeans(5, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
