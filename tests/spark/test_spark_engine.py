@@ -115,8 +115,10 @@ def test_bad_input_fails_before_work(spark):
         LSHTreeKMeans(3, engine="spark").fit(ok)
     with pytest.raises(ValueError, match="not in the DataFrame"):
         LSHTreeKMeans(1, engine="spark", spark_options={"input_col": "vec"}).fit(ok)
-    with pytest.raises(ValueError, match="approx"):
-        LSHTreeKMeans(1, engine="spark", method="approx").fit(ok)
+    with pytest.raises(ValueError, match="dp_step"):
+        LSHTreeKMeans(1, engine="spark", method="approx", dp_step=-1.0).fit(ok)
+    with pytest.raises(ValueError, match="method"):
+        LSHTreeKMeans(1, engine="spark", method="lagrange").fit(ok)
 
 
 def test_cli_engine_spark_reads_parquet_and_writes_labelled_rows(spark, tmp_path, capsys):
