@@ -147,3 +147,16 @@ def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, monk
     _same_partition(local.labels_, est.labels_)  # planted and resilient: Algorithm 6 finds the optimum
     with pytest.raises(MemoryError, match="method='approx'"):
         LSHTreeKMeans(5, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
+
+
+def test_approx_with_two_hop_tree_uses_the_stored_paths(spark, planted):
+    """With ``candidates="two_hop"`` the depth comes from the stored leaf paths (no extra pass)."""
+    kw = dict(KW, candidates="two_hop")
+    local = LSHTreeKMeans(8, method="exact", **kw).fit(planted)
+    H = _hierarchy(local.tree_)
+    sel, _ = approx_dp(H, local.tree_.cost, 8, 0.1 / (2 * H.depth))
+    oracle = split_to_k(H, local.tree_.cost, sel, 8)
+    est = LSHTreeKMeans(8, method="approx", engine="spark", spark_options=OPTS, **kw).fit(planted)
+    assert est.report_["dp"]["tree_depth"] == H.depth
+    assert est.report_["spark"]["mpc_rounds_by_step"]["dp: depth"] == 1
+    _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
