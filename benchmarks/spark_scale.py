@@ -11,6 +11,7 @@ Usage:
   python benchmarks/spark_scale.py --n 100000 1000000 --d 16 --k 100
   python benchmarks/spark_scale.py --n 10000 100000 1000000 --d 16 --k 100 --candidates two_hop
   python benchmarks/spark_scale.py --n 10000000 --d 16 --k 10000 --driver-memory 1g
+  python benchmarks/spark_scale.py --n 100000 --k 10000 --method exact approx   # Algorithm 5 vs 6 on one input
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def main():
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--master", default="local[*,4]")
     ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
+    ap.add_argument("--method", nargs="+", choices=["exact", "approx", "auto"], default=["exact"],
+                    help="pruning DP(s) to run on the same input, one fit each")
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
     args = ap.parse_args()
 
@@ -75,24 +78,31 @@ def main():
             planted = write_planted(path, n, args.d, args.k, args.seed)
             gen_s = time.perf_counter() - t
             df = spark.read.parquet(path)
-            est = LSHTreeKMeans(args.k, method="exact", scale_ratio=args.scale_ratio, random_state=args.seed,
-                                candidates=args.candidates, engine="spark",
-                                spark_options={"num_partitions": args.partitions})
-            t = time.perf_counter()
-            est.fit(df)
-            fit_s = time.perf_counter() - t
-            r = est.report_
-            s = r["spark"]
-            emit(tool="bigclust-spark", candidates=args.candidates, n=n, d=args.d, k=args.k, scale_ratio=args.scale_ratio,
-                 rho=est.inertia_ / planted, seconds=fit_s, generate_seconds=gen_s,
-                 mpc_rounds=r["mpc_rounds"], n_scales=r["n_scales"], tree_nodes=r["tree_nodes"],
-                 dp_iterations=r["dp"]["dp_iterations"], spark_jobs=s["spark_jobs"], spark_stages=s["spark_stages"],
-                 shuffle_bytes_written=s["shuffle_bytes_written"], driver_python_peak_mb=r["peak_memory_mb"],
-                 driver_jvm_peak_heap_mb=s["driver_jvm_peak_heap_mb"], driver_memory=args.driver_memory,
-                 stage_seconds=r["time"], rounds_by_step=s["mpc_rounds_by_step"], master=s["master"],
-                 num_partitions=s["num_partitions"], scales_skipped=r["tree_info"].get("scales_skipped"),
-                 edges_accepted=r["tree_info"].get("edges_accepted"), n_candidates=r["tree_info"].get("n_candidates"),
-                 conf=args.conf)
+            for method in args.method:
+                est = LSHTreeKMeans(args.k, method=method, scale_ratio=args.scale_ratio, random_state=args.seed,
+                                    candidates=args.candidates, engine="spark",
+                                    spark_options={"num_partitions": args.partitions})
+                t = time.perf_counter()
+                est.fit(df)
+                fit_s = time.perf_counter() - t
+                r = est.report_
+                s = r["spark"]
+                dp = r["dp"]
+                emit(tool="bigclust-spark", candidates=args.candidates, method=r["method"], n=n, d=args.d, k=args.k,
+                     scale_ratio=args.scale_ratio,
+                     rho=est.inertia_ / planted, seconds=fit_s, generate_seconds=gen_s,
+                     mpc_rounds=r["mpc_rounds"], n_scales=r["n_scales"], tree_nodes=r["tree_nodes"],
+                     dp_iterations=dp["dp_iterations"], dp_exact_entries=dp.get("exact_entries"),
+                     dp_breakpoints=dp.get("breakpoints"), dp_widest_table=dp.get("widest_table"),
+                     dp_levels=dp.get("n_levels"), dp_guarantee=dp.get("guarantee"),
+                     dp_clusters_from_dp=dp.get("clusters_from_dp"), dp_split_rounds=dp.get("split_rounds"),
+                     spark_jobs=s["spark_jobs"], spark_stages=s["spark_stages"],
+                     shuffle_bytes_written=s["shuffle_bytes_written"], driver_python_peak_mb=r["peak_memory_mb"],
+                     driver_jvm_peak_heap_mb=s["driver_jvm_peak_heap_mb"], driver_memory=args.driver_memory,
+                     stage_seconds=r["time"], rounds_by_step=s["mpc_rounds_by_step"], master=s["master"],
+                     num_partitions=s["num_partitions"], scales_skipped=r["tree_info"].get("scales_skipped"),
+                     edges_accepted=r["tree_info"].get("edges_accepted"),
+                     n_candidates=r["tree_info"].get("n_candidates"), conf=args.conf)
             shutil.rmtree(path, ignore_errors=True)
     finally:
         if args.workdir is None:
