@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
     ap.add_argument("--method", nargs="+", choices=["exact", "approx", "auto"], default=["exact"],
                     help="pruning DP(s) to run on the same input, one fit each")
+    ap.add_argument("--dp-step", type=float, default=None, help="dp_step of the approx DP (default epsilon / 2H)")
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
     args = ap.parse_args()
 
@@ -79,7 +80,8 @@ def main():
             gen_s = time.perf_counter() - t
             df = spark.read.parquet(path)
             for method in args.method:
-                est = LSHTreeKMeans(args.k, method=method, scale_ratio=args.scale_ratio, random_state=args.seed,
+                est = LSHTreeKMeans(args.k, method=method, dp_step=args.dp_step, scale_ratio=args.scale_ratio,
+                                    random_state=args.seed,
                                     candidates=args.candidates, engine="spark",
                                     spark_options={"num_partitions": args.partitions})
                 t = time.perf_counter()
@@ -94,7 +96,7 @@ def main():
                      mpc_rounds=r["mpc_rounds"], n_scales=r["n_scales"], tree_nodes=r["tree_nodes"],
                      dp_iterations=dp["dp_iterations"], dp_exact_entries=dp.get("exact_entries"),
                      dp_breakpoints=dp.get("breakpoints"), dp_widest_table=dp.get("widest_table"),
-                     dp_levels=dp.get("n_levels"), dp_guarantee=dp.get("guarantee"),
+                     dp_levels=dp.get("n_levels"), dp_step=dp.get("step"), dp_guarantee=dp.get("guarantee"),
                      dp_clusters_from_dp=dp.get("clusters_from_dp"), dp_split_rounds=dp.get("split_rounds"),
                      spark_jobs=s["spark_jobs"], spark_stages=s["spark_stages"],
                      shuffle_bytes_written=s["shuffle_bytes_written"], driver_python_peak_mb=r["peak_memory_mb"],

@@ -310,21 +310,19 @@ def _heights_task(fault):
     return run
 
 
-def tree_depth_spark(tree, ntp, subtree_leaves: int, meter, fault=None) -> int:
+def _tree_depth(tree, ntp, tops, meter, fault=None) -> int:
     """``H`` of Algorithm 6: the largest number of edges on a leaf-to-root path.
 
     With stored leaf paths (two-hop) it is the longest path; otherwise heights
-    are computed bottom-up by Algorithm 7's iterations (the same groups as the DP).
+    are computed bottom-up by Algorithm 7's iterations over the DP's groups ``tops``.
     """
     from pyspark.sql import functions as F
 
     if tree.n_leaves == 1:
         return 0
+    meter.round("dp: depth")
     if tree.paths is not None:
-        meter.round("dp: depth")
         return int(tree.paths.groupBy("u").count().agg(F.max("count")).first()[0]) - 1
-    bands = _bands(tree.n_leaves, max(2, int(subtree_leaves)))
-    tops, _ = _band_groups(tree, ntp, bands, meter)
     _, out, _ = _bottom_up(ntp, tops, meter, _heights_task(fault))
     return int(out.first()["table"][0])
 
@@ -385,7 +383,7 @@ def _approx_tasks(lam, inv_log_step, k, unit, fault):
     return run, trace
 
 
-def approx_dp_spark(spark, tree, ntp, k: int, step: float, subtree_leaves: int, meter, fault=None):
+def approx_dp_spark(spark, tree, ntp, k: int, step_for_depth, subtree_leaves: int, meter, fault=None):
     """Algorithm 6 by Algorithm 7: at most ``k`` vertices within ``(1 + step)^H`` of the optimum.
 
     The same computation as :func:`bigclust.pruning.approx_dp` (same levels,
@@ -393,27 +391,32 @@ def approx_dp_spark(spark, tree, ntp, k: int, step: float, subtree_leaves: int, 
     computed in one task: a table holds at most ``min(|C|, levels + 2, k + 1)``
     breakpoints, so a task's memory is bounded by ``tau`` and the number of
     levels, not by ``k`` (the MPC form of Lemma 4.6). The driver holds the
-    ``levels`` thresholds and the root's table.
+    ``levels`` thresholds and the root's table. ``step_for_depth(H)`` gives the
+    step from the tree's depth ``H``, found first over the same groups.
 
     Returns (selected vertex ids, info) with ``info`` as ``approx_dp``'s plus
-    ``widest_table`` (the most breakpoints of one vertex) and the iterations.
+    ``tree_depth``, ``step``, ``widest_table`` (the most breakpoints of one
+    vertex) and the iterations.
     """
     from pyspark.sql import functions as F
 
     tau = max(2, int(subtree_leaves))
+    bands = _bands(tree.n_leaves, tau)
+    tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
+    H = _tree_depth(tree, ntp, tops, meter, fault)
+    step = float(step_for_depth(H))
     st = ntp.agg(F.min(F.when(F.col("cost") > 0, F.col("cost"))).alias("lo"), F.max("cost").alias("hi")).first()
     meter.round("dp: levels")
-    bands = _bands(tree.n_leaves, tau)
-    base = {"dp_iterations": len(bands), "subtree_leaves": tau, "step": float(step)}
+    base = {"dp_iterations": len(bands), "subtree_leaves": tau, "tree_depth": H, "step": step,
+            "group_rounds": jump_rounds}
     if st["lo"] is None:  # all weights zero: the root alone is optimal
-        return np.array([tree.root], np.int64), dict(base, n_levels=1, level_bound=0.0, cost=0.0, breakpoints=1,
-                                                     widest_table=1)
+        return np.array([tree.root], np.int64), dict(base, n_levels=1, level_bound=0.0, cost=0.0,
+                                                     clusters_from_dp=1, breakpoints=1, widest_table=1)
     unit = float(st["lo"])
     # as pruning._n_levels: the least positive weight rescaled to 1
     n_levels = int(np.ceil(np.log(2.0 * tree.n_leaves * float(st["hi"]) / unit) / np.log1p(step))) + 2
     lam = _level_tables(step, n_levels)
     tables_task, trace_task = _approx_tasks(lam, 1.0 / np.log1p(step), int(k), unit, fault)
-    tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
     groups, out, finished = _bottom_up(ntp, tops, meter, tables_task,
                                        "node long, table array<double>, stored long, widest long")
     root = np.asarray(out.first()["table"], np.float64)
@@ -422,7 +425,7 @@ def approx_dp_spark(spark, tree, ntp, k: int, step: float, subtree_leaves: int, 
     selected = _top_down(spark, groups, bands, tree.root, 0, trace_task, meter)
     level = int(root[0])
     info = dict(base, n_levels=n_levels + 1, level_bound=0.0 if level < 0 else float(lam[level]) * unit,
-                cost=float(root[2 * m]) * unit, clusters_from_dp=int(root[m]), group_rounds=jump_rounds,
+                cost=float(root[2 * m]) * unit, clusters_from_dp=int(root[m]),
                 breakpoints=int(sizes["s"]), widest_table=int(sizes["w"]))
     return selected, info
 

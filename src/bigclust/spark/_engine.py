@@ -30,7 +30,7 @@ from .._report import RunRecorder
 from ._arrow import list_column, matrix, maybe_fail, vector
 from ._refine import assign_task, nearest_center, refine_spark
 from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
-                  tree_depth_spark, tree_with_parents)
+                  tree_with_parents)
 from ._session import SparkMeter, get_session
 from ._tree import build_tree
 from ._two_hop import build_tree_two_hop
@@ -183,14 +183,15 @@ def _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault):
     depth, which gives the ``(1 + epsilon)`` guarantee. Unlike the local engine,
     the Lagrangian relaxation is not also tried.
     """
-    H = tree_depth_spark(tree, ntp, opts["subtree_leaves"], meter, fault)
-    Hc = max(H, 1)
-    strict = prm["epsilon"] / (2 * Hc)
-    step = prm["dp_step"] if prm["dp_step"] is not None else strict
-    selected, info = approx_dp_spark(spark, tree, ntp, k, step, opts["subtree_leaves"], meter, fault)
+    def step_for_depth(H):
+        return prm["dp_step"] if prm["dp_step"] is not None else prm["epsilon"] / (2 * max(H, 1))
+
+    selected, info = approx_dp_spark(spark, tree, ntp, k, step_for_depth, opts["subtree_leaves"], meter, fault)
     selected, rounds = split_to_k_spark(spark, ntp, selected, k, meter)
-    guarantee = (1 + prm["epsilon"]) if step <= strict * (1 + 1e-12) else (1 + step) ** Hc
-    return selected, dict(info, tree_depth=H, guarantee=guarantee, split_rounds=rounds, source="algorithm6")
+    Hc = max(info["tree_depth"], 1)
+    strict = prm["epsilon"] / (2 * Hc)
+    guarantee = (1 + prm["epsilon"]) if info["step"] <= strict * (1 + 1e-12) else (1 + info["step"]) ** Hc
+    return selected, dict(info, guarantee=guarantee, split_rounds=rounds, source="algorithm6")
 
 
 def fit_spark(est, X, sample_weight, rng, fault=None):
