@@ -2,7 +2,9 @@
 
 What the driver holds: the parameters, the LSH directions (``d' x t m``
 floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
-and the root's DP table (``O(k)``); with ``refine``, the starts' centres, the
+and the root's DP table (``O(k)``); with ``method="approx"``, the level
+thresholds (``O(levels)``), the root's breakpoints and the ``O(k)`` vertex
+rows of the greedy splits; with ``refine``, the starts' centres, the
 tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``).
 Points, edges, components, tree vertices, DP tables of subtrees and labels stay in Spark (executors' memory, local
 checkpoints, and Parquet under ``workdir``). With NumPy input the labels are
@@ -10,8 +12,8 @@ collected at the end (the caller already holds ``n`` rows in memory).
 
 Stages (``report_["time"]``): ``distribute`` (NumPy input only), ``dedup``
 (duplicate rows merged, ids in the local engine's canonical order),
-``tree`` (Algorithms 1-4, :mod:`bigclust.spark._tree`), ``dp`` (Algorithm 5 by
-Algorithm 7, :mod:`bigclust.spark._dp`), ``labels`` (pointer jumping to the
+``tree`` (Algorithms 1-4, :mod:`bigclust.spark._tree`), ``dp`` (Algorithm 5
+or 6 by Algorithm 7, :mod:`bigclust.spark._dp`), ``labels`` (pointer jumping to the
 selected ancestor, then a join with the input rows), ``refine`` (optional:
 Lloyd passes from three starts, :mod:`bigclust.spark._refine`; the labels are
 then one map against the final centres).
