@@ -29,7 +29,7 @@ import numpy as np
 from .. import _validation as V
 from .._dedup import _row_hashes
 from .._report import RunRecorder
-from ._arrow import list_column, matrix, maybe_fail, vector
+from ._arrow import list_column, matrix
 from ._refine import assign_task, nearest_center, refine_spark
 from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                   tree_with_parents)
