@@ -26,6 +26,8 @@ engine's greedy splits with children fetched from Spark in batches.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..pruning import _level_tables
@@ -33,97 +35,90 @@ from . import _kernels as K
 from ._arrow import maybe_fail, ragged_column, vector
 
 
-def _group_arrays(b_cols):
-    M = np.concatenate([vector(c["M"], np.int64) for c in b_cols])
-    node = np.concatenate([vector(c["node"], np.int64) for c in b_cols])
-    left = np.concatenate([vector(c["left"], np.int64) for c in b_cols])
-    right = np.concatenate([vector(c["right"], np.int64) for c in b_cols])
-    size = np.concatenate([vector(c["size"], np.int64) for c in b_cols])
-    cost = np.concatenate([vector(c["cost"], np.float64) for c in b_cols])
-    is_input = np.concatenate([vector(c["is_input"], np.bool_) for c in b_cols])
-    tables = []
-    for c in b_cols:
-        tables.extend(c["table"].to_pylist())
-    extra = {}
-    if "alloc" in b_cols[0]:
-        extra["alloc"] = np.concatenate([vector(c["alloc"], np.int64) for c in b_cols])
-    return M, node, left, right, size, cost, is_input, tables, extra
+@dataclass
+class _Group:
+    """One shipped subtree (Algorithm 7, line 6): its rows sorted by ``(size, node)``."""
+
+    top: int                 # M, the group's highest vertex
+    root: int                # the row of ``top``
+    node: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    size: np.ndarray
+    cost: np.ndarray
+    is_input: np.ndarray     # finished children: their table comes from an earlier iteration
+    in_offs: np.ndarray      # the input rows' tables, flattened: row r's is in_vals[in_offs[r]:in_offs[r+1]]
+    in_vals: np.ndarray
+    alloc: int | None        # traceback only: the count (breakpoint) the top is traced with
 
 
-def _runs(M):
+def _groups(batches, fault):
+    """The groups in one task's rows (sorted by ``(M, size, node)``), after the fault hook of tests."""
+    maybe_fail(fault, "dp")
+    bs = [b for b in batches if b.num_rows]
+    if not bs:
+        return
+
+    def col(name, dtype):
+        return np.concatenate([vector(b.column(name), dtype) for b in bs])
+
+    M = col("M", np.int64)
+    node, left, right, size = (col(c, np.int64) for c in ("node", "left", "right", "size"))
+    cost, is_input = col("cost", np.float64), col("is_input", np.bool_)
+    alloc = col("alloc", np.int64) if "alloc" in bs[0].schema.names else None
+    tables = [t for b in bs for t in b.column("table").to_pylist()]
     starts = np.flatnonzero(np.r_[True, M[1:] != M[:-1]])
-    ends = np.r_[starts[1:], M.shape[0]]
-    return zip(starts, ends)
+    for a, e in zip(starts, np.r_[starts[1:], M.shape[0]]):
+        lens = np.array([len(tables[r]) if is_input[r] else 0 for r in range(a, e)], np.int64)
+        in_offs = np.zeros(e - a + 1, np.int64)
+        np.cumsum(lens, out=in_offs[1:])
+        in_vals = np.concatenate([np.asarray(tables[r], np.float64) for r in range(a, e) if is_input[r]]
+                                 or [np.empty(0)])
+        yield _Group(int(M[a]), int(np.flatnonzero(node[a:e] == M[a])[0]), node[a:e], left[a:e], right[a:e],
+                     size[a:e], cost[a:e], is_input[a:e], in_offs, in_vals, None if alloc is None else int(alloc[a]))
 
 
-def _inputs(tables, is_input, a, b):
-    lens = np.array([len(tables[r]) if is_input[r] else 0 for r in range(a, b)], np.int64)
-    offs = np.zeros(b - a + 1, np.int64)
-    np.cumsum(lens, out=offs[1:])
-    vals = np.concatenate([np.asarray(tables[r], np.float64) for r in range(a, b) if is_input[r]] or [np.empty(0)])
-    return offs, vals
+def _table_batch(tops, tables, **extra):
+    """One row per group top: ``node``, its ``table`` (and ``extra`` int64 columns)."""
+    import pyarrow as pa
+
+    offs = np.zeros(len(tables) + 1, np.int64)
+    np.cumsum([t.shape[0] for t in tables], out=offs[1:])
+    return pa.RecordBatch.from_arrays(
+        [pa.array(np.array(tops, np.int64)), ragged_column(np.concatenate(tables), offs)]
+        + [pa.array(np.array(v, np.int64)) for v in extra.values()], names=["node", "table", *extra])
 
 
-def _collect_batches(batches, names):
-    cols = []
-    for b in batches:
-        if b.num_rows:
-            cols.append({n: b.column(n) for n in names})
-    return cols
+def _trace_batch(parts):
+    """Traceback rows ``(node, count, selected, size)`` from per-group tuples of arrays."""
+    import pyarrow as pa
 
-
-_COLS = ("M", "node", "left", "right", "size", "cost", "is_input", "table")
+    return pa.RecordBatch.from_arrays([pa.array(np.concatenate([p[i] for p in parts])) for i in range(4)],
+                                      names=["node", "count", "selected", "size"])
 
 
 def _tables_task(k, fault):
     def run(batches):
-        import pyarrow as pa
-
-        maybe_fail(fault, "dp")
-        cols = _collect_batches(batches, _COLS)
-        if not cols:
-            return
-        M, node, left, right, size, cost, is_input, tables, _ = _group_arrays(cols)
-        out_node, out_vals, out_offs = [], [], [0]
-        for a, b in _runs(M):
-            in_offs, in_vals = _inputs(tables, is_input, a, b)
-            offs, dp = K.subtree_tables(node[a:b], left[a:b], right[a:b], size[a:b], cost[a:b], is_input[a:b],
-                                        in_offs, in_vals, k)
-            r = int(np.flatnonzero(node[a:b] == M[a])[0])
-            out_node.append(M[a])
-            out_vals.append(dp[offs[r]:offs[r + 1]])
-            out_offs.append(out_offs[-1] + out_vals[-1].shape[0])
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.array(out_node, np.int64)), ragged_column(np.concatenate(out_vals), np.array(out_offs))],
-            names=["node", "table"])
+        tops, tables = [], []
+        for g in _groups(batches, fault):
+            offs, dp = K.subtree_tables(g.node, g.left, g.right, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
+            tops.append(g.top)
+            tables.append(dp[offs[g.root]:offs[g.root + 1]])
+        if tops:
+            yield _table_batch(tops, tables)
     return run
 
 
 def _trace_task(k, fault):
     def run(batches):
-        import pyarrow as pa
-
-        maybe_fail(fault, "dp")
-        cols = _collect_batches(batches, _COLS + ("alloc",))
-        if not cols:
-            return
-        M, node, left, right, size, cost, is_input, tables, extra = _group_arrays(cols)
-        alloc = extra["alloc"]
-        o_node, o_cnt, o_sel, o_size = [], [], [], []
-        for a, b in _runs(M):
-            in_offs, in_vals = _inputs(tables, is_input, a, b)
-            offs, dp = K.subtree_tables(node[a:b], left[a:b], right[a:b], size[a:b], cost[a:b], is_input[a:b],
-                                        in_offs, in_vals, k)
-            r = int(np.flatnonzero(node[a:b] == M[a])[0])
-            rows, cnts, sel = K.subtree_traceback(node[a:b], left[a:b], right[a:b], size[a:b], is_input[a:b],
-                                                  offs, dp, r, int(alloc[a]), k)
-            o_node.append(node[a:b][rows])
-            o_cnt.append(cnts)
-            o_sel.append(sel)
-            o_size.append(size[a:b][rows])
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.concatenate(o_node)), pa.array(np.concatenate(o_cnt)), pa.array(np.concatenate(o_sel)),
-             pa.array(np.concatenate(o_size))], names=["node", "count", "selected", "size"])
+        parts = []
+        for g in _groups(batches, fault):
+            offs, dp = K.subtree_tables(g.node, g.left, g.right, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
+            rows, cnts, sel = K.subtree_traceback(g.node, g.left, g.right, g.size, g.is_input, offs, dp, g.root,
+                                                  g.alloc, k)
+            parts.append((g.node[rows], cnts, sel, g.size[rows]))
+        if parts:
+            yield _trace_batch(parts)
     return run
 
 
@@ -291,22 +286,13 @@ def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=N
 
 def _heights_task(fault):
     def run(batches):
-        import pyarrow as pa
-
-        maybe_fail(fault, "dp")
-        cols = _collect_batches(batches, _COLS)
-        if not cols:
-            return
-        M, node, left, right, size, cost, is_input, tables, _ = _group_arrays(cols)
-        out_node, out_h = [], []
-        for a, b in _runs(M):
-            in_offs, in_vals = _inputs(tables, is_input, a, b)
-            h = K.subtree_heights(node[a:b], left[a:b], right[a:b], is_input[a:b], in_offs, in_vals)
-            out_node.append(M[a])
-            out_h.append(float(h[int(np.flatnonzero(node[a:b] == M[a])[0])]))
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.array(out_node, np.int64)),
-             ragged_column(np.array(out_h), np.arange(len(out_h) + 1))], names=["node", "table"])
+        tops, tables = [], []
+        for g in _groups(batches, fault):
+            h = K.subtree_heights(g.node, g.left, g.right, g.is_input, g.in_offs, g.in_vals)
+            tops.append(g.top)
+            tables.append(np.array([float(h[g.root])]))
+        if tops:
+            yield _table_batch(tops, tables)
     return run
 
 
@@ -330,55 +316,32 @@ def _tree_depth(tree, ntp, tops, meter, fault=None) -> int:
 def _approx_tasks(lam, inv_log_step, k, unit, fault):
     """(tables task, traceback task) of Algorithm 6 over shipped subtrees."""
 
-    def groups(b_cols):
-        """Per group: (top, node, left, right, size, is_input, alloc, root row, tables), rows of the group only."""
-        M, node, left, right, size, cost, is_input, tables_in, extra = _group_arrays(b_cols)
-        for a, b in _runs(M):
-            in_offs, in_vals = _inputs(tables_in, is_input, a, b)
-            res = K.subtree_approx_tables(node[a:b], left[a:b], right[a:b], size[a:b], cost[a:b] / unit,
-                                          is_input[a:b], in_offs, in_vals, lam, k, inv_log_step)
-            r = int(np.flatnonzero(node[a:b] == M[a])[0])
-            alloc = int(extra["alloc"][a]) if "alloc" in extra else None
-            yield M[a], node[a:b], left[a:b], right[a:b], size[a:b], is_input[a:b], alloc, r, res
+    def tables_of(g):
+        return K.subtree_approx_tables(g.node, g.left, g.right, g.size, g.cost / unit, g.is_input, g.in_offs,
+                                       g.in_vals, lam, k, inv_log_step)
 
     def run(batches):
-        import pyarrow as pa
-
-        maybe_fail(fault, "dp")
-        cols = _collect_batches(batches, _COLS)
-        if not cols:
-            return
-        out_node, out_vals, out_offs, stored, widest = [], [], [0], [], []
-        for top, _, _, _, _, is_input, _, r, (offs, nbp, bl, bc, bx, _, _) in groups(cols):
-            x = slice(offs[r], offs[r] + nbp[r])
-            out_node.append(top)
-            out_vals.append(np.concatenate([bl[x].astype(np.float64), bc[x].astype(np.float64), bx[x]]))
-            out_offs.append(out_offs[-1] + out_vals[-1].shape[0])
-            own = ~is_input
-            stored.append(int(nbp[own].sum()))
-            widest.append(int(nbp[own].max()))
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.array(out_node, np.int64)), ragged_column(np.concatenate(out_vals), np.array(out_offs)),
-             pa.array(np.array(stored, np.int64)), pa.array(np.array(widest, np.int64))],
-            names=["node", "table", "stored", "widest"])
+        tops, tables, stored, widest = [], [], [], []
+        for g in _groups(batches, fault):
+            offs, nbp, bl, bc, bx, _, _ = tables_of(g)
+            x = slice(offs[g.root], offs[g.root] + nbp[g.root])
+            tops.append(g.top)
+            tables.append(np.concatenate([bl[x].astype(np.float64), bc[x].astype(np.float64), bx[x]]))
+            own = nbp[~g.is_input]
+            stored.append(int(own.sum()))
+            widest.append(int(own.max()))
+        if tops:
+            yield _table_batch(tops, tables, stored=stored, widest=widest)
 
     def trace(batches):
-        import pyarrow as pa
-
-        maybe_fail(fault, "dp")
-        cols = _collect_batches(batches, _COLS + ("alloc",))
-        if not cols:
-            return
-        o_node, o_cnt, o_sel, o_size = [], [], [], []
-        for _, node, left, right, size, is_input, alloc, r, (offs, _, _, _, _, pa_, pb_) in groups(cols):
-            rows, idx, sel = K.subtree_approx_traceback(node, left, right, is_input, offs, pa_, pb_, r, alloc)
-            o_node.append(node[rows])
-            o_cnt.append(idx)
-            o_sel.append(sel)
-            o_size.append(size[rows])
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.concatenate(o_node)), pa.array(np.concatenate(o_cnt)), pa.array(np.concatenate(o_sel)),
-             pa.array(np.concatenate(o_size))], names=["node", "count", "selected", "size"])
+        parts = []
+        for g in _groups(batches, fault):
+            offs, _, _, _, _, pa_, pb_ = tables_of(g)
+            rows, idx, sel = K.subtree_approx_traceback(g.node, g.left, g.right, g.is_input, offs, pa_, pb_, g.root,
+                                                        g.alloc)
+            parts.append((g.node[rows], idx, sel, g.size[rows]))
+        if parts:
+            yield _trace_batch(parts)
 
     return run, trace
 
