@@ -207,8 +207,9 @@ def _band_groups(tree, ntp, bands, meter):
     return out, jump_rounds
 
 
-def _bottom_up(ntp, bands, meter, task, schema="node long, table array<double>"):
-    """Algorithm 7's iterations: every band's groups, shipped to tasks with their finished children.
+def _bottom_up(ntp, tops, meter, task, schema="node long, table array<double>"):
+    """Algorithm 7's iterations: every band's groups (``tops``, from ``_band_groups``), shipped to tasks
+    with their finished children.
 
     ``task`` turns a partition of group rows ``(M, node, left, right, size, cost,
     is_input, table)``, sorted by ``(M, size, node)``, into one row per group top
@@ -221,7 +222,7 @@ def _bottom_up(ntp, bands, meter, task, schema="node long, table array<double>")
     finished = None
     groups = []
     out = None
-    for band in bands:
+    for band in tops:
         own = (ntp.join(band, "node").select("M", "node", "left", "right", "size", "cost",
                                              F.lit(False).alias("is_input"), F.lit(None).cast("array<double>").alias("table")))
         rows = own
