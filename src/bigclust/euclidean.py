@@ -29,7 +29,7 @@ from ._dedup import unique_rows
 from ._report import RunRecorder
 from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
 from .two_hop import build_hierarchy_two_hop
-from .pruning import approx_dp, approx_dp_work, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
+from .pruning import approx_dp, approx_dp_work, approx_guarantee, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
 
 __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
@@ -402,8 +402,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
                         break
                     step = min(2 * step, prm["epsilon"])
                 info.update(approx_work=a_work)
-        guarantee = (1 + prm["epsilon"]) if step <= strict * (1 + 1e-12) else (1 + step) ** H
-        return "approx", step, dict(info, step=step, guarantee=guarantee)
+        return "approx", step, dict(info, step=step, guarantee=approx_guarantee(step, H, prm["epsilon"]))
 
     def _approx_pruning(self, tree, cost, k, step, info):
         """Algorithm 6 and a Lagrangian relaxation (both memory-independent of k); the cheaper wins.

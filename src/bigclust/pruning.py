@@ -36,7 +36,7 @@ import numpy as np
 
 from .hierarchy import Hierarchy
 
-__all__ = ["exact_dp", "approx_dp", "lagrangian_dp", "exact_dp_work", "approx_dp_work", "split_to_k", "pruning_cost"]
+__all__ = ["exact_dp", "approx_dp", "approx_guarantee", "lagrangian_dp", "exact_dp_work", "approx_dp_work", "split_to_k", "pruning_cost"]
 
 
 # --------------------------------------------------------------------------- Algorithm 5
@@ -334,6 +334,16 @@ def _n_levels(weights: np.ndarray, n_leaves: int, step: float):
     unit = float(positive.min())
     top = 2.0 * n_leaves * float(weights.max()) / unit
     return int(np.ceil(np.log(top) / np.log1p(step))) + 2, unit
+
+
+def approx_guarantee(step: float, depth: int, epsilon: float) -> float:
+    """Factor by which Algorithm 6 with ``step`` may exceed the optimal pruning of a depth-``depth`` tree.
+
+    Lemma 3.12: ``1 + epsilon`` when ``step <= epsilon / (2 H)``; otherwise only the
+    per-level rounding compounded over the depth, ``(1 + step)^H``.
+    """
+    H = max(int(depth), 1)
+    return (1 + epsilon) if step <= epsilon / (2 * H) * (1 + 1e-12) else (1 + step) ** H
 
 
 def approx_dp_work(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float) -> tuple[float, float]:

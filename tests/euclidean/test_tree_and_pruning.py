@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from bigclust.hierarchy import build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
-from bigclust.pruning import approx_dp, exact_dp, exact_dp_work, split_to_k
+from bigclust.pruning import approx_dp, approx_guarantee, exact_dp, exact_dp_work, split_to_k
 
 
 def _tree(n, d=3, seed=0, **kw):
@@ -138,6 +138,12 @@ def test_approx_dp_within_one_plus_epsilon(n, k, eps, seed, sse):
     got = weights[selected].sum()
     assert got <= (1 + eps) * opt + 1e-9
     assert got <= info["level_bound"] * (1 + 1e-9) + 1e-12
+    assert approx_guarantee(step, tree.depth, eps) == 1 + eps
+    # a coarser step only keeps the rounding compounded over the depth, (1 + step)^H
+    coarse = 8 * step
+    assert approx_guarantee(coarse, tree.depth, eps) == pytest.approx((1 + coarse) ** max(tree.depth, 1))
+    got_coarse = weights[approx_dp(tree, weights, k, coarse)[0]].sum()
+    assert got_coarse <= approx_guarantee(coarse, tree.depth, eps) * opt + 1e-9
     if sse:  # growing to k clusters never raises the SSE
         grown = split_to_k(tree, weights, selected, k)
         assert len(grown) == k and weights[grown].sum() <= got + 1e-9

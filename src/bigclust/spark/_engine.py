@@ -29,6 +29,7 @@ import numpy as np
 from .. import _validation as V
 from .._dedup import _row_hashes
 from .._report import RunRecorder
+from ..pruning import approx_guarantee
 from ._arrow import list_column, matrix
 from ._refine import assign_task, nearest_center, refine_spark
 from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
@@ -190,9 +191,7 @@ def _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault):
 
     selected, info = approx_dp_spark(spark, tree, ntp, k, step_for_depth, opts["subtree_leaves"], meter, fault)
     selected, rounds = split_to_k_spark(spark, ntp, selected, k, meter)
-    Hc = max(info["tree_depth"], 1)
-    strict = prm["epsilon"] / (2 * Hc)
-    guarantee = (1 + prm["epsilon"]) if info["step"] <= strict * (1 + 1e-12) else (1 + info["step"]) ** Hc
+    guarantee = approx_guarantee(info["step"], info["tree_depth"], prm["epsilon"])
     return selected, dict(info, guarantee=guarantee, split_rounds=rounds, source="algorithm6")
 
 
