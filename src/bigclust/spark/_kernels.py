@@ -29,6 +29,101 @@ def verified(Yp, Yq, thr2):
 
 
 @numba.njit(cache=True)
+def bucket_summary(keys, ids, labs):
+    """One row per distinct bucket ``(j, key)`` of a task's points: the smallest
+    ``id * 2^31 + lab`` (its smallest point with that point's component) and the
+    least and largest component in it.
+
+    ``keys`` (t, n) int64 bucket keys of the task's ``n`` points under each of the
+    ``t`` hash functions. Returns ``(j, key, m, lo, hi)`` arrays. Min and max are
+    exact whatever the grouping, so buckets split over tasks combine to the
+    same result in Spark's aggregation.
+    """
+    t, n = keys.shape
+    oj = np.empty(t * n, np.int32)
+    ok = np.empty(t * n, np.int64)
+    om = np.empty(t * n, np.int64)
+    olo = np.empty(t * n, np.int64)
+    ohi = np.empty(t * n, np.int64)
+    c = 0
+    for j in range(t):
+        row = keys[j]
+        order = np.argsort(row)
+        i = 0
+        while i < n:
+            p = order[i]
+            key = row[p]
+            m = ids[p] * 2147483648 + labs[p]
+            lo = labs[p]
+            hi = labs[p]
+            i += 1
+            while i < n and row[order[i]] == key:
+                p = order[i]
+                m = min(m, ids[p] * 2147483648 + labs[p])
+                lo = min(lo, labs[p])
+                hi = max(hi, labs[p])
+                i += 1
+            oj[c] = j
+            ok[c] = key
+            om[c] = m
+            olo[c] = lo
+            ohi[c] = hi
+            c += 1
+    return oj[:c], ok[:c], om[:c], olo[:c], ohi[:c]
+
+
+@numba.njit(cache=True)
+def bucket_candidates(keys, ids, labs, starts, bkey, bq, blab):
+    """Candidate edges of a task's points to the smallest point of their bucket.
+
+    ``keys`` (t, n) int64 as in :func:`bucket_summary`; the buckets holding more
+    than one component are ``bkey[starts[j]:starts[j+1]]`` (sorted) for hash
+    ``j``, with their smallest point ``bq`` and its component ``blab``. A point
+    gets the edge ``(j, p, lab_p, q, lab_q)`` when its bucket is one of those and
+    its component differs from ``q``'s (then ``p != q`` too).
+    """
+    t, n = keys.shape
+    cap = 1024
+    oj = np.empty(cap, np.int32)
+    op = np.empty(cap, np.int64)
+    olp = np.empty(cap, np.int64)
+    oq = np.empty(cap, np.int64)
+    olq = np.empty(cap, np.int64)
+    c = 0
+    for j in range(t):
+        lo_, hi_ = starts[j], starts[j + 1]
+        if hi_ == lo_:
+            continue
+        tab = bkey[lo_:hi_]
+        pos = np.searchsorted(tab, keys[j])
+        for p in range(n):
+            b = pos[p]
+            if b == hi_ - lo_ or tab[b] != keys[j, p] or blab[lo_ + b] == labs[p]:
+                continue
+            if c == cap:
+                cap *= 2
+                oj = _grown(oj, cap)
+                op = _grown(op, cap)
+                olp = _grown(olp, cap)
+                oq = _grown(oq, cap)
+                olq = _grown(olq, cap)
+            oj[c] = j
+            op[c] = ids[p]
+            olp[c] = labs[p]
+            oq[c] = bq[lo_ + b]
+            olq[c] = blab[lo_ + b]
+            c += 1
+    return oj[:c], op[:c], olp[:c], oq[:c], olq[:c]
+
+
+@numba.njit(cache=True)
+def _grown(a, cap):
+    out = np.empty(cap, a.dtype)
+    out[:a.shape[0]] = a
+    return out
+
+
+@numba.njit(cache=True)
 def _merge_stats(wa, wb, ca, cb, ma, mb, sa, sb, out_mean):
     """Ward's merge of two vertices, exactly as ``hierarchy._kmeans_stats``; writes the mean, returns (W, cnt, sse)."""
     W = wa + wb

@@ -62,6 +62,9 @@ from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._arrow import list_column, matrix, maybe_fail, vector
 
+# mixed buckets up to this many are shipped to the hashing tasks (O(this) on the driver)
+_BROADCAST_BUCKETS = 2_000_000
+
 _NODE_SCHEMA = ("node long, left long, right long, size long, W double, cost double, mean array<double>, "
                 "scale double, auxiliary boolean")
 
@@ -99,26 +102,74 @@ def _write_leaves(points, nodes_dir):
     ).write.mode("overwrite").parquet(nodes_dir)
 
 
+def _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d):
+    """(ids, labs, keys) of an Arrow batch ``(id, x, lab)``: ``keys`` (t, n) int64, the
+    bucket key of every point under each hash function (projections as PStableLSH.project)."""
+    ids = vector(b.column(0), np.int64)
+    Y = _hash_input(matrix(b.column(1), d), mean, A)
+    Z = np.ascontiguousarray((Y @ V).T, dtype=np.float32)
+    keys = np.empty((n_hashes, ids.shape[0]), np.uint64)
+    for j in range(n_hashes):
+        bucket_keys(Z, j * n_proj, n_proj, inv_width, offsets[j], _MULTIPLIERS, keys[j])
+    return ids, vector(b.column(2), np.int64), keys.view(np.int64)
+
+
 def _keys_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault):
+    """Rows ``(j, key, id, lab)``: one per point and hash function."""
     def run(batches):
         import pyarrow as pa
 
         maybe_fail(fault, "hash")
         for b in batches:
-            ids = vector(b.column(0), np.int64)
-            if ids.shape[0] == 0:
+            if b.num_rows == 0:
                 continue
-            Y = _hash_input(matrix(b.column(1), d), mean, A)
-            Z = np.ascontiguousarray((Y @ V).T, dtype=np.float32)  # as PStableLSH.project
-            lab = vector(b.column(2), np.int64)
+            ids, lab, keys = _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d)
             nb = ids.shape[0]
-            keys = np.empty(n_hashes * nb, np.uint64)
-            for j in range(n_hashes):
-                bucket_keys(Z, j * n_proj, n_proj, inv_width, offsets[j], _MULTIPLIERS, keys[j * nb:(j + 1) * nb])
             yield pa.RecordBatch.from_arrays(
-                [pa.array(np.repeat(np.arange(n_hashes, dtype=np.int32), nb)), pa.array(keys.view(np.int64)),
+                [pa.array(np.repeat(np.arange(n_hashes, dtype=np.int32), nb)), pa.array(keys.ravel()),
                  pa.array(np.tile(ids, n_hashes)), pa.array(np.tile(lab, n_hashes))],
                 names=["j", "key", "id", "lab"])
+    return run
+
+
+def _bucket_summary_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault, chunk=1 << 20):
+    """Rows ``(j, key, m, lo, hi)``: one per distinct bucket of the task's points
+    (:func:`_kernels.bucket_summary` over the whole partition), so a bucket's points
+    leave Python as one row instead of one row each."""
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "hash")
+        parts = [_point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d) for b in batches if b.num_rows]
+        if not parts:
+            return
+        ids = np.concatenate([p[0] for p in parts])
+        lab = np.concatenate([p[1] for p in parts])
+        keys = np.concatenate([p[2] for p in parts], axis=1)
+        del parts
+        cols = K.bucket_summary(keys, ids, lab)
+        for s in range(0, cols[0].shape[0], chunk):
+            yield pa.RecordBatch.from_arrays([pa.array(c[s:s + chunk]) for c in cols],
+                                             names=["j", "key", "m", "lo", "hi"])
+    return run
+
+
+def _bucket_candidates_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, table, fault):
+    """Rows ``(j, p, lab_p, q, lab_q)``: the candidate edges of the task's points into
+    the mixed buckets of ``table`` (``starts, key, q, lab_q``, sorted by ``(j, key)``)."""
+    starts, bkey, bq, blab = table
+
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "hash")
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            ids, lab, keys = _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d)
+            cols = K.bucket_candidates(keys, ids, lab, starts, bkey, bq, blab)
+            if cols[0].shape[0]:
+                yield pa.RecordBatch.from_arrays([pa.array(c) for c in cols], names=["j", "p", "lab_p", "q", "lab_q"])
     return run
 
 
@@ -212,13 +263,12 @@ class _TreeBuilder:
         inv_width = 1.0 / (D * prm["bucket_width"])
         thr = prm["edge_factor"] * D
         src = self.points.select("id", "x").join(labels, "id")
-        keys = src.mapInArrow(
-            _keys_task(self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d, self.fault),
-            "j int, key long, id long, lab long")
+        hashing = (self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d)
         if self.n < 2**31:
-            cand = self._candidates_by_aggregate(keys)
+            cand = self._candidates_by_aggregate(src, hashing)
         else:  # (id, lab) does not pack into one long: one sort-based window instead
             self.meter.round("bucket")
+            keys = src.mapInArrow(_keys_task(*hashing, self.fault), "j int, key long, id long, lab long")
             w = Window.partitionBy("j", "key")
             cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
                     .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
@@ -231,20 +281,24 @@ class _TreeBuilder:
             _verify_task(self.mean, self.A, thr * thr, self.d, self.fault),
             "j int, p long, q long, lab_p long, lab_q long")
 
-    def _candidates_by_aggregate(self, keys):
+    def _candidates_by_aggregate(self, src, hashing):
         """Candidate edges (p, partner) between different components, in two aggregating rounds.
 
-        Round 1 aggregates each bucket to (smallest id with its component, least
-        and largest component) with map-side combining, so coarse scales, whose
-        buckets are large, shuffle one row per bucket and partition instead of one
-        per point. Round 2 joins the points back to the buckets that hold more
-        than one component (broadcast when there are few of them); only those
-        can yield an edge the local engine would check.
+        Round 1 summarises each bucket as (smallest id with its component, least
+        and largest component): every task first reduces its own points per
+        bucket (:func:`_kernels.bucket_summary`), Spark combines the tasks, so a
+        coarse scale's large buckets leave Python and cross the shuffle as one row
+        per bucket and task instead of one per point. Round 2 pairs the points
+        with the buckets that hold more than one component, the only ones that
+        can yield an edge the local engine would check: when there are at most
+        ``_BROADCAST_BUCKETS`` of them, they are shipped to the hashing tasks,
+        which emit only the candidate edges (:func:`_kernels.bucket_candidates`);
+        else every point's keys are joined with them in Spark.
         """
         from pyspark.sql import functions as F
 
-        packed = (F.col("id") * F.lit(2**31) + F.col("lab")).alias("idlab")
-        buckets = (keys.groupBy("j", "key").agg(F.min(packed).alias("m"), F.min("lab").alias("lo"), F.max("lab").alias("hi"))
+        summary = src.mapInArrow(_bucket_summary_task(*hashing, self.fault), "j int, key long, m long, lo long, hi long")
+        buckets = (summary.groupBy("j", "key").agg(F.min("m").alias("m"), F.min("lo").alias("lo"), F.max("hi").alias("hi"))
                    .where(F.col("lo") != F.col("hi"))
                    .select("j", "key", F.shiftright("m", 31).alias("q"),
                            F.col("m").bitwiseAND(F.lit(2**31 - 1)).alias("lab_q"))
@@ -252,14 +306,21 @@ class _TreeBuilder:
         self._to_unpersist.append(buckets)
         self.meter.round("bucket")
         n_mixed = buckets.count()
-        if n_mixed <= 2_000_000:
-            buckets = F.broadcast(buckets)
-        else:
-            self.meter.round("bucket")
-        cand = (keys.join(buckets, ["j", "key"])
-                .where((F.col("id") != F.col("q")) & (F.col("lab") != F.col("lab_q")))
+        if n_mixed <= _BROADCAST_BUCKETS:
+            t = buckets.toArrow()
+            j = vector(t.column("j"), np.int64)
+            key = vector(t.column("key"), np.int64)
+            order = np.lexsort((key, j))
+            table = (np.searchsorted(j[order], np.arange(hashing[5] + 1)), np.ascontiguousarray(key[order]),
+                     vector(t.column("q"), np.int64)[order], vector(t.column("lab_q"), np.int64)[order])
+            del t, j, key
+            return src.mapInArrow(_bucket_candidates_task(*hashing, table, self.fault),
+                                  "j int, p long, lab_p long, q long, lab_q long")
+        self.meter.round("bucket")
+        keys = src.mapInArrow(_keys_task(*hashing, self.fault), "j int, key long, id long, lab long")
+        return (keys.join(buckets, ["j", "key"])
+                .where(F.col("lab") != F.col("lab_q"))
                 .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"), "q", "lab_q"))
-        return cand
 
     # ----------------------------------------------------------- Algorithm 2's components
 

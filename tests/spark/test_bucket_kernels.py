@@ -1,0 +1,43 @@
+"""The per-task bucket kernels of the spark tree against a dictionary of buckets (brute force)."""
+
+import collections
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from bigclust.spark import _kernels as K
+
+
+@settings(max_examples=60, deadline=None)
+@given(t=st.integers(1, 4), n=st.integers(1, 300), n_keys=st.integers(1, 80), n_labs=st.integers(1, 20),
+       seed=st.integers(0, 10_000))
+def test_bucket_summary_and_candidates_equal_brute_force(t, n, n_keys, n_labs, seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(-(2**62), 2**62, n_keys)[rng.integers(0, n_keys, (t, n))].astype(np.int64)
+    ids = rng.permutation(2**20)[:n].astype(np.int64)
+    labs = rng.integers(0, n_labs, n).astype(np.int64)
+    buckets = collections.defaultdict(list)
+    for j in range(t):
+        for p in range(n):
+            buckets[(j, int(keys[j, p]))].append(p)
+
+    j, key, m, lo, hi = K.bucket_summary(keys, ids, labs)
+    assert len(j) == len(buckets) == len(set(zip(j.tolist(), key.tolist())))  # one row per bucket
+    mixed = {}
+    for a in range(len(j)):
+        ps = buckets[(int(j[a]), int(key[a]))]
+        q = min(ps, key=lambda p: ids[p])
+        assert m[a] == ids[q] * 2**31 + labs[q]
+        assert (lo[a], hi[a]) == (labs[ps].min(), labs[ps].max())
+        if lo[a] != hi[a]:
+            mixed[(int(j[a]), int(key[a]))] = (int(ids[q]), int(labs[q]))
+
+    table = sorted(mixed.items())
+    bj = np.array([b[0][0] for b in table], np.int64)
+    starts = np.searchsorted(bj, np.arange(t + 1))
+    cols = [np.array(c, np.int64) for c in zip(*[(b[0][1],) + b[1] for b in table])] or [np.empty(0, np.int64)] * 3
+    got = K.bucket_candidates(keys, ids, labs, starts, *cols)
+    expected = {(jj, int(ids[p]), int(labs[p]), q, lq)
+                for (jj, _), (q, lq) in mixed.items() for p in buckets[(jj, _)] if labs[p] != lq}
+    assert len(got[0]) == len(expected)
+    assert set(zip(*[c.tolist() for c in got])) == expected
