@@ -13,7 +13,7 @@ import json
 import time
 import urllib.request
 
-__all__ = ["get_session", "SparkMeter"]
+__all__ = ["get_session", "SparkMeter", "checkpoint_partitioned"]
 
 
 def get_session(master: str | None = None, app_name: str = "bigclust"):
@@ -39,6 +39,25 @@ def get_session(master: str | None = None, app_name: str = "bigclust"):
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
+
+
+def checkpoint_partitioned(df):
+    """``df.localCheckpoint()`` that remembers how ``df`` is partitioned.
+
+    A checkpoint cuts the lineage (iterations stay cheap to plan), but with
+    adaptive query execution on, Spark 4 records the checkpoint's partitioning
+    as unknown, so every later join on the partitioning key shuffles it again.
+    Run without adaptive execution, the checkpoint keeps the partitioning of
+    its plan (e.g. hash partitioning by ``id``); the setting is restored at once.
+    """
+    conf = df.sparkSession.conf
+    key = "spark.sql.adaptive.enabled"
+    before = conf.get(key)
+    conf.set(key, "false")
+    try:
+        return df.localCheckpoint()
+    finally:
+        conf.set(key, before)
 
 
 class SparkMeter:

@@ -61,9 +61,12 @@ from ..hierarchy import _SKIP_MAX_COMPONENTS
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._arrow import list_column, matrix, maybe_fail, vector
+from ._session import checkpoint_partitioned
 
 # mixed buckets up to this many are shipped to the hashing tasks (O(this) on the driver)
 _BROADCAST_BUCKETS = 2_000_000
+# a scale's merging components up to this many are broadcast to the tasks holding all components
+_BROADCAST_MERGES = 2_000_000
 
 _NODE_SCHEMA = ("node long, left long, right long, size long, W double, cost double, mean array<double>, "
                 "scale double, auxiliary boolean")
@@ -262,6 +265,7 @@ class _TreeBuilder:
         prm = self.prm
         inv_width = 1.0 / (D * prm["bucket_width"])
         thr = prm["edge_factor"] * D
+        # labels is partitioned as the points (by id, P parts): a join without a shuffle
         src = self.points.select("id", "x").join(labels, "id")
         hashing = (self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d)
         if self.n < 2**31:
@@ -420,7 +424,9 @@ class _TreeBuilder:
                 i += step
         info["first_scale"] = float(d0 * ratio**i)
 
-        labels = ids_as_labels.repartition(self.P, "id").localCheckpoint()
+        # every point's component, partitioned as the points (by id), so that each scale's join with
+        # the points needs no shuffle
+        labels = checkpoint_partitioned(ids_as_labels)
         comps = self.points.select(F.col("id").alias("lab"), F.col("id").alias("node"), F.col("w").alias("W"),
                                    F.lit(1.0).alias("cnt"), F.col("x").alias("mean"), F.lit(0.0).alias("sse")).localCheckpoint()
         n_components = n
@@ -457,10 +463,13 @@ class _TreeBuilder:
                      .unionByName(acc.select(F.col("lab_q").alias("c"), F.struct("j", "p", F.lit(1).alias("side")).alias("key")))
                      .groupBy("c").agg(F.min("key").alias("key")))
             self.meter.round("first-encounter order")
-            children = (first.join(mapping, first.c == mapping.u)
-                        .select(F.col("root").alias("group"), F.col("c"), F.col("key.j").alias("kj"),
-                                F.col("key.p").alias("kp"), F.col("key.side").alias("kside"))
-                        .join(comps, F.col("c") == comps.lab).drop("c"))
+            # the merging components number at most 2 n_acc: up to _BROADCAST_MERGES of them are
+            # broadcast to the tasks holding the components (and the points) instead of shuffling those
+            few = 2 * n_acc <= _BROADCAST_MERGES
+            merging = (first.join(mapping, first.c == mapping.u)
+                       .select(F.col("root").alias("group"), F.col("c"), F.col("key.j").alias("kj"),
+                               F.col("key.p").alias("kp"), F.col("key.side").alias("kside")))
+            children = (F.broadcast(merging) if few else merging).join(comps, F.col("c") == comps.lab).drop("c")
             self.meter.round("tree")
             rows = self._emit(children, seq, D)
             n_new = rows.count()
@@ -470,12 +479,17 @@ class _TreeBuilder:
                 F.col("grp").alias("lab"), "node", "W", F.col("size").cast("double").alias("cnt"), "mean",
                 F.col("cost").alias("sse"))
             touched = mapping.select(F.col("u").alias("lab"))
-            comps = comps.join(touched, "lab", "left_anti").unionByName(new_comps).localCheckpoint()
-            m_small = mapping if n_new > 2_000_000 else F.broadcast(mapping)
-            labels = (labels.join(m_small, labels.lab == m_small.u, "left")
-                      .select("id", F.coalesce("root", "lab").alias("lab"))
-                      .repartition(self.P, "id").localCheckpoint())
-            self.meter.round("relabel", 2)
+            moved = mapping
+            if few:
+                touched, moved = F.broadcast(touched), F.broadcast(mapping)
+            # coalesce: each union adds the new vertices' partitions
+            comps = comps.join(touched, "lab", "left_anti").unionByName(new_comps).coalesce(self.P).localCheckpoint()
+            relabelled = (labels.join(moved, labels.lab == moved.u, "left")
+                          .select("id", F.coalesce("root", "lab").alias("lab")))
+            if not few:  # a shuffle join by label: back to the points' partitioning
+                relabelled = relabelled.repartition(self.P, "id")
+            labels = checkpoint_partitioned(relabelled)
+            self.meter.round("relabel", 1 if few else 2)
             n_components -= n_new
             for df in (acc, mapping, rows):
                 df.unpersist()
