@@ -15,6 +15,10 @@ hash (map)
 bucket (shuffle by key)
     for every bucket its smallest point id (the "smallest index" partner) and
     that point's component; candidate edges join points of different components.
+    Each hashing task first reduces its own points per bucket, and the buckets
+    holding two or more components go back to the hashing tasks (a broadcast,
+    up to ``_BROADCAST_BUCKETS``), so a point's keys leave Python only as part of
+    its task's bucket summary and as the candidate edges it yields.
 verify (two joins with the points)
     the edge is kept iff ``|y_p - y_q| < c D_i`` (Lemma 3.5 (2) holds surely).
 components (Algorithm 2)
