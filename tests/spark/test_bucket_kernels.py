@@ -36,8 +36,23 @@ def test_bucket_summary_and_candidates_equal_brute_force(t, n, n_keys, n_labs, s
     bj = np.array([b[0][0] for b in table], np.int64)
     starts = np.searchsorted(bj, np.arange(t + 1))
     cols = [np.array(c, np.int64) for c in zip(*[(b[0][1],) + b[1] for b in table])] or [np.empty(0, np.int64)] * 3
-    got = K.bucket_candidates(keys, ids, labs, starts, *cols)
+    j_, row, q_, lq_ = K.bucket_candidates(keys, labs, starts, *cols)
     expected = {(jj, int(ids[p]), int(labs[p]), q, lq)
                 for (jj, _), (q, lq) in mixed.items() for p in buckets[(jj, _)] if labs[p] != lq}
-    assert len(got[0]) == len(expected)
-    assert set(zip(*[c.tolist() for c in got])) == expected
+    assert len(j_) == len(expected)
+    assert set(zip(j_.tolist(), ids[row].tolist(), labs[row].tolist(), q_.tolist(), lq_.tolist())) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 200), n_labs=st.integers(2, 30), seed=st.integers(0, 10_000))
+def test_first_encounter_is_the_least_key_per_component(m, n_labs, seed):
+    rng = np.random.default_rng(seed)
+    lab_p = rng.integers(0, n_labs, m).astype(np.int64)
+    lab_q = (lab_p + rng.integers(1, n_labs, m)) % n_labs
+    j = rng.integers(0, 3, m).astype(np.int64)
+    p = rng.integers(0, 20, m).astype(np.int64)
+    verts = np.unique(np.r_[lab_p, lab_q])
+    kj, kp, ks = K.first_encounter(verts, lab_p, lab_q, j, p)
+    for x, v in enumerate(verts):
+        keys = [(j[e], p[e], 0) for e in range(m) if lab_p[e] == v] + [(j[e], p[e], 1) for e in range(m) if lab_q[e] == v]
+        assert (kj[x], kp[x], ks[x]) == min(keys)

@@ -73,20 +73,20 @@ def bucket_summary(keys, ids, labs):
 
 
 @numba.njit(cache=True)
-def bucket_candidates(keys, ids, labs, starts, bkey, bq, blab):
+def bucket_candidates(keys, labs, starts, bkey, bq, blab):
     """Candidate edges of a task's points to the smallest point of their bucket.
 
     ``keys`` (t, n) int64 as in :func:`bucket_summary`; the buckets holding more
     than one component are ``bkey[starts[j]:starts[j+1]]`` (sorted) for hash
     ``j``, with their smallest point ``bq`` and its component ``blab``. A point
-    gets the edge ``(j, p, lab_p, q, lab_q)`` when its bucket is one of those and
-    its component differs from ``q``'s (then ``p != q`` too).
+    gets the edge when its bucket is one of those and its component differs
+    from ``q``'s (then ``p != q`` too). Returns ``(j, row, q, lab_q)``: ``row`` is
+    the point's index in the task's arrays.
     """
     t, n = keys.shape
     cap = 1024
     oj = np.empty(cap, np.int32)
-    op = np.empty(cap, np.int64)
-    olp = np.empty(cap, np.int64)
+    orow = np.empty(cap, np.int64)
     oq = np.empty(cap, np.int64)
     olq = np.empty(cap, np.int64)
     c = 0
@@ -103,17 +103,15 @@ def bucket_candidates(keys, ids, labs, starts, bkey, bq, blab):
             if c == cap:
                 cap *= 2
                 oj = _grown(oj, cap)
-                op = _grown(op, cap)
-                olp = _grown(olp, cap)
+                orow = _grown(orow, cap)
                 oq = _grown(oq, cap)
                 olq = _grown(olq, cap)
             oj[c] = j
-            op[c] = ids[p]
-            olp[c] = labs[p]
+            orow[c] = p
             oq[c] = bq[lo_ + b]
             olq[c] = blab[lo_ + b]
             c += 1
-    return oj[:c], op[:c], olp[:c], oq[:c], olq[:c]
+    return oj[:c], orow[:c], oq[:c], olq[:c]
 
 
 @numba.njit(cache=True)
@@ -262,6 +260,30 @@ def components_in_task(u, v, n_vertices_hint):
             a = uf[a]
         root[x] = verts[a]
     return verts, root
+
+
+@numba.njit(cache=True)
+def first_encounter(verts, lab_p, lab_q, j, p):
+    """Per vertex of ``verts`` (sorted), the least key ``(j, p, side)`` of the accepted
+    edges ``(j, p, q)`` touching it: side 0 where it is ``lab_p``, 1 where it is ``lab_q``.
+
+    The order in which the local sweep first meets each merging component
+    (``hierarchy.build_hierarchy``), which orders the children of a new vertex.
+    """
+    nv = verts.shape[0]
+    kj = np.full(nv, np.iinfo(np.int64).max, np.int64)
+    kp = np.full(nv, np.iinfo(np.int64).max, np.int64)
+    ks = np.full(nv, 2, np.int64)
+    a = np.searchsorted(verts, lab_p)
+    b = np.searchsorted(verts, lab_q)
+    for e in range(j.shape[0]):
+        for side in range(2):
+            x = a[e] if side == 0 else b[e]
+            if j[e] < kj[x] or (j[e] == kj[x] and (p[e] < kp[x] or (p[e] == kp[x] and side < ks[x]))):
+                kj[x] = j[e]
+                kp[x] = p[e]
+                ks[x] = side
+    return kj, kp, ks
 
 
 # --------------------------------------------------------------------------- Algorithm 7 tasks

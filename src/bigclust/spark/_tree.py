@@ -19,12 +19,14 @@ bucket (shuffle by key)
     holding two or more components go back to the hashing tasks (a broadcast,
     up to ``_BROADCAST_BUCKETS``), so a point's keys leave Python only as part of
     its task's bucket summary and as the candidate edges it yields.
-verify (two joins with the points)
-    the edge is kept iff ``|y_p - y_q| < c D_i`` (Lemma 3.5 (2) holds surely).
+verify (a join with the points)
+    the edge is kept iff ``|y_p - y_q| < c D_i`` (Lemma 3.5 (2) holds surely);
+    the hashing task sends ``y_p`` with the edge, so only ``q`` is joined.
 components (Algorithm 2)
     connected components of the components joined by accepted edges: in one
     task when the edge list is small (at most ``local_cc_max_edges`` rows),
-    else by distributed hooking to the smallest neighbour with pointer jumping,
+    which also finds each merging component's first encounter, else by
+    distributed hooking to the smallest neighbour with pointer jumping,
     repeated on the contracted graph. A component's label is its smallest
     point id.
 tree (Algorithms 3-4, Lemma 4.5)
@@ -162,8 +164,9 @@ def _bucket_summary_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fa
 
 
 def _bucket_candidates_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, table, fault):
-    """Rows ``(j, p, lab_p, q, lab_q)``: the candidate edges of the task's points into
-    the mixed buckets of ``table`` (``starts, key, q, lab_q``, sorted by ``(j, key)``)."""
+    """Rows ``(j, p, lab_p, q, lab_q, xp)``: the candidate edges of the task's points into
+    the mixed buckets of ``table`` (``starts, key, q, lab_q``, sorted by ``(j, key)``), with
+    the point ``p`` itself (so that only ``q`` is joined before the distance check)."""
     starts, bkey, bq, blab = table
 
     def run(batches):
@@ -174,9 +177,11 @@ def _bucket_candidates_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d,
             if b.num_rows == 0:
                 continue
             ids, lab, keys = _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d)
-            cols = K.bucket_candidates(keys, ids, lab, starts, bkey, bq, blab)
-            if cols[0].shape[0]:
-                yield pa.RecordBatch.from_arrays([pa.array(c) for c in cols], names=["j", "p", "lab_p", "q", "lab_q"])
+            j, row, q, lab_q = K.bucket_candidates(keys, lab, starts, bkey, bq, blab)
+            if j.shape[0]:
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(j), pa.array(ids[row]), pa.array(lab[row]), pa.array(q), pa.array(lab_q),
+                     b.column(1).take(pa.array(row))], names=["j", "p", "lab_p", "q", "lab_q", "xp"])
     return run
 
 
@@ -199,17 +204,24 @@ def _verify_task(mean, A, thr2, d, fault):
     return run
 
 
-def _cc_task(batches):
+def _merging_task(batches):
+    """One scale's accepted edges ``(lab_p, lab_q, j, p)``, all in one task -> one row per merging
+    component ``(c, group, kj, kp, kside)``: its new component (Algorithm 2, the smallest label)
+    and the key of its first encounter (which orders the children of the new vertex)."""
     import pyarrow as pa
 
-    us, vs = [], []
+    cols = [[], [], [], []]
     for b in batches:
-        us.append(vector(b.column(0), np.int64))
-        vs.append(vector(b.column(1), np.int64))
-    if not us:
+        for c in range(4):
+            cols[c].append(vector(b.column(c), np.int64))
+    if not cols[0]:
         return
-    verts, root = K.components_in_task(np.concatenate(us), np.concatenate(vs), 0)
-    yield pa.RecordBatch.from_arrays([pa.array(verts), pa.array(root)], names=["u", "root"])
+    lab_p, lab_q, j, p = (np.concatenate(c) for c in cols)
+    verts, root = K.components_in_task(lab_p, lab_q, 0)
+    kj, kp, ks = K.first_encounter(verts, lab_p, lab_q, j, p)
+    yield pa.RecordBatch.from_arrays(
+        [pa.array(verts), pa.array(root), pa.array(kj.astype(np.int32)), pa.array(kp), pa.array(ks.astype(np.int32))],
+        names=["c", "group", "kj", "kp", "kside"])
 
 
 def _binarise_task(scale_seq, n_leaves, scale_value, d, fault):
@@ -282,10 +294,13 @@ class _TreeBuilder:
                     .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
                     .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"),
                             F.col("m.id").alias("q"), F.col("m.lab").alias("lab_q")))
-        xp = self.points.select(F.col("id").alias("p"), F.col("x").alias("xp"))
+        if "xp" not in cand.columns:
+            xp = self.points.select(F.col("id").alias("p"), F.col("x").alias("xp"))
+            cand = cand.join(xp, "p")
+            self.meter.round("verify")
         xq = self.points.select(F.col("id").alias("q"), F.col("x").alias("xq"))
-        self.meter.round("verify", 2)
-        return cand.join(xp, "p").join(xq, "q").mapInArrow(
+        self.meter.round("verify")
+        return cand.join(xq, "q").mapInArrow(
             _verify_task(self.mean, self.A, thr * thr, self.d, self.fault),
             "j int, p long, q long, lab_p long, lab_q long")
 
@@ -323,8 +338,9 @@ class _TreeBuilder:
                      vector(t.column("q"), np.int64)[order], vector(t.column("lab_q"), np.int64)[order])
             del t, j, key
             return src.mapInArrow(_bucket_candidates_task(*hashing, table, self.fault),
-                                  "j int, p long, lab_p long, q long, lab_q long")
+                                  "j int, p long, lab_p long, q long, lab_q long, xp array<double>")
         self.meter.round("bucket")
+        self.info["scales_buckets_joined"] += 1
         keys = src.mapInArrow(_keys_task(*hashing, self.fault), "j int, key long, id long, lab long")
         return (keys.join(buckets, ["j", "key"])
                 .where(F.col("lab") != F.col("lab_q"))
@@ -332,13 +348,14 @@ class _TreeBuilder:
 
     # ----------------------------------------------------------- Algorithm 2's components
 
-    def _components(self, edges, n_edges_bound):
-        """(u, root) for every component label in ``edges(u, v)``; root = smallest label of its new component."""
+    def _components(self, edges):
+        """(u, root) for every component label in ``edges(u, v)``; root = smallest label of its new component.
+
+        Distributed (for edge lists too large for one task): hooking to the
+        smallest neighbour and pointer jumping, repeated on the contracted graph.
+        """
         from pyspark.sql import functions as F
 
-        if n_edges_bound <= self.local_cc_max_edges:
-            self.meter.round("components")
-            return edges.repartition(1).mapInArrow(_cc_task, "u long, root long").persist(), 1
         sym = edges.unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v"))).distinct()
         mapping = None
         for outer in range(64):
@@ -395,7 +412,8 @@ class _TreeBuilder:
         lsh = draw_pstable(dd, t, m, prm["bucket_width"], rng)
         self.V = lsh.directions
         info = {"n_scales": 0, "edges_checked": None, "edges_accepted": 0, "forced_root": False,
-                "components_rounds": 0}
+                "components_rounds": 0, "scales_buckets_joined": 0}
+        self.info = info
         nodes_dir = os.path.join(self.workdir, "nodes")
 
         _write_leaves(self.points, nodes_dir)
@@ -460,19 +478,28 @@ class _TreeBuilder:
             bound_tried = False
             seq += 1
             info["edges_accepted"] += n_acc
-            mapping, cc_rounds = self._components(
-                acc.select(F.col("lab_p").alias("u"), F.col("lab_q").alias("v")).distinct(), n_acc)
+            # merging: (c, group, kj, kp, kside) per merging component c: its new component and
+            # the key (j, p, side) of its first encounter, which orders the group's children
+            if n_acc <= self.local_cc_max_edges:  # one task: components and first encounters together
+                merging = (acc.select("lab_p", "lab_q", "j", "p").repartition(1)
+                           .mapInArrow(_merging_task, "c long, group long, kj int, kp long, kside int").persist())
+                mapping = merging.select(F.col("c").alias("u"), F.col("group").alias("root"))
+                self.meter.round("components")
+                cc_rounds = 1
+            else:
+                mapping, cc_rounds = self._components(
+                    acc.select(F.col("lab_p").alias("u"), F.col("lab_q").alias("v")).distinct())
+                first = (acc.select(F.col("lab_p").alias("c"), F.struct("j", "p", F.lit(0).alias("side")).alias("key"))
+                         .unionByName(acc.select(F.col("lab_q").alias("c"), F.struct("j", "p", F.lit(1).alias("side")).alias("key")))
+                         .groupBy("c").agg(F.min("key").alias("key")))
+                self.meter.round("first-encounter order")
+                merging = (first.join(mapping, first.c == mapping.u)
+                           .select("c", F.col("root").alias("group"), F.col("key.j").alias("kj"),
+                                   F.col("key.p").alias("kp"), F.col("key.side").alias("kside")))
             info["components_rounds"] = max(info["components_rounds"], cc_rounds)
-            first = (acc.select(F.col("lab_p").alias("c"), F.struct("j", "p", F.lit(0).alias("side")).alias("key"))
-                     .unionByName(acc.select(F.col("lab_q").alias("c"), F.struct("j", "p", F.lit(1).alias("side")).alias("key")))
-                     .groupBy("c").agg(F.min("key").alias("key")))
-            self.meter.round("first-encounter order")
             # the merging components number at most 2 n_acc: up to _BROADCAST_MERGES of them are
             # broadcast to the tasks holding the components (and the points) instead of shuffling those
             few = 2 * n_acc <= _BROADCAST_MERGES
-            merging = (first.join(mapping, first.c == mapping.u)
-                       .select(F.col("root").alias("group"), F.col("c"), F.col("key.j").alias("kj"),
-                               F.col("key.p").alias("kp"), F.col("key.side").alias("kside")))
             children = (F.broadcast(merging) if few else merging).join(comps, F.col("c") == comps.lab).drop("c")
             self.meter.round("tree")
             rows = self._emit(children, seq, D)
@@ -495,7 +522,7 @@ class _TreeBuilder:
             labels = checkpoint_partitioned(relabelled)
             self.meter.round("relabel", 1 if few else 2)
             n_components -= n_new
-            for df in (acc, mapping, rows):
+            for df in (acc, merging, mapping, rows):
                 df.unpersist()
             if self.progress is not None:
                 self.progress.update(f"spark tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
