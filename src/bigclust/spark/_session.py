@@ -49,6 +49,8 @@ def checkpoint_partitioned(df):
     as unknown, so every later join on the partitioning key shuffles it again.
     Run without adaptive execution, the checkpoint keeps the partitioning of
     its plan (e.g. hash partitioning by ``id``); the setting is restored at once.
+    It is a session setting: a query another thread starts on the same session
+    during the checkpoint runs without adaptive execution (same result).
     """
     conf = df.sparkSession.conf
     key = "spark.sql.adaptive.enabled"
