@@ -123,16 +123,22 @@ def _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d):
     return ids, vector(b.column(2), np.int64), keys.view(np.int64)
 
 
-def _keys_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault):
-    """Rows ``(j, key, id, lab)``: one per point and hash function."""
+def _keyed_batches(batches, hashing, fault):
+    """``(batch, ids, labs, keys)`` for each non-empty batch ``(id, x, lab)``, after the tests' fault hook."""
+    maybe_fail(fault, "hash")
+    for b in batches:
+        if b.num_rows:
+            yield (b,) + _point_keys(b, *hashing)
+
+
+def _keys_task(hashing, fault):
+    """Rows ``(j, key, id, lab)``: one per point and hash function (``hashing``: :func:`_point_keys`'s parameters)."""
+    n_hashes = hashing[5]
+
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "hash")
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            ids, lab, keys = _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d)
+        for _, ids, lab, keys in _keyed_batches(batches, hashing, fault):
             nb = ids.shape[0]
             yield pa.RecordBatch.from_arrays(
                 [pa.array(np.repeat(np.arange(n_hashes, dtype=np.int32), nb)), pa.array(keys.ravel()),
@@ -141,20 +147,19 @@ def _keys_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault):
     return run
 
 
-def _bucket_summary_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fault, chunk=1 << 20):
+def _bucket_summary_task(hashing, fault, chunk=1 << 20):
     """Rows ``(j, key, m, lo, hi)``: one per distinct bucket of the task's points
     (:func:`_kernels.bucket_summary` over the whole partition), so a bucket's points
     leave Python as one row instead of one row each."""
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "hash")
-        parts = [_point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d) for b in batches if b.num_rows]
+        parts = list(_keyed_batches(batches, hashing, fault))
         if not parts:
             return
-        ids = np.concatenate([p[0] for p in parts])
-        lab = np.concatenate([p[1] for p in parts])
-        keys = np.concatenate([p[2] for p in parts], axis=1)
+        ids = np.concatenate([p[1] for p in parts])
+        lab = np.concatenate([p[2] for p in parts])
+        keys = np.concatenate([p[3] for p in parts], axis=1)
         del parts
         cols = K.bucket_summary(keys, ids, lab)
         for s in range(0, cols[0].shape[0], chunk):
@@ -163,7 +168,7 @@ def _bucket_summary_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, fa
     return run
 
 
-def _bucket_candidates_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d, table, fault):
+def _bucket_candidates_task(hashing, table, fault):
     """Rows ``(j, p, lab_p, q, lab_q, xp)``: the candidate edges of the task's points into
     the mixed buckets of ``table`` (``starts, key, q, lab_q``, sorted by ``(j, key)``), with
     the point ``p`` itself (so that only ``q`` is joined before the distance check)."""
@@ -172,11 +177,7 @@ def _bucket_candidates_task(mean, A, V, offsets, inv_width, n_hashes, n_proj, d,
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "hash")
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            ids, lab, keys = _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d)
+        for b, ids, lab, keys in _keyed_batches(batches, hashing, fault):
             j, row, q, lab_q = K.bucket_candidates(keys, lab, starts, bkey, bq, blab)
             if j.shape[0]:
                 yield pa.RecordBatch.from_arrays(
@@ -288,7 +289,7 @@ class _TreeBuilder:
             cand = self._candidates_by_aggregate(src, hashing)
         else:  # (id, lab) does not pack into one long: one sort-based window instead
             self.meter.round("bucket")
-            keys = src.mapInArrow(_keys_task(*hashing, self.fault), "j int, key long, id long, lab long")
+            keys = src.mapInArrow(_keys_task(hashing, self.fault), "j int, key long, id long, lab long")
             w = Window.partitionBy("j", "key")
             cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
                     .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
@@ -320,7 +321,7 @@ class _TreeBuilder:
         """
         from pyspark.sql import functions as F
 
-        summary = src.mapInArrow(_bucket_summary_task(*hashing, self.fault), "j int, key long, m long, lo long, hi long")
+        summary = src.mapInArrow(_bucket_summary_task(hashing, self.fault), "j int, key long, m long, lo long, hi long")
         buckets = (summary.groupBy("j", "key").agg(F.min("m").alias("m"), F.min("lo").alias("lo"), F.max("hi").alias("hi"))
                    .where(F.col("lo") != F.col("hi"))
                    .select("j", "key", F.shiftright("m", 31).alias("q"),
@@ -337,11 +338,11 @@ class _TreeBuilder:
             table = (np.searchsorted(j[order], np.arange(hashing[5] + 1)), np.ascontiguousarray(key[order]),
                      vector(t.column("q"), np.int64)[order], vector(t.column("lab_q"), np.int64)[order])
             del t, j, key
-            return src.mapInArrow(_bucket_candidates_task(*hashing, table, self.fault),
+            return src.mapInArrow(_bucket_candidates_task(hashing, table, self.fault),
                                   "j int, p long, lab_p long, q long, lab_q long, xp array<double>")
         self.meter.round("bucket")
         self.info["scales_buckets_joined"] += 1
-        keys = src.mapInArrow(_keys_task(*hashing, self.fault), "j int, key long, id long, lab long")
+        keys = src.mapInArrow(_keys_task(hashing, self.fault), "j int, key long, id long, lab long")
         return (keys.join(buckets, ["j", "key"])
                 .where(F.col("lab") != F.col("lab_q"))
                 .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"), "q", "lab_q"))
