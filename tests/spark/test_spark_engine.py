@@ -43,7 +43,7 @@ def _assert_same_fit(a, b):
 def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit):
     """Every step's first task fails once; Spark retries it and the answer is the local engine's."""
     est = LSHTreeKMeans(5, engine="spark", spark_options=OPTS, **KW)
-    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("hash", "verify", "tree", "dp"))
+    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("hash", "bucket", "verify", "tree", "dp"))
     for k, v in attrs.items():
         setattr(est, k, v)
     _assert_same_fit(local_fit, est)
@@ -69,9 +69,13 @@ def test_distributed_components_give_the_same_tree(spark, planted, local_fit, mo
     est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, local_cc_max_edges=0), **KW).fit(planted)
     _assert_same_fit(local_fit, est)
     assert est.report_["tree_info"]["components_rounds"] >= 1
-    # every scale's edges took the joined path: two bucket and two verify rounds each (else one and one)
+    # every scale with a mixed bucket took the joined path: two bucket and two verify rounds each (else
+    # one and one); a pass over the points that found no mixed bucket stops after its one bucket round
     rounds = est.report_["spark"]["mpc_rounds_by_step"]
-    assert rounds["bucket"] == rounds["verify"] == 2 * est.report_["tree_info"]["scales_buckets_joined"] > 0
+    info = est.report_["tree_info"]
+    assert rounds["verify"] == 2 * info["scales_buckets_joined"] > 0
+    assert rounds["bucket"] == info["bucket_passes"] + info["scales_buckets_joined"]
+    assert info["bucket_passes"] > info["scales_buckets_joined"]
 
 
 def test_dataframe_in_dataframe_out(spark):

@@ -72,6 +72,88 @@ def bucket_summary(keys, ids, labs):
     return oj[:c], ok[:c], om[:c], olo[:c], ohi[:c]
 
 
+_PART_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def summary_parts(j: np.ndarray, key: np.ndarray, n_parts: int) -> np.ndarray:
+    """The part (``0 .. n_parts-1``) of each bucket ``(j, key)``: every task sends a
+    bucket's summary rows to the same part, whatever task computed them."""
+    h = (key.view(np.uint64) ^ (j.astype(np.uint64) * _PART_MIX)) * _PART_MIX
+    return ((h >> np.uint64(32)) % np.uint64(n_parts)).astype(np.int64)
+
+
+def pack_rows(cols) -> bytes:
+    """Equal-length 1-D arrays as one columnar byte string (:func:`unpack_rows` reverses it)."""
+    return b"".join(np.ascontiguousarray(c).tobytes() for c in cols)
+
+
+def unpack_rows(blob, dtypes) -> list:
+    """The arrays of :func:`pack_rows`'s bytes, given their dtypes (read-only views of ``blob``)."""
+    sizes = [np.dtype(t).itemsize for t in dtypes]
+    c = len(blob) // sum(sizes)
+    out, off = [], 0
+    for t, size in zip(dtypes, sizes):
+        out.append(np.frombuffer(blob, t, c, off))
+        off += size * c
+    return out
+
+
+_SUMMARY = (np.int32, np.int64, np.int64, np.int64, np.int64)
+_KEYED = (np.int32, np.int64, np.int64)  # (j, key, id * 2^31 + lab)
+
+
+def pack_summary(j, key, m, lo, hi) -> bytes:
+    """Summary rows as one byte string (:func:`unpack_summary` reverses it).
+
+    ``lo`` and ``hi`` are stored as their differences from the component of
+    ``m``, zero in every bucket that holds one component in this task, so the
+    shuffle's block compression (lz4 by default) removes most of their bytes.
+    """
+    lab = m & np.int64(2**31 - 1)
+    return pack_rows((j.astype(np.int32), key, m, lab - lo, hi - lab))
+
+
+def unpack_summary(blob):
+    """``(j, key, m, lo, hi)`` arrays from :func:`pack_summary`'s bytes."""
+    j, key, m, dlo, dhi = unpack_rows(blob, _SUMMARY)
+    lab = m & np.int64(2**31 - 1)
+    return j, key, m, lab - dlo, lab + dhi
+
+
+@numba.njit(cache=True)
+def mixed_buckets(j, key, m, lo, hi, order):
+    """Combine summary rows of the same bucket ``(j, key)`` (from any tasks) and keep the
+    buckets holding more than one component: returns their ``(j, key, m)``, ``m`` the
+    smallest ``id * 2^31 + lab`` of the bucket. ``order`` sorts the rows by ``(j, key)``
+    (``np.lexsort((key, j))``); min and max do not depend on the order within a bucket."""
+    n = j.shape[0]
+    oj = np.empty(n, np.int32)
+    ok = np.empty(n, np.int64)
+    om = np.empty(n, np.int64)
+    c = 0
+    i = 0
+    while i < n:
+        p = order[i]
+        bj = j[p]
+        bk = key[p]
+        bm = m[p]
+        blo = lo[p]
+        bhi = hi[p]
+        i += 1
+        while i < n and key[order[i]] == bk and j[order[i]] == bj:
+            p = order[i]
+            bm = min(bm, m[p])
+            blo = min(blo, lo[p])
+            bhi = max(bhi, hi[p])
+            i += 1
+        if blo != bhi:
+            oj[c] = bj
+            ok[c] = bk
+            om[c] = bm
+            c += 1
+    return oj[:c], ok[:c], om[:c]
+
+
 @numba.njit(cache=True)
 def bucket_candidates(keys, labs, starts, bkey, bq, blab):
     """Candidate edges of a task's points to the smallest point of their bucket.

@@ -147,24 +147,151 @@ def _keys_task(hashing, fault):
     return run
 
 
-def _bucket_summary_task(hashing, fault, chunk=1 << 20):
-    """Rows ``(j, key, m, lo, hi)``: one per distinct bucket of the task's points
-    (:func:`_kernels.bucket_summary` over the whole partition), so a bucket's points
-    leave Python as one row instead of one row each."""
+def _task_keys(batches, hashing, fault):
+    """``(ids, labs, keys)`` of all the task's points (``keys`` (t, n)), or None when it has none."""
+    parts = list(_keyed_batches(batches, hashing, fault))
+    if not parts:
+        return None
+    return (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+            np.concatenate([p[3] for p in parts], axis=1))
+
+
+def _part_batches(part, n_parts, pack, kind=None, chunk=1 << 20):
+    """Record batches ``(part[, kind], blob)``: the rows of each part, ``pack(rows)`` bytes per
+    chunk of at most ``chunk`` rows; ``part`` gives each row's part."""
+    import pyarrow as pa
+
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+    for r in range(n_parts):
+        sel = order[bounds[r]:bounds[r + 1]]
+        blobs = [pack(sel[s:s + chunk]) for s in range(0, sel.shape[0], chunk)]
+        if not blobs:
+            continue
+        cols, names = [pa.array(np.full(len(blobs), r, np.int32))], ["part"]
+        if kind is not None:
+            cols.append(pa.array(np.full(len(blobs), kind, np.int32)))
+            names.append("kind")
+        yield pa.RecordBatch.from_arrays(cols + [pa.array(blobs, pa.binary())], names=names + ["blob"])
+
+
+def _blobs(batches):
+    """``(kind, blob)`` for every row of ``(part, [kind,] blob)`` batches (kind None if absent)."""
+    for b in batches:
+        kinds = b.column("kind").to_numpy() if "kind" in b.schema.names else None
+        for r, blob in enumerate(b.column("blob")):
+            yield (None if kinds is None else int(kinds[r])), memoryview(blob.as_buffer())
+
+
+def _bucket_summary_task(hashing, n_parts, fault):
+    """Rows ``(part, blob)``: the task's summary rows ``(j, key, m, lo, hi)``, one per
+    distinct bucket of its points (:func:`_kernels.bucket_summary` over the whole
+    partition), packed per part of the bucket space (:func:`_kernels.pack_summary`).
+
+    A bucket's points leave Python as one summary row instead of one row each,
+    and the rows cross the shuffle as a few large values per task and part,
+    not as one Spark row each (Spark's per-row cost dominated this step).
+    """
+    def run(batches):
+        got = _task_keys(batches, hashing, fault)
+        if got is None:
+            return
+        cols = K.bucket_summary(got[2], got[0], got[1])
+        del got
+        yield from _part_batches(K.summary_parts(cols[0], cols[1], n_parts), n_parts,
+                                 lambda sel: K.pack_summary(*(c[sel] for c in cols)))
+    return run
+
+
+def _mixed_buckets_task(fault):
+    """Rows ``(j, key, q, lab_q)``: the buckets with more than one component among the
+    summary blobs of one or more parts (all of a part's blobs are in this task), with
+    the bucket's smallest point ``q`` and its component."""
     def run(batches):
         import pyarrow as pa
 
-        parts = list(_keyed_batches(batches, hashing, fault))
-        if not parts:
+        maybe_fail(fault, "bucket")
+        got = [K.unpack_summary(blob) for _, blob in _blobs(batches)]
+        if not got:
             return
-        ids = np.concatenate([p[1] for p in parts])
-        lab = np.concatenate([p[2] for p in parts])
-        keys = np.concatenate([p[3] for p in parts], axis=1)
-        del parts
-        cols = K.bucket_summary(keys, ids, lab)
-        for s in range(0, cols[0].shape[0], chunk):
-            yield pa.RecordBatch.from_arrays([pa.array(c[s:s + chunk]) for c in cols],
-                                             names=["j", "key", "m", "lo", "hi"])
+        j, key, m, lo, hi = (np.concatenate(c) for c in zip(*got))
+        del got
+        bj, bkey, bm = K.mixed_buckets(j, key, m, lo, hi, np.lexsort((key, j)))
+        if bj.shape[0]:
+            yield pa.RecordBatch.from_arrays([pa.array(bj), pa.array(bkey), pa.array(bm >> 31),
+                                              pa.array(bm & (2**31 - 1))], names=["j", "key", "q", "lab_q"])
+    return run
+
+
+def _keyed_blobs_task(hashing, n_parts, fault):
+    """Rows ``(part, kind=1, blob)``: every point's ``(j, key, id * 2^31 + lab)`` under each hash, by part."""
+    n_hashes = hashing[5]
+
+    def run(batches):
+        got = _task_keys(batches, hashing, fault)
+        if got is None:
+            return
+        ids, lab, keys = got
+        j = np.repeat(np.arange(n_hashes, dtype=np.int32), ids.shape[0])
+        key = keys.ravel()
+        m = np.tile(ids * 2**31 + lab, n_hashes)
+        del got, keys
+        yield from _part_batches(K.summary_parts(j, key, n_parts), n_parts,
+                                 lambda sel: K.pack_rows((j[sel], key[sel], m[sel])), kind=1)
+    return run
+
+
+def _table_blobs_task(n_parts):
+    """Rows ``(part, kind=0, blob)``: mixed buckets ``(j, key, q, lab_q)`` as ``(j, key, q * 2^31 + lab_q)``, by part."""
+    def run(batches):
+        cols = [[], [], []]
+        for b in batches:
+            if b.num_rows:
+                cols[0].append(vector(b.column("j"), np.int32))
+                cols[1].append(vector(b.column("key"), np.int64))
+                cols[2].append(vector(b.column("q"), np.int64) * 2**31 + vector(b.column("lab_q"), np.int64))
+        if not cols[0]:
+            return
+        j, key, m = (np.concatenate(c) for c in cols)
+        yield from _part_batches(K.summary_parts(j, key, n_parts), n_parts,
+                                 lambda sel: K.pack_rows((j[sel], key[sel], m[sel])), kind=0)
+    return run
+
+
+def _joined_candidates_task(fault):
+    """Rows ``(j, p, lab_p, q, lab_q)``: the points' keys (kind 1) joined with the mixed buckets
+    (kind 0) of the same parts, as :func:`_kernels.bucket_candidates` pairs them."""
+    def run(batches):
+        import pyarrow as pa
+
+        maybe_fail(fault, "bucket")
+        rows = ([], [])
+        for kind, blob in _blobs(batches):
+            rows[kind].append(K.unpack_rows(blob, K._KEYED))
+        if not rows[0] or not rows[1]:
+            return
+        tj, tkey, tm = (np.concatenate(c) for c in zip(*rows[0]))
+        j, key, m = (np.concatenate(c) for c in zip(*rows[1]))
+        del rows
+        order = np.lexsort((tkey, tj))
+        tj, tkey, tm = tj[order], tkey[order], tm[order]
+        by_j = np.argsort(j, kind="stable")
+        t = int(max(tj.max(), j.max())) + 1
+        tstart = np.searchsorted(tj, np.arange(t + 1))
+        pstart = np.searchsorted(j[by_j], np.arange(t + 1))
+        for h in range(t):
+            if tstart[h] == tstart[h + 1] or pstart[h] == pstart[h + 1]:
+                continue
+            sel = by_j[pstart[h]:pstart[h + 1]]
+            lab = m[sel] & (2**31 - 1)
+            tab = slice(tstart[h], tstart[h + 1])
+            _, row, q, lab_q = K.bucket_candidates(np.ascontiguousarray(key[sel])[None, :], lab,
+                                                   np.array([0, tstart[h + 1] - tstart[h]]), tkey[tab],
+                                                   tm[tab] >> 31, tm[tab] & (2**31 - 1))
+            if row.shape[0]:
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(np.full(row.shape[0], h, np.int32)), pa.array(m[sel][row] >> 31), pa.array(lab[row]),
+                     pa.array(q), pa.array(lab_q)], names=["j", "p", "lab_p", "q", "lab_q"])
     return run
 
 
@@ -275,7 +402,8 @@ class _TreeBuilder:
     # ----------------------------------------------------------- one scale's edges
 
     def _accepted_edges(self, labels, D, offsets, n_hashes):
-        """Accepted edges ``(j, p, q, lab_p, lab_q)`` of one scale (Algorithm 1 with the distance check)."""
+        """Accepted edges ``(j, p, q, lab_p, lab_q)`` of one scale (Algorithm 1 with the distance check),
+        or None when no bucket holds two components (no candidate edge: the scale merges nothing)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -287,8 +415,11 @@ class _TreeBuilder:
         hashing = (self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d)
         if self.n < 2**31:
             cand = self._candidates_by_aggregate(src, hashing)
+            if cand is None:
+                return None
         else:  # (id, lab) does not pack into one long: one sort-based window instead
             self.meter.round("bucket")
+            self.info["bucket_passes"] += 1
             keys = src.mapInArrow(_keys_task(hashing, self.fault), "j int, key long, id long, lab long")
             w = Window.partitionBy("j", "key")
             cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
@@ -310,26 +441,29 @@ class _TreeBuilder:
 
         Round 1 summarises each bucket as (smallest id with its component, least
         and largest component): every task first reduces its own points per
-        bucket (:func:`_kernels.bucket_summary`), Spark combines the tasks, so a
-        coarse scale's large buckets leave Python and cross the shuffle as one row
-        per bucket and task instead of one per point. Round 2 pairs the points
-        with the buckets that hold more than one component, the only ones that
-        can yield an edge the local engine would check: when there are at most
+        bucket (:func:`_kernels.bucket_summary`) and ships the rows packed by
+        part of the bucket space; one task per part combines them
+        (:func:`_kernels.mixed_buckets`). So a coarse scale's large buckets cross
+        the shuffle as one row per bucket and task instead of one per point, and
+        no step handles one Spark row per bucket. Round 2 pairs the points with
+        the buckets that hold more than one component, the only ones that can
+        yield an edge the local engine would check: when there are at most
         ``_BROADCAST_BUCKETS`` of them, they are shipped to the hashing tasks,
         which emit only the candidate edges (:func:`_kernels.bucket_candidates`);
-        else every point's keys are joined with them in Spark.
+        else every point's keys are packed by part as well and meet the part's
+        mixed buckets in one task. Returns None when no bucket is mixed.
         """
-        from pyspark.sql import functions as F
-
-        summary = src.mapInArrow(_bucket_summary_task(hashing, self.fault), "j int, key long, m long, lo long, hi long")
-        buckets = (summary.groupBy("j", "key").agg(F.min("m").alias("m"), F.min("lo").alias("lo"), F.max("hi").alias("hi"))
-                   .where(F.col("lo") != F.col("hi"))
-                   .select("j", "key", F.shiftright("m", 31).alias("q"),
-                           F.col("m").bitwiseAND(F.lit(2**31 - 1)).alias("lab_q"))
+        n_parts = 4 * self.P  # several parts per task even out the parts' sizes
+        summary = src.mapInArrow(_bucket_summary_task(hashing, n_parts, self.fault), "part int, blob binary")
+        buckets = (summary.repartition(self.P, "part")
+                   .mapInArrow(_mixed_buckets_task(self.fault), "j int, key long, q long, lab_q long")
                    .persist())
         self._to_unpersist.append(buckets)
         self.meter.round("bucket")
+        self.info["bucket_passes"] += 1
         n_mixed = buckets.count()
+        if n_mixed == 0:  # no candidate edge: skip the second pass over the points
+            return None
         if n_mixed <= _BROADCAST_BUCKETS:
             t = buckets.toArrow()
             j = vector(t.column("j"), np.int64)
@@ -340,12 +474,14 @@ class _TreeBuilder:
             del t, j, key
             return src.mapInArrow(_bucket_candidates_task(hashing, table, self.fault),
                                   "j int, p long, lab_p long, q long, lab_q long, xp array<double>")
+        # else the points' keys meet the mixed buckets of the same part in one task (no driver)
         self.meter.round("bucket")
         self.info["scales_buckets_joined"] += 1
-        keys = src.mapInArrow(_keys_task(hashing, self.fault), "j int, key long, id long, lab long")
-        return (keys.join(buckets, ["j", "key"])
-                .where(F.col("lab") != F.col("lab_q"))
-                .select("j", F.col("id").alias("p"), F.col("lab").alias("lab_p"), "q", "lab_q"))
+        blob = "part int, kind int, blob binary"
+        keyed = src.mapInArrow(_keyed_blobs_task(hashing, n_parts, self.fault), blob)
+        table = buckets.mapInArrow(_table_blobs_task(n_parts), blob)
+        return (keyed.unionByName(table).repartition(self.P, "part")
+                .mapInArrow(_joined_candidates_task(self.fault), "j int, p long, lab_p long, q long, lab_q long"))
 
     # ----------------------------------------------------------- Algorithm 2's components
 
@@ -413,7 +549,7 @@ class _TreeBuilder:
         lsh = draw_pstable(dd, t, m, prm["bucket_width"], rng)
         self.V = lsh.directions
         info = {"n_scales": 0, "edges_checked": None, "edges_accepted": 0, "forced_root": False,
-                "components_rounds": 0, "scales_buckets_joined": 0}
+                "components_rounds": 0, "scales_buckets_joined": 0, "bucket_passes": 0}
         self.info = info
         nodes_dir = os.path.join(self.workdir, "nodes")
 
@@ -440,7 +576,8 @@ class _TreeBuilder:
         for step in (32, 8):
             while d0 * ratio ** (i + step) < d_stop:
                 D = d0 * ratio ** (i + step)
-                found = not self._accepted_edges(ids_as_labels, D, offsets_for(i + step), min(t, 4)).isEmpty()
+                acc = self._accepted_edges(ids_as_labels, D, offsets_for(i + step), min(t, 4))
+                found = acc is not None and not acc.isEmpty()
                 self._release()
                 if found:
                     break
@@ -459,13 +596,17 @@ class _TreeBuilder:
         bound_tried = False  # a separation bound was computed for the current components
         while n_components > 1 and d0 * ratio**i < d_stop:
             D = d0 * ratio**i
-            acc = self._accepted_edges(labels, D, offsets_for(i), t).persist()
-            n_acc = acc.count()
+            acc = self._accepted_edges(labels, D, offsets_for(i), t)
+            n_acc = 0
+            if acc is not None:
+                acc = acc.persist()
+                n_acc = acc.count()
             self._release()
             info["n_scales"] += 1
             i += 1
             if n_acc == 0:
-                acc.unpersist()
+                if acc is not None:
+                    acc.unpersist()
                 if not bound_tried and n_components <= _SKIP_MAX_COMPONENTS:
                     # as build_hierarchy: scales whose threshold c*D is below a lower bound
                     # on every cross-component distance would reject every edge
