@@ -522,6 +522,30 @@ def _min_distance_lower_bound(Y: np.ndarray, rng: np.random.Generator, n_directi
     return best
 
 
+def first_sweep_scale(probe, d0: float, scale_ratio: float, d_stop: float, steps=(32, 8, 4, 2, 1)) -> int:
+    """The index ``i`` of the scale ``d0 * scale_ratio**i`` the sweep starts from.
+
+    The closest-pair bound can be far below the closest pair, and scales below
+    the first one with any edge merge nothing. ``probe(i)`` is a dry run of
+    scale ``i`` (a few hash functions; True when it finds an edge). Stepping
+    by each of ``steps`` in turn, the search keeps ``i`` at a scale whose probe
+    found nothing (or 0) and moves it up while the probe ``step`` scales
+    higher finds nothing; with a last step of 1, scale ``i + 1`` is the first
+    the probes found an edge in. Each scale is probed at most once. Both
+    engines call this, so they sweep the same scales.
+    """
+    found = {}
+    i = 0
+    for step in steps:
+        while d0 * scale_ratio ** (i + step) < d_stop:
+            if i + step not in found:
+                found[i + step] = bool(probe(i + step))
+            if found[i + step]:
+                break
+            i += step
+    return i
+
+
 def build_hierarchy(
     Y: np.ndarray,
     *,
@@ -621,18 +645,13 @@ def build_hierarchy(
         nt, nu = _merge_accepted(cand_p, cand_q, n_cand, accepted, t, uf, uf_size, mark, i, touched)
         return nt, nu, checked
 
-    # The closest-pair bound can be far below the closest pair, and scales below
-    # the first one with any checked edge merge nothing. Find that scale by dry
-    # runs stepping 32 scales, then 8, then sweep every scale from 8 below it.
-    i = 0
-    for step in (32, 8):
-        while d0 * scale_ratio ** (i + step) < d_stop:
-            _, found, checked = run_scale(i + step, True)
-            info["edges_checked"] += int(checked)
-            if found:
-                break
-            i += step
+    def probe(i):
+        _, found, checked = run_scale(i, True)
+        info["edges_checked"] += int(checked)
+        return found
+
     # sweep from the last scale the dry runs found empty
+    i = first_sweep_scale(probe, d0, scale_ratio, d_stop)
     info["first_scale"] = float(d0 * scale_ratio**i)
 
     next_id = n

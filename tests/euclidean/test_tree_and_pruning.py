@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.sparse.csgraph import connected_components
 
-from bigclust.hierarchy import build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
+from bigclust.hierarchy import build_hierarchy, first_sweep_scale, kmeans_node_stats, labels_from_pruning, leaf_order
 from bigclust.pruning import approx_dp, approx_guarantee, exact_dp, exact_dp_work, split_to_k
 
 
@@ -230,3 +230,26 @@ def test_skipping_empty_scales_changes_nothing(monkeypatch):
     assert b.info["scales_skipped"] == 0 and b.info["n_scales"] == a.info["n_scales"]
     for f in ("left", "right", "parent", "size", "scale", "auxiliary"):
         assert np.array_equal(getattr(a, f), getattr(b, f)), f
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=120), st.integers(0, 130), st.integers(1, 140))
+def test_first_sweep_scale_starts_just_below_a_found_scale(pattern, threshold, n_scales):
+    """Scale i + 1 is the first one the probes found an edge in (i probed empty, or 0), no scale is probed
+    twice, and with probes monotone in the scale (found from ``threshold`` on) i is threshold - 1."""
+    probed = []
+
+    def probe(i):
+        probed.append(i)
+        return i >= threshold or (i < len(pattern) and pattern[i])
+
+    i = first_sweep_scale(probe, 1.0, 2.0, 2.0**n_scales)
+    seen = list(probed)  # the checks below call probe too
+    assert len(seen) == len(set(seen)) and all(0 < s < n_scales for s in seen)
+    assert i == 0 or (i in seen and not probe(i))
+    if i + 1 < n_scales:
+        assert i + 1 in seen and probe(i + 1)
+    else:
+        assert i == max([0] + [s for s in seen if not probe(s)])
+    if not any(pattern):
+        assert i == (max(threshold - 1, 0) if threshold < n_scales else n_scales - 1)

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hierarchy import _SKIP_MAX_COMPONENTS
+from ..hierarchy import _SKIP_MAX_COMPONENTS, first_sweep_scale
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._arrow import list_column, matrix, maybe_fail, vector
@@ -572,16 +572,13 @@ class _TreeBuilder:
             return np.random.default_rng([seed_base, i]).random((t, m))
 
         ids_as_labels = self.points.select("id", F.col("id").alias("lab"))
-        i = 0
-        for step in (32, 8):
-            while d0 * ratio ** (i + step) < d_stop:
-                D = d0 * ratio ** (i + step)
-                acc = self._accepted_edges(ids_as_labels, D, offsets_for(i + step), min(t, 4))
-                found = acc is not None and not acc.isEmpty()
-                self._release()
-                if found:
-                    break
-                i += step
+        def probe(i):  # as build_hierarchy's dry runs: the first 4 hash functions, any accepted edge
+            acc = self._accepted_edges(ids_as_labels, d0 * ratio**i, offsets_for(i), min(t, 4))
+            found = acc is not None and not acc.isEmpty()
+            self._release()
+            return found
+
+        i = first_sweep_scale(probe, d0, ratio, d_stop)
         info["first_scale"] = float(d0 * ratio**i)
 
         # every point's component, partitioned as the points (by id), so that each scale's join with
