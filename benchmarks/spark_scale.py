@@ -63,6 +63,10 @@ def main():
     ap.add_argument("--method", nargs="+", choices=["exact", "approx", "auto"], default=["exact"],
                     help="pruning DP(s) to run on the same input, one fit each")
     ap.add_argument("--dp-step", type=float, default=None, help="dp_step of the approx DP (default epsilon / 2H)")
+    ap.add_argument("--local-cc-max-edges", type=int, default=None,
+                    help="spark_options local_cc_max_edges: scales with more accepted edges find components by "
+                         "distributed hooking (default: the engine's)")
+    ap.add_argument("--verbose", action="store_true", help="progress of each fit on stderr")
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
     args = ap.parse_args()
 
@@ -81,9 +85,11 @@ def main():
             df = spark.read.parquet(path)
             for method in args.method:
                 est = LSHTreeKMeans(args.k, method=method, dp_step=args.dp_step, scale_ratio=args.scale_ratio,
-                                    random_state=args.seed,
+                                    random_state=args.seed, verbose=args.verbose,
                                     candidates=args.candidates, engine="spark",
-                                    spark_options={"num_partitions": args.partitions})
+                                    spark_options={"num_partitions": args.partitions,
+                                                   **({} if args.local_cc_max_edges is None else
+                                                      {"local_cc_max_edges": args.local_cc_max_edges})})
                 t = time.perf_counter()
                 est.fit(df)
                 fit_s = time.perf_counter() - t
@@ -104,7 +110,10 @@ def main():
                      stage_seconds=r["time"], rounds_by_step=s["mpc_rounds_by_step"], master=s["master"],
                      num_partitions=s["num_partitions"], scales_skipped=r["tree_info"].get("scales_skipped"),
                      edges_accepted=r["tree_info"].get("edges_accepted"),
-                     n_candidates=r["tree_info"].get("n_candidates"), conf=args.conf)
+                     n_candidates=r["tree_info"].get("n_candidates"), conf=args.conf,
+                     local_cc_max_edges=args.local_cc_max_edges,
+                     tree_info={key: r["tree_info"].get(key) for key in
+                                ("bucket_passes", "scales_buckets_joined", "components_rounds", "first_scale")})
             shutil.rmtree(path, ignore_errors=True)
     finally:
         if args.workdir is None:
