@@ -15,10 +15,15 @@ hash (map)
 bucket (shuffle by key)
     for every bucket its smallest point id (the "smallest index" partner) and
     that point's component; candidate edges join points of different components.
-    Each hashing task first reduces its own points per bucket, and the buckets
-    holding two or more components go back to the hashing tasks (a broadcast,
-    up to ``_BROADCAST_BUCKETS``), so a point's keys leave Python only as part of
-    its task's bucket summary and as the candidate edges it yields.
+    Each hashing task first reduces its own points per bucket and ships the
+    rows packed by part of the bucket space (a few large values per task and
+    part: Spark's cost per row dominated when they were rows); one task per
+    part combines them. The buckets holding two or more components go back
+    to the hashing tasks (a broadcast, up to ``_BROADCAST_BUCKETS``), so a
+    point's keys leave Python only as part of its task's bucket summary and as
+    the candidate edges it yields; above that, every point's keys are packed
+    by part too and meet the part's mixed buckets in one task. A pass that
+    finds no mixed bucket ends there (no candidate edge).
 verify (a join with the points)
     the edge is kept iff ``|y_p - y_q| < c D_i`` (Lemma 3.5 (2) holds surely);
     the hashing task sends ``y_p`` with the edge, so only ``q`` is joined.
@@ -44,6 +49,11 @@ empty scales (skipped)
     skipped, exactly as the local engine skips them. Any valid lower bound gives
     the same tree (a skipped scale would have accepted no edge), so the bound
     need not equal the local engine's to the last bit.
+
+first scale (dry runs)
+    the sweep starts just below the first scale in which the first four hash
+    functions find an edge (:func:`bigclust.hierarchy.first_sweep_scale`, the
+    same search as the local engine's).
 
 Scales are processed in sequence because each scale's candidate edges are
 filtered by the components of the previous one (edges inside a component
