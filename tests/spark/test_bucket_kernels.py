@@ -8,10 +8,9 @@ from hypothesis import given, settings, strategies as st
 from bigclust.spark import _kernels as K
 
 
-@settings(max_examples=60, deadline=None)
-@given(t=st.integers(1, 4), n=st.integers(1, 300), n_keys=st.integers(1, 80), n_labs=st.integers(1, 20),
-       seed=st.integers(0, 10_000))
-def test_bucket_summary_and_candidates_equal_brute_force(t, n, n_keys, n_labs, seed):
+def _random_buckets(t, n, n_keys, n_labs, seed):
+    """Keys (t, n) drawn from ``n_keys`` values, distinct ids, components, and the dictionary
+    (j, key) -> the points in that bucket (the brute-force oracle)."""
     rng = np.random.default_rng(seed)
     keys = rng.integers(-(2**62), 2**62, n_keys)[rng.integers(0, n_keys, (t, n))].astype(np.int64)
     ids = rng.permutation(2**20)[:n].astype(np.int64)
@@ -20,6 +19,14 @@ def test_bucket_summary_and_candidates_equal_brute_force(t, n, n_keys, n_labs, s
     for j in range(t):
         for p in range(n):
             buckets[(j, int(keys[j, p]))].append(p)
+    return rng, keys, ids, labs, buckets
+
+
+@settings(max_examples=60, deadline=None)
+@given(t=st.integers(1, 4), n=st.integers(1, 300), n_keys=st.integers(1, 80), n_labs=st.integers(1, 20),
+       seed=st.integers(0, 10_000))
+def test_bucket_summary_and_candidates_equal_brute_force(t, n, n_keys, n_labs, seed):
+    rng, keys, ids, labs, buckets = _random_buckets(t, n, n_keys, n_labs, seed)
 
     j, key, m, lo, hi = K.bucket_summary(keys, ids, labs)
     assert len(j) == len(buckets) == len(set(zip(j.tolist(), key.tolist())))  # one row per bucket
@@ -64,14 +71,7 @@ def test_first_encounter_is_the_least_key_per_component(m, n_labs, seed):
 def test_summaries_packed_by_part_combine_to_the_mixed_buckets(t, n, n_keys, n_labs, n_tasks, n_parts, seed):
     """Tasks summarise their own points, pack the rows by part; each part's blobs, combined, give exactly
     the buckets with more than one component and their smallest point (a dictionary of all points)."""
-    rng = np.random.default_rng(seed)
-    keys = rng.integers(-(2**62), 2**62, n_keys)[rng.integers(0, n_keys, (t, n))].astype(np.int64)
-    ids = rng.permutation(2**20)[:n].astype(np.int64)
-    labs = rng.integers(0, n_labs, n).astype(np.int64)
-    buckets = collections.defaultdict(list)
-    for j in range(t):
-        for p in range(n):
-            buckets[(j, int(keys[j, p]))].append(p)
+    rng, keys, ids, labs, buckets = _random_buckets(t, n, n_keys, n_labs, seed)
     expected = {}
     for b, ps in buckets.items():
         if len({int(labs[p]) for p in ps}) > 1:
