@@ -61,7 +61,7 @@ def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit)
 
 
 def test_distributed_components_give_the_same_tree(spark, planted, local_fit, monkeypatch):
-    """Hooking + pointer jumping (forced by local_cc_max_edges=0) finds the same components, and joining
+    """Distributed contraction (forced by local_cc_max_edges=0) finds the same components, and joining
     every point's keys with the mixed buckets in Spark (forced: none shipped to the tasks) the same edges."""
     from bigclust.spark import _tree
 

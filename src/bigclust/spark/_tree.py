@@ -31,9 +31,10 @@ components (Algorithm 2)
     connected components of the components joined by accepted edges: in one
     task when the edge list is small (at most ``local_cc_max_edges`` rows),
     which also finds each merging component's first encounter, else by
-    distributed hooking to the smallest neighbour with pointer jumping,
-    repeated on the contracted graph. A component's label is its smallest
-    point id.
+    contraction rounds on edges packed by part of the vertex space (each
+    task's union-find, then every vertex renamed to the least root it got;
+    :mod:`bigclust.spark._components`) until the rest fits one task. A
+    component's label is its smallest point id.
 tree (Algorithms 3-4, Lemma 4.5)
     the merging components are grouped by their new component (one shuffle)
     and each group becomes Algorithm 4's heap of vertices in one task, with
@@ -76,6 +77,7 @@ import numpy as np
 from ..hierarchy import _SKIP_MAX_COMPONENTS, first_sweep_scale
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
+from ._components import merging_components
 from ._arrow import list_column, matrix, maybe_fail, vector
 from ._session import checkpoint_partitioned
 
@@ -493,50 +495,6 @@ class _TreeBuilder:
         return (keyed.unionByName(table).repartition(self.P, "part")
                 .mapInArrow(_joined_candidates_task(self.fault), "j int, p long, lab_p long, q long, lab_q long"))
 
-    # ----------------------------------------------------------- Algorithm 2's components
-
-    def _components(self, edges):
-        """(u, root) for every component label in ``edges(u, v)``; root = smallest label of its new component.
-
-        Distributed (for edge lists too large for one task): hooking to the
-        smallest neighbour and pointer jumping, repeated on the contracted graph.
-        """
-        from pyspark.sql import functions as F
-
-        sym = edges.unionByName(edges.select(F.col("v").alias("u"), F.col("u").alias("v"))).distinct()
-        mapping = None
-        for outer in range(64):
-            hook = sym.groupBy("u").agg(F.min("v").alias("m")).select("u", F.least("u", "m").alias("parent"))
-            self.meter.round("components")
-            hook = hook.localCheckpoint()
-            for _ in range(64):  # pointer jumping: parent <- parent(parent)
-                b = hook.select(F.col("u").alias("pu"), F.col("parent").alias("pp"))
-                jumped = hook.join(b, hook.parent == b.pu, "left").select(
-                    "u", F.col("parent").alias("old"), F.coalesce("pp", "parent").alias("parent"))
-                self.meter.round("components")
-                jumped = jumped.localCheckpoint()
-                changed = jumped.where(F.col("old") != F.col("parent")).count()
-                hook = jumped.select("u", "parent")
-                if changed == 0:
-                    break
-            if mapping is None:
-                mapping = hook.select("u", F.col("parent").alias("root"))
-            else:
-                h = hook.select(F.col("u").alias("hu"), F.col("parent").alias("hp"))
-                mapping = mapping.join(h, mapping.root == h.hu, "left").select(
-                    "u", F.coalesce("hp", "root").alias("root"))
-                self.meter.round("components")
-            mapping = mapping.localCheckpoint()
-            hu = hook.select(F.col("u").alias("a"), F.col("parent").alias("pa"))
-            hv = hook.select(F.col("u").alias("b"), F.col("parent").alias("pb"))
-            sym = (sym.join(hu, sym.u == hu.a).join(hv, sym.v == hv.b)
-                   .select(F.col("pa").alias("u"), F.col("pb").alias("v")).where(F.col("u") != F.col("v")).distinct())
-            self.meter.round("components", 2)
-            sym = sym.localCheckpoint()
-            if sym.count() == 0:
-                return mapping, outer + 1
-        raise RuntimeError("connected components did not converge in 64 contractions")
-
     # ----------------------------------------------------------- Algorithms 3-4 for one scale
 
     def _emit(self, children, scale_seq, scale_value):
@@ -635,16 +593,10 @@ class _TreeBuilder:
                 mapping = merging.select(F.col("c").alias("u"), F.col("group").alias("root"))
                 self.meter.round("components")
                 cc_rounds = 1
-            else:
-                mapping, cc_rounds = self._components(
-                    acc.select(F.col("lab_p").alias("u"), F.col("lab_q").alias("v")).distinct())
-                first = (acc.select(F.col("lab_p").alias("c"), F.struct("j", "p", F.lit(0).alias("side")).alias("key"))
-                         .unionByName(acc.select(F.col("lab_q").alias("c"), F.struct("j", "p", F.lit(1).alias("side")).alias("key")))
-                         .groupBy("c").agg(F.min("key").alias("key")))
-                self.meter.round("first-encounter order")
-                merging = (first.join(mapping, first.c == mapping.u)
-                           .select("c", F.col("root").alias("group"), F.col("key.j").alias("kj"),
-                                   F.col("key.p").alias("kp"), F.col("key.side").alias("kside")))
+            else:  # contracted in rounds until the rest fits one task (no edge reaches the driver)
+                merging, cc_rounds = merging_components(acc.select("lab_p", "lab_q", "j", "p"), self.P,
+                                                        self.local_cc_max_edges, self.meter, self.fault)
+                mapping = merging.select(F.col("c").alias("u"), F.col("group").alias("root"))
             info["components_rounds"] = max(info["components_rounds"], cc_rounds)
             # the merging components number at most 2 n_acc: up to _BROADCAST_MERGES of them are
             # broadcast to the tasks holding the components (and the points) instead of shuffling those

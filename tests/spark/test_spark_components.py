@@ -1,0 +1,83 @@
+"""Distributed components (spark/_components.py) against scipy's connected components and the
+one-task kernels on the same edges (the oracle), on graphs that stress the contraction."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+pyspark = pytest.importorskip("pyspark")
+
+from scipy.sparse import coo_matrix  # noqa: E402
+from scipy.sparse.csgraph import connected_components  # noqa: E402
+
+from bigclust.spark import _components as C  # noqa: E402
+from bigclust.spark import _kernels as K  # noqa: E402
+from bigclust.spark._session import SparkMeter  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=50))
+def test_priority_is_a_bijection_that_label_inverts(xs):
+    x = np.array(xs, np.int64)
+    np.testing.assert_array_equal(C._label(C._priority(x)), x)
+    assert np.unique(C._priority(np.unique(x))).shape[0] == np.unique(x).shape[0]
+
+
+def _oracle(lab_p, lab_q, j, p):
+    """(c, group, kj, kp, kside) by scipy (groups: smallest label of each component) and the kernel."""
+    verts = np.unique(np.concatenate([lab_p, lab_q]))
+    a, b = np.searchsorted(verts, lab_p), np.searchsorted(verts, lab_q)
+    g = coo_matrix((np.ones(a.shape[0]), (a, b)), shape=(verts.shape[0],) * 2)
+    _, comp = connected_components(g, directed=False)
+    smallest = np.full(comp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, comp, verts)
+    kj, kp, ks = K.first_encounter(verts, lab_p, lab_q, j, p)
+    return verts, smallest[comp], kj, kp, ks
+
+
+def _graphs():
+    rng = np.random.default_rng(5)
+    n = 300
+    # a path in label order: hooking by the smallest label alone would shrink it by one vertex a round
+    path = np.arange(n - 1), np.arange(1, n)
+    # stars, several components, duplicate and reversed edges, labels up to 2^31 - 1
+    labs = rng.choice(2**31 - 1, 400, replace=False).astype(np.int64)
+    centres = rng.integers(0, 400, 30)
+    u = centres[rng.integers(0, 30, 900)]
+    v = rng.integers(0, 400, 900)
+    stars = labs[u], labs[v]
+    # random sparse graph with many components and isolated pairs
+    e = rng.integers(0, 500, (2, 350))
+    return {"sorted path": path, "stars": stars, "sparse": (e[0], e[1])}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("local_max_edges", [0, 40, 10**9])
+@pytest.mark.parametrize("graph", ["sorted path", "stars", "sparse"])
+def test_merging_components_equal_scipy(spark, graph, local_max_edges):
+    lab_p, lab_q = (np.asarray(x, np.int64) for x in _graphs()[graph])
+    keep = lab_p != lab_q  # accepted edges join different components
+    lab_p, lab_q = lab_p[keep], lab_q[keep]
+    rng = np.random.default_rng(0)
+    j = rng.integers(0, 4, lab_p.shape[0])
+    p = rng.integers(0, 10**6, lab_p.shape[0])
+    rows = [(int(a), int(b), int(c), int(d)) for a, b, c, d in zip(lab_p, lab_q, j, p)]
+    acc = spark.createDataFrame(rows, "lab_p long, lab_q long, j int, p long").repartition(3)
+    meter = SparkMeter(spark)
+    # with 40: the first attempt of a contraction task and of the last task fails; Spark's retry agrees
+    fault = "components" if local_max_edges == 40 else None
+    merging, contractions = C.merging_components(acc, 2, local_max_edges, meter, fault)
+    got = merging.toPandas().sort_values("c")
+    verts, group, kj, kp, ks = _oracle(lab_p, lab_q, j, p)
+    np.testing.assert_array_equal(got["c"].to_numpy(), verts)
+    np.testing.assert_array_equal(got["group"].to_numpy(), group)
+    np.testing.assert_array_equal(got["kj"].to_numpy(), kj)
+    np.testing.assert_array_equal(got["kp"].to_numpy(), kp)
+    np.testing.assert_array_equal(got["kside"].to_numpy(), ks)
+    # 3 rounds per contraction, 2 for the last task (if any edge is left), 2 to meet the first encounters
+    assert meter.round_log["components"] in (3 * contractions + 2, 3 * (contractions - 1) + 4)
+    if local_max_edges == 0:
+        # every contraction at least halves the graph here: a few, not one per path vertex
+        assert 1 < contractions <= 12
+    if local_max_edges >= lab_p.shape[0]:
+        assert contractions == 1 and meter.round_log["components"] == 4
