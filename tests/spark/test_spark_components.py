@@ -48,12 +48,14 @@ def _graphs():
     stars = labs[u], labs[v]
     # random sparse graph with many components and isolated pairs
     e = rng.integers(0, 500, (2, 350))
-    return {"sorted path": path, "stars": stars, "sparse": (e[0], e[1])}
+    # larger: every task of a round gets many blobs (parts), in no particular order
+    big = rng.integers(0, 6000, (2, 9000)) * 7919 % 2**31
+    return {"sorted path": path, "stars": stars, "sparse": (e[0], e[1]), "big": (big[0], big[1])}
 
 
 @pytest.mark.spark
 @pytest.mark.parametrize("local_max_edges", [0, 40, 10**9])
-@pytest.mark.parametrize("graph", ["sorted path", "stars", "sparse"])
+@pytest.mark.parametrize("graph", ["sorted path", "stars", "sparse", "big"])
 def test_merging_components_equal_scipy(spark, graph, local_max_edges):
     lab_p, lab_q = (np.asarray(x, np.int64) for x in _graphs()[graph])
     keep = lab_p != lab_q  # accepted edges join different components
@@ -66,7 +68,7 @@ def test_merging_components_equal_scipy(spark, graph, local_max_edges):
     meter = SparkMeter(spark)
     # with 40: the first attempt of a contraction task and of the last task fails; Spark's retry agrees
     fault = "components" if local_max_edges == 40 else None
-    merging, contractions = C.merging_components(acc, 2, local_max_edges, meter, fault)
+    merging, contractions = C.merging_components(acc, 4, local_max_edges, meter, fault)
     got = merging.toPandas().sort_values("c")
     verts, group, kj, kp, ks = _oracle(lab_p, lab_q, j, p)
     np.testing.assert_array_equal(got["c"].to_numpy(), verts)

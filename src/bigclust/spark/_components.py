@@ -146,7 +146,7 @@ def _hook_task(n_parts, fault):
 
 
 def _renamed(table, cur):
-    """``T(cur)`` where ``cur`` is in the table ``(xs, t)`` (sorted ``xs``), else ``cur``."""
+    """``T(cur)`` where ``cur`` is in the table ``(xs, t)`` (``xs`` sorted, distinct), else ``cur``."""
     xs, t = table
     at = np.minimum(np.searchsorted(xs, cur), max(xs.shape[0] - 1, 0))
     hit = xs[at] == cur if xs.shape[0] else np.zeros(cur.shape[0], bool)
@@ -184,7 +184,7 @@ def _relabel_task(n_parts):
         got = _gather(batches)
         if _HALF not in got:
             return
-        table = got.get(_TABLE, (np.empty(0, np.int64), np.empty(0, np.int64)))
+        table = _least_per_key(*got[_TABLE]) if _TABLE in got else (np.empty(0, np.int64),) * 2  # sorted
         b, ta = got[_HALF]
         tb = _renamed(table, b)
         keep = tb != ta
