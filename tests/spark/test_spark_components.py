@@ -83,3 +83,75 @@ def test_merging_components_equal_scipy(spark, graph, local_max_edges):
         assert 1 < contractions <= 12
     if local_max_edges >= lab_p.shape[0]:
         assert contractions == 1 and meter.round_log["components"] == 4
+
+
+def _by_task(batches, n_tasks, assign, rng, kinds=None):
+    """A shuffle by part without Spark: every row goes to task ``assign[part]``; each task gets its
+    blocks in random order (Spark promises no order either)."""
+    import pyarrow as pa
+
+    tasks = [[] for _ in range(n_tasks)]
+    for b in batches:
+        part, kind = b.column("part").to_numpy(), b.column("kind").to_numpy()
+        for t in range(n_tasks):
+            sel = np.flatnonzero((assign[part] == t) & (np.isin(kind, kinds) if kinds else True))
+            if sel.shape[0]:
+                tasks[t].append(b.take(pa.array(sel)))
+    for blocks in tasks:
+        rng.shuffle(blocks)
+    return tasks
+
+
+def _run(task, tasks):
+    return [out for blocks in tasks for out in task(iter(blocks))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(2, 400), m=st.integers(1, 600), n_tasks=st.integers(1, 5), n_parts=st.integers(1, 12),
+       local_max=st.sampled_from([0, 0, 3, 30]), seed=st.integers(0, 10_000))
+def test_contraction_tasks_under_any_grouping_equal_scipy(n, m, n_tasks, n_parts, local_max, seed):
+    """The per-task steps of merging_components, run in its order with parts given to tasks at random
+    and blocks in random order, give scipy's components and the one-task first encounters."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    labs = rng.choice(2**31 - 1, n, replace=False)
+    e = rng.integers(0, n, (2, m))
+    e = e[:, e[0] != e[1]]
+    if e.shape[1] == 0:
+        return
+    lab_p, lab_q = labs[e[0]], labs[e[1]]
+    j, p = rng.integers(0, 3, lab_p.shape[0]), rng.integers(0, 50, lab_p.shape[0])
+    acc = pa.RecordBatch.from_arrays([pa.array(x) for x in (lab_p, lab_q, j, p)], names=["lab_p", "lab_q", "j", "p"])
+    assign = rng.integers(0, n_tasks, n_parts)
+
+    def shuffle(batches, kinds=None):
+        return _by_task(batches, n_tasks, assign, rng, kinds)
+
+    def edge_count(batches):
+        return sum(len(blob.as_py()) for b in batches for k, blob in zip(b.column("kind").to_numpy(), b.column("blob"))
+                   if k == C._EDGE) // 32
+
+    start = _run(C._edges_task(n_parts), [[acc.slice(0, m // 2)], [acc.slice(m // 2)]])
+    edges, labels = shuffle(start, [C._EDGE]), None
+    n_edges, contractions = edge_count(start), 0
+    while n_edges > local_max:
+        hooks = _run(C._hook_task(n_parts, None), edges)
+        step2 = _run(C._contract_task(n_parts, labels is None), shuffle(hooks + (labels or [])))
+        step3 = _run(C._relabel_task(n_parts), shuffle(step2, [C._HALF, C._TABLE]))
+        labels = [b.filter(pa.compute.equal(b.column("kind"), C._LABEL)) for b in step2]
+        edges, n_edges = shuffle(step3), edge_count(step3)
+        contractions += 1
+        assert contractions <= 40
+    if n_edges:
+        roots = _run(C._last_components_task(n_parts), [[b for blocks in edges for b in blocks]])
+        labels = _run(C._contract_task(n_parts, labels is None, last=True), shuffle(roots + (labels or [])))
+    groups = _run(C._groups_task(n_parts), shuffle(labels))
+    rows = _run(C._merging_rows_task(None), shuffle(groups + start, [C._GROUP, C._FIRST]))
+    got = pa.Table.from_batches(rows).sort_by("c")
+    verts, group, kj, kp, ks = _oracle(lab_p, lab_q, j, p)
+    np.testing.assert_array_equal(got.column("c").to_numpy(), verts)
+    np.testing.assert_array_equal(got.column("group").to_numpy(), group)
+    np.testing.assert_array_equal(got.column("kj").to_numpy(), kj)
+    np.testing.assert_array_equal(got.column("kp").to_numpy(), kp)
+    np.testing.assert_array_equal(got.column("kside").to_numpy(), ks)

@@ -145,11 +145,17 @@ def _hook_task(n_parts, fault):
     return run
 
 
-def _renamed(table, cur):
-    """``T(cur)`` where ``cur`` is in the table ``(xs, t)`` (``xs`` sorted, distinct), else ``cur``."""
+def _renamed(table, cur, every=False):
+    """``T(cur)`` where ``cur`` is in the table ``(xs, t)`` (``xs`` sorted, distinct), else ``cur``.
+
+    ``every``: each ``cur`` must be in the table (an edge's vertex always is: its part's
+    task hooked it); a miss would silently cut the graph, so it raises.
+    """
     xs, t = table
     at = np.minimum(np.searchsorted(xs, cur), max(xs.shape[0] - 1, 0))
     hit = xs[at] == cur if xs.shape[0] else np.zeros(cur.shape[0], bool)
+    if every and not hit.all():
+        raise AssertionError("components: an edge's vertex is missing from its part's table")
     return np.where(hit, t[at] if xs.shape[0] else cur, cur)
 
 
@@ -169,7 +175,7 @@ def _contract_task(n_parts, first, last=False):
             table = (np.empty(0, np.int64), np.empty(0, np.int64))
         if _EDGE in got:
             a, b = got[_EDGE]
-            b, ta = _unique_pairs(b, _renamed(table, a))
+            b, ta = _unique_pairs(b, _renamed(table, a, every=True))
             yield from _emit(_HALF, n_parts, b, (b, ta))
         if _LABEL in got:
             c, cur = got[_LABEL]
@@ -186,7 +192,7 @@ def _relabel_task(n_parts):
             return
         table = _least_per_key(*got[_TABLE]) if _TABLE in got else (np.empty(0, np.int64),) * 2  # sorted
         b, ta = got[_HALF]
-        tb = _renamed(table, b)
+        tb = _renamed(table, b, every=True)
         keep = tb != ta
         a, b = _unique_pairs(tb[keep], ta[keep])
         yield from _emit(_EDGE, n_parts, a, (a, b))

@@ -216,9 +216,9 @@ def _bucket_summary_task(hashing, n_parts, fault):
 
 
 def _mixed_buckets_task(fault):
-    """Rows ``(j, key, q, lab_q)``: the buckets with more than one component among the
-    summary blobs of one or more parts (all of a part's blobs are in this task), with
-    the bucket's smallest point ``q`` and its component."""
+    """Rows ``(j, key, m)``: the buckets with more than one component among the summary
+    blobs of one or more parts (all of a part's blobs are in this task), with
+    ``m = q * 2^31 + lab_q``: the bucket's smallest point ``q`` and its component."""
     def run(batches):
         import pyarrow as pa
 
@@ -230,8 +230,7 @@ def _mixed_buckets_task(fault):
         del got
         bj, bkey, bm = K.mixed_buckets(j, key, m, lo, hi, np.lexsort((key, j)))
         if bj.shape[0]:
-            yield pa.RecordBatch.from_arrays([pa.array(bj), pa.array(bkey), pa.array(bm >> 31),
-                                              pa.array(bm & (2**31 - 1))], names=["j", "key", "q", "lab_q"])
+            yield pa.RecordBatch.from_arrays([pa.array(bj), pa.array(bkey), pa.array(bm)], names=["j", "key", "m"])
     return run
 
 
@@ -254,14 +253,14 @@ def _keyed_blobs_task(hashing, n_parts, fault):
 
 
 def _table_blobs_task(n_parts):
-    """Rows ``(part, kind=0, blob)``: mixed buckets ``(j, key, q, lab_q)`` as ``(j, key, q * 2^31 + lab_q)``, by part."""
+    """Rows ``(part, kind=0, blob)``: mixed buckets ``(j, key, m)``, by part."""
     def run(batches):
         cols = [[], [], []]
         for b in batches:
             if b.num_rows:
                 cols[0].append(vector(b.column("j"), np.int32))
                 cols[1].append(vector(b.column("key"), np.int64))
-                cols[2].append(vector(b.column("q"), np.int64) * 2**31 + vector(b.column("lab_q"), np.int64))
+                cols[2].append(vector(b.column("m"), np.int64))
         if not cols[0]:
             return
         j, key, m = (np.concatenate(c) for c in cols)
@@ -468,7 +467,7 @@ class _TreeBuilder:
         n_parts = 4 * self.P  # several parts per task even out the parts' sizes
         summary = src.mapInArrow(_bucket_summary_task(hashing, n_parts, self.fault), "part int, blob binary")
         buckets = (summary.repartition(self.P, "part")
-                   .mapInArrow(_mixed_buckets_task(self.fault), "j int, key long, q long, lab_q long")
+                   .mapInArrow(_mixed_buckets_task(self.fault), "j int, key long, m long")
                    .persist())
         self._to_unpersist.append(buckets)
         self.meter.round("bucket")
@@ -481,9 +480,10 @@ class _TreeBuilder:
             j = vector(t.column("j"), np.int64)
             key = vector(t.column("key"), np.int64)
             order = np.lexsort((key, j))
+            m = vector(t.column("m"), np.int64)[order]
             table = (np.searchsorted(j[order], np.arange(hashing[5] + 1)), np.ascontiguousarray(key[order]),
-                     vector(t.column("q"), np.int64)[order], vector(t.column("lab_q"), np.int64)[order])
-            del t, j, key
+                     m >> 31, m & (2**31 - 1))
+            del t, j, key, m
             return src.mapInArrow(_bucket_candidates_task(hashing, table, self.fault),
                                   "j int, p long, lab_p long, q long, lab_q long, xp array<double>")
         # else the points' keys meet the mixed buckets of the same part in one task (no driver)
