@@ -65,7 +65,7 @@ def main():
     ap.add_argument("--dp-step", type=float, default=None, help="dp_step of the approx DP (default epsilon / 2H)")
     ap.add_argument("--local-cc-max-edges", type=int, default=None,
                     help="spark_options local_cc_max_edges: scales with more accepted edges find components by "
-                         "distributed hooking (default: the engine's)")
+                         "distributed contraction (default: the engine's)")
     ap.add_argument("--verbose", action="store_true", help="progress of each fit on stderr")
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
     args = ap.parse_args()
