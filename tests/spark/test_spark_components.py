@@ -68,7 +68,13 @@ def test_merging_components_equal_scipy(spark, graph, local_max_edges):
     meter = SparkMeter(spark)
     # with 40: the first attempt of a contraction task and of the last task fails; Spark's retry agrees
     fault = "components" if local_max_edges == 40 else None
-    merging, contractions = C.merging_components(acc, 4, local_max_edges, meter, fault)
+    lines = []
+
+    class Progress:
+        def update(self, msg, every=1.0):
+            lines.append(msg)
+
+    merging, contractions = C.merging_components(acc, 4, local_max_edges, meter, fault, progress=Progress())
     got = merging.toPandas().sort_values("c")
     verts, group, kj, kp, ks = _oracle(lab_p, lab_q, j, p)
     np.testing.assert_array_equal(got["c"].to_numpy(), verts)
@@ -81,6 +87,7 @@ def test_merging_components_equal_scipy(spark, graph, local_max_edges):
     if local_max_edges == 0:
         # every contraction at least halves the graph here: a few, not one per path vertex
         assert 1 < contractions <= 12
+        assert len(lines) == contractions and lines[-1].endswith(": 0 edges left")
     if local_max_edges >= lab_p.shape[0]:
         assert contractions == 1 and meter.round_log["components"] == 4
 

@@ -260,7 +260,8 @@ def _edge_count(blobs) -> int:
     return int(nbytes or 0) // (2 * 16)
 
 
-def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fault=None, max_contractions=64):
+def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fault=None, max_contractions=64,
+                       progress=None):
     """Algorithm 2 on one scale's accepted edges, distributed (see the module docstring).
 
     Parameters
@@ -273,6 +274,7 @@ def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fa
     fault : test hook (step ``"components"``).
     max_contractions : after this many contractions the rest goes to one task whatever its size
         (each contraction removes at least one vertex per component, usually half of them).
+    progress : :class:`bigclust._report.Progress` or None: a line per contraction.
 
     Returns
     -------
@@ -308,6 +310,8 @@ def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fa
         edges, labels = step3, of(step2, _LABEL)
         n_edges = _edge_count(step3)  # runs all three rounds
         contractions += 1
+        if progress is not None:
+            progress.update(f"spark tree: components, contraction {contractions}: {n_edges} edges left", every=0.0)
     if n_edges:
         roots = edges.repartition(1).mapInArrow(_last_components_task(n_parts), _BLOB)
         inputs = roots if labels is None else roots.unionByName(labels)

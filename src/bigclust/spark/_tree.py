@@ -595,7 +595,8 @@ class _TreeBuilder:
                 cc_rounds = 1
             else:  # contracted in rounds until the rest fits one task (no edge reaches the driver)
                 merging, cc_rounds = merging_components(acc.select("lab_p", "lab_q", "j", "p"), self.P,
-                                                        self.local_cc_max_edges, self.meter, self.fault)
+                                                        self.local_cc_max_edges, self.meter, self.fault,
+                                                        progress=self.progress)
                 mapping = merging.select(F.col("c").alias("u"), F.col("group").alias("root"))
             info["components_rounds"] = max(info["components_rounds"], cc_rounds)
             # the merging components number at most 2 n_acc: up to _BROADCAST_MERGES of them are
