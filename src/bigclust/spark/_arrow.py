@@ -1,4 +1,4 @@
-"""Arrow <-> NumPy helpers for ``mapInArrow`` tasks, and the fault-injection hook used by tests."""
+"""Arrow <-> NumPy helpers for ``mapInArrow`` tasks, packed blob rows, and the fault-injection hook used by tests."""
 
 from __future__ import annotations
 
@@ -48,3 +48,30 @@ def maybe_fail(fault, step: str) -> None:
     ctx = TaskContext.get()
     if ctx is not None and ctx.attemptNumber() == 0 and ctx.partitionId() == 0:
         raise RuntimeError(f"bigclust injected fault in step {step!r} (first attempt)")
+
+
+def part_batches(part, n_parts, pack, kind=None, chunk=1 << 20):
+    """Record batches ``(part[, kind], blob)``: the rows of each part, ``pack(rows)`` bytes per
+    chunk of at most ``chunk`` rows; ``part`` gives each row's part."""
+    import pyarrow as pa
+
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+    for r in range(n_parts):
+        sel = order[bounds[r]:bounds[r + 1]]
+        packed = [pack(sel[s:s + chunk]) for s in range(0, sel.shape[0], chunk)]
+        if not packed:
+            continue
+        cols, names = [pa.array(np.full(len(packed), r, np.int32))], ["part"]
+        if kind is not None:
+            cols.append(pa.array(np.full(len(packed), kind, np.int32)))
+            names.append("kind")
+        yield pa.RecordBatch.from_arrays(cols + [pa.array(packed, pa.binary())], names=names + ["blob"])
+
+
+def blobs(batches):
+    """``(kind, blob)`` for every row of ``(part, [kind,] blob)`` batches (kind None if absent)."""
+    for b in batches:
+        kinds = b.column("kind").to_numpy() if "kind" in b.schema.names else None
+        for r, blob in enumerate(b.column("blob")):
+            yield (None if kinds is None else int(kinds[r])), memoryview(blob.as_buffer())

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels as K
-from ._arrow import maybe_fail, vector
+from ._arrow import blobs, maybe_fail, part_batches, vector
 
 # blob kinds: what a (part, kind, blob) row's packed columns are
 _EDGE = 0    # (a, b): an edge at a's part (every edge is stored in both directions)
@@ -75,37 +75,38 @@ def _parts(x: np.ndarray, n_parts: int) -> np.ndarray:
     return K.summary_parts(np.zeros(x.shape[0], np.int32), x, n_parts)
 
 
+def _sorted_runs(*cols):
+    """``cols`` sorted lexicographically (the first column most significant) and a mask of the
+    rows that start a run of equal first columns."""
+    order = np.lexsort(cols[::-1])
+    cols = [c[order] for c in cols]
+    start = np.ones(cols[0].shape[0], bool)
+    start[1:] = cols[0][1:] != cols[0][:-1]
+    return cols, start
+
+
+def _least_per_key(x: np.ndarray, *vals: np.ndarray):
+    """Sorted distinct ``x`` and, for each, its lexicographically least row of ``vals``."""
+    cols, start = _sorted_runs(x, *vals)
+    return tuple(c[start] for c in cols)
+
+
 def _unique_pairs(a: np.ndarray, b: np.ndarray):
     """The distinct pairs ``(a, b)``, sorted."""
-    order = np.lexsort((b, a))
-    a, b = a[order], b[order]
-    keep = np.ones(a.shape[0], bool)
-    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    return a[keep], b[keep]
-
-
-def _least_per_key(x: np.ndarray, r: np.ndarray):
-    """Sorted distinct ``x`` and the least ``r`` of each."""
-    order = np.lexsort((r, x))
-    x, r = x[order], r[order]
-    first = np.ones(x.shape[0], bool)
-    first[1:] = x[1:] != x[:-1]
-    return x[first], r[first]
+    (a, b), start = _sorted_runs(a, b)
+    start[1:] |= b[1:] != b[:-1]
+    return a[start], b[start]
 
 
 def _emit(kind, n_parts, key, cols):
     """Blob rows of kind ``kind``: the rows ``cols`` packed by the part of ``key``."""
-    from ._tree import _part_batches
-
-    yield from _part_batches(_parts(key, n_parts), n_parts, lambda s: K.pack_rows([c[s] for c in cols]), kind=kind)
+    yield from part_batches(_parts(key, n_parts), n_parts, lambda s: K.pack_rows([c[s] for c in cols]), kind=kind)
 
 
 def _gather(batches):
     """``{kind: [column arrays]}`` of all blob rows in the task (columns concatenated)."""
-    from ._tree import _blobs
-
     got = {}
-    for kind, blob in _blobs(batches):
+    for kind, blob in blobs(batches):
         got.setdefault(kind, []).append(K.unpack_rows(blob, _FIRST_ROW if kind == _FIRST else _PAIR))
     return {kind: [np.concatenate(c) for c in zip(*parts)] for kind, parts in got.items()}
 
@@ -217,12 +218,8 @@ def _groups_task(n_parts):
         got = _gather(batches).get(_LABEL)
         if got is None:
             return
-        c, cur = got
-        order = np.lexsort((c, cur))
-        c, cur = c[order], cur[order]
-        start = np.ones(c.shape[0], bool)
-        start[1:] = cur[1:] != cur[:-1]
-        group = c[np.flatnonzero(start)[np.cumsum(start) - 1]]
+        (cur, c), start = _sorted_runs(got[1], got[0])
+        group = c[np.flatnonzero(start)[np.cumsum(start) - 1]]  # each run's first (smallest) label
         yield from _emit(_GROUP, n_parts, c, (c, group))
     return run
 
@@ -236,12 +233,7 @@ def _merging_rows_task(fault):
         got = _gather(batches)
         if _GROUP not in got:
             return
-        c, kj, kp, ks = got[_FIRST]
-        order = np.lexsort((ks, kp, kj, c))
-        c, kj, kp, ks = c[order], kj[order], kp[order], ks[order]
-        first = np.ones(c.shape[0], bool)
-        first[1:] = c[1:] != c[:-1]
-        c, kj, kp, ks = c[first], kj[first], kp[first], ks[first]
+        c, kj, kp, ks = _least_per_key(*got[_FIRST])
         gc, group = got[_GROUP]
         group = group[np.argsort(gc)]
         if not np.array_equal(np.sort(gc), c):
@@ -252,11 +244,11 @@ def _merging_rows_task(fault):
     return run
 
 
-def _edge_count(blobs) -> int:
+def _edge_count(frame) -> int:
     """Edges (each stored in both directions) in a blob DataFrame's edge rows."""
     from pyspark.sql import functions as F
 
-    nbytes = blobs.where(F.col("kind") == _EDGE).agg(F.sum(F.length("blob"))).first()[0]
+    nbytes = frame.where(F.col("kind") == _EDGE).agg(F.sum(F.length("blob"))).first()[0]
     return int(nbytes or 0) // (2 * 16)
 
 

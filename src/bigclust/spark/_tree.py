@@ -78,7 +78,7 @@ from ..hierarchy import _SKIP_MAX_COMPONENTS, first_sweep_scale
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._components import merging_components
-from ._arrow import list_column, matrix, maybe_fail, vector
+from ._arrow import blobs, list_column, matrix, maybe_fail, part_batches, vector
 from ._session import checkpoint_partitioned
 
 # mixed buckets up to this many are shipped to the hashing tasks (O(this) on the driver)
@@ -168,33 +168,6 @@ def _task_keys(batches, hashing, fault):
             np.concatenate([p[3] for p in parts], axis=1))
 
 
-def _part_batches(part, n_parts, pack, kind=None, chunk=1 << 20):
-    """Record batches ``(part[, kind], blob)``: the rows of each part, ``pack(rows)`` bytes per
-    chunk of at most ``chunk`` rows; ``part`` gives each row's part."""
-    import pyarrow as pa
-
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
-    for r in range(n_parts):
-        sel = order[bounds[r]:bounds[r + 1]]
-        blobs = [pack(sel[s:s + chunk]) for s in range(0, sel.shape[0], chunk)]
-        if not blobs:
-            continue
-        cols, names = [pa.array(np.full(len(blobs), r, np.int32))], ["part"]
-        if kind is not None:
-            cols.append(pa.array(np.full(len(blobs), kind, np.int32)))
-            names.append("kind")
-        yield pa.RecordBatch.from_arrays(cols + [pa.array(blobs, pa.binary())], names=names + ["blob"])
-
-
-def _blobs(batches):
-    """``(kind, blob)`` for every row of ``(part, [kind,] blob)`` batches (kind None if absent)."""
-    for b in batches:
-        kinds = b.column("kind").to_numpy() if "kind" in b.schema.names else None
-        for r, blob in enumerate(b.column("blob")):
-            yield (None if kinds is None else int(kinds[r])), memoryview(blob.as_buffer())
-
-
 def _bucket_summary_task(hashing, n_parts, fault):
     """Rows ``(part, blob)``: the task's summary rows ``(j, key, m, lo, hi)``, one per
     distinct bucket of its points (:func:`_kernels.bucket_summary` over the whole
@@ -210,7 +183,7 @@ def _bucket_summary_task(hashing, n_parts, fault):
             return
         cols = K.bucket_summary(got[2], got[0], got[1])
         del got
-        yield from _part_batches(K.summary_parts(cols[0], cols[1], n_parts), n_parts,
+        yield from part_batches(K.summary_parts(cols[0], cols[1], n_parts), n_parts,
                                  lambda sel: K.pack_summary(*(c[sel] for c in cols)))
     return run
 
@@ -223,7 +196,7 @@ def _mixed_buckets_task(fault):
         import pyarrow as pa
 
         maybe_fail(fault, "bucket")
-        got = [K.unpack_summary(blob) for _, blob in _blobs(batches)]
+        got = [K.unpack_summary(blob) for _, blob in blobs(batches)]
         if not got:
             return
         j, key, m, lo, hi = (np.concatenate(c) for c in zip(*got))
@@ -247,7 +220,7 @@ def _keyed_blobs_task(hashing, n_parts, fault):
         key = keys.ravel()
         m = np.tile(ids * 2**31 + lab, n_hashes)
         del got, keys
-        yield from _part_batches(K.summary_parts(j, key, n_parts), n_parts,
+        yield from part_batches(K.summary_parts(j, key, n_parts), n_parts,
                                  lambda sel: K.pack_rows((j[sel], key[sel], m[sel])), kind=1)
     return run
 
@@ -264,7 +237,7 @@ def _table_blobs_task(n_parts):
         if not cols[0]:
             return
         j, key, m = (np.concatenate(c) for c in cols)
-        yield from _part_batches(K.summary_parts(j, key, n_parts), n_parts,
+        yield from part_batches(K.summary_parts(j, key, n_parts), n_parts,
                                  lambda sel: K.pack_rows((j[sel], key[sel], m[sel])), kind=0)
     return run
 
@@ -277,7 +250,7 @@ def _joined_candidates_task(fault):
 
         maybe_fail(fault, "bucket")
         rows = ([], [])
-        for kind, blob in _blobs(batches):
+        for kind, blob in blobs(batches):
             rows[kind].append(K.unpack_rows(blob, K._KEYED))
         if not rows[0] or not rows[1]:
             return
