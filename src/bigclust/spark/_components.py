@@ -52,6 +52,7 @@ _GROUP = 6   # (c, group): label c's new component (its smallest label), at c's 
 _BLOB = "part int, kind int, blob binary"
 _PAIR = (np.int64, np.int64)
 _FIRST_ROW = (np.int64, np.int64, np.int64, np.int64)
+_NO_TABLE = (np.empty(0, np.int64), np.empty(0, np.int64))
 
 _MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9)  # odd, so multiplying by them is a bijection mod 2^64
 _UNMIX = tuple(pow(c, -1, 2**64) for c in _MIX)
@@ -153,11 +154,15 @@ def _renamed(table, cur, every=False):
     task hooked it); a miss would silently cut the graph, so it raises.
     """
     xs, t = table
-    at = np.minimum(np.searchsorted(xs, cur), max(xs.shape[0] - 1, 0))
-    hit = xs[at] == cur if xs.shape[0] else np.zeros(cur.shape[0], bool)
+    if xs.shape[0] == 0:
+        hit, renamed = np.zeros(cur.shape[0], bool), cur
+    else:
+        at = np.minimum(np.searchsorted(xs, cur), xs.shape[0] - 1)
+        hit = xs[at] == cur
+        renamed = np.where(hit, t[at], cur)
     if every and not hit.all():
         raise AssertionError("components: an edge's vertex is missing from its part's table")
-    return np.where(hit, t[at] if xs.shape[0] else cur, cur)
+    return renamed
 
 
 def _contract_task(n_parts, first, last=False):
@@ -173,7 +178,7 @@ def _contract_task(n_parts, first, last=False):
             if first:
                 yield from _emit(_LABEL, n_parts, table[1], (_label(table[0]), table[1]))
         else:
-            table = (np.empty(0, np.int64), np.empty(0, np.int64))
+            table = _NO_TABLE
         if _EDGE in got:
             a, b = got[_EDGE]
             b, ta = _unique_pairs(b, _renamed(table, a, every=True))
@@ -191,7 +196,7 @@ def _relabel_task(n_parts):
         got = _gather(batches)
         if _HALF not in got:
             return
-        table = _least_per_key(*got[_TABLE]) if _TABLE in got else (np.empty(0, np.int64),) * 2  # sorted
+        table = _least_per_key(*got[_TABLE]) if _TABLE in got else _NO_TABLE  # sorted
         b, ta = got[_HALF]
         tb = _renamed(table, b, every=True)
         keep = tb != ta
