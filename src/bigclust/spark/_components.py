@@ -305,7 +305,7 @@ def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fa
         step3 = keep(shuffled(of(step2, _HALF, _TABLE)).mapInArrow(_relabel_task(n_parts), _BLOB))
         meter.round("components", 3)
         edges, labels = step3, of(step2, _LABEL)
-        n_edges = _edge_count(step3)  # runs all three rounds
+        n_edges = _edge_count(step3)  # a small job over the checkpointed blobs
         contractions += 1
         if progress is not None:
             progress.update(f"spark tree: components, contraction {contractions}: {n_edges} edges left", every=0.0)
