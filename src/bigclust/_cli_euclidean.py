@@ -60,6 +60,9 @@ def register(subparsers) -> None:
             g.add_argument("--input-col", help="array or ml Vector column of a Parquet INPUT (default: the only such "
                                                "column, else the numeric --columns or all numeric columns)")
             g.add_argument("--partitions", type=int, help="Spark partitions of the points (default 2 x cores)")
+            g.add_argument("--worker-idle-timeout", type=int, default=600, metavar="SECONDS",
+                           help="retry a task whose Python worker moves no byte for this long (default 600; "
+                                "0 leaves the Spark session's setting)")
         p.set_defaults(func=_run, objective=name)
 
 
@@ -119,7 +122,8 @@ def _run(args) -> int:
     if engine == "spark":
         if args.zscore:
             raise ValueError("--zscore is not available with --engine spark; standardise the columns first.")
-        opts = {"master": args.master, "num_partitions": args.partitions}
+        opts = {"master": args.master, "num_partitions": args.partitions,
+                "worker_idle_timeout": args.worker_idle_timeout or None}
         if _is_parquet(args.input):
             X, col = _spark_frame(args)
             opts["input_col"] = col

@@ -60,6 +60,43 @@ def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit)
     assert set(r["time"]) >= {"dedup", "tree", "dp", "labels"}
 
 
+def test_stalled_python_worker_is_killed_and_its_task_retried(spark, planted, local_fit):
+    """The first DP task's worker goes silent for an hour; the watchdog kills it after 20 s, Spark
+    retries the task, the answer is the local engine's, and the session's settings are restored."""
+    import time
+
+    key = "spark.sql.execution.pyspark.udf.idleTimeoutSeconds"
+    assert spark.conf.get(key, None) is None
+    # one shipped subtree: the DP is one stage, so the hang costs 20 s once
+    est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, subtree_leaves=65536, worker_idle_timeout=20), **KW)
+    t0 = time.perf_counter()
+    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("dp:hang",))
+    assert time.perf_counter() - t0 < 600  # without the watchdog the hang lasts 3,600 s
+    for k, v in attrs.items():
+        setattr(est, k, v)
+    _assert_same_fit(local_fit, est)
+    assert spark.conf.get(key, None) is None and spark.conf.get("spark.sql.execution.pyspark.udf.killOnIdleTimeout") == "false"
+
+
+def test_python_worker_watchdog_restores_the_session(spark):
+    from bigclust.spark._session import python_worker_watchdog
+
+    keys = ("spark.sql.execution.pyspark.udf.idleTimeoutSeconds", "spark.sql.execution.pyspark.udf.killOnIdleTimeout")
+    spark.conf.set(keys[0], "7")
+    try:
+        with python_worker_watchdog(spark, 99):
+            assert spark.conf.get(keys[0]) == "99" and spark.conf.get(keys[1]) == "true"
+        assert spark.conf.get(keys[0]) == "7" and spark.conf.get(keys[1], None) is None
+        with pytest.raises(KeyError):  # restored on error too
+            with python_worker_watchdog(spark, 5):
+                raise KeyError("x")
+        assert spark.conf.get(keys[0]) == "7"
+        with python_worker_watchdog(spark, None):  # None: the session as it is
+            assert spark.conf.get(keys[0]) == "7" and spark.conf.get(keys[1], None) is None
+    finally:
+        spark.conf.unset(keys[0])
+
+
 def test_distributed_components_give_the_same_tree(spark, planted, local_fit, monkeypatch):
     """Distributed contraction (forced by local_cc_max_edges=0) finds the same components, and joining
     every point's keys with the mixed buckets in Spark (forced: none shipped to the tasks) the same edges."""
@@ -110,6 +147,8 @@ def test_bad_input_fails_before_work(spark):
         LSHTreeKMedian(3, engine="spark").fit(X)
     with pytest.raises(ValueError, match="refine"):
         LSHTreeKMeans(3, engine="spark", refine=-1).fit(X)
+    with pytest.raises(ValueError, match="worker_idle_timeout"):
+        LSHTreeKMeans(3, engine="spark", spark_options={"worker_idle_timeout": 0}).fit(X)
     with pytest.raises(ValueError, match="unknown spark_options"):
         LSHTreeKMeans(3, engine="spark", spark_options={"inputcol": "x"}).fit(X)
     with pytest.raises(ValueError, match="NaN or inf"):

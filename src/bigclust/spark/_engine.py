@@ -21,6 +21,7 @@ then one map against the final centres).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 
@@ -34,7 +35,7 @@ from ._arrow import list_column, matrix
 from ._refine import assign_task, nearest_center, refine_spark
 from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                   tree_with_parents)
-from ._session import SparkMeter, get_session
+from ._session import SparkMeter, get_session, python_worker_watchdog
 from ._tree import build_tree
 from ._two_hop import build_tree_two_hop
 
@@ -51,6 +52,7 @@ DEFAULT_OPTIONS = {
     "subtree_leaves": 65536,    # tau of Algorithm 7 (leaves per shipped subtree)
     "local_cc_max_edges": 5_000_000,  # components of at most this many edges are found in one task
     "workdir": None,            # Parquet of tree vertices; None: a temporary directory (local mode)
+    "worker_idle_timeout": 600,  # seconds a Python worker may stay silent before its task is retried; None: off
 }
 
 
@@ -65,6 +67,9 @@ def _options(spark_options):
         opts.update(spark_options)
     opts["subtree_leaves"] = V.check_int(opts["subtree_leaves"], "spark_options['subtree_leaves']", low=2)
     opts["local_cc_max_edges"] = V.check_int(opts["local_cc_max_edges"], "spark_options['local_cc_max_edges']", low=0)
+    if opts["worker_idle_timeout"] is not None:
+        opts["worker_idle_timeout"] = V.check_int(opts["worker_idle_timeout"], "spark_options['worker_idle_timeout']",
+                                                  low=1)
     return opts
 
 
@@ -212,7 +217,11 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
     workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
     own_workdir = opts["workdir"] is None
     numpy_input = not is_spark_dataframe(X)
-    try:
+    cleanup = contextlib.ExitStack()
+    if own_workdir:
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+    cleanup.enter_context(python_worker_watchdog(spark, opts["worker_idle_timeout"]))
+    with cleanup:
         with run.stage("distribute"):
             if numpy_input:
                 Xn = V.check_points(X)
@@ -351,9 +360,6 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             "tree_": None,
             "report_": report,
         }
-    finally:
-        if own_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def predict_spark(centers: np.ndarray, df, spark_options):

@@ -9,11 +9,16 @@ join that moves rows, or shipping a group of rows to one task).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.request
 
-__all__ = ["get_session", "SparkMeter", "checkpoint_partitioned"]
+__all__ = ["get_session", "SparkMeter", "checkpoint_partitioned", "python_worker_watchdog"]
+
+# read by the Arrow runners of mapInArrow / pandas UDFs (Spark >= 4.1) when a task starts
+_IDLE_TIMEOUT_KEYS = ("spark.sql.execution.pyspark.udf.idleTimeoutSeconds",
+                      "spark.sql.execution.pyspark.udf.killOnIdleTimeout")
 
 
 def get_session(master: str | None = None, app_name: str = "bigclust"):
@@ -60,6 +65,42 @@ def checkpoint_partitioned(df):
         return df.localCheckpoint()
     finally:
         conf.set(key, before)
+
+
+@contextlib.contextmanager
+def python_worker_watchdog(spark, seconds: int | None):
+    """Within the block, a Python worker silent for ``seconds`` is killed and its task retried.
+
+    "Silent" is Spark's idle timeout: no bytes moved between the executor and
+    the worker in either direction. Twice a fit stalled on a worker that
+    waited on its socket while its executor thread waited on it (see
+    docs/spark.md); killing that worker by hand made Spark retry the task, and
+    the fit went on with the same answer. This does the same after
+    ``seconds``, through the session settings
+    ``spark.sql.execution.pyspark.udf.idleTimeoutSeconds`` and
+    ``...killOnIdleTimeout``; their previous values (or their absence) are
+    restored on exit. ``seconds=None`` leaves the session as it is. A task
+    that legitimately computes for longer than ``seconds`` without sending a
+    byte would be killed on every attempt, so ``seconds`` must exceed the
+    longest such stretch (the fit's tasks stream their output in batches).
+    It is a session setting: a query another thread runs on the same session
+    meanwhile gets it too.
+    """
+    if seconds is None:
+        yield
+        return
+    conf = spark.conf
+    before = [conf.get(key, None) for key in _IDLE_TIMEOUT_KEYS]
+    conf.set(_IDLE_TIMEOUT_KEYS[0], str(int(seconds)))
+    conf.set(_IDLE_TIMEOUT_KEYS[1], "true")
+    try:
+        yield
+    finally:
+        for key, value in zip(_IDLE_TIMEOUT_KEYS, before):
+            if value is None:
+                conf.unset(key)
+            else:
+                conf.set(key, value)
 
 
 class SparkMeter:
