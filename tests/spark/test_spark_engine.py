@@ -91,6 +91,10 @@ def test_python_worker_watchdog_restores_the_session(spark):
             with python_worker_watchdog(spark, 5):
                 raise KeyError("x")
         assert spark.conf.get(keys[0]) == "7"
+        with pytest.raises(RuntimeError) as err:  # Spark's message when every attempt timed out
+            with python_worker_watchdog(spark, 30):
+                raise RuntimeError("Python worker process terminated due to idle timeout (timeout: 30 seconds)")
+        assert "spark_options['worker_idle_timeout']" in "".join(err.value.__notes__)
         with python_worker_watchdog(spark, None):  # None: the session as it is
             assert spark.conf.get(keys[0]) == "7" and spark.conf.get(keys[1], None) is None
     finally:

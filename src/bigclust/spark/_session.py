@@ -82,7 +82,9 @@ def python_worker_watchdog(spark, seconds: int | None):
     restored on exit. ``seconds=None`` leaves the session as it is. A task
     that legitimately computes for longer than ``seconds`` without sending a
     byte would be killed on every attempt, so ``seconds`` must exceed the
-    longest such stretch (the fit's tasks stream their output in batches).
+    longest such stretch (the fit's tasks stream their output in batches);
+    when a task's last attempt is killed so, the error gets a note that names
+    the option.
     It is a session setting: a query another thread runs on the same session
     meanwhile gets it too.
     """
@@ -95,6 +97,12 @@ def python_worker_watchdog(spark, seconds: int | None):
     conf.set(_IDLE_TIMEOUT_KEYS[1], "true")
     try:
         yield
+    except Exception as e:
+        if "idle timeout" in str(e):  # Spark's PythonWorkerException, on the last attempt of a task
+            e.add_note(f"bigclust: a Python worker moved no byte for {int(seconds)} s and was killed, on the last "
+                       "attempt of a task. If a task legitimately computes that long, raise "
+                       "spark_options['worker_idle_timeout'] (CLI: --worker-idle-timeout).")
+        raise
     finally:
         for key, value in zip(_IDLE_TIMEOUT_KEYS, before):
             if value is None:
