@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _validation as V
 from ._dedup import unique_rows
+from ._exact_sum import column_mean
 from ._report import RunRecorder
 from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
 from .two_hop import build_hierarchy_two_hop
@@ -207,7 +208,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             k = n_distinct
 
         with run.stage("project"):
-            Y = Xu - Xu.mean(axis=0)
+            Y = Xu - column_mean(Xu)  # exact: the spark engine gets the same bits (_exact_sum)
             if prm["projection_dim"] is not None:
                 A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
                 Y = Y @ A

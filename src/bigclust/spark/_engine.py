@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import _validation as V
 from .._dedup import _row_hashes
+from .._exact_sum import add_rows, new_bins, sum_bins, trimmed
 from .._report import RunRecorder
 from ..pruning import approx_guarantee
 from ._arrow import list_column, matrix
@@ -173,14 +174,18 @@ def _number_rows(df, spark, meter):
 
 
 def _mean_task(d):
+    """Each task's exact column sums ``(lo, width, bins)`` (:mod:`bigclust._exact_sum`): the mean then
+    has the same bits as the local engine's however the points are partitioned."""
     def run(batches):
         import pyarrow as pa
 
-        s = np.zeros(d)
+        bins = new_bins(d)
         for b in batches:
             if b.num_rows:
-                s += matrix(b.column("x"), d).sum(axis=0)
-        yield pa.RecordBatch.from_arrays([list_column(s[None, :])], names=["s"])
+                add_rows(bins, matrix(b.column("x"), d))
+        lo, used = trimmed(bins)
+        yield pa.RecordBatch.from_arrays([pa.array([lo], pa.int64()), pa.array([used.shape[1]], pa.int64()),
+                                          pa.array([used.tobytes()], pa.binary())], names=["lo", "width", "bins"])
     return run
 
 
@@ -260,8 +265,8 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
             k = n
 
         with run.stage("project"):
-            sums = points.select("x").mapInArrow(_mean_task(d), "s array<double>").collect()
-            mean = np.sum(np.stack([np.asarray(r["s"]) for r in sums]), axis=0) / n
+            parts = points.select("x").mapInArrow(_mean_task(d), "lo long, width long, bins binary").collect()
+            mean = sum_bins([(r["lo"], np.frombuffer(r["bins"], np.int64).reshape(d, r["width"])) for r in parts]) / n
             A = None
             if prm["projection_dim"] is not None:
                 A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
