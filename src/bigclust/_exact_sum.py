@@ -51,10 +51,9 @@ def _accumulate(X, bins):
                 lo = min(lo, b)
                 hi = max(hi, b)
         if (i + 1) % _CARRY_EVERY == 0 and hi >= 0:
-            hi = _carry(bins, lo, hi)
+            hi = _carry(bins, lo, hi)  # bins that received carries are carried next time too
     if hi >= 0:
-        hi = _carry(bins, lo, hi)
-    return lo, hi
+        _carry(bins, lo, hi)
 
 
 def new_bins(d: int) -> np.ndarray:
