@@ -32,7 +32,7 @@ from .._dedup import _row_hashes
 from .._exact_sum import add_rows, new_bins, sum_bins, trimmed
 from .._report import RunRecorder
 from ..pruning import approx_guarantee
-from ._arrow import list_column, matrix
+from ._arrow import matrix
 from ._refine import assign_task, nearest_center, refine_spark
 from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                   tree_with_parents)
