@@ -29,8 +29,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import emit, spark_session  # noqa: E402
 
 
-def write_planted(path, n, d, k, seed, chunk=1_000_000):
-    """Planted mixture as Parquet parts (array<double> column 'features'); returns the planted cost."""
+def write_planted(path, n, d, k, seed, chunk=1_000_000, row_ids=False):
+    """Planted mixture as Parquet parts (array<double> column 'features', and with ``row_ids`` a long
+    column 'row', the index in ``make_planted_mixture``); returns the planted cost."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -42,9 +43,26 @@ def write_planted(path, n, d, k, seed, chunk=1_000_000):
     for s in range(0, n, chunk):
         part = X[s:s + chunk]
         col = pa.FixedSizeListArray.from_arrays(pa.array(part.ravel()), d).cast(pa.list_(pa.float64()))
-        pq.write_table(pa.table({"features": col}), os.path.join(path, f"part-{s // chunk:05d}.parquet"))
+        cols = {"features": col}
+        if row_ids:
+            cols["row"] = pa.array(np.arange(s, s + part.shape[0], dtype=np.int64))
+        pq.write_table(pa.table(cols), os.path.join(path, f"part-{s // chunk:05d}.parquet"))
     del X, y
     return cost
+
+
+def save_fit(out, est, args):
+    """The fit's labels as Parquet (row, cluster), written by the executors, and its figures as fit.json."""
+    import json
+
+    est.labels_.select("row", "cluster").write.mode("overwrite").parquet(os.path.join(out, "labels"))
+    r = est.report_
+    with open(os.path.join(out, "fit.json"), "w") as f:
+        json.dump({"scale_ratio": args.scale_ratio, "candidates": args.candidates, "method": r["method"],
+                   "inertia": est.inertia_, "exact_entries": r["dp"].get("exact_entries"),
+                   "min_distance_lower_bound": r["tree_info"].get("min_distance_lower_bound"),
+                   "n_scales": r["n_scales"], "tree_nodes": r["tree_nodes"],
+                   "n_clusters": int(est.cluster_centers_.shape[0])}, f)
 
 
 def main():
@@ -68,6 +86,9 @@ def main():
                          "distributed contraction (default: the engine's)")
     ap.add_argument("--verbose", action="store_true", help="progress of each fit on stderr")
     ap.add_argument("--workdir", default=None, help="where the Parquet input is written (default: a temp dir)")
+    ap.add_argument("--labels-out", default=None, metavar="DIR",
+                    help="write each fit's (row, cluster) as Parquet, and its tree figures as JSON, under DIR "
+                         "(for spark_local_agree.py); the input then carries a 'row' column")
     args = ap.parse_args()
 
 
@@ -80,7 +101,7 @@ def main():
         for n in args.n:
             path = os.path.join(base, f"planted_{n}_{args.d}_{args.k}")
             t = time.perf_counter()
-            planted = write_planted(path, n, args.d, args.k, args.seed)
+            planted = write_planted(path, n, args.d, args.k, args.seed, row_ids=args.labels_out is not None)
             gen_s = time.perf_counter() - t
             df = spark.read.parquet(path)
             for method in args.method:
@@ -114,6 +135,8 @@ def main():
                      local_cc_max_edges=args.local_cc_max_edges,
                      tree_info={key: r["tree_info"].get(key) for key in
                                 ("bucket_passes", "scales_buckets_joined", "components_rounds", "first_scale")})
+                if args.labels_out is not None:
+                    save_fit(os.path.join(args.labels_out, f"n{n}_d{args.d}_k{args.k}_s{args.seed}_{method}"), est, args)
             shutil.rmtree(path, ignore_errors=True)
     finally:
         if args.workdir is None:

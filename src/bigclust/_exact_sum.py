@@ -24,6 +24,7 @@ __all__ = ["new_bins", "add_rows", "trimmed", "column_bins", "sum_bins", "column
 _OFFSET = 1126  # bin b holds units of 2**(b - _OFFSET); frexp exponents - 53 are >= -1126
 _BINS = 2200    # 2098 exponents, then room for carries
 _CARRY_EVERY = 512  # rows between carries: 512 additions of < 2**53 to a bin stay below 2**63
+_PARTS_PER_SUM = 1 << 28  # parts added in one int64 array by sum_bins: 2**28 bins below 2**33 stay below 2**61
 
 
 @numba.njit(cache=True)
@@ -88,13 +89,23 @@ def column_bins(X: np.ndarray) -> tuple[int, np.ndarray]:
 
 def sum_bins(parts) -> np.ndarray:
     """The column sums (d,) float64 of all parts ``(lo, bins)`` of :func:`column_bins`, rounded once."""
-    totals = None
-    for lo, bins in parts:
-        t = [sum(int(v) << (lo + b) for b, v in enumerate(row) if v) for row in bins]
-        totals = t if totals is None else [a + c for a, c in zip(totals, t)]
-    if totals is None:
+    parts = list(parts)
+    if not parts:
         raise ValueError("no parts to sum")
-    out = np.empty(len(totals))
+    d = parts[0][1].shape[0]
+    totals = [0] * d
+    for start in range(0, len(parts), _PARTS_PER_SUM):
+        used = [(lo, bins) for lo, bins in parts[start:start + _PARTS_PER_SUM] if bins.shape[1]]
+        if not used:
+            continue
+        # aligned int64 addition is exact here: every bin of a part is below 2**33 in magnitude
+        base = min(lo for lo, _ in used)
+        acc = np.zeros((d, max(lo + bins.shape[1] for lo, bins in used) - base), np.int64)
+        for lo, bins in used:
+            acc[:, lo - base:lo - base + bins.shape[1]] += bins
+        for j in range(d):
+            totals[j] += sum(int(v) << (base + b) for b, v in enumerate(acc[j].tolist()) if v)
+    out = np.empty(d)
     for j, t in enumerate(totals):
         try:
             out[j] = float(Fraction(t, 1 << _OFFSET))

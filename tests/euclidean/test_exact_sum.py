@@ -45,3 +45,20 @@ def test_all_zero_and_overflow():
     big = np.full((3, 1), 1e308)
     assert sum_bins([column_bins(big)])[0] == np.inf
     assert sum_bins([column_bins(-big)])[0] == -np.inf
+
+
+def test_many_parts_added_in_int64_groups(monkeypatch):
+    import bigclust._exact_sum as exact_sum
+
+    rng = np.random.default_rng(1)
+    # parts at far-apart exponents, empty parts, and parts whose bins are as full as a carry leaves them
+    # (511 rows of the largest mantissa after the last carry of 1023 rows)
+    full = np.full((1023, 2), np.nextafter(1.0, 0.0))
+    pieces = [full, rng.standard_normal((7, 2)) * 1e200, np.empty((0, 2)), -full, full,
+              rng.standard_normal((300, 2)) * 1e-200, np.zeros((2, 2))] * 5
+    X = np.concatenate(pieces)
+    ref = np.array([math.fsum(X[:, j]) for j in range(2)])
+    parts = [column_bins(p) for p in pieces]
+    assert np.array_equal(sum_bins(parts), ref)
+    monkeypatch.setattr(exact_sum, "_PARTS_PER_SUM", 3)
+    assert np.array_equal(sum_bins(parts), ref)
