@@ -60,8 +60,9 @@ def main():
          scale_ratio=sp["scale_ratio"], candidates=sp["candidates"], local_seconds=local_s,
          exact_entries_local=float(np.minimum(est.tree_.size, args.k).sum()),
          exact_entries_spark=sp["exact_entries"],
-         min_lb_local=r["tree_info"].get("min_distance_lower_bound"),
-         min_lb_spark=sp["min_distance_lower_bound"],
+         # as repr strings: emit() rounds floats to 6 decimals, and these are ~1e-13
+         min_lb_local=repr(r["tree_info"].get("min_distance_lower_bound")),
+         min_lb_spark=repr(sp["min_distance_lower_bound"]),
          tree_nodes_local=r["tree_nodes"], tree_nodes_spark=sp["tree_nodes"],
          n_scales_local=r["n_scales"], n_scales_spark=sp["n_scales"],
          inertia_local=repr(float(est.inertia_)), inertia_spark=repr(float(sp["inertia"])),
