@@ -222,11 +222,10 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
     workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
     own_workdir = opts["workdir"] is None
     numpy_input = not is_spark_dataframe(X)
-    cleanup = contextlib.ExitStack()
-    if own_workdir:
-        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
-    cleanup.enter_context(python_worker_watchdog(spark, opts["worker_idle_timeout"]))
-    with cleanup:
+    with contextlib.ExitStack() as cleanup:  # the workdir goes even if setting the watchdog fails
+        if own_workdir:
+            cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        cleanup.enter_context(python_worker_watchdog(spark, opts["worker_idle_timeout"]))
         with run.stage("distribute"):
             if numpy_input:
                 Xn = V.check_points(X)
