@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from bigclust._report import peak_rss_mb, peak_rss_reset
+from bigclust._core.report import peak_rss_mb, peak_rss_reset
 
 
 def emit(**record) -> None:

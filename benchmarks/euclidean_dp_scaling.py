@@ -17,8 +17,8 @@ import numpy as np
 
 from _common import emit, log
 from bigclust.datasets import make_planted_mixture
-from bigclust.hierarchy import build_hierarchy, kmeans_node_stats
-from bigclust.pruning import approx_dp, exact_dp, split_to_k
+from bigclust.lshtree.hierarchy import build_hierarchy, kmeans_node_stats
+from bigclust.lshtree.pruning import approx_dp, exact_dp, split_to_k
 
 
 def main():

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from bigclust._report import peak_rss_mb, peak_rss_reset
+from bigclust._core.report import peak_rss_mb, peak_rss_reset
 from bigclust.graph import PCenter, PMedian
 from bigclust.graph.generators import road_like_grid
 

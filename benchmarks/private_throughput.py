@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from private_common import gaussian_mixture_in_ball, kmeans_cost  # noqa: E402
 
-from bigclust._report import peak_rss_mb, peak_rss_reset  # noqa: E402
+from bigclust._core.report import peak_rss_mb, peak_rss_reset  # noqa: E402
 from bigclust.private import Decoder, Encoder, ProtocolParams  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 The spark tree finds each scale's components either in one task (up to
 ``local_cc_max_edges`` accepted edges) or by distributed contraction
-(:mod:`bigclust.spark._components`). This times both on one edge list shaped
+(:mod:`bigclust.lshtree._spark._components`). This times both on one edge list shaped
 like a merging scale's accepted edges, beside scipy's connected components on
 one machine (the tool a user would reach for when the edges fit in memory;
 Spark's own DataFrame API has no connected components).
@@ -76,9 +76,9 @@ def main():
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from bigclust.spark._components import merging_components
-    from bigclust.spark._session import SparkMeter
-    from bigclust.spark._tree import _merging_task
+    from bigclust.lshtree._spark._components import merging_components
+    from bigclust.lshtree._spark._session import SparkMeter
+    from bigclust.lshtree._spark._tree import _merging_task
 
     lab_p, lab_q, j, p = make_edges(args.n, args.degree, args.cluster, args.seed)
     m = lab_p.shape[0]

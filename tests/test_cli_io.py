@@ -10,7 +10,7 @@ import pytest
 
 from bigclust.cli import main
 from bigclust.datasets import make_planted_mixture
-from bigclust.io import read_matrix, write_array
+from bigclust._core.io import read_matrix, write_array
 
 
 @pytest.fixture(scope="module")

@@ -353,18 +353,18 @@ def test_data_dir_found_beside_any_clone(tmp_path, monkeypatch):
     (root / "shared" / "data").mkdir(parents=True)
     (root / "ci-clone-123" / "tests").mkdir(parents=True)
     monkeypatch.delenv("BIGCLUST_DATA_DIR", raising=False)
-    monkeypatch.setattr(ds, "__file__", str(tmp_path / "elsewhere" / "datasets.py"))
+    monkeypatch.setattr(ds.loaders, "__file__", str(tmp_path / "elsewhere" / "datasets.py"))
     monkeypatch.chdir(root / "ci-clone-123" / "tests")
     assert find_data_dir().resolve() == (root / "shared" / "data").resolve()
     # Found from the module's location too (editable install), whatever the cwd.
-    monkeypatch.setattr(ds, "__file__", str(root / "ci-clone-123" / "src" / "bigclust" / "datasets.py"))
+    monkeypatch.setattr(ds.loaders, "__file__", str(root / "ci-clone-123" / "src" / "bigclust" / "datasets.py"))
     monkeypatch.chdir(tmp_path)
     assert find_data_dir().resolve() == (root / "shared" / "data").resolve()
 
 
 def test_no_data_dir_error_names_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("BIGCLUST_DATA_DIR", raising=False)
-    monkeypatch.setattr(ds, "__file__", str(tmp_path / "a" / "datasets.py"))
+    monkeypatch.setattr(ds.loaders, "__file__", str(tmp_path / "a" / "datasets.py"))
     monkeypatch.chdir(tmp_path)
     if any((p / "shared" / "data").is_dir() for p in (tmp_path, *tmp_path.parents)):
         pytest.fail("test setup: a shared/data exists above the temporary directory")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bigclust._validation import check_points, check_sample_weight, check_n_clusters, check_random_state
+from bigclust._core.validation import check_points, check_sample_weight, check_n_clusters, check_random_state
 
 
 def test_check_points_rejects_nan_and_shapes():

@@ -3,14 +3,17 @@ machines, or too private to collect.
 
 Families
 --------
-bigclust.LSHTreeKMeans, bigclust.LSHTreeKMedian
+bigclust.LSHTreeKMeans, bigclust.LSHTreeKMedian (bigclust.lshtree)
     Euclidean k-means / k-median from LSH trees and a tree dynamic program
-    (papers/mpc-kmeans-perturbation-resilient).
+    ("Massively Parallel k-Means Clustering for Perturbation Resilient Instances",
+    Cohen-Addad, Mirrokni and Zhong, ICML 2022); locally or on Apache Spark.
 bigclust.graph
     Facility location, p-median and p-center on shortest-path metrics of weighted
-    graphs in the k-machine model (papers/kmachine-facility-location-pmedian-pcenter).
+    graphs in the k-machine model ("Near-Optimal Clustering in the k-machine
+    model", Bandyapadhyay, Inamdar, Pai and Pemmaraju).
 bigclust.private
-    One-round local-DP and shuffle-DP k-means (papers/local-dp-kmeans-one-round).
+    One-round local-DP and shuffle-DP k-means ("Locally Private k-Means in One
+    Round", Chang, Ghazi, Kumar and Manurangsi, ICML 2021).
 """
 
 __version__ = "0.1.0"
@@ -22,7 +25,7 @@ def __getattr__(name):
     # Loaded on first use, so that `import bigclust.private` (the client-side
     # encoder, meant for small devices) does not import numba or scikit-learn.
     if name in ("LSHTreeKMeans", "LSHTreeKMedian"):
-        from . import euclidean
+        from . import lshtree
 
-        return getattr(euclidean, name)
+        return getattr(lshtree, name)
     raise AttributeError(f"module 'bigclust' has no attribute {name!r}")

@@ -4,7 +4,7 @@ Each algorithm family registers its own sub-commands from a small module that
 defines ``register(subparsers)``; this file only assembles them, so the
 families stay independent:
 
-* ``bigclust._cli_euclidean``  -> ``kmeans``, ``kmedian``
+* ``bigclust.lshtree._cli``     -> ``kmeans``, ``kmedian``
 * ``bigclust.graph._cli``      -> ``pmedian``, ``pcenter``, ``facility``
 * ``bigclust.private._cli``    -> ``private-kmeans``
 
@@ -21,7 +21,7 @@ import sys
 
 from . import __version__
 
-_FAMILIES = ("bigclust._cli_euclidean", "bigclust.graph._cli", "bigclust.private._cli")
+_FAMILIES = ("bigclust.lshtree._cli", "bigclust.graph._cli", "bigclust.private._cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""bigclust._exact_sum: exact column sums, the same bits however the rows are ordered or split (oracle: math.fsum)."""
+"""bigclust._core.exact_sum: exact column sums, the same bits however the rows are ordered or split (oracle: math.fsum)."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bigclust._exact_sum import add_rows, column_bins, column_mean, new_bins, sum_bins, trimmed
+from bigclust._core.exact_sum import add_rows, column_bins, column_mean, new_bins, sum_bins, trimmed
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e300, max_value=1e300)
 
@@ -48,7 +48,7 @@ def test_all_zero_and_overflow():
 
 
 def test_many_parts_added_in_int64_groups(monkeypatch):
-    import bigclust._exact_sum as exact_sum
+    import bigclust._core.exact_sum as exact_sum
 
     rng = np.random.default_rng(1)
     # parts at far-apart exponents, empty parts, and parts whose bins are as full as a carry leaves them

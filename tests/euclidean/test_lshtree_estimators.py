@@ -279,7 +279,7 @@ def test_bad_weights_and_predict_dimension():
 
 
 def test_exact_refuses_impossible_memory_with_clear_message(monkeypatch):
-    import bigclust.euclidean as E
+    import bigclust.lshtree._estimator as E
 
     monkeypatch.setattr(E, "_AUTO_EXACT_MAX_ENTRIES", 10)
     X, _, _ = make_planted_mixture(400, 3, 4, random_state=1)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.sparse.csgraph import connected_components
 
-from bigclust.hierarchy import build_hierarchy, first_sweep_scale, kmeans_node_stats, labels_from_pruning, leaf_order
-from bigclust.pruning import approx_dp, approx_guarantee, exact_dp, exact_dp_work, split_to_k
+from bigclust.lshtree.hierarchy import build_hierarchy, first_sweep_scale, kmeans_node_stats, labels_from_pruning, leaf_order
+from bigclust.lshtree.pruning import approx_dp, approx_guarantee, exact_dp, exact_dp_work, split_to_k
 
 
 def _tree(n, d=3, seed=0, **kw):
@@ -169,7 +169,7 @@ def test_exhaustive_kmeans_optimum_on_resilient_instance():
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(2, 40), k=st.integers(1, 40), seed=st.integers(0, 10_000), sse=st.booleans())
 def test_lagrangian_is_exact_when_certified_and_bounds_the_optimum(n, k, seed, sse):
-    from bigclust.pruning import lagrangian_dp
+    from bigclust.lshtree.pruning import lagrangian_dp
 
     k = min(k, n)
     X, tree = _tree(n, seed=seed)
@@ -187,7 +187,7 @@ def test_lagrangian_is_exact_when_certified_and_bounds_the_optimum(n, k, seed, s
 
 def test_lagrangian_recovers_planted_optimum_at_large_k():
     from bigclust.datasets import make_planted_mixture
-    from bigclust.pruning import lagrangian_dp
+    from bigclust.lshtree.pruning import lagrangian_dp
 
     X, y, _ = make_planted_mixture(5000, 8, 500, random_state=0)
     tree = build_hierarchy(X, random_state=np.random.default_rng(0))
@@ -201,7 +201,7 @@ def test_lagrangian_recovers_planted_optimum_at_large_k():
 @given(st.integers(2, 60), st.integers(1, 6), st.integers(1, 8), st.integers(0, 10**6))
 def test_separation_bound_is_below_every_cross_component_distance(n, d, n_groups, seed):
     """The bound used to skip empty scales never exceeds the true closest cross-component pair (brute force)."""
-    from bigclust.hierarchy import _separation_lower_bound
+    from bigclust.lshtree.hierarchy import _separation_lower_bound
 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) * rng.uniform(0.1, 2) + rng.integers(0, 4, (n, 1)) * rng.uniform(0, 10)
@@ -219,7 +219,7 @@ def test_separation_bound_is_below_every_cross_component_distance(n, d, n_groups
 
 def test_skipping_empty_scales_changes_nothing(monkeypatch):
     """Skipped scales would have merged nothing: the tree equals the one built without skipping."""
-    import bigclust.hierarchy as H
+    import bigclust.lshtree.hierarchy as H
 
     rng = np.random.default_rng(2)
     X = rng.uniform(0, 60, (6, 5)).repeat(150, axis=0) + rng.standard_normal((900, 5))

@@ -5,7 +5,7 @@ import collections
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from bigclust.spark import _kernels as K
+from bigclust.lshtree._spark import _kernels as K
 
 
 def _random_buckets(t, n, n_keys, n_labs, seed):

@@ -10,9 +10,10 @@ pyspark = pytest.importorskip("pyspark")
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from bigclust.spark import _components as C  # noqa: E402
-from bigclust.spark import _kernels as K  # noqa: E402
-from bigclust.spark._session import SparkMeter  # noqa: E402
+from bigclust.lshtree._spark import _components as C  # noqa: E402
+from bigclust.lshtree._spark import _kernels as K  # noqa: E402
+from bigclust.lshtree._spark._session import SparkMeter  # noqa: E402
+from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
 
 
 @settings(max_examples=200, deadline=None)
@@ -74,8 +75,9 @@ def test_merging_components_equal_scipy(spark, graph, local_max_edges):
         def update(self, msg, every=1.0):
             lines.append(msg)
 
-    merging, contractions = C.merging_components(acc, 4, local_max_edges, meter, fault, progress=Progress())
-    got = merging.toPandas().sort_values("c")
+    with injected_faults(spark, *([fault] if fault else [])):
+        merging, contractions = C.merging_components(acc, 4, local_max_edges, meter, progress=Progress())
+        got = merging.toPandas().sort_values("c")
     verts, group, kj, kp, ks = _oracle(lab_p, lab_q, j, p)
     np.testing.assert_array_equal(got["c"].to_numpy(), verts)
     np.testing.assert_array_equal(got["group"].to_numpy(), group)

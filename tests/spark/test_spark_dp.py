@@ -9,11 +9,11 @@ pyspark = pytest.importorskip("pyspark")
 
 from bigclust import LSHTreeKMeans  # noqa: E402
 from bigclust.datasets import make_planted_mixture  # noqa: E402
-from bigclust.hierarchy import Hierarchy, labels_from_pruning  # noqa: E402
-from bigclust.pruning import approx_dp, split_to_k  # noqa: E402
-from bigclust.spark import fit_spark  # noqa: E402
-from bigclust.spark._dp import split_to_k_spark  # noqa: E402
-from bigclust.spark._session import SparkMeter  # noqa: E402
+from bigclust.lshtree.hierarchy import Hierarchy, labels_from_pruning  # noqa: E402
+from bigclust.lshtree.pruning import approx_dp, split_to_k  # noqa: E402
+from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
+from bigclust.lshtree._spark._pruning import split_to_k_spark  # noqa: E402
+from bigclust.lshtree._spark._session import SparkMeter  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -73,9 +73,8 @@ def test_approx_equals_local_algorithm6_with_faults(spark, planted, k, dp_step):
     oracle = split_to_k(H, local.tree_.cost, sel, k)
 
     est = LSHTreeKMeans(k, method="approx", dp_step=dp_step, engine="spark", spark_options=OPTS, **KW)
-    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("dp",))
-    for name, v in attrs.items():
-        setattr(est, name, v)
+    with injected_faults(spark, "dp"):
+        est.fit(planted)
     r = est.report_
     assert r["method"] == "approx" and est.cost_curve_ is None
     dp = r["dp"]
@@ -138,7 +137,7 @@ def test_split_to_k_spark_equals_split_to_k(spark, seed):
 def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, monkeypatch):
     """``method="auto"`` on Spark: the exact DP up to a table budget, Algorithm 6 above it; and
     ``method="exact"`` above it fails with a clear message."""
-    import bigclust.spark._engine as E
+    import bigclust.lshtree._spark._engine as E
 
     monkeypatch.setattr(E, "_EXACT_MAX_ENTRIES", 100)
     est = LSHTreeKMeans(5, method="auto", engine="spark", spark_options=OPTS, **KW).fit(planted)

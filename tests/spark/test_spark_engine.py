@@ -12,7 +12,7 @@ pyspark = pytest.importorskip("pyspark")
 
 from bigclust import LSHTreeKMeans, LSHTreeKMedian  # noqa: E402
 from bigclust.datasets import make_planted_mixture  # noqa: E402
-from bigclust.spark import fit_spark  # noqa: E402
+from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -43,9 +43,8 @@ def _assert_same_fit(a, b):
 def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit):
     """Every step's first task fails once; Spark retries it and the answer is the local engine's."""
     est = LSHTreeKMeans(5, engine="spark", spark_options=OPTS, **KW)
-    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("hash", "bucket", "verify", "tree", "dp"))
-    for k, v in attrs.items():
-        setattr(est, k, v)
+    with injected_faults(spark, "hash", "bucket", "verify", "tree", "dp"):
+        est.fit(planted)
     _assert_same_fit(local_fit, est)
     r = est.report_
     assert r["engine"] == "spark" and r["n_scales"] == local_fit.report_["n_scales"]
@@ -70,16 +69,15 @@ def test_stalled_python_worker_is_killed_and_its_task_retried(spark, planted, lo
     # one shipped subtree: the DP is one stage, so the hang costs 20 s once
     est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, subtree_leaves=65536, worker_idle_timeout=20), **KW)
     t0 = time.perf_counter()
-    attrs = fit_spark(est, planted, None, np.random.default_rng(7), fault=("dp:hang",))
+    with injected_faults(spark, "dp:hang"):
+        est.fit(planted)
     assert time.perf_counter() - t0 < 600  # without the watchdog the hang lasts 3,600 s
-    for k, v in attrs.items():
-        setattr(est, k, v)
     _assert_same_fit(local_fit, est)
     assert spark.conf.get(key, None) is None and spark.conf.get("spark.sql.execution.pyspark.udf.killOnIdleTimeout") == "false"
 
 
 def test_python_worker_watchdog_restores_the_session(spark):
-    from bigclust.spark._session import python_worker_watchdog
+    from bigclust.lshtree._spark._session import python_worker_watchdog
 
     keys = ("spark.sql.execution.pyspark.udf.idleTimeoutSeconds", "spark.sql.execution.pyspark.udf.killOnIdleTimeout")
     spark.conf.set(keys[0], "7")
@@ -104,7 +102,7 @@ def test_python_worker_watchdog_restores_the_session(spark):
 def test_distributed_components_give_the_same_tree(spark, planted, local_fit, monkeypatch):
     """Distributed contraction (forced by local_cc_max_edges=0) finds the same components, and joining
     every point's keys with the mixed buckets in Spark (forced: none shipped to the tasks) the same edges."""
-    from bigclust.spark import _tree
+    from bigclust.lshtree._spark import _tree
 
     monkeypatch.setattr(_tree, "_BROADCAST_BUCKETS", -1)
     est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, local_cc_max_edges=0), **KW).fit(planted)
@@ -214,9 +212,9 @@ def test_separation_bound_below_brute_force_and_equal_to_local(spark, pairs_per_
     With one pair per pass and two passes it stops early and must still be a lower bound."""
     from scipy.spatial.distance import cdist
 
-    from bigclust.hierarchy import _separation_lower_bound
-    from bigclust.spark._session import SparkMeter
-    from bigclust.spark._tree import _TreeBuilder
+    from bigclust.lshtree.hierarchy import _separation_lower_bound
+    from bigclust.lshtree._spark._session import SparkMeter
+    from bigclust.lshtree._spark._tree import _TreeBuilder
 
     X, y, _ = make_planted_mixture(240, 3, 6, random_state=2)
     n = X.shape[0]
@@ -264,10 +262,8 @@ def test_two_hop_spark_equals_local_vertex_for_vertex_with_faults(spark, planted
     kw = dict(KW, candidates="two_hop")
     loc = LSHTreeKMeans(5, **kw).fit(planted)
     est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, workdir=str(tmp_path)), **kw)
-    attrs = fit_spark(est, planted, None, np.random.default_rng(7),
-                      fault=("extent", "hash", "verify", "tree", "dp"))
-    for k, v in attrs.items():
-        setattr(est, k, v)
+    with injected_faults(spark, "extent", "hash", "verify", "tree", "dp"):
+        est.fit(planted)
     np.testing.assert_array_equal(loc.labels_, est.labels_)
     np.testing.assert_allclose(est.cost_curve_, loc.cost_curve_, rtol=1e-12)
     np.testing.assert_allclose(est.cluster_centers_, loc.cluster_centers_, rtol=1e-12, atol=1e-12)

@@ -8,9 +8,9 @@ pyspark = pytest.importorskip("pyspark")
 
 from bigclust import LSHTreeKMeans  # noqa: E402
 from bigclust.datasets import make_planted_mixture  # noqa: E402
-from bigclust.spark import fit_spark  # noqa: E402
-from bigclust.spark._refine import kmeans_parallel_spark, lloyd_spark, nearest_center  # noqa: E402
-from bigclust.spark._session import SparkMeter  # noqa: E402
+from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
+from bigclust.lshtree._spark._refine import kmeans_parallel_spark, lloyd_spark, nearest_center  # noqa: E402
+from bigclust.lshtree._spark._session import SparkMeter  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -59,7 +59,8 @@ def test_lloyd_spark_equals_dense_oracle(spark, fault):
     C0 = np.vstack([X[[0, 1, 200]], [[50.0, 50.0, 50.0]]])  # the last centre gets no points
     pts = _points(spark, X, w, 3)
     for n_iter in (1, 4, 50):  # 50: stops early at a fixed point
-        C, cost, passes, start = lloyd_spark(pts, C0, n_iter, 3, 2, SparkMeter(spark), fault)
+        with injected_faults(spark, *([fault] if fault else [])):
+            C, cost, passes, start = lloyd_spark(pts, C0, n_iter, 3, 2, SparkMeter(spark))
         C_ref, cost_ref = _lloyd_oracle(X, w, C0, n_iter)
         np.testing.assert_allclose(C, C_ref, rtol=1e-10, atol=1e-12)
         assert cost == pytest.approx(cost_ref, rel=1e-10)
@@ -102,9 +103,8 @@ def test_refine_on_spark_whole_fit(spark):
     X, y, _ = make_planted_mixture(300, 3, 4, random_state=4)
     kw = dict(method="exact", candidates="two_hop", refine=3, random_state=1)  # two-hop: a tree in 26 rounds
     est = LSHTreeKMeans(4, engine="spark", spark_options={"num_partitions": 2}, **kw)
-    attrs = fit_spark(est, X, None, np.random.default_rng(1), fault="refine")
-    for k, v in attrs.items():
-        setattr(est, k, v)
+    with injected_faults(spark, "refine"):
+        est.fit(X)
     loc = LSHTreeKMeans(4, **kw).fit(X)
     assert _same_partition(est.labels_, loc.labels_) and _same_partition(est.labels_, y)
     D = ((X[:, None, :] - est.cluster_centers_[None, :, :]) ** 2).sum(axis=2)

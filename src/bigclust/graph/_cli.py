@@ -113,7 +113,7 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
         return Graph.read_orlib(spec)
     if fmt == "dimacs":
         return Graph.read_dimacs(spec), None
-    from ..io import read_matrix
+    from .._core.io import read_matrix
 
     E = read_matrix(spec)
     if E.shape[1] not in (2, 3):
@@ -123,7 +123,7 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
 
 
 def _run(args) -> int:
-    from ..io import write_array, write_json
+    from .._core.io import write_array, write_json
     from . import FacilityLocation, PCenter, PMedian
 
     graph, p_file = load_graph(args.graph, args.format, args.seed)
@@ -143,7 +143,7 @@ def _run(args) -> int:
         try:
             cost = float(args.cost)
         except ValueError:
-            from ..io import read_matrix
+            from .._core.io import read_matrix
 
             cost = read_matrix(args.cost).ravel()
         est = FacilityLocation(cost, epsilon=args.epsilon, n_repetitions=args.repetitions, machines=args.machines,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_int, check_positive, check_random_state
+from .._core.validation import check_int, check_positive, check_random_state
 from ._graph import Graph
 from .kmachine import KMachine
 

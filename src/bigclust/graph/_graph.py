@@ -101,7 +101,7 @@ class Graph:
                 raise ValueError("The graph is empty: no edges and n_vertices not given.")
             n = int(max(u.max(), v.max())) + 1
         else:
-            from .._validation import check_int
+            from .._core.validation import check_int
 
             n = check_int(n_vertices, "n_vertices", low=1)
         if u.size:

@@ -16,8 +16,8 @@ import numbers
 
 import numpy as np
 
-from .._report import RunRecorder
-from .._validation import check_int, check_positive
+from .._core.report import RunRecorder
+from .._core.validation import check_int, check_positive
 from ._common import ClusteringResultMixin, check_common, check_graph, ledger_report
 from .kmachine import KMachine
 from .local_search import swap_local_search

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._report import RunRecorder
-from .._validation import check_int, check_n_clusters
+from .._core.report import RunRecorder
+from .._core.validation import check_int, check_n_clusters
 from ._common import ClusteringResultMixin, check_common, check_graph, ledger_report
 from .facility import _charge_output
 from .mis import approximate_mis, greedy_cover

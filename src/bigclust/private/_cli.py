@@ -34,7 +34,7 @@ def _parse_center(text):
 
 
 def _handler(args) -> int:
-    from ..io import read_matrix, write_array
+    from .._core.io import read_matrix, write_array
     from ._estimator import LocalDPKMeans, ShuffleDPKMeans
 
     X = read_matrix(args.input)

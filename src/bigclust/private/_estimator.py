@@ -12,8 +12,8 @@ import numbers
 
 import numpy as np
 
-from .._report import RunRecorder
-from .._validation import check_int, check_points, check_positive, check_random_state
+from .._core.report import RunRecorder
+from .._core.validation import check_int, check_points, check_positive, check_random_state
 from ._protocol import Decoder, Encoder, ProtocolParams
 from ._random import RandomSource
 from ._shuffle import local_epsilon_for, shuffle_reports

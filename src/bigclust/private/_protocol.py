@@ -145,7 +145,7 @@ class ProtocolParams:
     projection_scale: float | None = None
 
     def __post_init__(self):
-        from .._validation import check_int, check_positive
+        from .._core.validation import check_int, check_positive
 
         check_int(self.n_features, "n_features", low=1)
         check_positive(self.epsilon, "epsilon")
@@ -628,7 +628,7 @@ class Decoder:
         """
         from sklearn.cluster import KMeans
 
-        from .._validation import check_int, check_positive, check_random_state
+        from .._core.validation import check_int, check_positive, check_random_state
 
         k = check_int(n_clusters, "n_clusters", low=1)
         a = check_int(threshold_a, "threshold_a", low=1)

@@ -1,14 +1,14 @@
-"""The spark engine of :class:`bigclust.LSHTreeKMeans` (``engine="spark"``).
+"""bigclust on Apache Spark: the public, Spark-facing API (no algorithm code here).
 
-The MPC algorithm of the LSH-tree paper (Section 4, Appendix C) as Spark
-stages: hashing (map), bucketing (shuffle by key) with distance-verified
-edges, connected components per scale, the binarised tree with node weights
-by aggregation, the pruning DP by Algorithm 7 (subtrees shipped to tasks) and
-labels by pointer jumping and a join. Needs ``pip install bigclust[spark]``
+Today the LSH-tree estimators run on Spark with ``engine="spark"``
+(``bigclust.LSHTreeKMeans(k, engine="spark").fit(dataframe)``); the engine itself
+lives in :mod:`bigclust.lshtree._spark`. This package holds what a Spark user
+calls directly: :func:`get_session` (the session bigclust uses when none is
+active) and :func:`is_spark_dataframe`. Needs ``pip install 'bigclust[spark]'``
 (PySpark >= 4) and Java 17.
 """
 
-from ._engine import DEFAULT_OPTIONS, fit_spark, is_spark_dataframe, predict_spark
-from ._session import get_session
+from ..lshtree._spark._session import get_session
+from ..lshtree._spark._engine import is_spark_dataframe
 
-__all__ = ["DEFAULT_OPTIONS", "fit_spark", "get_session", "is_spark_dataframe", "predict_spark"]
+__all__ = ["get_session", "is_spark_dataframe"]

@@ -7,7 +7,7 @@ assigned to its highest ancestor within that band (pointer jumping over
 parent pointers, ``O(log depth)`` rounds), and every such group is shipped to
 one task together with the finished tables of its boundary children (the
 roots of earlier iterations' groups). The task computes Algorithm 5's tables
-for its vertices with the same arithmetic as :func:`bigclust.pruning.exact_dp`
+for its vertices with the same arithmetic as :func:`bigclust.lshtree.pruning.exact_dp`
 and keeps only its root's table. A group holds at most ``2 tau`` vertices of
 its band per finished child, so task memory is bounded by ``tau`` and ``k``,
 not by ``n``; the number of iterations is ``ceil(log n / log tau)`` (``O(1/delta)``
@@ -32,7 +32,8 @@ import numpy as np
 
 from ..pruning import _level_tables
 from . import _kernels as K
-from ._arrow import maybe_fail, ragged_column, vector
+from ._arrow import ragged_column, vector
+from ._faults import maybe_fail
 
 
 @dataclass
@@ -52,9 +53,9 @@ class _Group:
     alloc: int | None        # traceback only: the count (breakpoint) the top is traced with
 
 
-def _groups(batches, fault):
+def _groups(batches):
     """The groups in one task's rows (sorted by ``(M, size, node)``), after the fault hook of tests."""
-    maybe_fail(fault, "dp")
+    maybe_fail("dp")
     bs = [b for b in batches if b.num_rows]
     if not bs:
         return
@@ -97,10 +98,10 @@ def _trace_batch(parts):
                                       names=["node", "count", "selected", "size"])
 
 
-def _tables_task(k, fault):
+def _tables_task(k):
     def run(batches):
         tops, tables = [], []
-        for g in _groups(batches, fault):
+        for g in _groups(batches):
             offs, dp = K.subtree_tables(g.node, g.left, g.right, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
             tops.append(g.top)
             tables.append(dp[offs[g.root]:offs[g.root + 1]])
@@ -109,10 +110,10 @@ def _tables_task(k, fault):
     return run
 
 
-def _trace_task(k, fault):
+def _trace_task(k):
     def run(batches):
         parts = []
-        for g in _groups(batches, fault):
+        for g in _groups(batches):
             offs, dp = K.subtree_tables(g.node, g.left, g.right, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
             rows, cnts, sel = K.subtree_traceback(g.node, g.left, g.right, g.size, g.is_input, offs, dp, g.root,
                                                   g.alloc, k)
@@ -270,14 +271,14 @@ def _top_down(spark, groups, bands, root: int, start: int, task, meter):
     return np.array(sorted(selected), np.int64)
 
 
-def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=None):
+def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter):
     """Algorithm 5 by Algorithm 7. Returns (selected vertex ids, exact_curve, info)."""
     tau = max(2, int(subtree_leaves))
     bands = _bands(tree.n_leaves, tau)
     tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
-    groups, out, _ = _bottom_up(ntp, tops, meter, _tables_task(k, fault))
+    groups, out, _ = _bottom_up(ntp, tops, meter, _tables_task(k))
     root_table = np.asarray(out.first()["table"], np.float64)
-    selected = _top_down(spark, groups, bands, tree.root, min(k, tree.n_leaves), _trace_task(k, fault), meter)
+    selected = _top_down(spark, groups, bands, tree.root, min(k, tree.n_leaves), _trace_task(k), meter)
     info = {"dp_iterations": len(bands), "subtree_leaves": tau, "group_rounds": jump_rounds}
     return selected, root_table, info
 
@@ -285,10 +286,10 @@ def exact_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, fault=N
 # --------------------------------------------------------------------------- Algorithm 6 by Algorithm 7
 
 
-def _heights_task(fault):
+def _heights_task():
     def run(batches):
         tops, tables = [], []
-        for g in _groups(batches, fault):
+        for g in _groups(batches):
             h = K.subtree_heights(g.node, g.left, g.right, g.is_input, g.in_offs, g.in_vals)
             tops.append(g.top)
             tables.append(np.array([float(h[g.root])]))
@@ -297,7 +298,7 @@ def _heights_task(fault):
     return run
 
 
-def _tree_depth(tree, ntp, tops, meter, fault=None) -> int:
+def _tree_depth(tree, ntp, tops, meter) -> int:
     """``H`` of Algorithm 6: the largest number of edges on a leaf-to-root path.
 
     With stored leaf paths (two-hop) it is the longest path; otherwise heights
@@ -310,11 +311,11 @@ def _tree_depth(tree, ntp, tops, meter, fault=None) -> int:
     meter.round("dp: depth")
     if tree.paths is not None:
         return int(tree.paths.groupBy("u").count().agg(F.max("count")).first()[0]) - 1
-    _, out, _ = _bottom_up(ntp, tops, meter, _heights_task(fault))
+    _, out, _ = _bottom_up(ntp, tops, meter, _heights_task())
     return int(out.first()["table"][0])
 
 
-def _approx_tasks(lam, inv_log_step, k, unit, fault):
+def _approx_tasks(lam, inv_log_step, k, unit):
     """(tables task, traceback task) of Algorithm 6 over shipped subtrees."""
 
     def tables_of(g):
@@ -323,7 +324,7 @@ def _approx_tasks(lam, inv_log_step, k, unit, fault):
 
     def run(batches):
         tops, tables, stored, widest = [], [], [], []
-        for g in _groups(batches, fault):
+        for g in _groups(batches):
             offs, nbp, bl, bc, bx, _, _ = tables_of(g)
             x = slice(offs[g.root], offs[g.root] + nbp[g.root])
             tops.append(g.top)
@@ -336,7 +337,7 @@ def _approx_tasks(lam, inv_log_step, k, unit, fault):
 
     def trace(batches):
         parts = []
-        for g in _groups(batches, fault):
+        for g in _groups(batches):
             offs, _, _, _, _, pa_, pb_ = tables_of(g)
             rows, idx, sel = K.subtree_approx_traceback(g.node, g.left, g.right, g.is_input, offs, pa_, pb_, g.root,
                                                         g.alloc)
@@ -347,10 +348,10 @@ def _approx_tasks(lam, inv_log_step, k, unit, fault):
     return run, trace
 
 
-def approx_dp_spark(spark, tree, ntp, k: int, step_for_depth, subtree_leaves: int, meter, fault=None):
+def approx_dp_spark(spark, tree, ntp, k: int, step_for_depth, subtree_leaves: int, meter):
     """Algorithm 6 by Algorithm 7: at most ``k`` vertices within ``(1 + step)^H`` of the optimum.
 
-    The same computation as :func:`bigclust.pruning.approx_dp` (same levels,
+    The same computation as :func:`bigclust.lshtree.pruning.approx_dp` (same levels,
     tables and traceback, bit for bit), with each shipped subtree's tables
     computed in one task: a table holds at most ``min(|C|, levels + 2, k + 1)``
     breakpoints, so a task's memory is bounded by ``tau`` and the number of
@@ -367,7 +368,7 @@ def approx_dp_spark(spark, tree, ntp, k: int, step_for_depth, subtree_leaves: in
     tau = max(2, int(subtree_leaves))
     bands = _bands(tree.n_leaves, tau)
     tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
-    H = _tree_depth(tree, ntp, tops, meter, fault)
+    H = _tree_depth(tree, ntp, tops, meter)
     step = float(step_for_depth(H))
     st = ntp.agg(F.min(F.when(F.col("cost") > 0, F.col("cost"))).alias("lo"), F.max("cost").alias("hi")).first()
     meter.round("dp: levels")
@@ -380,7 +381,7 @@ def approx_dp_spark(spark, tree, ntp, k: int, step_for_depth, subtree_leaves: in
     # as pruning._n_levels: the least positive weight rescaled to 1
     n_levels = int(np.ceil(np.log(2.0 * tree.n_leaves * float(st["hi"]) / unit) / np.log1p(step))) + 2
     lam = _level_tables(step, n_levels)
-    tables_task, trace_task = _approx_tasks(lam, 1.0 / np.log1p(step), int(k), unit, fault)
+    tables_task, trace_task = _approx_tasks(lam, 1.0 / np.log1p(step), int(k), unit)
     groups, out, finished = _bottom_up(ntp, tops, meter, tables_task,
                                        "node long, table array<double>, stored long, widest long")
     root = np.asarray(out.first()["table"], np.float64)
@@ -408,7 +409,7 @@ def labels_by_pointer_jumping(ntp, selected: np.ndarray, meter, spark):
 
 
 def split_to_k_spark(spark, ntp, selected: np.ndarray, k: int, meter):
-    """:func:`bigclust.pruning.split_to_k` with the tree in Spark: the same greedy splits, the same result.
+    """:func:`bigclust.lshtree.pruning.split_to_k` with the tree in Spark: the same greedy splits, the same result.
 
     The driver runs the greedy (pop the selected vertex whose split lowers the
     weight most, ``w(C) - w(C') - w(C'')``, ties to the smaller id) and fetches

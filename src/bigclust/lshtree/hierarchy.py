@@ -575,7 +575,7 @@ def build_hierarchy(
         its true distance is below ``c * D`` (the paper's ``c = alpha'`` depends on
         the unknown resilience ``alpha``).
     random_state : numpy.random.Generator
-    progress : bigclust._report.Progress, optional
+    progress : bigclust._core.report.Progress, optional
 
     Returns
     -------

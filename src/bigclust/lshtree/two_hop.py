@@ -3,7 +3,7 @@
 Algorithm 2 (papers/mpc-kmeans-perturbation-resilient.txt) may return any
 family ``Q_i`` of connected components of the cumulative graph ``G'_i = E_0 u
 ... u E_i`` that contains every component of diameter at most 2.
-:func:`bigclust.hierarchy.build_hierarchy` keeps *all* components, which needs
+:func:`bigclust.lshtree.hierarchy.build_hierarchy` keeps *all* components, which needs
 a sequential sweep (or ``O(log n)`` rounds of a distributed connected-components
 algorithm per scale). The proof of Lemma 4.3 (Appendix C.2) instead treats all
 scales at once, with two rounds of label propagation per scale:
@@ -20,7 +20,7 @@ smallest nearest-neighbour distance in a sample of points, divided by ``c``, to
 twice the diameter bound, so the whole construction is a constant number of
 sorts and aggregations whatever ``n`` and the number of scales: this is what the
 spark engine runs with ``candidates="two_hop"``
-(:mod:`bigclust.spark._two_hop`), and this module is its single-machine twin
+(:mod:`bigclust.lshtree._spark._two_hop`), and this module is its single-machine twin
 (same edges, same candidates, same tree).
 
 Edges: for every scale ``i`` and hash ``j``, each point ``p`` proposes ``(p, q)``
@@ -274,7 +274,7 @@ def build_hierarchy_two_hop(
 ) -> Hierarchy:
     """The binarised tree T' over the two-hop candidates (Appendix C.2), on one machine.
 
-    Same parameters and result type as :func:`bigclust.hierarchy.build_hierarchy`.
+    Same parameters and result type as :func:`bigclust.lshtree.hierarchy.build_hierarchy`.
     Random draws, in order: the LSH directions, the sampled points (``min(n, 256)``
     without replacement), the seed of the per-scale offsets.
     """

@@ -68,7 +68,7 @@ def register(subparsers) -> None:
 
 def _load(spec: str, columns: str | None, seed: int):
     if spec.startswith("planted:"):
-        from .datasets import make_planted_mixture
+        from ..datasets import make_planted_mixture
 
         try:
             n, d, k = (int(v) for v in spec.split(":", 1)[1].split(","))
@@ -77,11 +77,11 @@ def _load(spec: str, columns: str | None, seed: int):
         X, y, _ = make_planted_mixture(n, d, k, random_state=seed)
         return X, y
     if spec.startswith("dataset:"):
-        from .datasets import load_dataset
+        from ..datasets import load_dataset
 
         ds = load_dataset(spec.split(":", 1)[1])
         return ds.X, ds.y
-    from .io import read_matrix
+    from .._core.io import read_matrix
 
     return read_matrix(spec, columns=columns.split(",") if columns else None), None
 
@@ -91,7 +91,7 @@ def _spark_frame(args):
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType, NumericType
 
-    from .spark import get_session
+    from ._spark import get_session
 
     spark = get_session(args.master)
     df = spark.read.parquet(args.input)
@@ -115,7 +115,7 @@ def _is_parquet(path: str) -> bool:
 
 
 def _run(args) -> int:
-    from . import LSHTreeKMeans, LSHTreeKMedian
+    from ._estimator import LSHTreeKMeans, LSHTreeKMedian
 
     t0 = time.perf_counter()
     engine = getattr(args, "engine", "local")
@@ -137,7 +137,7 @@ def _run(args) -> int:
         return _summarise(args, est, X, truth, t0)
     X, truth = _load(args.input, args.columns, args.seed)
     if args.zscore:
-        from .datasets import zscore
+        from ..datasets import zscore
 
         X = zscore(X)
     Est = LSHTreeKMeans if args.objective == "kmeans" else LSHTreeKMedian
@@ -148,7 +148,7 @@ def _run(args) -> int:
 
 
 def _summarise(args, est, X, truth, t0) -> int:
-    from .io import write_array, write_json
+    from .._core.io import write_array, write_json
 
     import numpy as np
 
@@ -167,7 +167,7 @@ def _summarise(args, est, X, truth, t0) -> int:
         "peak_memory_mb": round(r["peak_memory_mb"], 1),
     }
     if truth is not None and args.input.startswith("planted:"):
-        from .datasets import planted_cost
+        from ..datasets import planted_cost
 
         summary["cost_ratio_to_planted"] = est.inertia_ / planted_cost(X, truth) if args.objective == "kmeans" else None
     if "spark" in r:

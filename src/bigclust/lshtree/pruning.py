@@ -1,7 +1,7 @@
 """Optimal pruning of the candidate-cluster tree: Algorithms 5 and 6 of the LSH-tree paper.
 
 A pruning set of a tree is a set of vertices with exactly one on every
-leaf-to-root path (Definition 3.8); for the tree of :mod:`bigclust.hierarchy` it
+leaf-to-root path (Definition 3.8); for the tree of :mod:`bigclust.lshtree.hierarchy` it
 is a partition of the points. Both dynamic programs run bottom-up over vertex ids
 (children always have smaller ids than their parents).
 

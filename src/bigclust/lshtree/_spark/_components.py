@@ -6,7 +6,7 @@ label's first encounter (the least key ``(j, p, side)`` of its edges, which
 orders the children of the new vertex) are what the tree needs
 (:func:`merging_components`). The edges stay distributed, packed as binary
 blobs by part of the vertex space (as the bucket summaries of
-:mod:`bigclust.spark._tree`: Spark's cost per row dominated when every edge
+:mod:`bigclust.lshtree._spark._tree`: Spark's cost per row dominated when every edge
 was a Spark row), and the graph is contracted until it fits one task:
 
 contraction (3 rounds)
@@ -39,7 +39,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels as K
-from ._arrow import blobs, maybe_fail, part_batches, vector
+from ._arrow import blobs, part_batches, vector
+from ._faults import maybe_fail
 
 # blob kinds: what a (part, kind, blob) row's packed columns are
 _EDGE = 0    # (a, b): an edge at a's part (every edge is stored in both directions)
@@ -133,10 +134,10 @@ def _edges_task(n_parts):
     return run
 
 
-def _hook_task(n_parts, fault):
+def _hook_task(n_parts):
     """(1) of a contraction: each local component's least vertex to its vertices' parts; the edges go on."""
     def run(batches):
-        maybe_fail(fault, "components")
+        maybe_fail("components")
         got = _gather(batches).get(_EDGE)
         if got is None:
             return
@@ -229,12 +230,12 @@ def _groups_task(n_parts):
     return run
 
 
-def _merging_rows_task(fault):
+def _merging_rows_task():
     """Labels' groups and first-encounter keys (least over the tasks') -> ``(c, group, kj, kp, kside)``."""
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "components")
+        maybe_fail("components")
         got = _gather(batches)
         if _GROUP not in got:
             return
@@ -257,7 +258,7 @@ def _edge_count(frame) -> int:
     return int(nbytes or 0) // (2 * 16)
 
 
-def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fault=None, max_contractions=64,
+def merging_components(acc, num_partitions: int, local_max_edges: int, meter, max_contractions=64,
                        progress=None):
     """Algorithm 2 on one scale's accepted edges, distributed (see the module docstring).
 
@@ -268,10 +269,9 @@ def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fa
     num_partitions : tasks per round.
     local_max_edges : contract until at most this many edges are left, then finish in one task.
     meter : SparkMeter counting the rounds (``"components"``).
-    fault : test hook (step ``"components"``).
     max_contractions : after this many contractions the rest goes to one task whatever its size
         (each contraction removes at least one vertex per component, usually half of them).
-    progress : :class:`bigclust._report.Progress` or None: a line per contraction.
+    progress : :class:`bigclust._core.report.Progress` or None: a line per contraction.
 
     Returns
     -------
@@ -299,7 +299,7 @@ def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fa
     n_edges = _edge_count(start)
     contractions = 0
     while n_edges > local_max_edges and contractions < max_contractions:
-        hooks = shuffled(edges).mapInArrow(_hook_task(n_parts, fault), _BLOB)
+        hooks = shuffled(edges).mapInArrow(_hook_task(n_parts), _BLOB)
         inputs = hooks if labels is None else hooks.unionByName(labels)
         step2 = keep(shuffled(inputs).mapInArrow(_contract_task(n_parts, labels is None), _BLOB))
         step3 = keep(shuffled(of(step2, _HALF, _TABLE)).mapInArrow(_relabel_task(n_parts), _BLOB))
@@ -319,7 +319,7 @@ def merging_components(acc, num_partitions: int, local_max_edges: int, meter, fa
         labels = edges
     groups = shuffled(labels).mapInArrow(_groups_task(n_parts), _BLOB)
     merging = (shuffled(groups.unionByName(of(start, _FIRST)))
-               .mapInArrow(_merging_rows_task(fault), "c long, group long, kj int, kp long, kside int"))
+               .mapInArrow(_merging_rows_task(), "c long, group long, kj int, kp long, kside int"))
     meter.round("components", 2)
     return keep(merging), contractions
 

@@ -12,10 +12,10 @@ collected at the end (the caller already holds ``n`` rows in memory).
 
 Stages (``report_["time"]``): ``distribute`` (NumPy input only), ``dedup``
 (duplicate rows merged, ids in the local engine's canonical order),
-``tree`` (Algorithms 1-4, :mod:`bigclust.spark._tree`), ``dp`` (Algorithm 5
-or 6 by Algorithm 7, :mod:`bigclust.spark._dp`), ``labels`` (pointer jumping to the
+``tree`` (Algorithms 1-4, :mod:`bigclust.lshtree._spark._tree`), ``dp`` (Algorithm 5
+or 6 by Algorithm 7, :mod:`bigclust.lshtree._spark._pruning`), ``labels`` (pointer jumping to the
 selected ancestor, then a join with the input rows), ``refine`` (optional:
-Lloyd passes from three starts, :mod:`bigclust.spark._refine`; the labels are
+Lloyd passes from three starts, :mod:`bigclust.lshtree._spark._refine`; the labels are
 then one map against the final centres).
 """
 
@@ -27,14 +27,14 @@ import tempfile
 
 import numpy as np
 
-from .. import _validation as V
-from .._dedup import _row_hashes
-from .._exact_sum import add_rows, new_bins, sum_bins, trimmed
-from .._report import RunRecorder
+from ..._core import validation as V
+from ..._core.dedup import _row_hashes
+from ..._core.exact_sum import add_rows, new_bins, sum_bins, trimmed
+from ..._core.report import RunRecorder
 from ..pruning import approx_guarantee
 from ._arrow import matrix
 from ._refine import assign_task, nearest_center, refine_spark
-from ._dp import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
+from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                   tree_with_parents)
 from ._session import SparkMeter, get_session, python_worker_watchdog
 from ._tree import build_tree
@@ -174,7 +174,7 @@ def _number_rows(df, spark, meter):
 
 
 def _mean_task(d):
-    """Each task's exact column sums ``(lo, width, bins)`` (:mod:`bigclust._exact_sum`): the mean then
+    """Each task's exact column sums ``(lo, width, bins)`` (:mod:`bigclust._core.exact_sum`): the mean then
     has the same bits as the local engine's however the points are partitioned."""
     def run(batches):
         import pyarrow as pa
@@ -189,7 +189,7 @@ def _mean_task(d):
     return run
 
 
-def _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault):
+def _approx_pruning(spark, tree, ntp, k, prm, opts, meter):
     """Algorithm 6 by Algorithm 7, then greedy splits up to ``k`` clusters (as the local engine's Algorithm 6 path).
 
     The step is ``dp_step`` or Lemma 3.12's ``epsilon / (2 H)``, ``H`` the tree's
@@ -199,13 +199,13 @@ def _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault):
     def step_for_depth(H):
         return prm["dp_step"] if prm["dp_step"] is not None else prm["epsilon"] / (2 * max(H, 1))
 
-    selected, info = approx_dp_spark(spark, tree, ntp, k, step_for_depth, opts["subtree_leaves"], meter, fault)
+    selected, info = approx_dp_spark(spark, tree, ntp, k, step_for_depth, opts["subtree_leaves"], meter)
     selected, rounds = split_to_k_spark(spark, ntp, selected, k, meter)
     guarantee = approx_guarantee(info["step"], info["tree_depth"], prm["epsilon"])
     return selected, dict(info, guarantee=guarantee, split_rounds=rounds, source="algorithm6")
 
 
-def fit_spark(est, X, sample_weight, rng, fault=None):
+def fit_spark(est, X, sample_weight, rng):
     """Run the fit of ``est`` (an LSHTreeKMeans) on Spark; returns the attributes to set.
 
     Input and parameters are validated (``est._check_params``) before any work; ``fault``
@@ -273,11 +273,11 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
         with run.stage("tree"):
             if prm["candidates"] == "two_hop":
                 tree = build_tree_two_hop(spark, points, n, d, mean, A, prm, rng, meter, workdir,
-                                          num_partitions=P, progress=run.progress, fault=fault)
+                                          num_partitions=P, progress=run.progress)
             else:
                 tree = build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir,
                                   num_partitions=P, local_cc_max_edges=opts["local_cc_max_edges"],
-                                  progress=run.progress, fault=fault)
+                                  progress=run.progress)
             ntp = tree_with_parents(spark, tree)
             meter.round("tree: parents")
 
@@ -290,10 +290,10 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
                 if entries > _EXACT_MAX_ENTRIES:
                     raise MemoryError(f"the exact DP needs {entries:.3g} table entries for n_clusters={k}; "
                                       "use method='approx' (or 'auto'), whose tables do not grow with k.")
-                selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter, fault)
+                selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter)
                 dp_info["guarantee"] = 1.0
             else:
-                selected, dp_info = _approx_pruning(spark, tree, ntp, k, prm, opts, meter, fault)
+                selected, dp_info = _approx_pruning(spark, tree, ntp, k, prm, opts, meter)
                 exact_curve = None
             dp_info["exact_entries"] = float(entries)
 
@@ -318,9 +318,9 @@ def fit_spark(est, X, sample_weight, rng, fault=None):
         if prm["refine"] > 0:
             with run.stage("refine"):
                 coreset_seed, kpar_seed = (int(rng.integers(2**31 - 1)) for _ in range(2))
-                coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault)
+                coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
                 centers, inertia, refine_info = refine_spark(
-                    points, n, k, d, centers, coreset, prm["refine"], (coreset_seed, kpar_seed), P, meter, fault)
+                    points, n, k, d, centers, coreset, prm["refine"], (coreset_seed, kpar_seed), P, meter)
                 if skipped:
                     refine_info["coreset_skipped"] = skipped
                 x_cluster = points.select("x").mapInArrow(assign_task(centers, d), "x array<double>, cluster long")
@@ -399,7 +399,7 @@ def predict_spark(centers: np.ndarray, df, spark_options):
     return df.withColumn(pred, pandas_udf(nearest, "long")(xin))
 
 
-def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault):
+def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter):
     """(means (K, d), weights (K,)) of the tree's optimal ``K = min(40 k, n)``-pruning, or None and why not.
 
     The start ``"tree_coreset"`` of ``refine`` (as on the local engine); the
@@ -409,7 +409,7 @@ def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault):
     """
     from pyspark.sql import functions as F
 
-    from ..euclidean import _AUTO_EXACT_MAX_ENTRIES
+    from .._estimator import _AUTO_EXACT_MAX_ENTRIES
 
     K = min(40 * k, n)
     if K <= k:
@@ -417,7 +417,7 @@ def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter, fault):
     entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(K)))).first()[0]
     if entries > _AUTO_EXACT_MAX_ENTRIES:
         return None, f"the exact DP for K = {K} needs {entries:.3g} entries (> {_AUTO_EXACT_MAX_ENTRIES:.3g})"
-    sel, _, _ = exact_dp_spark(spark, tree, ntp, K, opts["subtree_leaves"], meter, fault)
+    sel, _, _ = exact_dp_spark(spark, tree, ntp, K, opts["subtree_leaves"], meter)
     sel_df = spark.createDataFrame([(int(v),) for v in sel], "node long")
     rows = sorted(spark.read.parquet(tree.path).join(F.broadcast(sel_df), "node").select("node", "mean", "W").collect(),
                   key=lambda r: r["node"])

@@ -3,7 +3,7 @@
 Every step is a Spark stage over partitioned rows; the driver holds only
 scalars per scale (the scale, counts, the ``t x m`` offsets) and the LSH
 directions (``d x t m``). The tree is identical, vertex for vertex, to the one
-:func:`bigclust.hierarchy.build_hierarchy` builds for the same points, ids and
+:func:`bigclust.lshtree.hierarchy.build_hierarchy` builds for the same points, ids and
 random generator (same scales, same hash functions, same edges, same
 first-encounter order of merging components, same binarisation), because
 each step below computes exactly what the local sweep computes, only
@@ -33,7 +33,7 @@ components (Algorithm 2)
     which also finds each merging component's first encounter, else by
     contraction rounds on edges packed by part of the vertex space (each
     task's union-find, then every vertex renamed to the least root it got;
-    :mod:`bigclust.spark._components`) until the rest fits one task. A
+    :mod:`bigclust.lshtree._spark._components`) until the rest fits one task. A
     component's label is its smallest point id.
 tree (Algorithms 3-4, Lemma 4.5)
     the merging components are grouped by their new component (one shuffle)
@@ -45,7 +45,7 @@ empty scales (skipped)
     after a scale that merged nothing, with at most 512 components left, a
     lower bound on every distance between different components (spheres and
     slabs around the component means, as
-    :func:`bigclust.hierarchy._separation_lower_bound` computes it, from a few
+    :func:`bigclust.lshtree.hierarchy._separation_lower_bound` computes it, from a few
     aggregations) proves that the next scales would reject every edge; they are
     skipped, exactly as the local engine skips them. Any valid lower bound gives
     the same tree (a skipped scale would have accepted no edge), so the bound
@@ -53,7 +53,7 @@ empty scales (skipped)
 
 first scale (dry runs)
     the sweep starts just below the first scale in which the first four hash
-    functions find an edge (:func:`bigclust.hierarchy.first_sweep_scale`, the
+    functions find an edge (:func:`bigclust.lshtree.hierarchy.first_sweep_scale`, the
     same search as the local engine's).
 
 Scales are processed in sequence because each scale's candidate edges are
@@ -61,7 +61,7 @@ filtered by the components of the previous one (edges inside a component
 cannot change the tree and are never verified); the rounds per scale are a
 constant, and the number of scales is ``log_{ratio}`` of the aspect ratio (which
 grows slowly with ``n`` on sampled data, as the closest pair gets closer). The paper runs all scales at once (Lemma 4.3) at the price of
-``L`` times the edge volume; ``candidates="two_hop"`` does that (:mod:`bigclust.spark._two_hop`).
+``L`` times the edge volume; ``candidates="two_hop"`` does that (:mod:`bigclust.lshtree._spark._two_hop`).
 
 Output: vertex rows ``(node, left, right, size, W, cost, mean, scale,
 auxiliary)`` written as Parquet to the work directory, leaves included.
@@ -78,7 +78,8 @@ from ..hierarchy import _SKIP_MAX_COMPONENTS, first_sweep_scale
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._components import merging_components
-from ._arrow import blobs, list_column, matrix, maybe_fail, part_batches, vector
+from ._arrow import blobs, list_column, matrix, part_batches, vector
+from ._faults import maybe_fail
 from ._session import checkpoint_partitioned
 
 # mixed buckets up to this many are shipped to the hashing tasks (O(this) on the driver)
@@ -135,22 +136,22 @@ def _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d):
     return ids, vector(b.column(2), np.int64), keys.view(np.int64)
 
 
-def _keyed_batches(batches, hashing, fault):
+def _keyed_batches(batches, hashing):
     """``(batch, ids, labs, keys)`` for each non-empty batch ``(id, x, lab)``, after the tests' fault hook."""
-    maybe_fail(fault, "hash")
+    maybe_fail("hash")
     for b in batches:
         if b.num_rows:
             yield (b,) + _point_keys(b, *hashing)
 
 
-def _keys_task(hashing, fault):
+def _keys_task(hashing):
     """Rows ``(j, key, id, lab)``: one per point and hash function (``hashing``: :func:`_point_keys`'s parameters)."""
     n_hashes = hashing[5]
 
     def run(batches):
         import pyarrow as pa
 
-        for _, ids, lab, keys in _keyed_batches(batches, hashing, fault):
+        for _, ids, lab, keys in _keyed_batches(batches, hashing):
             nb = ids.shape[0]
             yield pa.RecordBatch.from_arrays(
                 [pa.array(np.repeat(np.arange(n_hashes, dtype=np.int32), nb)), pa.array(keys.ravel()),
@@ -159,16 +160,16 @@ def _keys_task(hashing, fault):
     return run
 
 
-def _task_keys(batches, hashing, fault):
+def _task_keys(batches, hashing):
     """``(ids, labs, keys)`` of all the task's points (``keys`` (t, n)), or None when it has none."""
-    parts = list(_keyed_batches(batches, hashing, fault))
+    parts = list(_keyed_batches(batches, hashing))
     if not parts:
         return None
     return (np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
             np.concatenate([p[3] for p in parts], axis=1))
 
 
-def _bucket_summary_task(hashing, n_parts, fault):
+def _bucket_summary_task(hashing, n_parts):
     """Rows ``(part, blob)``: the task's summary rows ``(j, key, m, lo, hi)``, one per
     distinct bucket of its points (:func:`_kernels.bucket_summary` over the whole
     partition), packed per part of the bucket space (:func:`_kernels.pack_summary`).
@@ -178,7 +179,7 @@ def _bucket_summary_task(hashing, n_parts, fault):
     not as one Spark row each (Spark's per-row cost dominated this step).
     """
     def run(batches):
-        got = _task_keys(batches, hashing, fault)
+        got = _task_keys(batches, hashing)
         if got is None:
             return
         cols = K.bucket_summary(got[2], got[0], got[1])
@@ -188,14 +189,14 @@ def _bucket_summary_task(hashing, n_parts, fault):
     return run
 
 
-def _mixed_buckets_task(fault):
+def _mixed_buckets_task():
     """Rows ``(j, key, m)``: the buckets with more than one component among the summary
     blobs of one or more parts (all of a part's blobs are in this task), with
     ``m = q * 2^31 + lab_q``: the bucket's smallest point ``q`` and its component."""
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "bucket")
+        maybe_fail("bucket")
         got = [K.unpack_summary(blob) for _, blob in blobs(batches)]
         if not got:
             return
@@ -207,12 +208,12 @@ def _mixed_buckets_task(fault):
     return run
 
 
-def _keyed_blobs_task(hashing, n_parts, fault):
+def _keyed_blobs_task(hashing, n_parts):
     """Rows ``(part, kind=1, blob)``: every point's ``(j, key, id * 2^31 + lab)`` under each hash, by part."""
     n_hashes = hashing[5]
 
     def run(batches):
-        got = _task_keys(batches, hashing, fault)
+        got = _task_keys(batches, hashing)
         if got is None:
             return
         ids, lab, keys = got
@@ -242,13 +243,13 @@ def _table_blobs_task(n_parts):
     return run
 
 
-def _joined_candidates_task(fault):
+def _joined_candidates_task():
     """Rows ``(j, p, lab_p, q, lab_q)``: the points' keys (kind 1) joined with the mixed buckets
     (kind 0) of the same parts, as :func:`_kernels.bucket_candidates` pairs them."""
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "bucket")
+        maybe_fail("bucket")
         rows = ([], [])
         for kind, blob in blobs(batches):
             rows[kind].append(K.unpack_rows(blob, K._KEYED))
@@ -279,7 +280,7 @@ def _joined_candidates_task(fault):
     return run
 
 
-def _bucket_candidates_task(hashing, table, fault):
+def _bucket_candidates_task(hashing, table):
     """Rows ``(j, p, lab_p, q, lab_q, xp)``: the candidate edges of the task's points into
     the mixed buckets of ``table`` (``starts, key, q, lab_q``, sorted by ``(j, key)``), with
     the point ``p`` itself (so that only ``q`` is joined before the distance check)."""
@@ -288,7 +289,7 @@ def _bucket_candidates_task(hashing, table, fault):
     def run(batches):
         import pyarrow as pa
 
-        for b, ids, lab, keys in _keyed_batches(batches, hashing, fault):
+        for b, ids, lab, keys in _keyed_batches(batches, hashing):
             j, row, q, lab_q = K.bucket_candidates(keys, lab, starts, bkey, bq, blab)
             if j.shape[0]:
                 yield pa.RecordBatch.from_arrays(
@@ -297,11 +298,11 @@ def _bucket_candidates_task(hashing, table, fault):
     return run
 
 
-def _verify_task(mean, A, thr2, d, fault):
+def _verify_task(mean, A, thr2, d):
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "verify")
+        maybe_fail("verify")
         for b in batches:
             if b.num_rows == 0:
                 continue
@@ -336,11 +337,11 @@ def _merging_task(batches):
         names=["c", "group", "kj", "kp", "kside"])
 
 
-def _binarise_task(scale_seq, n_leaves, scale_value, d, fault):
+def _binarise_task(scale_seq, n_leaves, scale_value, d):
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "tree")
+        maybe_fail("tree")
         cols = {k: [] for k in ("group", "lab", "node", "W", "cnt", "sse", "mean")}
         for b in batches:
             if b.num_rows == 0:
@@ -366,7 +367,7 @@ def _binarise_task(scale_seq, n_leaves, scale_value, d, fault):
 
 class _TreeBuilder:
     def __init__(self, spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
-                 local_cc_max_edges, progress, fault):
+                 local_cc_max_edges, progress):
         self.spark = spark
         self.points = points            # (id, x, w), hash-partitioned by id, persisted
         self.n = n
@@ -380,7 +381,6 @@ class _TreeBuilder:
         self.P = num_partitions
         self.local_cc_max_edges = local_cc_max_edges
         self.progress = progress
-        self.fault = fault
         self._to_unpersist = []
 
     # ----------------------------------------------------------- one scale's edges
@@ -404,7 +404,7 @@ class _TreeBuilder:
         else:  # (id, lab) does not pack into one long: one sort-based window instead
             self.meter.round("bucket")
             self.info["bucket_passes"] += 1
-            keys = src.mapInArrow(_keys_task(hashing, self.fault), "j int, key long, id long, lab long")
+            keys = src.mapInArrow(_keys_task(hashing), "j int, key long, id long, lab long")
             w = Window.partitionBy("j", "key")
             cand = (keys.withColumn("m", F.min(F.struct("id", "lab")).over(w))
                     .where((F.col("m.id") != F.col("id")) & (F.col("m.lab") != F.col("lab")))
@@ -417,7 +417,7 @@ class _TreeBuilder:
         xq = self.points.select(F.col("id").alias("q"), F.col("x").alias("xq"))
         self.meter.round("verify")
         return cand.join(xq, "q").mapInArrow(
-            _verify_task(self.mean, self.A, thr * thr, self.d, self.fault),
+            _verify_task(self.mean, self.A, thr * thr, self.d),
             "j int, p long, q long, lab_p long, lab_q long")
 
     def _candidates_by_aggregate(self, src, hashing):
@@ -438,9 +438,9 @@ class _TreeBuilder:
         mixed buckets in one task. Returns None when no bucket is mixed.
         """
         n_parts = 4 * self.P  # several parts per task even out the parts' sizes
-        summary = src.mapInArrow(_bucket_summary_task(hashing, n_parts, self.fault), "part int, blob binary")
+        summary = src.mapInArrow(_bucket_summary_task(hashing, n_parts), "part int, blob binary")
         buckets = (summary.repartition(self.P, "part")
-                   .mapInArrow(_mixed_buckets_task(self.fault), "j int, key long, m long")
+                   .mapInArrow(_mixed_buckets_task(), "j int, key long, m long")
                    .persist())
         self._to_unpersist.append(buckets)
         self.meter.round("bucket")
@@ -457,16 +457,16 @@ class _TreeBuilder:
             table = (np.searchsorted(j[order], np.arange(hashing[5] + 1)), np.ascontiguousarray(key[order]),
                      m >> 31, m & (2**31 - 1))
             del t, j, key, m
-            return src.mapInArrow(_bucket_candidates_task(hashing, table, self.fault),
+            return src.mapInArrow(_bucket_candidates_task(hashing, table),
                                   "j int, p long, lab_p long, q long, lab_q long, xp array<double>")
         # else the points' keys meet the mixed buckets of the same part in one task (no driver)
         self.meter.round("bucket")
         self.info["scales_buckets_joined"] += 1
         blob = "part int, kind int, blob binary"
-        keyed = src.mapInArrow(_keyed_blobs_task(hashing, n_parts, self.fault), blob)
+        keyed = src.mapInArrow(_keyed_blobs_task(hashing, n_parts), blob)
         table = buckets.mapInArrow(_table_blobs_task(n_parts), blob)
         return (keyed.unionByName(table).repartition(self.P, "part")
-                .mapInArrow(_joined_candidates_task(self.fault), "j int, p long, lab_p long, q long, lab_q long"))
+                .mapInArrow(_joined_candidates_task(), "j int, p long, lab_p long, q long, lab_q long"))
 
     # ----------------------------------------------------------- Algorithms 3-4 for one scale
 
@@ -474,7 +474,7 @@ class _TreeBuilder:
         """children: (group, key struct, lab, node, W, cnt, mean, sse) -> new vertex rows."""
         rows = (children.repartition(self.P, "group")
                 .sortWithinPartitions("group", "kj", "kp", "kside")
-                .mapInArrow(_binarise_task(scale_seq, self.n, scale_value, self.d, self.fault),
+                .mapInArrow(_binarise_task(scale_seq, self.n, scale_value, self.d),
                             _NODE_SCHEMA + ", pos long, grp long"))
         self.meter.round("tree")
         return rows.persist()
@@ -568,7 +568,7 @@ class _TreeBuilder:
                 cc_rounds = 1
             else:  # contracted in rounds until the rest fits one task (no edge reaches the driver)
                 merging, cc_rounds = merging_components(acc.select("lab_p", "lab_q", "j", "p"), self.P,
-                                                        self.local_cc_max_edges, self.meter, self.fault,
+                                                        self.local_cc_max_edges, self.meter,
                                                         progress=self.progress)
                 mapping = merging.select(F.col("c").alias("u"), F.col("group").alias("root"))
             info["components_rounds"] = max(info["components_rounds"], cc_rounds)
@@ -618,7 +618,7 @@ class _TreeBuilder:
     def _separation_bound(self, labels, pairs_per_pass=64, max_passes=4):
         """A lower bound on the distance between points of different components (at most 512 of them).
 
-        The Spark form of :func:`bigclust.hierarchy._separation_lower_bound`: one
+        The Spark form of :func:`bigclust.lshtree.hierarchy._separation_lower_bound`: one
         aggregation for the component means ``m_A``, one for the radii ``r_A``
         (largest ``|y - m_A|``), then the sphere bound ``|m_A - m_B| - r_A - r_B``
         of every pair on the driver (``C <= 512`` components, ``O(C d)`` numbers),
@@ -808,7 +808,7 @@ class _TreeBuilder:
 
 
 def build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir, *, num_partitions, local_cc_max_edges,
-               progress=None, fault=None) -> SparkTree:
+               progress=None) -> SparkTree:
     """Build the binarised candidate-cluster tree of the (deduplicated, id-numbered) ``points`` on Spark."""
     return _TreeBuilder(spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
-                        local_cc_max_edges, progress, fault).build()
+                        local_cc_max_edges, progress).build()

@@ -3,7 +3,7 @@
 Each function works on one Spark task's rows (an Arrow batch turned into NumPy
 arrays) and repeats, operation for operation, what the local engine does for
 the same vertices, so that both engines produce bit-identical trees, node
-weights and DP tables (:mod:`bigclust.hierarchy`, :mod:`bigclust.pruning`).
+weights and DP tables (:mod:`bigclust.lshtree.hierarchy`, :mod:`bigclust.lshtree.pruning`).
 """
 
 from __future__ import annotations
@@ -491,9 +491,9 @@ def subtree_approx_tables(node, left, right, size, wn, is_input, in_offs, in_val
     """Algorithm 6's breakpoint tables for one shipped subtree (Algorithm 7, line 6).
 
     Rows are sorted by ``size`` (children before parents); ``wn`` are the vertex
-    weights divided by the unit of :func:`bigclust.pruning.approx_dp`. An input
+    weights divided by the unit of :func:`bigclust.lshtree.pruning.approx_dp`. An input
     row's table arrives flattened as ``[levels, counts, weights]`` (``3 m``
-    values); the others are combined by :func:`bigclust.pruning._approx_vertex`,
+    values); the others are combined by :func:`bigclust.lshtree.pruning._approx_vertex`,
     the local engine's code, so every table equals the local one bit for bit.
     Returns (offs, nbp, bl, bc, bx, pa, pb): row ``r`` holds breakpoints
     ``offs[r] .. offs[r] + nbp[r] - 1``; ``pa``/``pb`` index its children's

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrow import list_column, matrix, maybe_fail, vector
+from ._arrow import list_column, matrix, vector
+from ._faults import maybe_fail
 
 _CHUNK = 4096                 # rows per distance block
 _KMEANS_PARALLEL_ROUNDS = 5   # Bahmani et al.'s r; MLlib's initSteps default is 2, their paper uses 5
@@ -72,7 +73,7 @@ def _cluster_sums(lab, X, w, k):
     return present, W[present], np.asarray(M[present] @ X)
 
 
-def _lloyd_map_task(centers, d, fault):
+def _lloyd_map_task(centers, d):
     """Partition -> one row per cluster present: (cluster, pid, W, S, cost), cost on the first row only."""
     c2 = np.einsum("ij,ij->i", centers, centers)
     k = centers.shape[0]
@@ -81,7 +82,7 @@ def _lloyd_map_task(centers, d, fault):
         import pyarrow as pa
         from pyspark import TaskContext
 
-        maybe_fail(fault, "refine")
+        maybe_fail("refine")
         W, S, cost, seen = np.zeros(k), np.zeros((k, d)), 0.0, np.zeros(k, bool)
         for b in batches:
             if b.num_rows == 0:
@@ -128,16 +129,16 @@ def _lloyd_reduce_task(d):
     return run
 
 
-def _cluster_totals(points, centers, d, num_partitions, fault):
+def _cluster_totals(points, centers, d, num_partitions):
     """Per cluster of the nearest-centre assignment: rows (cluster, W, S, cost), one shuffle by cluster."""
-    return (points.mapInArrow(_lloyd_map_task(centers, d, fault), "cluster long, pid long, W double, S array<double>, cost double")
+    return (points.mapInArrow(_lloyd_map_task(centers, d), "cluster long, pid long, W double, S array<double>, cost double")
             .repartition(num_partitions, "cluster")
             .mapInArrow(_lloyd_reduce_task(d), "cluster long, W double, S array<double>, cost double").collect())
 
 
-def _lloyd_pass(points, centers, d, num_partitions, meter, fault):
+def _lloyd_pass(points, centers, d, num_partitions, meter):
     """One assignment pass: (new centres = weighted means, empty clusters unmoved; cost of the assignment)."""
-    rows = _cluster_totals(points, centers, d, num_partitions, fault)
+    rows = _cluster_totals(points, centers, d, num_partitions)
     meter.round("refine: lloyd")
     new = centers.copy()
     cost = 0.0
@@ -148,7 +149,7 @@ def _lloyd_pass(points, centers, d, num_partitions, meter, fault):
     return new, cost
 
 
-def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions: int, meter, fault=None):
+def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions: int, meter):
     """``n_iter`` Lloyd updates from ``centers`` (k, d), then the cost of nearest-centre labels.
 
     ``points``: DataFrame ``(id, x, w)`` sorted by id within partitions and
@@ -160,14 +161,14 @@ def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions
     start_cost = None
     passes = 0
     for _ in range(n_iter):
-        new, cost = _lloyd_pass(points, cur, d, num_partitions, meter, fault)
+        new, cost = _lloyd_pass(points, cur, d, num_partitions, meter)
         passes += 1
         if start_cost is None:
             start_cost = cost
         if np.array_equal(new, cur):
             return cur, cost, passes, start_cost
         cur = new
-    _, cost = _lloyd_pass(points, cur, d, num_partitions, meter, fault)
+    _, cost = _lloyd_pass(points, cur, d, num_partitions, meter)
     passes += 1
     return cur, cost, passes, (cost if start_cost is None else start_cost)
 
@@ -187,11 +188,11 @@ def _uniform(ids: np.ndarray, seed: int, rnd: int) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def _sample_task(d, ell, phi, seed, rnd, fault):
+def _sample_task(d, ell, phi, seed, rnd):
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail(fault, "refine")
+        maybe_fail("refine")
         for b in batches:
             if b.num_rows == 0:
                 continue
@@ -203,12 +204,12 @@ def _sample_task(d, ell, phi, seed, rnd, fault):
     return run
 
 
-def _nearest_task(centers, d, fault, emit):
+def _nearest_task(centers, d, emit):
     """A mapInArrow task: for each batch, ``emit(batch, nearest centre, squared distance)``."""
     c2 = np.einsum("ij,ij->i", centers, centers)
 
     def run(batches):
-        maybe_fail(fault, "refine")
+        maybe_fail("refine")
         for b in batches:
             if b.num_rows:
                 lab, dist = nearest_center(matrix(b.column("x"), d), centers, c2)
@@ -216,7 +217,7 @@ def _nearest_task(centers, d, fault, emit):
     return run
 
 
-def _update_d2_task(new, d, fault):
+def _update_d2_task(new, d):
     """Rows ``(id, x, w[, d2])`` -> ``(id, x, w, d2)`` with d2 := min(d2, squared distance to the new candidates)."""
     def emit(b, _, dn):
         import pyarrow as pa
@@ -224,10 +225,10 @@ def _update_d2_task(new, d, fault):
         d2 = np.minimum(vector(b.column("d2"), np.float64), dn) if "d2" in b.schema.names else dn
         return pa.RecordBatch.from_arrays([b.column("id"), b.column("x"), b.column("w"), pa.array(d2)],
                                           names=["id", "x", "w", "d2"])
-    return _nearest_task(new, d, fault, emit)
+    return _nearest_task(new, d, emit)
 
 
-def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partitions: int, meter, fault=None):
+def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partitions: int, meter):
     """k-means|| seeding (Bahmani et al. 2012, Algorithm 2 with r = 5, l = 2k) on Spark.
 
     Returns (k, d) centres and info. The candidates (about ``1 + 5 l``) are
@@ -250,7 +251,7 @@ def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partiti
     rnd = 0
     while True:
         src = points if state is None else state
-        nxt = src.mapInArrow(_update_d2_task(new, d, fault), schema).localCheckpoint()
+        nxt = src.mapInArrow(_update_d2_task(new, d), schema).localCheckpoint()
         if state is not None:
             state.unpersist()
         state = nxt
@@ -258,7 +259,7 @@ def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partiti
         meter.round("refine: k-means|| update")
         if phi <= 0 or (rnd >= _KMEANS_PARALLEL_ROUNDS and len(cand) >= k) or rnd >= 4 * _KMEANS_PARALLEL_ROUNDS:
             break
-        got = state.mapInArrow(_sample_task(d, ell, phi, seed, rnd, fault), "id long, x array<double>").collect()
+        got = state.mapInArrow(_sample_task(d, ell, phi, seed, rnd), "id long, x array<double>").collect()
         meter.round("refine: k-means|| sample")
         rnd += 1
         fresh = sorted((int(r["id"]), r["x"]) for r in got if int(r["id"]) not in cand)
@@ -269,19 +270,19 @@ def kmeans_parallel_spark(points, n: int, k: int, d: int, seed: int, num_partiti
     state.unpersist()
     ids = sorted(cand)
     C = np.array([cand[i] for i in ids], np.float64)
-    W = _candidate_weights(points, C, d, num_partitions, meter, fault)
+    W = _candidate_weights(points, C, d, num_partitions, meter)
     keep = np.flatnonzero(W > 0)
     C, W = C[keep], W[keep]
     centers, _ = kmeans_plusplus(C, min(k, C.shape[0]), sample_weight=W, random_state=int(rng.integers(2**31 - 1)))
     centers = np.asarray(centers, np.float64)
     if centers.shape[0] < k:  # fewer distinct candidates than k (tiny inputs): the next farthest-first points
-        centers = _top_up(points, centers, k, d, meter, fault)
+        centers = _top_up(points, centers, k, d, meter)
     return centers, {"kmeans_parallel_rounds": rnd, "kmeans_parallel_candidates": int(len(ids))}
 
 
-def _candidate_weights(points, C, d, num_partitions, meter, fault):
+def _candidate_weights(points, C, d, num_partitions, meter):
     """Weight of the points nearest to each candidate (one Lloyd pass without its sums' use)."""
-    rows = _cluster_totals(points, C, d, num_partitions, fault)
+    rows = _cluster_totals(points, C, d, num_partitions)
     meter.round("refine: k-means|| weights")
     W = np.zeros(C.shape[0])
     for r in rows:
@@ -289,12 +290,12 @@ def _candidate_weights(points, C, d, num_partitions, meter, fault):
     return W
 
 
-def _top_up(points, centers, k, d, meter, fault):
+def _top_up(points, centers, k, d, meter):
     """Add the points farthest from the centres, one pass each, until there are ``k`` (only when candidates < k)."""
     from pyspark.sql import functions as F
 
     while centers.shape[0] < k:
-        st = points.mapInArrow(_update_d2_task(centers, d, fault), "id long, x array<double>, w double, d2 double")
+        st = points.mapInArrow(_update_d2_task(centers, d), "id long, x array<double>, w double, d2 double")
         far = st.orderBy(F.col("d2").desc(), F.col("id")).first()  # every point here has w > 0
         meter.round("refine: k-means|| top up")
         centers = np.vstack([centers, np.asarray(far["x"], np.float64)[None, :]])
@@ -303,17 +304,17 @@ def _top_up(points, centers, k, d, meter, fault):
 
 # --------------------------------------------------------------- labels
 
-def assign_task(centers, d, cols=("x",), fault=None):
+def assign_task(centers, d, cols=("x",)):
     """Rows -> the columns ``cols`` plus ``cluster`` = index of the nearest centre (blocks of rows; any k)."""
     def emit(b, lab, _):
         import pyarrow as pa
 
         return pa.RecordBatch.from_arrays([b.column(c) for c in cols] + [pa.array(lab)], names=list(cols) + ["cluster"])
-    return _nearest_task(centers, d, fault, emit)
+    return _nearest_task(centers, d, emit)
 
 
 def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, coreset, n_iter: int,
-                 seeds: tuple[int, int], num_partitions: int, meter, fault=None):
+                 seeds: tuple[int, int], num_partitions: int, meter):
     """The three starts, ``n_iter`` Lloyd updates each; returns (centres, inertia, info).
 
     ``coreset``: None or (reps (K, d), weights (K,)) of the tree's ``K``-pruning.
@@ -330,12 +331,12 @@ def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, cores
         seeded = KMeans(k, n_init=n_init, random_state=seeds[0]).fit(reps, sample_weight=rep_w)
         starts.append(("tree_coreset", seeded.cluster_centers_.astype(np.float64)))
         info["coreset_size"] = int(reps.shape[0])
-    kp, kp_info = kmeans_parallel_spark(pts, n, k, d, seeds[1], num_partitions, meter, fault)
+    kp, kp_info = kmeans_parallel_spark(pts, n, k, d, seeds[1], num_partitions, meter)
     starts.append(("kmeans||", kp))
     info.update(kp_info)
     best = None
     for name, start in starts:
-        centers, cost, passes, start_cost = lloyd_spark(pts, start, n_iter, d, num_partitions, meter, fault)
+        centers, cost, passes, start_cost = lloyd_spark(pts, start, n_iter, d, num_partitions, meter)
         info["start_costs"][name] = start_cost
         info["final_costs"][name] = cost
         info["passes"][name] = passes

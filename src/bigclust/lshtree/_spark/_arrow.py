@@ -1,4 +1,4 @@
-"""Arrow <-> NumPy helpers for ``mapInArrow`` tasks, packed blob rows, and the fault-injection hook used by tests."""
+"""Arrow <-> NumPy helpers for ``mapInArrow`` tasks and packed blob rows."""
 
 from __future__ import annotations
 
@@ -33,31 +33,6 @@ def ragged_column(values: np.ndarray, offsets: np.ndarray):
     import pyarrow as pa
 
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values.astype(np.float64)))
-
-
-def maybe_fail(fault, step: str) -> None:
-    """Fail a task's first attempt when ``step`` is (or is in) ``fault`` (tests: Spark must retry and agree).
-
-    Only the first partition fails, and only on attempt 0, so a retried task
-    succeeds; the answer must not change. ``step`` raises; ``step + ":hang"``
-    makes the worker go silent for an hour instead (the stall that
-    :func:`~bigclust.spark._session.python_worker_watchdog` ends).
-    """
-    if fault is None:
-        return
-    faults = set(fault) if isinstance(fault, (tuple, list, set)) else {fault}
-    hang = step + ":hang" in faults
-    if step not in faults and not hang:
-        return
-    from pyspark import TaskContext
-
-    ctx = TaskContext.get()
-    if ctx is not None and ctx.attemptNumber() == 0 and ctx.partitionId() == 0:
-        if hang:
-            import time
-
-            time.sleep(3600)
-        raise RuntimeError(f"bigclust injected fault in step {step!r} (first attempt)")
 
 
 def part_batches(part, n_parts, pack, kind=None, chunk=1 << 20):

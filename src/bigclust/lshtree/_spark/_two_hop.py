@@ -1,6 +1,6 @@
 """The two-hop candidate tree on Spark: Algorithms 1-4 in a constant number of rounds.
 
-The Spark form of :mod:`bigclust.two_hop` (Appendix C.2 of the LSH-tree paper,
+The Spark form of :mod:`bigclust.lshtree.two_hop` (Appendix C.2 of the LSH-tree paper,
 with Lemmas 4.3-4.5): every scale is handled at once, so the number of
 shuffles does not depend on ``n`` or on the number of scales. Each step is one
 or two sorts or aggregations over distributed rows; the driver holds only the
@@ -11,7 +11,7 @@ aggregated in a different order, so they agree to rounding, not bit for bit.
 
 extent (1 round)
     ``max |y - y_0|^2`` and the nearest-neighbour distances of the sampled
-    points, in one pass (the fixed scales follow, :func:`~bigclust.two_hop.two_hop_scales`).
+    points, in one pass (the fixed scales follow, :func:`~bigclust.lshtree.two_hop.two_hop_scales`).
 hash + bucket (1)
     ``L t`` keys per point; a window over ``(scale, hash, key)`` gives every
     point its bucket's smallest point, the proposed edge of Algorithm 1.
@@ -49,7 +49,8 @@ import numpy as np
 from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
 from ..two_hop import _N_SAMPLE, min_d2_to_samples, sq_dist_rows, two_hop_scales
 from . import _kernels as K
-from ._arrow import list_column, matrix, maybe_fail, vector
+from ._arrow import list_column, matrix, vector
+from ._faults import maybe_fail
 from ._tree import _NODE_SCHEMA, SparkTree, _hash_input, _hashed, _write_leaves
 
 
@@ -182,11 +183,11 @@ def _batches_of(batches, names):
 
 
 class _TwoHopBuilder:
-    def __init__(self, spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions, progress, fault):
+    def __init__(self, spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions, progress):
         self.spark, self.points, self.n, self.d = spark, points, n, d
         self.mean, self.A, self.prm, self.rng = mean, A, prm, rng
         self.meter, self.workdir, self.P = meter, workdir, num_partitions
-        self.progress, self.fault = progress, fault
+        self.progress = progress
 
     def _say(self, what):
         if self.progress is not None:
@@ -218,10 +219,9 @@ class _TwoHopBuilder:
         S = np.ascontiguousarray(_hash_input(np.array([r["x"] for r in srows], np.float64).reshape(len(srows), d), mean, A))
         x0 = np.asarray(pts.where(F.col("id") == 0).select("x").first()[0], dtype=np.float64)
         y0 = _hash_input(x0[None, :], mean, A)[0]
-        fault = self.fault
 
         def extent(batches):
-            maybe_fail(fault, "extent")
+            maybe_fail("extent")
             for b in batches:
                 if b.num_rows == 0:
                     continue
@@ -261,12 +261,12 @@ class _TwoHopBuilder:
 
         import pyarrow as pa
 
-        n, d, mean, A, meter, fault = self.n, self.d, self.mean, self.A, self.meter, self.fault
+        n, d, mean, A, meter = self.n, self.d, self.mean, self.A, self.meter
         pts = self.points
 
         # ---- hash every point at every scale; bucket minimum = proposed partner (Algorithm 1)
         def keys_task(batches):
-            maybe_fail(fault, "hash")
+            maybe_fail("hash")
             for b in batches:
                 if b.num_rows == 0:
                     continue
@@ -293,7 +293,7 @@ class _TwoHopBuilder:
         meter.round("two-hop: pairs")
 
         def verify(batches):
-            maybe_fail(fault, "verify")
+            maybe_fail("verify")
             for b in batches:
                 if b.num_rows == 0:
                     continue
@@ -363,7 +363,7 @@ class _TwoHopBuilder:
         meter.round("two-hop: candidate sizes", 2)
 
         def candidates(batches):
-            maybe_fail(fault, "tree")
+            maybe_fail("tree")
             cols = _batches_of(batches, ["c", "ra", "rb", "sz", "bad"])
             if cols is None:
                 return
@@ -521,10 +521,10 @@ class _TwoHopBuilder:
 
         import pyarrow as pa
 
-        n, d, L, fault = self.n, self.d, scales.shape[0], self.fault
+        n, d, L = self.n, self.d, scales.shape[0]
 
         def run(batches):
-            maybe_fail(fault, "tree")
+            maybe_fail("tree")
             c = _batches_of(batches, ["group", "lab", "node", "W", "cnt", "sse", "mean"])
             if c is None:
                 return
@@ -547,7 +547,7 @@ class _TwoHopBuilder:
 
 
 def build_tree_two_hop(spark, points, n, d, mean, A, prm, rng, meter, workdir, *, num_partitions,
-                       progress=None, fault=None) -> SparkTree:
+                       progress=None) -> SparkTree:
     """The two-hop candidate tree (``candidates="two_hop"``) of the id-numbered ``points`` on Spark."""
     return _TwoHopBuilder(spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
-                          progress, fault).build()
+                          progress).build()

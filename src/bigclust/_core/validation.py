@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +21,13 @@ __all__ = [
     "check_fraction",
     "check_int",
     "check_random_state",
+    "validate_params",
+    "Interval",
+    "Options",
+    "InstanceOf",
+    "NONE",
+    "BOOLEAN",
+    "RANDOM_STATE",
 ]
 
 
@@ -172,3 +180,134 @@ def warn_fewer_distinct(n_distinct: int, n_clusters: int, cls=None) -> None:
         cls or ConvergenceWarning,
         stacklevel=3,
     )
+
+
+# --------------------------------------------------------------------------- declarative parameter checks
+#
+# Every public estimator declares its parameters' constraints in a class attribute
+# ``_parameter_constraints = {"name": [constraint, ...]}`` (any one constraint may
+# hold, as in scikit-learn) and calls ``validate_params(self)`` first thing in
+# ``fit``. Messages name the estimator, the parameter and what is allowed; they
+# never repeat the value passed (it may be anything, including private data).
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number of type ``kind`` (int or float; ints are accepted for floats, bools never) between bounds.
+
+    ``closed`` says which bounds belong to the interval: "both", "left", "right" or "neither".
+    A float interval excludes NaN, and infinity unless a bound is None on that side
+    and ``finite`` is False.
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+    finite: bool = True
+
+    def is_type(self, value) -> bool:
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, numbers.Integral if self.kind is int else numbers.Real)
+
+    def holds(self, value) -> bool:
+        if not self.is_type(value):
+            return False
+        v = float(value)
+        if np.isnan(v) or (self.finite and np.isinf(v)):
+            return False
+        if self.low is not None and (v < self.low or (v == self.low and self.closed in ("right", "neither"))):
+            return False
+        if self.high is not None and (v > self.high or (v == self.high and self.closed in ("left", "neither"))):
+            return False
+        return True
+
+    def describe(self) -> str:
+        what = "an integer" if self.kind is int else "a real number"
+        if self.low is None and self.high is None:
+            return what + ("" if self.kind is int or not self.finite else " (finite)")
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        left = "[" if self.closed in ("both", "left") and self.low is not None else "("
+        right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
+        return f"{what} in {left}{lo}, {hi}{right}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values (strings, usually)."""
+
+    values: tuple
+
+    def is_type(self, value) -> bool:
+        return isinstance(value, type(self.values[0]))
+
+    def holds(self, value) -> bool:
+        return any(value == v and type(value) is type(v) for v in self.values)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class InstanceOf:
+    """An instance of one of ``types`` (e.g. ``dict``, ``bool``)."""
+
+    types: tuple
+    label: str
+
+    def is_type(self, value) -> bool:
+        return isinstance(value, self.types)
+
+    def holds(self, value) -> bool:
+        return isinstance(value, self.types)
+
+    def describe(self) -> str:
+        return self.label
+
+
+class _NoneConstraint:
+    def is_type(self, value) -> bool:
+        return value is None
+
+    holds = is_type
+
+    def describe(self) -> str:
+        return "None"
+
+
+class _RandomState:
+    def is_type(self, value) -> bool:
+        return value is None or isinstance(value, (numbers.Integral, np.random.Generator, np.random.SeedSequence,
+                                                   np.random.RandomState)) and not isinstance(value, bool)
+
+    def holds(self, value) -> bool:
+        return self.is_type(value) and not (isinstance(value, numbers.Integral) and value < 0)
+
+    def describe(self) -> str:
+        return "None, a non-negative integer, a SeedSequence, a Generator or a RandomState"
+
+
+NONE = _NoneConstraint()
+RANDOM_STATE = _RandomState()
+BOOLEAN = InstanceOf((bool, np.bool_), "a bool")
+
+
+def validate_params(est, constraints: dict | None = None) -> None:
+    """Check every parameter of ``est`` against its declared constraints, before any work.
+
+    Raises ``TypeError`` when the value has none of the allowed types and
+    ``ValueError`` when it has an allowed type but is out of range; the message
+    names the estimator, the parameter and what is allowed (not the value).
+    """
+    constraints = type(est)._parameter_constraints if constraints is None else constraints
+    owner = type(est).__name__
+    for name, allowed in constraints.items():
+        value = getattr(est, name)
+        if any(c.holds(value) for c in allowed):
+            continue
+        wanted = " or ".join(c.describe() for c in allowed)
+        if any(c.is_type(value) for c in allowed):
+            raise ValueError(f"{owner}: {name} must be {wanted}.")
+        raise TypeError(f"{owner}: {name} must be {wanted}; got a value of type {type(value).__name__}.")

@@ -1,0 +1,25 @@
+"""The LSH-tree family: Euclidean k-means and k-median from LSH trees and a tree dynamic program.
+
+Paper: "Massively Parallel k-Means Clustering for Perturbation Resilient
+Instances" (Cohen-Addad, Mirrokni and Zhong, ICML 2022). LSH
+near-neighbour graphs at geometric scales give a tree of candidate clusters
+(Algorithms 1-4, :mod:`.hierarchy`, :mod:`.two_hop`); a dynamic program picks the
+``k`` candidates of least total cost that partition the data (Algorithms 5-7,
+:mod:`.pruning`).
+
+Layout
+------
+``_estimator``  :class:`LSHTreeKMeans`, :class:`LSHTreeKMedian`, :class:`ClusterTree`:
+                validation, the parameter object, choice of engine, fitted attributes
+``_params``     :class:`TreeParams`, the one validated parameter object, and the DP
+                policy (exact, approximate, Lagrangian; budgets) both engines follow
+``_local``      the local engine: ``fit(X, weights, params) -> FitResult``
+``_spark``      the Spark engine: the same contract over DataFrames
+``lsh``, ``hierarchy``, ``two_hop``, ``pruning``
+                the algorithms (NumPy arrays in, NumPy arrays out; compiled with Numba)
+``_cli``        ``bigclust kmeans`` and ``bigclust kmedian``
+"""
+
+from ._estimator import ClusterTree, LSHTreeKMeans, LSHTreeKMedian
+
+__all__ = ["ClusterTree", "LSHTreeKMeans", "LSHTreeKMedian"]
