@@ -61,6 +61,6 @@ def test_lower_bound_family_optimum_reveals_y():
     assert np.array_equal(serves_u, (X == 0) & (Y == 0))
     fl = FacilityLocation(f, random_state=0).fit(g)
     assert {0, 1} <= set(fl.facilities_.tolist())
-    for est in (PMedian(2, random_state=0, refine=True), PCenter(2, random_state=0)):
+    for est in (PMedian(2, random_state=0, local_search=True), PCenter(2, random_state=0)):
         est.fit(g)
         assert est.facilities_.size <= 2

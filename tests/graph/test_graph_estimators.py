@@ -35,8 +35,8 @@ def test_facility_location_within_mp_factor_of_mip(seed, k):
     _check_valid(fl, g, D)
     assert fl.cost_ == pytest.approx(f[fl.facilities_].sum() + fl.distances_.sum())
     # Theorem 4.14: 3 + O(eps) with w.h.p. neighbourhood estimates
-    assert opt <= fl.cost_ + 1e-9 and fl.cost_ <= 3.0 * (1 + fl.epsilon) ** 3 * opt
-    ref = FacilityLocation(f, random_state=seed, machines=k, n_repetitions=64, refine=True).fit(g)
+    assert opt <= fl.cost_ + 1e-9 and fl.cost_ <= 3.0 * (1 + fl.distance_precision) ** 3 * opt
+    ref = FacilityLocation(f, random_state=seed, machines=k, n_repetitions=64, local_search=True).fit(g)
     assert opt - 1e-9 <= ref.cost_ <= fl.cost_ + 1e-9
     assert (ref.report_["rounds"] > 0) == (k > 1)
 
@@ -51,8 +51,8 @@ def test_pmedian_within_jv_factor_of_mip(seed, p):
     _check_valid(pm, g, D)
     assert pm.facilities_.size == p
     # Theorem 5.2: 2 * (3 + O(eps)) (JV rounding of a Lagrangian-preserving 3-approximation)
-    assert opt - 1e-9 <= pm.cost_ <= 6.0 * (1 + pm.epsilon) ** 3 * opt
-    ref = PMedian(p, random_state=seed, refine=True).fit(g)
+    assert opt - 1e-9 <= pm.cost_ <= 6.0 * (1 + pm.distance_precision) ** 3 * opt
+    ref = PMedian(p, random_state=seed, local_search=True).fit(g)
     assert ref.facilities_.size == p
     assert opt - 1e-9 <= ref.cost_ <= pm.cost_ + 1e-9
 
@@ -61,7 +61,7 @@ def test_pmedian_distributed_is_valid_and_counted():
     g = random_graph(30, seed=5)
     D = dense(g)
     opt, _ = exact.pmedian(D, 4)
-    pm = PMedian(4, random_state=0, machines=4, n_repetitions=16, epsilon=0.1).fit(g)
+    pm = PMedian(4, random_state=0, machines=4, n_repetitions=16, distance_precision=0.1).fit(g)
     _check_valid(pm, g, D)
     assert pm.facilities_.size == 4 and pm.cost_ <= 6.0 * 1.1**3 * opt
     assert pm.report_["rounds"] > 0 and pm.report_["messages"] > 0
@@ -81,7 +81,7 @@ def test_pcenter_within_twice_optimum(seed, k):
     assert pc.cost_ == pytest.approx(pc.distances_.max())
     # Lemma 6.1 with an exact MIS and a (1+eps) bisection: radius <= 2 (1+eps) r*
     assert opt - 1e-9 <= pc.cost_ <= pc.search_radius_ + 1e-9
-    assert pc.search_radius_ <= 2.0 * (1 + pc.epsilon) * opt + 1e-6
+    assert pc.search_radius_ <= 2.0 * (1 + pc.distance_precision) * opt + 1e-6
 
 
 def test_pcenter_without_fill_returns_the_mis():
@@ -122,7 +122,7 @@ def test_p_equals_n_and_p_one():
     D = dense(g)
     pm = PMedian(8, random_state=0).fit(g)
     assert pm.cost_ == 0 and pm.facilities_.size == 8
-    pm1 = PMedian(1, random_state=0, refine=True).fit(g)
+    pm1 = PMedian(1, random_state=0, local_search=True).fit(g)
     assert pm1.cost_ == pytest.approx(D.sum(axis=0).min())
     pc = PCenter(8, random_state=0).fit(g)
     assert pc.cost_ == 0
@@ -130,7 +130,7 @@ def test_p_equals_n_and_p_one():
 
 def test_orlib_pmed1_close_to_published_optima():
     g, p = Graph.read_orlib("/work/shared/data/orlib/pmed/pmed1.txt")
-    pm = PMedian(p, random_state=0, refine=True).fit(g)
+    pm = PMedian(p, random_state=0, local_search=True).fit(g)
     assert pm.cost_ <= 5819 * 1.01
     assert pm.report_["raw_cost"] <= 5819 * 1.2
     pc = PCenter(p, random_state=0).fit(g)
@@ -189,12 +189,12 @@ def test_facility_location_on_bipartite_cost_matrix_with_clients(k):
     opt, _ = exact.facility_location(C.T, fixed)  # (clients, facilities)
     f = np.concatenate([fixed, np.full(30, np.inf)])
     clients = np.arange(8, 38)
-    for refine in (False, True):
-        fl = FacilityLocation(f, random_state=0, machines=k, refine=refine).fit(g, clients=clients)
+    for local_search in (False, True):
+        fl = FacilityLocation(f, random_state=0, machines=k, local_search=local_search).fit(g, clients=clients)
         assert np.all(fl.facilities_ < 8)  # customers cannot host facilities (infinite cost)
         true = fixed[fl.facilities_].sum() + C[fl.facilities_].min(axis=0).sum()
         assert fl.cost_ == pytest.approx(true)
-        assert opt - 1e-6 <= fl.cost_ <= 3.0 * (1 + fl.epsilon) ** 3 * opt
+        assert opt - 1e-6 <= fl.cost_ <= 3.0 * (1 + fl.distance_precision) ** 3 * opt
 
 
 def test_clients_validation():

@@ -20,7 +20,33 @@ Use --format to override the detection (orlib, dimacs, edges).
 """
 
 
-def _common_args(p) -> None:
+class _RenamedFlag(argparse.Action):
+    """An old option name kept for one release: hidden from --help, it stores into the new
+    option's destination and prints a deprecation warning on stderr."""
+
+    def __init__(self, option_strings, dest, *, new_flag: str, flag: bool = False, **kwargs):
+        self.new_flag = new_flag
+        super().__init__(option_strings, dest, nargs=0 if flag else None, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog}: warning: {option_string} was renamed to {self.new_flag} in bigclust 0.2 and "
+              f"will be removed in 0.3; use {self.new_flag}.", file=sys.stderr)
+        setattr(namespace, self.dest, True if self.nargs == 0 else values)
+
+
+def _add_renamed(p, new: str, old: str, *, flag: bool = False, **kwargs) -> None:
+    """Add option ``new`` (documented) and its deprecated hidden alias ``old``."""
+    if flag:
+        p.add_argument(new, action="store_true", **kwargs)
+    else:
+        p.add_argument(new, **kwargs)
+    dest = new.lstrip("-").replace("-", "_")
+    extra = {} if flag else {"type": kwargs.get("type"), "metavar": kwargs.get("metavar")}
+    p.add_argument(old, action=_RenamedFlag, new_flag=new, flag=flag, dest=dest, default=argparse.SUPPRESS,
+                   help=argparse.SUPPRESS, **extra)
+
+
+def _common_args(p, *, precision: float, precision_help: str) -> None:
     p.add_argument("graph", metavar="GRAPH", help="graph file (see below)")
     p.add_argument("--format", choices=("auto", "orlib", "dimacs", "edges"), default="auto",
                    help="input format (default: by suffix / content)")
@@ -31,6 +57,18 @@ def _common_args(p) -> None:
     p.add_argument("--facilities", metavar="FILE", help="write the facility ids (.npy, .csv or .txt)")
     p.add_argument("--report", metavar="FILE", help="write report_ (times, memory, k-machine ledger) as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    # --epsilon: the old name (0.1), kept hidden for one release
+    _add_renamed(p, "--distance-precision", "--epsilon", type=float, default=precision, metavar="E",
+                 help=f"relative precision of distances: {precision_help} (default {precision})")
+
+
+def _facility_args(p, *, repetitions: int, moves: str) -> None:
+    """Options of the two problems solved through facility location (pmedian, facility)."""
+    p.add_argument("--repetitions", type=int, default=repetitions,
+                   help=f"neighbourhood-size rank draws (default {repetitions})")
+    # --refine: the old name (0.1), kept hidden for one release
+    _add_renamed(p, "--local-search", "--refine", flag=True,
+                 help=f"{moves} local search afterwards (beyond the paper)")
 
 
 def register(subparsers) -> None:
@@ -39,15 +77,14 @@ def register(subparsers) -> None:
         "pmedian", help="p-median on a weighted graph's shortest-path metric",
         description="Choose P vertices minimising the sum of shortest-path distances to the nearest one "
                     "(facility location + binary search on the opening cost + bipoint rounding).",
-        epilog=_GRAPH_HELP + "\nExample:\n  bigclust pmedian pmed1.txt -p 5 --refine --assignment a.npy",
+        epilog=_GRAPH_HELP + "\nExample:\n  bigclust pmedian pmed1.txt -p 5 --local-search --assignment a.npy",
         formatter_class=fmt,
     )
-    _common_args(p)
+    _common_args(p, precision=0.05, precision_help="radius and distance discretisation")
     p.add_argument("-p", type=int, help="number of medians (default: the OR-Library file's p)")
-    p.add_argument("--epsilon", type=float, default=0.05, help="radius discretisation (default 0.05)")
-    p.add_argument("--repetitions", type=int, default=64, help="neighbourhood-size rank draws (default 64)")
-    p.add_argument("--refine", action="store_true", help="swap local search afterwards (beyond the paper)")
-    p.add_argument("--refine-candidates", type=int, help="candidates per refinement pass (default all)")
+    _facility_args(p, repetitions=64, moves="swap")
+    _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
+                 help="candidates per local-search pass (default all)")
     p.set_defaults(func=_run, problem="pmedian")
 
     p = subparsers.add_parser(
@@ -57,9 +94,8 @@ def register(subparsers) -> None:
         epilog=_GRAPH_HELP + "\nExample:\n  bigclust pcenter roads.gr -p 100 --facilities centres.csv",
         formatter_class=fmt,
     )
-    _common_args(p)
+    _common_args(p, precision=0.01, precision_help="of the radius search")
     p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
-    p.add_argument("--epsilon", type=float, default=0.01, help="relative precision of the radius search (default 0.01)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius (default 16)")
     p.set_defaults(func=_run, problem="pcenter")
 
@@ -67,15 +103,13 @@ def register(subparsers) -> None:
         "facility", help="uncapacitated facility location on a weighted graph",
         description="Open facilities minimising opening costs plus shortest-path connection costs "
                     "(Mettu-Plaxton with estimated radii, Section 4 of the k-machine paper).",
-        epilog=_GRAPH_HELP + "\nExample:\n  bigclust facility pmed1.txt --cost 100 --refine",
+        epilog=_GRAPH_HELP + "\nExample:\n  bigclust facility pmed1.txt --cost 100 --local-search",
         formatter_class=fmt,
     )
-    _common_args(p)
+    _common_args(p, precision=0.1, precision_help="radius and distance discretisation")
     p.add_argument("--cost", required=True, metavar="F",
                    help="opening cost: a number (every vertex) or a .npy/.csv file with one value per vertex")
-    p.add_argument("--epsilon", type=float, default=0.1, help="radius discretisation (default 0.1)")
-    p.add_argument("--repetitions", type=int, default=32, help="neighbourhood-size rank draws (default 32)")
-    p.add_argument("--refine", action="store_true", help="open/close/swap local search afterwards (beyond the paper)")
+    _facility_args(p, repetitions=32, moves="open/close/swap")
     p.set_defaults(func=_run, problem="facility")
 
 
@@ -133,11 +167,12 @@ def _run(args) -> int:
         if p is None:
             raise ValueError("-p is required (the input is not an OR-Library file with its own p).")
         if args.problem == "pmedian":
-            est = PMedian(p, epsilon=args.epsilon, n_repetitions=args.repetitions, machines=args.machines,
-                          refine=args.refine, refine_candidates=args.refine_candidates,
+            est = PMedian(p, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
+                          machines=args.machines, local_search=args.local_search,
+                          local_search_candidates=args.local_search_candidates,
                           random_state=args.seed, verbose=verbose)
         else:
-            est = PCenter(p, epsilon=args.epsilon, n_trials=args.trials, machines=args.machines,
+            est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials, machines=args.machines,
                           random_state=args.seed, verbose=verbose)
     else:
         try:
@@ -146,8 +181,9 @@ def _run(args) -> int:
             from .._core.io import read_matrix
 
             cost = read_matrix(args.cost).ravel()
-        est = FacilityLocation(cost, epsilon=args.epsilon, n_repetitions=args.repetitions, machines=args.machines,
-                               refine=args.refine, random_state=args.seed, verbose=verbose)
+        est = FacilityLocation(cost, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
+                               machines=args.machines, local_search=args.local_search, random_state=args.seed,
+                               verbose=verbose)
     est.fit(graph)
     rep = est.report_
     summary = {

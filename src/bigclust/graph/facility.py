@@ -16,9 +16,20 @@ import numbers
 
 import numpy as np
 
+from sklearn.base import BaseEstimator
+
 from .._core.report import RunRecorder
-from .._core.validation import check_int, check_positive
-from ._common import ClusteringResultMixin, check_common, check_graph, ledger_report
+from .._core.validation import BOOLEAN, NONE, Interval, check_positive, validate_params
+from ._common import (
+    ARRAY_LIKE,
+    COMMON_CONSTRAINTS,
+    AtLeast,
+    ClusteringResultMixin,
+    check_graph,
+    ledger_report,
+    machines_for,
+    resolve_renamed,
+)
 from .kmachine import KMachine
 from .local_search import swap_local_search
 from .mis import approximate_mis, greedy_cover
@@ -144,19 +155,20 @@ def _check_clients(clients, n: int) -> np.ndarray | None:
     return mask
 
 
-class FacilityLocation(ClusteringResultMixin):
+class FacilityLocation(ClusteringResultMixin, BaseEstimator):
     """Uncapacitated metric facility location on a graph's shortest-path metric (Section 4).
 
     Minimises ``sum_{f open} opening_cost[f] + sum_v d(v, nearest open facility)``.
 
     Parameters
     ----------
-    opening_cost : float or array-like of shape (n_vertices,)
+    opening_cost : float or array-like of shape (n_vertices,), default=1.0
         Cost of opening a facility at each vertex (same units as the edge weights), >= 0;
         ``inf`` marks vertices that cannot host a facility.
-    epsilon : float, default=0.1
-        Discretisation of radii and distances into powers of (1+epsilon) (Sections 4.1-4.3).
-        Smaller is closer to exact Mettu-Plaxton, larger is faster (fewer levels and classes).
+    distance_precision : float in (0, 1], default=0.1
+        Relative precision of distances: radii and distances are discretised into powers of
+        ``1 + distance_precision`` (the paper's epsilon, Sections 4.1-4.3). Smaller is closer to
+        exact Mettu-Plaxton, larger is faster (fewer levels and radius classes).
     n_repetitions : int, default=32
         Independent rank draws of the neighbourhood-size estimator (Algorithm 3, ``l``).
     beta : float, default=1.0
@@ -164,11 +176,18 @@ class FacilityLocation(ClusteringResultMixin):
     machines : int, default=1
         Simulated machines k. With 1, fast sequential equivalents run and the ledger stays at
         zero rounds; with k > 1 every primitive executes in the k-machine model and is counted.
-    refine : bool, default=False
+    local_search : bool, default=False
         Improve the answer with open/close/swap local search (beyond the paper).
-    max_refine_passes : int, default=10
-    random_state : None, int or Generator
+    max_local_search_passes : int, default=10
+        Passes of the local search over its candidates.
+    random_state : None, int or Generator, default=None
     verbose : bool, default=False
+    epsilon : float, optional
+        Deprecated alias of ``distance_precision`` (since 0.2, removed in 0.3).
+    refine : bool, optional
+        Deprecated alias of ``local_search`` (since 0.2, removed in 0.3).
+    max_refine_passes : int, optional
+        Deprecated alias of ``max_local_search_passes`` (since 0.2, removed in 0.3).
 
     Attributes
     ----------
@@ -183,7 +202,8 @@ class FacilityLocation(ClusteringResultMixin):
         The approximate MP radii used by the greedy phase.
     report_ : dict
         Stage times, peak memory, and the k-machine ledger: ``rounds``, ``messages``,
-        ``max_load`` (messages received by the busiest machine), ``primitive_calls``.
+        ``max_load`` (messages received by the busiest machine), ``primitive_calls``;
+        ``raw_cost`` (before the local search) and ``local_search`` (its passes and moves).
 
     Notes
     -----
@@ -191,28 +211,45 @@ class FacilityLocation(ClusteringResultMixin):
     component (a vertex with no facility in reach always opens), so every vertex is served.
     """
 
+    _parameter_constraints = {
+        "opening_cost": [AtLeast(float, 0.0), ARRAY_LIKE],
+        "n_repetitions": [AtLeast(int, 1)],
+        "beta": [Interval(float, 0.0, None, closed="neither")],
+        "local_search": [BOOLEAN],
+        "max_local_search_passes": [AtLeast(int, 1)],
+        **COMMON_CONSTRAINTS,
+        "refine": [BOOLEAN, NONE],
+        "max_refine_passes": [AtLeast(int, 1), NONE],
+    }
+
     def __init__(
         self,
         opening_cost=1.0,
         *,
-        epsilon: float = 0.1,
+        distance_precision: float = 0.1,
         n_repetitions: int = 32,
         beta: float = 1.0,
         machines: int = 1,
-        refine: bool = False,
-        max_refine_passes: int = 10,
+        local_search: bool = False,
+        max_local_search_passes: int = 10,
         random_state=None,
         verbose: bool = False,
+        epsilon: float | None = None,
+        refine: bool | None = None,
+        max_refine_passes: int | None = None,
     ):
         self.opening_cost = opening_cost
-        self.epsilon = epsilon
+        self.distance_precision = distance_precision
         self.n_repetitions = n_repetitions
         self.beta = beta
         self.machines = machines
-        self.refine = refine
-        self.max_refine_passes = max_refine_passes
+        self.local_search = local_search
+        self.max_local_search_passes = max_local_search_passes
         self.random_state = random_state
         self.verbose = verbose
+        self.epsilon = epsilon
+        self.refine = refine
+        self.max_refine_passes = max_refine_passes
 
     def fit(self, graph, clients=None) -> "FacilityLocation":
         """Open facilities on ``graph`` (a :class:`~bigclust.graph.Graph`).
@@ -226,6 +263,10 @@ class FacilityLocation(ClusteringResultMixin):
             over clients only (e.g. customers of a bipartite facility/customer graph, see
             :meth:`Graph.from_cost_matrix`).
         """
+        validate_params(self)
+        eps = float(resolve_renamed(self, "distance_precision"))
+        local_search = resolve_renamed(self, "local_search")
+        passes = int(resolve_renamed(self, "max_local_search_passes"))
         graph = check_graph(graph)
         f = _check_opening_cost(self.opening_cost, graph.n_vertices)
         cmask = _check_clients(clients, graph.n_vertices)
@@ -238,20 +279,17 @@ class FacilityLocation(ClusteringResultMixin):
                 "a connected component with clients has no vertex with a finite opening cost; "
                 "its clients cannot be served."
             )
-        ell = check_int(self.n_repetitions, "n_repetitions", low=1)
-        beta = check_positive(self.beta, "beta")
-        passes = check_int(self.max_refine_passes, "max_refine_passes", low=1)
-        rng, km, eps = check_common(self, graph)
+        rng, km = machines_for(self, graph)
         run = RunRecorder(verbose=self.verbose)
         with run.stage("neighbourhood_sizes"):
-            nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km, clients=cmask)
+            nbhd = estimate_neighbourhood_sizes(graph, eps, int(self.n_repetitions), rng, km, clients=cmask)
         with run.stage("greedy_phase"):
-            fac, dist, nearest, radii = mettu_plaxton(graph, nbhd, f, rng, km, beta=beta)
+            fac, dist, nearest, radii = mettu_plaxton(graph, nbhd, f, rng, km, beta=float(self.beta))
         w = np.ones(graph.n_vertices, dtype=bool) if cmask is None else cmask
         raw_cost = float(f[fac].sum() + dist[w].sum())
         info = {}
-        if self.refine:
-            with run.stage("refine"):
+        if local_search:
+            with run.stage("local_search"):
                 fac, info = swap_local_search(graph, fac, rng, opening_cost=f, max_passes=passes, clients=cmask)
                 dist, nearest = mssp(graph, fac)
         self._set_solution(fac, dist, nearest)
@@ -265,6 +303,6 @@ class FacilityLocation(ClusteringResultMixin):
             n_facilities=int(self.facilities_.size),
             raw_cost=raw_cost,
             n_levels=int(nbhd.levels.size),
-            refine=info,
+            local_search=info,
         )
         return self

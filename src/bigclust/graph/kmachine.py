@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from ._heap import heap_pop, heap_push, lex_less, new_heap
+
 __all__ = ["Ledger", "KMachine"]
 
 
@@ -120,63 +122,6 @@ class KMachine:
         return np.bincount(self.owner, minlength=self.k)
 
 
-# ---------------------------------------------------------------------- binary heap (Numba)
-# Keys are (distance, tie) pairs compared lexicographically; ``tie`` is the source id for
-# MSSP (deterministic nearest-source ties) and 0 elsewhere.
-@numba.njit(cache=True, inline="always")
-def _less(k1, t1, k2, t2):
-    return k1 < k2 or (k1 == k2 and t1 < t2)
-
-
-@numba.njit(cache=True)
-def _push(hk, ht, hv, size, key, tie, val):
-    i = size
-    hk[i] = key
-    ht[i] = tie
-    hv[i] = val
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _less(hk[i], ht[i], hk[parent], ht[parent]):
-            break
-        hk[parent], hk[i] = hk[i], hk[parent]
-        ht[parent], ht[i] = ht[i], ht[parent]
-        hv[parent], hv[i] = hv[i], hv[parent]
-        i = parent
-    return size + 1
-
-
-@numba.njit(cache=True)
-def _pop(hk, ht, hv, size):
-    key = hk[0]
-    tie = ht[0]
-    val = hv[0]
-    size -= 1
-    hk[0] = hk[size]
-    ht[0] = ht[size]
-    hv[0] = hv[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        c = left
-        if left + 1 < size and _less(hk[left + 1], ht[left + 1], hk[left], ht[left]):
-            c = left + 1
-        if not _less(hk[c], ht[c], hk[i], ht[i]):
-            break
-        hk[c], hk[i] = hk[i], hk[c]
-        ht[c], ht[i] = ht[i], ht[c]
-        hv[c], hv[i] = hv[i], hv[c]
-        i = c
-    return key, tie, val, size
-
-
-@numba.njit(cache=True)
-def _better(d1, s1, d2, s2):
-    # lexicographic (distance, source id): deterministic tie-breaking among equidistant sources
-    return d1 < d2 or (d1 == d2 and s1 < s2)
-
-
 @numba.njit(cache=True)
 def _bf_mssp(indptr, indices, weights, owner, k, dist, src):
     """Synchronous distributed multi-source relaxation; modifies dist/src in place.
@@ -185,10 +130,9 @@ def _bf_mssp(indptr, indices, weights, owner, k, dist, src):
     """
     n = dist.shape[0]
     m2 = indices.shape[0]
-    # each vertex is pushed once per strict (distance, source) improvement: <= seeds + m2 per phase
-    hk = np.empty(m2 + n + 1, dtype=np.float64)
-    ht = np.empty(m2 + n + 1, dtype=np.int64)
-    hv = np.empty(m2 + n + 1, dtype=np.int64)
+    # each vertex is pushed once per strict (distance, source) improvement: <= seeds + m2 per phase;
+    # (distance, source) pairs compare lexicographically: deterministic ties among equidistant sources
+    hk, ht, hv = new_heap(n, m2)
     changed = np.zeros(n, dtype=np.bool_)
     seeds = np.empty(n, dtype=np.int64)
     nseeds = 0
@@ -211,10 +155,10 @@ def _bf_mssp(indptr, indices, weights, owner, k, dist, src):
         size = 0
         for t in range(nseeds):
             v = seeds[t]
-            size = _push(hk, ht, hv, size, dist[v], src[v], v)
+            size = heap_push(hk, ht, hv, size, dist[v], src[v], v)
         nchanged = 0
         while size > 0:
-            d, s, u, size = _pop(hk, ht, hv, size)
+            d, s, u, size = heap_pop(hk, ht, hv, size)
             if d != dist[u] or s != src[u]:
                 continue  # stale entry: u improved since
             if not changed[u]:
@@ -227,10 +171,10 @@ def _bf_mssp(indptr, indices, weights, owner, k, dist, src):
                 if owner[x] != mu:
                     continue
                 nd = d + weights[e]
-                if _better(nd, src[u], dist[x], src[x]):
+                if lex_less(nd, src[u], dist[x], src[x]):
                     dist[x] = nd
                     src[x] = src[u]
-                    size = _push(hk, ht, hv, size, nd, src[x], x)
+                    size = heap_push(hk, ht, hv, size, nd, src[x], x)
         # 2) communication: each improved vertex sends (dist, src) once per neighbouring machine.
         for i in range(k):
             for j in range(k):
@@ -262,7 +206,7 @@ def _bf_mssp(indptr, indices, weights, owner, k, dist, src):
                 if owner[x] == mu:
                     continue
                 nd = sent_d[t] + weights[e]
-                if _better(nd, sent_s[t], dist[x], src[x]):
+                if lex_less(nd, sent_s[t], dist[x], src[x]):
                     dist[x] = nd
                     src[x] = sent_s[t]
                     if not changed[x]:

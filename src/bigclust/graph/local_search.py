@@ -1,4 +1,4 @@
-"""Swap local search on graph metrics (``refine=True``; beyond the paper).
+"""Swap local search on graph metrics (``local_search=True``; beyond the paper).
 
 Only shortest-path computations are used: one SSSP per facility held (a ``p x n`` table of
 distances, never an ``n x n`` matrix) and one SSSP per candidate vertex examined. For a candidate

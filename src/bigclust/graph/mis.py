@@ -16,7 +16,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .kmachine import KMachine, _pop, _push
+from ._heap import heap_pop, heap_push, new_heap
+from .kmachine import KMachine
 from .paths import exclusive_mssp, mssp
 
 __all__ = ["approximate_mis", "greedy_cover"]
@@ -31,9 +32,7 @@ def _greedy_cover(indptr, indices, weights, order, thr, bound, cover, nearest):
     """
     n = indptr.shape[0] - 1
     m2 = indices.shape[0]
-    hk = np.empty(m2 + n + 1, dtype=np.float64)
-    ht = np.zeros(m2 + n + 1, dtype=np.int64)
-    hv = np.empty(m2 + n + 1, dtype=np.int64)
+    hk, ht, hv = new_heap(n, m2)
     opened = np.empty(order.shape[0], dtype=np.int64)
     n_open = 0
     for t in range(order.shape[0]):
@@ -44,9 +43,9 @@ def _greedy_cover(indptr, indices, weights, order, thr, bound, cover, nearest):
         n_open += 1
         cover[v] = 0.0
         nearest[v] = v
-        size = _push(hk, ht, hv, 0, 0.0, 0, v)
+        size = heap_push(hk, ht, hv, 0, 0.0, 0, v)
         while size > 0:
-            d, _, u, size = _pop(hk, ht, hv, size)
+            d, _, u, size = heap_pop(hk, ht, hv, size)
             if d > cover[u] or (d == cover[u] and nearest[u] != v):
                 continue
             for e in range(indptr[u], indptr[u + 1]):
@@ -55,7 +54,7 @@ def _greedy_cover(indptr, indices, weights, order, thr, bound, cover, nearest):
                 if nd < cover[x] and nd <= bound:
                     cover[x] = nd
                     nearest[x] = v
-                    size = _push(hk, ht, hv, size, nd, 0, x)
+                    size = heap_push(hk, ht, hv, size, nd, 0, x)
     return opened[:n_open]
 
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .kmachine import KMachine, _pop, _push
+from ._heap import heap_pop, heap_push, new_heap
+from .kmachine import KMachine
 from .paths import mssp
 
 __all__ = ["NeighbourhoodSizes", "estimate_neighbourhood_sizes", "compute_radii", "distance_levels"]
@@ -113,15 +114,13 @@ def _cohen_pass(indptr, indices, weights, order, rank, levels, acc):
     n = indptr.shape[0] - 1
     m2 = indices.shape[0]
     best = np.full(n, np.inf)
-    hk = np.empty(m2 + n + 1, dtype=np.float64)
-    ht = np.zeros(m2 + n + 1, dtype=np.int64)
-    hv = np.empty(m2 + n + 1, dtype=np.int64)
+    hk, ht, hv = new_heap(n, m2)
     for t in range(order.shape[0]):
         s = order[t]
         r = rank[s]
-        size = _push(hk, ht, hv, 0, 0.0, 0, s)
+        size = heap_push(hk, ht, hv, 0, 0.0, 0, s)
         while size > 0:
-            d, _, u, size = _pop(hk, ht, hv, size)
+            d, _, u, size = heap_pop(hk, ht, hv, size)
             if d >= best[u]:
                 continue  # pruned: a smaller rank already reaches u at distance <= d
             _add_rank(acc[u], levels, d, best[u], r)
@@ -130,7 +129,7 @@ def _cohen_pass(indptr, indices, weights, order, rank, levels, acc):
                 x = indices[e]
                 nd = d + weights[e]
                 if nd < best[x]:
-                    size = _push(hk, ht, hv, size, nd, 0, x)
+                    size = heap_push(hk, ht, hv, size, nd, 0, x)
 
 
 @numba.njit(cache=True)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn.base import BaseEstimator
+
 from .._core.report import RunRecorder
-from .._core.validation import check_int, check_n_clusters
-from ._common import ClusteringResultMixin, check_common, check_graph, ledger_report
+from .._core.validation import BOOLEAN, validate_params
+from ._common import (
+    COMMON_CONSTRAINTS,
+    AtLeast,
+    ClusteringResultMixin,
+    check_graph,
+    check_p,
+    ledger_report,
+    machines_for,
+    resolve_renamed,
+)
 from .facility import _charge_output
 from .mis import approximate_mis, greedy_cover
 from .neighbourhood import distance_levels
@@ -15,7 +26,7 @@ from .paths import mssp
 __all__ = ["PCenter"]
 
 
-class PCenter(ClusteringResultMixin):
+class PCenter(ClusteringResultMixin, BaseEstimator):
     """Vertex p-center on a graph's shortest-path metric (Section 6).
 
     Choose at most ``p`` vertices minimising ``max_v d(v, nearest chosen vertex)``.
@@ -23,8 +34,8 @@ class PCenter(ClusteringResultMixin):
     By Lemma 6.1 an approximate MIS of the threshold graph at distance ``2 r*`` has at most p
     vertices and serves everyone within ``2 r*``. The radius d is bisected: an MIS (Algorithm 5)
     with more than p vertices proves ``r* > d / 2``, one with at most p vertices is a solution
-    of radius at most d. The search stops when ``hi - lo <= epsilon * lo`` (or at the resolution
-    of the smallest edge weight), giving a factor ``2 (1 + epsilon)``. If the final MIS has
+    of radius at most d. The search stops when ``hi - lo <= distance_precision * lo`` (or at the
+    resolution of the smallest edge weight), giving a factor ``2 (1 + distance_precision)``. If the final MIS has
     fewer than p vertices, the remaining centres are added farthest-first (Gonzalez), which
     can only lower the radius (beyond the paper; ``fill=False`` returns the MIS alone).
 
@@ -32,16 +43,18 @@ class PCenter(ClusteringResultMixin):
     ----------
     p : int
         Number of centres, 1 <= p <= n_vertices.
-    epsilon : float, default=0.01
-        Relative precision of the radius bisection.
+    distance_precision : float in (0, 1], default=0.01
+        Relative precision of the radius bisection (the paper's epsilon, Section 6).
     n_trials : int, default=16
         Independent MIS draws per tested radius (the smallest one counts); more trials find
         feasible smaller radii more often.
     fill : bool, default=True
         Top up to exactly p centres farthest-first.
     machines : int, default=1
-    random_state : None, int or Generator
+    random_state : None, int or Generator, default=None
     verbose : bool, default=False
+    epsilon : float, optional
+        Deprecated alias of ``distance_precision`` (since 0.2, removed in 0.3).
 
     Attributes
     ----------
@@ -60,33 +73,44 @@ class PCenter(ClusteringResultMixin):
     A disconnected graph raises ValueError.
     """
 
+    _parameter_constraints = {
+        "p": [AtLeast(int, 1)],
+        "n_trials": [AtLeast(int, 1)],
+        "fill": [BOOLEAN],
+        **COMMON_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         p: int,
         *,
-        epsilon: float = 0.01,
+        distance_precision: float = 0.01,
         n_trials: int = 16,
         fill: bool = True,
         machines: int = 1,
         random_state=None,
         verbose: bool = False,
+        epsilon: float | None = None,
     ):
         self.p = p
-        self.epsilon = epsilon
+        self.distance_precision = distance_precision
         self.n_trials = n_trials
         self.fill = fill
         self.machines = machines
         self.random_state = random_state
         self.verbose = verbose
+        self.epsilon = epsilon
 
     def fit(self, graph) -> "PCenter":
         """Choose at most ``p`` centres on ``graph`` (a connected :class:`~bigclust.graph.Graph`)."""
+        validate_params(self)
+        eps = float(resolve_renamed(self, "distance_precision"))
         graph = check_graph(graph)
         n = graph.n_vertices
-        p = check_n_clusters(self.p, n, name="p")
-        trials = check_int(self.n_trials, "n_trials", low=1)
+        p = check_p(self.p, n)
+        trials = int(self.n_trials)
         graph.check_connected("p-center")
-        rng, km, eps = check_common(self, graph)
+        rng, km = machines_for(self, graph)
         run = RunRecorder(verbose=self.verbose)
         search = []
 

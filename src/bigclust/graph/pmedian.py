@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from sklearn.base import BaseEstimator
+
 from .._core.report import RunRecorder
-from .._core.validation import check_int, check_n_clusters
-from ._common import ClusteringResultMixin, check_common, check_graph, ledger_report
+from .._core.validation import BOOLEAN, NONE, validate_params
+from ._common import (
+    COMMON_CONSTRAINTS,
+    AtLeast,
+    ClusteringResultMixin,
+    check_graph,
+    check_p,
+    ledger_report,
+    machines_for,
+    resolve_renamed,
+)
 from .facility import _charge_output, mettu_plaxton
 from .kmachine import KMachine
 from .local_search import swap_local_search
@@ -56,7 +67,7 @@ def bipoint_round(
     return C
 
 
-class PMedian(ClusteringResultMixin):
+class PMedian(ClusteringResultMixin, BaseEstimator):
     """p-median on a graph's shortest-path metric (Section 5).
 
     Choose exactly ``p`` vertices minimising ``sum_v d(v, nearest chosen vertex)``.
@@ -71,26 +82,37 @@ class PMedian(ClusteringResultMixin):
     ----------
     p : int
         Number of medians, 1 <= p <= n_vertices.
-    epsilon : float, default=0.05
-        Radius / distance discretisation (Section 4).
+    distance_precision : float in (0, 1], default=0.05
+        Relative precision of distances: radii and distances are discretised into powers of
+        ``1 + distance_precision`` (the paper's epsilon, Section 4).
     n_repetitions : int, default=64
         Rank draws of the neighbourhood-size estimator (Algorithm 3).
     n_roundings : int, optional
         Independent bipoint roundings; default ``ceil(log2 n)``.
     n_probes : int, default=8
-        Extra MP runs (fresh tie orders, opening costs within a factor (1+epsilon) of the one
-        that gave exactly p facilities); the cheapest p-facility solution is kept.
+        Extra MP runs (fresh tie orders, opening costs within a factor
+        ``1 + distance_precision`` of the one that gave exactly p facilities); the cheapest
+        p-facility solution is kept.
     max_search_steps : int, default=60
         Bisection steps on the opening cost.
     machines : int, default=1
         Simulated k-machine model size (see :class:`FacilityLocation`).
-    refine : bool, default=False
+    local_search : bool, default=False
         Swap local search afterwards (beyond the paper; only shortest-path computations).
-    max_refine_passes : int, default=10
-    refine_candidates : int, optional
-        Candidates examined per refinement pass (default all vertices; set it on big graphs).
-    random_state : None, int or Generator
+    max_local_search_passes : int, default=10
+        Passes of the local search over its candidates.
+    local_search_candidates : int, optional
+        Candidates examined per local-search pass (default all vertices; set it on big graphs).
+    random_state : None, int or Generator, default=None
     verbose : bool, default=False
+    epsilon : float, optional
+        Deprecated alias of ``distance_precision`` (since 0.2, removed in 0.3).
+    refine : bool, optional
+        Deprecated alias of ``local_search`` (since 0.2, removed in 0.3).
+    max_refine_passes : int, optional
+        Deprecated alias of ``max_local_search_passes`` (since 0.2, removed in 0.3).
+    refine_candidates : int, optional
+        Deprecated alias of ``local_search_candidates`` (since 0.2, removed in 0.3).
 
     Attributes
     ----------
@@ -99,58 +121,83 @@ class PMedian(ClusteringResultMixin):
         ``sum_v d(v, facility)``.
     report_ : dict
         Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
-        (before refinement), ``search`` (opening costs tried and facility counts).
+        (before the local search), ``local_search`` (its passes and moves), ``search``
+        (opening costs tried and facility counts).
 
     Notes
     -----
     A disconnected graph raises ValueError (distances between components are infinite).
     """
 
+    _parameter_constraints = {
+        "p": [AtLeast(int, 1)],
+        "n_repetitions": [AtLeast(int, 1)],
+        "n_roundings": [AtLeast(int, 1), NONE],
+        "n_probes": [AtLeast(int, 0)],
+        "max_search_steps": [AtLeast(int, 1)],
+        "local_search": [BOOLEAN],
+        "max_local_search_passes": [AtLeast(int, 1)],
+        "local_search_candidates": [AtLeast(int, 1), NONE],
+        **COMMON_CONSTRAINTS,
+        "refine": [BOOLEAN, NONE],
+        "max_refine_passes": [AtLeast(int, 1), NONE],
+        "refine_candidates": [AtLeast(int, 1), NONE],
+    }
+
     def __init__(
         self,
         p: int,
         *,
-        epsilon: float = 0.05,
+        distance_precision: float = 0.05,
         n_repetitions: int = 64,
         n_roundings: int | None = None,
         n_probes: int = 8,
         max_search_steps: int = 60,
         machines: int = 1,
-        refine: bool = False,
-        max_refine_passes: int = 10,
-        refine_candidates: int | None = None,
+        local_search: bool = False,
+        max_local_search_passes: int = 10,
+        local_search_candidates: int | None = None,
         random_state=None,
         verbose: bool = False,
+        epsilon: float | None = None,
+        refine: bool | None = None,
+        max_refine_passes: int | None = None,
+        refine_candidates: int | None = None,
     ):
         self.p = p
-        self.epsilon = epsilon
+        self.distance_precision = distance_precision
         self.n_repetitions = n_repetitions
         self.n_roundings = n_roundings
         self.n_probes = n_probes
         self.max_search_steps = max_search_steps
         self.machines = machines
+        self.local_search = local_search
+        self.max_local_search_passes = max_local_search_passes
+        self.local_search_candidates = local_search_candidates
+        self.random_state = random_state
+        self.verbose = verbose
+        self.epsilon = epsilon
         self.refine = refine
         self.max_refine_passes = max_refine_passes
         self.refine_candidates = refine_candidates
-        self.random_state = random_state
-        self.verbose = verbose
 
     def fit(self, graph) -> "PMedian":
         """Choose ``p`` medians on ``graph`` (a connected :class:`~bigclust.graph.Graph`)."""
+        validate_params(self)
+        eps = float(resolve_renamed(self, "distance_precision"))
+        local_search = resolve_renamed(self, "local_search")
+        passes = int(resolve_renamed(self, "max_local_search_passes"))
+        cand = resolve_renamed(self, "local_search_candidates")
+        cand = None if cand is None else int(cand)
         graph = check_graph(graph)
         n = graph.n_vertices
-        p = check_n_clusters(self.p, n, name="p")
-        ell = check_int(self.n_repetitions, "n_repetitions", low=1)
-        steps = check_int(self.max_search_steps, "max_search_steps", low=1)
-        n_round = (
-            max(1, int(np.ceil(np.log2(max(n, 2))))) if self.n_roundings is None
-            else check_int(self.n_roundings, "n_roundings", low=1)
-        )
-        n_probe = check_int(self.n_probes, "n_probes", low=0)
-        passes = check_int(self.max_refine_passes, "max_refine_passes", low=1)
-        cand = None if self.refine_candidates is None else check_int(self.refine_candidates, "refine_candidates", low=1)
+        p = check_p(self.p, n)
+        ell = int(self.n_repetitions)
+        steps = int(self.max_search_steps)
+        n_round = max(1, int(np.ceil(np.log2(max(n, 2))))) if self.n_roundings is None else int(self.n_roundings)
+        n_probe = int(self.n_probes)
         graph.check_connected("p-median")
-        rng, km, eps = check_common(self, graph)
+        rng, km = machines_for(self, graph)
         run = RunRecorder(verbose=self.verbose)
         ones = np.ones(n)
         search = []
@@ -219,8 +266,8 @@ class PMedian(ClusteringResultMixin):
         dist, nearest = mssp(graph, sol, km)
         raw_cost = float(dist.sum())
         info = {}
-        if self.refine:
-            with run.stage("refine"):
+        if local_search:
+            with run.stage("local_search"):
                 sol, info = swap_local_search(graph, sol, rng, max_passes=passes, max_candidates=cand)
                 dist, nearest = mssp(graph, sol)
         if km.distributed:
@@ -235,6 +282,6 @@ class PMedian(ClusteringResultMixin):
             bipoint_rounding=rounded,
             search=search,
             n_levels=int(nbhd.levels.size),
-            refine=info,
+            local_search=info,
         )
         return self
