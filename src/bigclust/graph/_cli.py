@@ -210,8 +210,3 @@ def _run(args) -> int:
         write_json(args.report, rep)
     return 0
 
-
-if __name__ == "__main__":  # pragma: no cover
-    from ..cli import main
-
-    sys.exit(main())
