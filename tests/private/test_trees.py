@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bigclust.private._trees import LatticeNetTree, SimHashTree, build_tree, compute_threshold
+from bigclust.private._trees import LatticeNetTree, SimHashTree, build_net_tree, compute_threshold
 
 
 def _threshold_bruteforce(f, k, a, gamma):
@@ -47,7 +47,7 @@ def _simhash(T=5, d=3, bits=3, seed=0):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(0, 50), min_size=32, max_size=32), st.integers(1, 3), st.integers(1, 2),
        st.sets(st.integers(1, 4)))
-def test_build_tree_leaves_partition_every_path(weights, k, a, upper):
+def test_build_net_tree_leaves_partition_every_path(weights, k, a, upper):
     T = 5
     tree = _simhash(T=T, bits=8)
     w = np.array(weights)
@@ -64,7 +64,7 @@ def test_build_tree_leaves_partition_every_path(weights, k, a, upper):
         queried.add(level)
         return freq(level, nodes)
 
-    leaves, expanded = build_tree(tree, logged, w.sum(), k, a, gamma=3, levels=levels)
+    leaves, expanded = build_net_tree(tree, logged, w.sum(), k, a, gamma=3, levels=levels)
     assert queried <= set(levels)  # the oracle is only asked about histogram levels
     assert {lv for lv, _, _ in leaves} <= {0, *levels}
     hits = np.zeros(2**T, dtype=int)
@@ -76,12 +76,12 @@ def test_build_tree_leaves_partition_every_path(weights, k, a, upper):
     assert len(expanded) <= len(levels)
 
 
-def test_build_tree_rejects_bad_levels():
+def test_build_net_tree_rejects_bad_levels():
     tree = _simhash(T=4, bits=8)
     f = lambda level, nodes: np.ones(nodes.shape[0])  # noqa: E731
     for bad in ([], [2, 3], [3, 2, 4], [0, 4]):
         with pytest.raises(ValueError, match="levels"):
-            build_tree(tree, f, 10.0, 1, 1, 3, levels=bad)
+            build_net_tree(tree, f, 10.0, 1, 1, 3, levels=bad)
 
 
 def test_simhash_user_buckets_are_prefixes():

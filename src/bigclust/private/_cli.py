@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
-
 __all__ = ["register"]
 
 

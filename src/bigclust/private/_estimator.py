@@ -4,25 +4,73 @@ They are for experiments and for analysts who already hold the data and want a
 release with a local-DP or shuffle-DP guarantee; a deployment runs
 :class:`~bigclust.private.Encoder` on the devices and
 :class:`~bigclust.private.Decoder` on the server instead.
+
+This module imports scikit-learn; ``bigclust.private`` loads it on first use of an
+estimator, so that importing the client-side encoder does not.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 
 from .._core.report import RunRecorder
-from .._core.validation import check_int, check_points, check_positive, check_random_state
-from ._protocol import Decoder, Encoder, ProtocolParams
+from .._core.validation import (
+    BOOLEAN,
+    NONE,
+    RANDOM_STATE,
+    InstanceOf,
+    Interval,
+    Options,
+    check_points,
+    check_random_state,
+    validate_params,
+)
+from ._accounting import PrivacyBudget, default_histogram_share, local_budget, shuffle_budget
+from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS
+from ._protocol import _MAX_NET_DIM, Decoder, Encoder, ProtocolParams
 from ._random import RandomSource
-from ._shuffle import local_epsilon_for, shuffle_reports
+from ._shuffle import shuffle_reports
 
 __all__ = ["LocalDPKMeans", "ShuffleDPKMeans"]
 
+_SEQUENCE = InstanceOf((list, tuple, np.ndarray), "a list, tuple or array")
+_POSITIVE = Interval(float, 0.0, None, closed="neither")
 
-class _PrivateKMeansBase:
-    _model = "local"
+
+def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (n, k) of the rows of X to the centres."""
+    c = centers
+    return (X * X).sum(1)[:, None] - 2.0 * X @ c.T + (c * c).sum(1)[None, :]
+
+
+class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
+    """Both sides of the protocol over a data set; subclasses say how the budget is spent."""
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(int, 1, None)],
+        "epsilon": [_POSITIVE],
+        "radius": [_POSITIVE],
+        "center": [NONE, _SEQUENCE],
+        "n_levels": [Interval(int, 1, 63)],
+        "tree": [Options(("simhash", "net"))],
+        "bucket_bits": [Interval(int, 1, 24)],
+        "vector_levels": [Options(("auto", "deepest", "all")), _SEQUENCE],
+        "histogram_levels": [Options(("auto", "all")), _SEQUENCE],
+        "histogram_share": [NONE, Interval(float, 0.0, 1.0, closed="neither")],
+        "vector_mechanism": [Options(tuple(VECTOR_MECHANISMS))],
+        "histogram_mechanism": [Options(tuple(HISTOGRAM_MECHANISMS))],
+        "projection_dim": [NONE, Interval(int, 1, _MAX_NET_DIM)],
+        "threshold_a": [Interval(int, 1, None)],
+        "min_count_sigmas": [Interval(float, 0.0, None)],
+        "min_vector_sigmas": [Interval(float, 0.0, None)],
+        "center_estimator": [Options(("shrink", "clip"))],
+        "n_init": [Interval(int, 1, None)],
+        "public_seed": [NONE, Interval(int, 0, None)],
+        "random_state": [RANDOM_STATE],
+        "batch_size": [Interval(int, 1, None)],
+        "verbose": [BOOLEAN],
+    }
 
     def __init__(
         self,
@@ -73,9 +121,12 @@ class _PrivateKMeansBase:
         self.batch_size = batch_size
         self.verbose = verbose
 
-    # subclasses: the local budget of one report and the guarantee it gives
-    def _local_budget(self, n: int):
-        return float(check_positive(self.epsilon, "epsilon")), None
+    def _histogram_share(self) -> float:
+        return default_histogram_share(self.tree) if self.histogram_share is None else self.histogram_share
+
+    # subclasses: the budget of one report and the guarantee of the release
+    def _budget(self, n: int) -> PrivacyBudget:
+        return local_budget(self.epsilon, self._histogram_share())
 
     def _params(self, n_features: int, eps_local: float) -> ProtocolParams:
         return ProtocolParams(
@@ -108,20 +159,15 @@ class _PrivateKMeansBase:
         -------
         self
         """
+        validate_params(self)
         X = check_points(X, name="X")
         n, d = X.shape
-        k = check_int(self.n_clusters, "n_clusters", low=1)
-        check_int(self.batch_size, "batch_size", low=1)
+        k = int(self.n_clusters)
         rng = check_random_state(self.random_state)
         run = RunRecorder(verbose=self.verbose)
-        eps_local, shuffle_info = self._local_budget(n)
-        params = self._params(d, eps_local)  # validates every protocol parameter
-        if self.public_seed is None:
-            public_seed = int(rng.integers(2**62))
-        elif isinstance(self.public_seed, numbers.Integral) and not isinstance(self.public_seed, bool):
-            public_seed = int(self.public_seed)
-        else:
-            raise TypeError("public_seed must be None or a non-negative integer.")
+        budget = self._budget(n)
+        params = self._params(d, budget.encoder_epsilon)  # the data-dependent checks (e.g. center's length)
+        public_seed = int(rng.integers(2**62)) if self.public_seed is None else int(self.public_seed)
         # Private randomness: the OS CSPRNG, unless random_state is given (reproducible
         # experiments; the report says so).
         if self.random_state is None:
@@ -132,7 +178,7 @@ class _PrivateKMeansBase:
         decoder = Decoder(params, public_seed)
         with run.stage("encode"):
             reports = [encoder.encode_array(X[s:s + self.batch_size]) for s in range(0, n, self.batch_size)]
-        if shuffle_info is not None:
+        if budget.model == "shuffle":
             with run.stage("shuffle"):
                 reports = [shuffle_reports(np.concatenate(reports), source)]
         with run.stage("decode"):
@@ -152,20 +198,12 @@ class _PrivateKMeansBase:
         self.cluster_centers_ = result.cluster_centers
         self.n_features_in_ = d
         self.public_seed_ = public_seed
-        eps_h, eps_v = params.epsilons()
-        privacy = {
-            "model": self._model,
-            "epsilon_local": float(eps_h + eps_v),
-            "epsilon_histogram": float(eps_h),
-            "epsilon_vector": float(eps_v),
-            "epsilon_requested": float(self.epsilon),
-            "private_randomness": "os.urandom (CSPRNG)" if source.secure else "seeded PCG64 (experiments only, not secure)",
-            "public_inputs": ["n_samples (number of reports)", "radius", "center", "public_seed"],
-        }
-        if shuffle_info is None:
-            privacy.update(epsilon=float(eps_h + eps_v), delta=0.0)
-        else:
-            privacy.update(shuffle_info)
+        self.labels_ = self._nearest(X)
+        privacy = budget.report()
+        privacy["private_randomness"] = (
+            "os.urandom (CSPRNG)" if source.secure else "seeded PCG64 (experiments only, not secure)"
+        )
+        privacy["public_inputs"] = ["n_samples (number of reports)", "radius", "center", "public_seed"]
         self.report_ = run.finish(
             **privacy,
             n_reports=n,
@@ -179,30 +217,37 @@ class _PrivateKMeansBase:
         if not hasattr(self, "cluster_centers_"):
             raise AttributeError(f"This {type(self).__name__} instance is not fitted yet; call fit(X) first.")
 
+    def _nearest(self, X: np.ndarray) -> np.ndarray:
+        """Index of the nearest centre of every row, ``batch_size`` rows at a time (bounded memory)."""
+        step = int(self.batch_size)
+        out = np.empty(X.shape[0], dtype=np.int64)
+        for s in range(0, X.shape[0], step):
+            out[s:s + step] = np.argmin(_sq_distances(X[s:s + step], self.cluster_centers_), axis=1)
+        return out
+
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre for each row of ``X`` (shape (n,), int64)."""
         self._check_fitted()
         X = check_points(X, name="X")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {self.n_features_in_}.")
-        c = self.cluster_centers_
-        d2 = (X * X).sum(1)[:, None] - 2.0 * X @ c.T + (c * c).sum(1)[None, :]
-        return np.argmin(d2, axis=1).astype(np.int64)
+        return self._nearest(X)
 
     def fit_predict(self, X, y=None) -> np.ndarray:
-        return self.fit(X).predict(X)
+        """Fit and return ``labels_``, the nearest centre of each row of ``X``."""
+        return self.fit(X).labels_
 
     def score(self, X, y=None) -> float:
         """Negative k-means cost of ``X`` with the fitted centres (sklearn convention)."""
         self._check_fitted()
         X = check_points(X, name="X")
-        c = self.cluster_centers_
-        d2 = (X * X).sum(1)[:, None] - 2.0 * X @ c.T + (c * c).sum(1)[None, :]
+        d2 = _sq_distances(X, self.cluster_centers_)
         return -float(np.maximum(d2.min(axis=1), 0.0).sum())
 
 
 class LocalDPKMeans(_PrivateKMeansBase):
-    """One-round local-DP k-means (Chang, Ghazi, Kumar, Manurangsi 2021; Algorithms 3-4).
+    """One-round local-DP k-means ("Locally Private k-Means in One Round", Chang, Ghazi,
+    Kumar and Manurangsi, ICML 2021; Algorithms 3-4).
 
     Every row of ``X`` is one user who sends one 24-byte epsilon-LDP report; the
     server builds a private coreset from a frequency oracle and a vector-sum oracle
@@ -210,80 +255,97 @@ class LocalDPKMeans(_PrivateKMeansBase):
 
     Parameters
     ----------
-    n_clusters : int
+    n_clusters : int, default=8
         k.
-    epsilon : float
+    epsilon : float, default=1.0
         Local privacy budget per user (rounded down to a multiple of 2^-20; the value
-        actually spent is ``report_["epsilon"]``).
-    radius, center : float, array-like (d,) or None
+        actually spent is ``report_["epsilon"]``; see
+        :mod:`~bigclust.private._accounting`).
+    radius, center : float, array-like (d,) or None, default=1.0, None
         Public bound on the data: rows are mapped by ``(x - center)/radius`` and clipped
         to the unit ball. They must come from public knowledge, not from ``X``.
-    n_levels : int
-        Tree depth T.
-    tree : {"simhash", "net"}
+    n_levels : int, default=12
+        Tree depth T (1 to 63).
+    tree : {"simhash", "net"}, default="simhash"
         SimHash LSH tree (Section 5) or lattice net tree (Section 3) after a random
         projection to ``projection_dim`` dimensions.
-    bucket_bits : int
-        log2 of the per-level bucket domain of the LDP oracles.
-    vector_levels : "auto", "deepest", "all" or tuple
+    bucket_bits : int, default=14
+        log2 of the per-level bucket domain of the LDP oracles (1 to 24).
+    vector_levels : "auto", "deepest", "all" or sequence of int, default="auto"
         Tree levels that get vector sums (see :class:`ProtocolParams`).
-    histogram_levels : "auto", "all" or tuple
+    histogram_levels : "auto", "all" or sequence of int, default="auto"
         Tree levels that carry the frequency oracle (see :class:`ProtocolParams`).
-    histogram_share : float
-        Fraction of epsilon spent on the frequency oracle (default None: 0.25 for
-        SimHash, 0.5 -- the paper's split -- for the net tree). See :class:`ProtocolParams` for the measurements behind it.
-    vector_mechanism : {"duchi", "coordinate"}
-    histogram_mechanism : {"hadamard", "olh"}
+    histogram_share : float in (0, 1) or None, default=None
+        Fraction of epsilon spent on the frequency oracle (None: 0.25 for SimHash,
+        0.5 -- the paper's split -- for the net tree). See :class:`ProtocolParams` for
+        the measurements behind it.
+    vector_mechanism : {"duchi", "coordinate"}, default="duchi"
+    histogram_mechanism : {"hadamard", "olh"}, default="hadamard"
         Frequency oracle (see :class:`ProtocolParams`).
-    projection_dim : int or None
-        Net tree only.
-    threshold_a : int
+    projection_dim : int or None, default=None
+        Net tree only (1 to 6, at most the number of features).
+    threshold_a : int, default=1
         ``a`` of Algorithm 2.
-    min_count_sigmas : float
+    min_count_sigmas : float, default=3.0
         Estimated frequencies below this many noise standard deviations count as 0.
-    min_vector_sigmas : float
+    min_vector_sigmas : float, default=3.0
         SimHash: leaves whose vector sum is not this many standard deviations above
         pure noise are left out of the coreset (0 disables; see :meth:`Decoder.fit`).
-    center_estimator : {"shrink", "clip"}
+    center_estimator : {"shrink", "clip"}, default="shrink"
         James-Stein shrinkage of the noisy means before projecting to the ball
         (default) or the projection alone (Algorithm 4).
-    n_init : int
+    n_init : int, default=3
         Restarts of the weighted k-means on the coreset.
-    public_seed : int or None
+    public_seed : int or None, default=None
         Shared public randomness; drawn from ``random_state`` when None.
-    random_state : int, Generator or None
+    random_state : int, Generator or None, default=None
         None: private randomness from the OS CSPRNG. Otherwise everything, including
         the privacy noise, is reproducible (for experiments only).
-    batch_size : int
-        Users encoded per batch.
-    verbose : bool
+    batch_size : int, default=65536
+        Users encoded (and rows labelled) per batch.
+    verbose : bool, default=False
         Progress on stderr for long runs (no data is ever printed).
 
     Attributes
     ----------
     cluster_centers_ : ndarray (n_clusters, n_features)
+    labels_ : ndarray of int64, shape (n_samples,)
+        Nearest centre of each row of the training data (computed by the analyst who
+        holds ``X``, after the private release; not part of it).
     report_ : dict
         Stage times, peak memory, ``epsilon`` and ``delta`` spent, the split between
-        channels, decoder memory and tree statistics.
+        channels (:meth:`PrivacyBudget.report <bigclust.private._accounting.PrivacyBudget.report>`),
+        decoder memory and tree statistics.
     """
-
-    _model = "local"
 
 
 class ShuffleDPKMeans(_PrivateKMeansBase):
     """One-round shuffle-DP k-means: the local protocol behind a (simulated) shuffler.
 
     Each user's report is an eps0-LDP message; after a uniformly random shuffle the
-    release is (epsilon, delta)-DP by amplification by shuffling (Feldman, McMillan,
-    Talwar 2021, Theorem 3.1). ``eps0`` is the largest local budget (multiple of
-    2^-20) for which the bound is within ``(epsilon, delta)``; for small n no
-    amplification applies and eps0 = epsilon, delta = 0.
+    release is (epsilon, delta)-DP by amplification by shuffling ("Hiding Among the
+    Clones: A Simple and Nearly Optimal Analysis of Privacy Amplification by
+    Shuffling", Feldman, McMillan and Talwar 2021, Theorem 3.1). ``eps0`` is the
+    largest local budget (multiple of 2^-20) for which the bound is within
+    ``(epsilon, delta)``; for small n no amplification applies and eps0 = epsilon,
+    delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`).
 
     Parameters
     ----------
-    delta : float in (0, 1)
+    n_clusters : int, default=8
+    epsilon : float, default=1.0
+        Target central epsilon of the release.
+    delta : float in (0, 1), default=1e-6
         Target delta (e.g. 1/n^1.1 or smaller).
-    Other parameters are those of :class:`LocalDPKMeans`.
+    radius, center, n_levels, tree, bucket_bits, vector_levels, histogram_levels, ...
+        Every other parameter (``radius`` to ``verbose``) is that of
+        :class:`LocalDPKMeans`, with the same default.
+
+    Attributes
+    ----------
+    cluster_centers_, labels_, report_
+        As in :class:`LocalDPKMeans`; ``report_`` also states ``delta_requested`` and
+        the ``amplification`` theorem used.
 
     Notes
     -----
@@ -291,17 +353,63 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     paper), so using it in the accounting costs nothing.
     """
 
-    _model = "shuffle"
+    _parameter_constraints = {
+        **_PrivateKMeansBase._parameter_constraints,
+        "delta": [Interval(float, 0.0, 1.0, closed="neither")],
+    }
 
-    def __init__(self, n_clusters: int = 8, *, epsilon: float = 1.0, delta: float = 1e-6, **kwargs):
-        super().__init__(n_clusters, epsilon=epsilon, **kwargs)
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        epsilon: float = 1.0,
+        delta: float = 1e-6,
+        radius: float = 1.0,
+        center=None,
+        n_levels: int = 12,
+        tree: str = "simhash",
+        bucket_bits: int = 14,
+        vector_levels="auto",
+        histogram_levels="auto",
+        histogram_share: float | None = None,
+        vector_mechanism: str = "duchi",
+        histogram_mechanism: str = "hadamard",
+        projection_dim: int | None = None,
+        threshold_a: int = 1,
+        min_count_sigmas: float = 3.0,
+        min_vector_sigmas: float = 3.0,
+        center_estimator: str = "shrink",
+        n_init: int = 3,
+        public_seed: int | None = None,
+        random_state=None,
+        batch_size: int = 65536,
+        verbose: bool = False,
+    ):
+        super().__init__(
+            n_clusters,
+            epsilon=epsilon,
+            radius=radius,
+            center=center,
+            n_levels=n_levels,
+            tree=tree,
+            bucket_bits=bucket_bits,
+            vector_levels=vector_levels,
+            histogram_levels=histogram_levels,
+            histogram_share=histogram_share,
+            vector_mechanism=vector_mechanism,
+            histogram_mechanism=histogram_mechanism,
+            projection_dim=projection_dim,
+            threshold_a=threshold_a,
+            min_count_sigmas=min_count_sigmas,
+            min_vector_sigmas=min_vector_sigmas,
+            center_estimator=center_estimator,
+            n_init=n_init,
+            public_seed=public_seed,
+            random_state=random_state,
+            batch_size=batch_size,
+            verbose=verbose,
+        )
         self.delta = delta
 
-    def _local_budget(self, n: int):
-        eps = check_positive(self.epsilon, "epsilon")
-        delta = check_positive(self.delta, "delta")
-        if delta >= 1:
-            raise ValueError(f"delta must be in (0, 1), got {delta}.")
-        eps0, eps_central, delta_central = local_epsilon_for(eps, delta, n)
-        return float(eps0), {"epsilon": eps_central, "delta": delta_central, "delta_requested": delta,
-                             "amplification": "Feldman-McMillan-Talwar 2021 Thm 3.1" if delta_central > 0 else "none (n too small)"}
+    def _budget(self, n: int) -> PrivacyBudget:
+        return shuffle_budget(self.epsilon, self.delta, n, self._histogram_share())

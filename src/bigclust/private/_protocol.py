@@ -39,8 +39,9 @@ from fractions import Fraction
 import numpy as np
 
 from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS, fwht
-from ._random import RandomSource, rational_epsilon
-from ._trees import LatticeNetTree, SimHashTree, build_tree
+from ._accounting import default_histogram_share, split_epsilon
+from ._random import RandomSource
+from ._trees import LatticeNetTree, SimHashTree, build_net_tree
 
 __all__ = ["ProtocolParams", "Encoder", "Decoder", "DecodeResult", "REPORT_DTYPE", "REPORT_SIZE", "FORMAT_VERSION"]
 
@@ -195,7 +196,7 @@ class ProtocolParams:
 
     def resolved_histogram_share(self) -> float:
         if self.histogram_share is None:
-            return 0.25 if self.tree == "simhash" else 0.5
+            return default_histogram_share(self.tree)
         return self.histogram_share
 
     def resolved_histogram_levels(self) -> tuple:
@@ -223,13 +224,11 @@ class ProtocolParams:
         return levels
 
     def epsilons(self) -> tuple[Fraction, Fraction]:
-        """(eps_h, eps_v) as exact rationals; their sum is ``epsilon`` rounded down."""
-        total = rational_epsilon(self.epsilon)
-        eps_h = rational_epsilon(self.epsilon * self.resolved_histogram_share())
-        eps_h = min(eps_h, total - Fraction(1, 1 << 20))
-        if eps_h <= 0:
-            raise ValueError("epsilon is too small to split between the two channels.")
-        return eps_h, total - eps_h
+        """(eps_h, eps_v) as exact rationals; their sum is ``epsilon`` rounded down.
+
+        See :func:`~bigclust.private._accounting.split_epsilon`.
+        """
+        return split_epsilon(self.epsilon, self.resolved_histogram_share())
 
     @property
     def epsilon_spent(self) -> float:
@@ -657,7 +656,7 @@ class Decoder:
         def freq(level, nodes):
             return freq_level(level)[tree.node_buckets(level, nodes).astype(np.int64)]
 
-        leaves, expanded = build_tree(tree, freq, n, k, a, G, levels=pub.histogram_levels.tolist())
+        leaves, expanded = build_net_tree(tree, freq, n, k, a, G, levels=pub.histogram_levels.tolist())
 
         vcache = {}
         rep_pos, rep_w, rep_v, rep_has_v, rep_noise = [], [], [], [], []

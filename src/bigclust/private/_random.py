@@ -20,8 +20,9 @@ Samplers (all vectorised over a batch, exact in distribution):
 * :meth:`RandomSource.discrete_laplace` -- P(z) proportional to exp(-|z| / scale)
   on the integers, rational ``scale`` (Canonne, Kamath, Steinke 2020, Algorithm 2).
 
-Privacy parameters are turned into exact rationals by :func:`rational_epsilon`,
-which rounds *down*, so the budget actually spent never exceeds the one asked for.
+Privacy parameters are turned into exact rationals by
+:func:`~bigclust.private._accounting.rational_epsilon` (re-exported here), which
+rounds *down*, so the budget actually spent never exceeds the one asked for.
 """
 
 from __future__ import annotations
@@ -32,22 +33,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._accounting import rational_epsilon
+
 __all__ = ["RandomSource", "rational_epsilon"]
-
-_EPS_BITS = 20  # epsilon is rounded down to a multiple of 2**-20
-
-
-def rational_epsilon(epsilon: float, *, bits: int = _EPS_BITS) -> Fraction:
-    """Largest multiple of ``2**-bits`` that is <= ``epsilon``, as an exact Fraction.
-
-    Rounding down keeps the guarantee: a mechanism run with the returned value is
-    also ``epsilon``-DP. Raises ValueError when the result would be zero.
-    """
-    eps = Fraction(epsilon)  # exact value of the float
-    num = math.floor(eps * (1 << bits))
-    if num <= 0:
-        raise ValueError(f"epsilon={epsilon} is too small (below 2**-{bits}).")
-    return Fraction(num, 1 << bits)
 
 
 def _mask_for(high: np.ndarray) -> np.ndarray:

@@ -24,7 +24,8 @@ bucket of a power-of-two domain for the LDP channels.
     hash of (level, coordinates). Points are first projected to ``d'`` dimensions
     (Algorithm 3 lines 2-6) by the encoder.
 
-:func:`build_tree` is Algorithm 1 and :func:`compute_threshold` Algorithm 2.
+:func:`build_net_tree` is Algorithm 1 (BuildTree: it grows a net tree over the complete tree
+from a frequency oracle) and :func:`compute_threshold` Algorithm 2.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 
 from ._mechanisms import _splitmix64
 
-__all__ = ["SimHashTree", "LatticeNetTree", "compute_threshold", "build_tree"]
+__all__ = ["SimHashTree", "LatticeNetTree", "compute_threshold", "build_net_tree"]
 
 
 class SimHashTree:
@@ -179,7 +180,7 @@ def compute_threshold(f_sorted: np.ndarray, k: int, a: int, gamma: int) -> int:
     return min(m, gamma * ka)
 
 
-def build_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, levels=None, max_nodes: int = 2_000_000):
+def build_net_tree(tree, freq, n_total: float, k: int, a: int, gamma: int, levels=None, max_nodes: int = 2_000_000):
     """Algorithm 1 (BuildTree): grow a net tree top-down from a frequency oracle.
 
     Parameters

@@ -1,0 +1,209 @@
+"""Privacy accounting: the one place that turns a budget into what each mechanism gets.
+
+Inputs are the requested ``epsilon`` (and ``delta`` in the shuffle model), the public
+number of reports ``n`` and the split of the local budget between the two channels of
+a report. Outputs are the exact rational budgets the mechanisms run with and the
+guarantee that ``report_`` states. NumPy-free and dependency-free: it runs on the
+client side too (:class:`~bigclust.private.ProtocolParams` calls it).
+
+Rounding. Every budget a mechanism receives is an exact multiple of ``2**-20``
+(:func:`rational_epsilon`), rounded *down*, so the budget spent never exceeds the one
+asked for; the samplers of :mod:`~bigclust.private._random` are exact for rationals.
+
+Split (local model, one report). A report has two randomised fields, the frequency
+oracle's and the vector sum's, each an exact randomised response with its own budget;
+by basic composition the report is ``(eps_h + eps_v)``-LDP (:func:`split_epsilon`).
+The histogram share defaults to 0.25 for the SimHash tree and 0.5, the paper's split,
+for the net tree (:func:`default_histogram_share`; the measurements behind the
+defaults are in :class:`~bigclust.private.ProtocolParams` and docs/private.md).
+
+Shuffle model ("Hiding Among the Clones: A Simple and Nearly Optimal Analysis of
+Privacy Amplification by Shuffling", Feldman, McMillan and Talwar, 2021,
+Theorem 3.1): for n users, delta in (0, 1) and eps0 <= log(n / (16 log(2/delta))), the
+shuffled reports of an eps0-LDP randomiser are (eps, delta)-DP (neighbouring data
+sets differ in one user's point) with
+
+    eps = log(1 + (e^eps0 - 1)/(e^eps0 + 1) * (8 sqrt(e^eps0 log(4/delta)) / sqrt(n) + 8 e^eps0 / n)).
+
+:func:`local_epsilon_for` finds the largest eps0 (a multiple of 2^-20) whose bound is
+<= the target; when amplification does not help (small n) it returns the target
+itself, because an eps-LDP protocol is also eps-DP (delta = 0) after shuffling.
+``n`` is public (the replace-one neighbouring relation of the paper), so using it
+costs nothing.
+
+:func:`local_budget` and :func:`shuffle_budget` put these together into a
+:class:`PrivacyBudget`, whose :meth:`PrivacyBudget.report` is what the estimators'
+``report_`` states.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = [
+    "EPSILON_BITS",
+    "rational_epsilon",
+    "default_histogram_share",
+    "split_epsilon",
+    "amplified_epsilon",
+    "local_epsilon_for",
+    "PrivacyBudget",
+    "local_budget",
+    "shuffle_budget",
+]
+
+EPSILON_BITS = 20  # every budget is rounded down to a multiple of 2**-20
+
+_DEFAULT_HISTOGRAM_SHARE = {"simhash": 0.25, "net": 0.5}
+
+
+def rational_epsilon(epsilon: float, *, bits: int = EPSILON_BITS) -> Fraction:
+    """Largest multiple of ``2**-bits`` that is <= ``epsilon``, as an exact Fraction.
+
+    Rounding down keeps the guarantee: a mechanism run with the returned value is
+    also ``epsilon``-DP. Raises ValueError when the result would be zero.
+    """
+    eps = Fraction(epsilon)  # exact value of the float
+    num = math.floor(eps * (1 << bits))
+    if num <= 0:
+        raise ValueError(f"epsilon is too small (below 2**-{bits}).")
+    return Fraction(num, 1 << bits)
+
+
+def default_histogram_share(tree: str) -> float:
+    """Fraction of a report's budget for the histogram channel when none is given."""
+    return _DEFAULT_HISTOGRAM_SHARE[tree]
+
+
+def split_epsilon(epsilon: float, histogram_share: float) -> tuple[Fraction, Fraction]:
+    """(eps_h, eps_v): one report's budget split between the histogram and vector channels.
+
+    Both are exact rationals; their sum is ``epsilon`` rounded down to a multiple of
+    ``2**-20`` and ``eps_h`` is ``epsilon * histogram_share`` rounded down (leaving at
+    least ``2**-20`` to the vector channel).
+    """
+    total = rational_epsilon(epsilon)
+    eps_h = rational_epsilon(epsilon * histogram_share)
+    eps_h = min(eps_h, total - Fraction(1, 1 << EPSILON_BITS))
+    if eps_h <= 0:
+        raise ValueError("epsilon is too small to split between the two channels.")
+    return eps_h, total - eps_h
+
+
+def amplified_epsilon(eps0: float, n: int, delta: float) -> float:
+    """Central epsilon after shuffling n reports of an eps0-LDP randomiser (FMT21, Thm 3.1).
+
+    Returns ``inf`` when the theorem's condition ``eps0 <= log(n / (16 log(2/delta)))``
+    fails (the bound does not apply).
+    """
+    if n < 1 or not (0.0 < delta < 1.0):
+        raise ValueError("amplified_epsilon needs n >= 1 and 0 < delta < 1.")
+    cap = n / (16.0 * math.log(2.0 / delta))
+    if cap <= 1.0 or eps0 > math.log(cap):
+        return math.inf
+    e0 = math.exp(eps0)
+    inner = (e0 - 1.0) / (e0 + 1.0) * (8.0 * math.sqrt(e0 * math.log(4.0 / delta)) / math.sqrt(n) + 8.0 * e0 / n)
+    return math.log1p(inner)
+
+
+def local_epsilon_for(epsilon: float, delta: float, n: int) -> tuple[Fraction, float, float]:
+    """Largest local budget eps0 whose shuffled guarantee is within (epsilon, delta).
+
+    Returns
+    -------
+    eps0 : Fraction
+        Local budget (multiple of 2^-20) for the encoder.
+    eps_central : float
+        The central epsilon actually guaranteed (<= epsilon).
+    delta_central : float
+        The delta actually guaranteed (0 when no amplification was used).
+    """
+    base = rational_epsilon(epsilon)
+    lo, hi = float(base), float(base)
+    if amplified_epsilon(lo, n, delta) <= epsilon:
+        # the bound is increasing in eps0: grow then bisect
+        hi = lo
+        while amplified_epsilon(hi * 2.0, n, delta) <= epsilon and hi < 64:
+            hi *= 2.0
+        lo, hi = hi, hi * 2.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if amplified_epsilon(mid, n, delta) <= epsilon:
+                lo = mid
+            else:
+                hi = mid
+        eps0 = rational_epsilon(lo)
+        central = amplified_epsilon(float(eps0), n, delta)
+        if eps0 > base and central <= epsilon:
+            return eps0, central, delta
+    return base, float(base), 0.0
+
+
+@dataclass(frozen=True)
+class PrivacyBudget:
+    """What one run of the protocol spends, and how it is divided.
+
+    Attributes
+    ----------
+    model : {"local", "shuffle"}
+    epsilon_requested : float
+    delta_requested : float or None
+        None in the local model (pure epsilon-DP).
+    encoder_epsilon : float
+        The ``epsilon`` of the :class:`~bigclust.private.ProtocolParams` that the
+        encoder runs with (which rounds it down to ``epsilon_local``).
+    epsilon_local : Fraction
+        Budget of one report (the encoder's), ``epsilon_histogram + epsilon_vector``.
+    epsilon_histogram, epsilon_vector : Fraction
+        The split between the report's two channels.
+    epsilon, delta : float
+        The guarantee of the release: the local one in the local model; the central one
+        after shuffling in the shuffle model.
+    amplification : str or None
+        Shuffle model: the theorem used, or why none was.
+    """
+
+    model: str
+    epsilon_requested: float
+    delta_requested: float | None
+    encoder_epsilon: float
+    epsilon_local: Fraction
+    epsilon_histogram: Fraction
+    epsilon_vector: Fraction
+    epsilon: float
+    delta: float
+    amplification: str | None = None
+
+    def report(self) -> dict:
+        """The privacy entries of an estimator's ``report_`` (plain floats)."""
+        out = {
+            "model": self.model,
+            "epsilon_local": float(self.epsilon_histogram + self.epsilon_vector),
+            "epsilon_histogram": float(self.epsilon_histogram),
+            "epsilon_vector": float(self.epsilon_vector),
+            "epsilon_requested": float(self.epsilon_requested),
+            "epsilon": float(self.epsilon),
+            "delta": float(self.delta),
+        }
+        if self.model == "shuffle":
+            out["delta_requested"] = self.delta_requested
+            out["amplification"] = self.amplification
+        return out
+
+
+def local_budget(epsilon: float, histogram_share: float) -> PrivacyBudget:
+    """Local model: every report is ``epsilon``-LDP (rounded down), and so is the release."""
+    eps_h, eps_v = split_epsilon(float(epsilon), histogram_share)
+    spent = float(eps_h + eps_v)
+    return PrivacyBudget("local", float(epsilon), None, float(epsilon), eps_h + eps_v, eps_h, eps_v, spent, 0.0)
+
+
+def shuffle_budget(epsilon: float, delta: float, n: int, histogram_share: float) -> PrivacyBudget:
+    """Shuffle model: the largest report budget whose shuffled release is (epsilon, delta)-DP."""
+    eps0, central, delta_central = local_epsilon_for(float(epsilon), float(delta), n)
+    eps_h, eps_v = split_epsilon(float(eps0), histogram_share)
+    how = "Feldman-McMillan-Talwar 2021 Thm 3.1" if delta_central > 0 else "none (n too small)"
+    return PrivacyBudget("shuffle", float(epsilon), float(delta), float(eps0), eps_h + eps_v, eps_h, eps_v,
+                         central, delta_central, how)
