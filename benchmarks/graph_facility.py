@@ -53,12 +53,12 @@ def run_ufl(seed):
         f = np.concatenate([fixed, np.full(n, np.inf)])
         clients = np.arange(m, m + n)
         rec = {"instance": name, "facilities": m, "customers": n, "optimum": opt[name]}
-        for refine in (False, True):
+        for local_search in (False, True):
             t = time.perf_counter()
-            fl = FacilityLocation(f, refine=refine, random_state=seed).fit(g, clients=clients)
+            fl = FacilityLocation(f, local_search=local_search, random_state=seed).fit(g, clients=clients)
             F = fl.facilities_
             true = fixed[F].sum() + C[F].min(axis=0).sum()
-            tag = "refined" if refine else "raw"
+            tag = "refined" if local_search else "raw"
             rec[f"{tag}_true_ratio"] = round(true / opt[name], 4)
             rec[f"{tag}_closure_ratio"] = round(fl.cost_ / opt[name], 4)
             rec[f"{tag}_open"] = int(F.size)
@@ -87,10 +87,10 @@ def main():
             rec["mip_s"] = round(time.perf_counter() - t, 3)
             rec["mip_cost"] = opt
             rec["mip_facilities"] = int(fac.size)
-            for refine in (False, True):
+            for local_search in (False, True):
                 t = time.perf_counter()
-                fl = FacilityLocation(z, refine=refine, random_state=args.seed).fit(g)
-                tag = "refined" if refine else "raw"
+                fl = FacilityLocation(z, local_search=local_search, random_state=args.seed).fit(g)
+                tag = "refined" if local_search else "raw"
                 rec[f"{tag}_ratio"] = round(fl.cost_ / opt, 4)
                 rec[f"{tag}_facilities"] = int(fl.facilities_.size)
                 rec[f"{tag}_s"] = round(time.perf_counter() - t, 3)

@@ -40,7 +40,7 @@ def main():
         rec["pmedian_raw_ratio"] = raw.cost_ / o_med
         rec["pmedian_raw_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        ref = PMedian(p, random_state=args.seed, refine=True).fit(g)
+        ref = PMedian(p, random_state=args.seed, local_search=True).fit(g)
         rec["pmedian_refined_ratio"] = ref.cost_ / o_med
         rec["pmedian_refined_s"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -45,7 +45,7 @@ def main():
             rec[f"{name}_rounds_x_k_over_n"] = round(led["rounds"] * k / n, 3)
             rec[f"{name}_s"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
-        pc = PCenter(8, machines=k, n_trials=1, epsilon=0.05, random_state=0).fit(g)
+        pc = PCenter(8, machines=k, n_trials=1, distance_precision=0.05, random_state=0).fit(g)
         rec["pcenter_rounds"] = pc.report_["rounds"]
         rec["pcenter_messages"] = pc.report_["messages"]
         rec["pcenter_max_load"] = pc.report_["max_load"]

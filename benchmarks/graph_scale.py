@@ -3,7 +3,7 @@
 
 Also prints what the matrix-based anchors (kmedoids.fasterpam on the all-pairs matrix, an exact
 MIP) would need at this size, and checks it against the machine's RAM: they cannot run.
-Usage: python benchmarks/graph_scale.py [--rows 1000 --cols 1000] [--which pmedian,pcenter] [--refine-candidates 100]
+Usage: python benchmarks/graph_scale.py [--rows 1000 --cols 1000] [--which pmedian,pcenter] [--local-search-candidates 100]
 """
 
 import argparse
@@ -28,8 +28,8 @@ def main():
     ap.add_argument("--probes", type=int, default=2)
     ap.add_argument("--trials", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--refine-candidates", type=int, default=0,
-                    help="if > 0: PMedian refine=True examining this many candidates per pass (2 passes)")
+    ap.add_argument("--local-search-candidates", type=int, default=0,
+                    help="if > 0: PMedian local_search=True examining this many candidates per pass (2 passes)")
     args = ap.parse_args()
     t = time.perf_counter()
     g = road_like_grid(args.rows, args.cols, random_state=args.seed)
@@ -50,12 +50,12 @@ def main():
         peak_rss_reset()
         t = time.perf_counter()
         if which == "pmedian":
-            est = PMedian(args.p, epsilon=0.1, n_repetitions=args.repetitions, n_probes=args.probes,
-                          n_roundings=4, refine=args.refine_candidates > 0,
-                          refine_candidates=args.refine_candidates or None, max_refine_passes=2,
+            est = PMedian(args.p, distance_precision=0.1, n_repetitions=args.repetitions, n_probes=args.probes,
+                          n_roundings=4, local_search=args.local_search_candidates > 0,
+                          local_search_candidates=args.local_search_candidates or None, max_local_search_passes=2,
                           random_state=args.seed, verbose=True).fit(g)
         else:
-            est = PCenter(args.p, epsilon=0.02, n_trials=args.trials, random_state=args.seed, verbose=True).fit(g)
+            est = PCenter(args.p, distance_precision=0.02, n_trials=args.trials, random_state=args.seed, verbose=True).fit(g)
         secs = time.perf_counter() - t
         rec = {"algorithm": which, "n": n, "p": args.p, "seconds": round(secs, 1),
                "peak_memory_mb": round(peak_rss_mb(), 1), "cost": est.cost_,
@@ -65,7 +65,7 @@ def main():
             rec["raw_cost"] = est.report_["raw_cost"]
             rec["search_steps"] = len(est.report_["search"])
             rec["bipoint_rounding"] = est.report_["bipoint_rounding"]
-            rec["refine"] = est.report_["refine"]
+            rec["local_search"] = est.report_["local_search"]
         else:
             rec["search_radius"] = est.search_radius_
             rec["search_steps"] = len(est.report_["search"])
