@@ -3,7 +3,7 @@
 Identical points are at distance 0, so every candidate cluster containing one
 contains all; merging them (summing their weights) changes no pruning's cost,
 makes every leaf distinct (the closest-pair bound of Appendix C.7 is then
-positive) and shrinks data sets with many repeats (KDD Cup 99 has ~70%).
+positive) and shrinks data sets with many repeated rows.
 """
 
 from __future__ import annotations

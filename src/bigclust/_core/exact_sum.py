@@ -1,11 +1,11 @@
 """Exact column sums whose float64 result does not depend on how the rows are ordered or split.
 
 The LSH tree's scales start from a closest-pair lower bound (Appendix C.7), the
-smallest gap between sorted projections of the centred points. At 10^7 points
-that gap is a few dozen ulps of the projected values, so a mean summed in
-another order (numpy's pairwise sum locally, per partition and batch on Spark)
-moved it by up to 3% and shifted every scale. Both engines therefore centre on
-this mean: each float64 is ``m * 2**e`` with an integer ``|m| < 2**53``; the
+smallest gap between sorted projections of the centred points. At large n
+that gap can be a few ulps of the projected values, so a mean summed in another
+order (numpy's pairwise sum locally, per partition and batch on Spark) can move
+it and shift every scale (docs/notes/spark-incidents.md). Both engines therefore
+centre on this mean: each float64 is ``m * 2**e`` with an integer ``|m| < 2**53``; the
 ``m`` are added in int64 bins by exponent (carried upward before they can
 overflow), the bins of any number of parts add up exactly as Python ints, and
 the total is rounded to float64 once (correctly, so it equals ``math.fsum``).
