@@ -15,7 +15,7 @@ oracle's and the vector sum's, each an exact randomised response with its own bu
 by basic composition the report is ``(eps_h + eps_v)``-LDP (:func:`split_epsilon`).
 The histogram share defaults to 0.25 for the SimHash tree and 0.5, the paper's split,
 for the net tree (:func:`default_histogram_share`; the measurements behind the
-defaults are in :class:`~bigclust.private.ProtocolParams` and docs/private.md).
+defaults are in docs/notes/private-measurements.md).
 
 Shuffle model ("Hiding Among the Clones: A Simple and Nearly Optimal Analysis of
 Privacy Amplification by Shuffling", Feldman, McMillan and Talwar, 2021,

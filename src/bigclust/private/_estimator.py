@@ -277,8 +277,8 @@ class LocalDPKMeans(_PrivateKMeansBase):
         Tree levels that carry the frequency oracle (see :class:`ProtocolParams`).
     histogram_share : float in (0, 1) or None, default=None
         Fraction of epsilon spent on the frequency oracle (None: 0.25 for SimHash,
-        0.5 -- the paper's split -- for the net tree). See :class:`ProtocolParams` for
-        the measurements behind it.
+        0.5 -- the paper's split -- for the net tree). docs/notes/private-measurements.md
+        has the measurements behind it.
     vector_mechanism : {"duchi", "coordinate"}, default="duchi"
     histogram_mechanism : {"hadamard", "olh"}, default="hadamard"
         Frequency oracle (see :class:`ProtocolParams`).

@@ -100,20 +100,16 @@ class ProtocolParams:
         Algorithm 1 as written. "auto" (default): net tree -> "all"; SimHash -> ``(T,)``
         when ``T <= bucket_bits`` (a one-level tree whose 2^T nodes are all estimated by
         one FWHT), else ``m = ceil(T / bucket_bits)`` levels ``T, T - s, ...`` with
-        ``s = ceil(T / m)``. Measured on the Section 5 data (n = 1e6, eps = 1, k = 16,
-        T = 12, one run each): with every level the count noise is sqrt(12) times larger
-        and the tree loses clusters (cost 0.73, vs 0.58 with one level at the same eps/2
-        split and clipping; see docs/private.md for the profile).
+        ``s = ceil(T / m)``. With every level the count noise is sqrt(T) times larger
+        and the tree loses clusters (docs/notes/private-measurements.md).
     histogram_share : float in (0, 1) or None
         Fraction of epsilon for the histogram channel. None (default): 0.25 for SimHash,
         0.5 (the paper's split) for the net tree, whose positions come from the tree
         and whose histogram is spread over every level. Why 0.25 for SimHash: the
         centres' error comes from the vector channel (every report adds noise to every
         bucket: error ~ k sqrt(n d) / (n eps_v) per centre), while the histogram only
-        has to detect the clusters. Measured at n = 1e6,
-        eps = 1, one histogram level, on the Section 5 data (2 seeds): cost for shares
-        0.2 / 0.25 / 0.3: k = 8 0.079 / 0.086 / 0.099, k = 16 0.257 / 0.265 / 0.287,
-        k = 32 0.73 / 0.67 / 0.67 (k = 32 needs about 0.25 to detect its clusters).
+        has to detect the clusters (the measured trade-off is in
+        docs/notes/private-measurements.md).
     vector_mechanism : {"duchi", "coordinate"}
     histogram_mechanism : {"hadamard", "olh"}
         The frequency oracle: Hadamard randomised response (default) or optimal local
