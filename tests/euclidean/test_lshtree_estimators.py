@@ -85,7 +85,7 @@ def test_approx_within_epsilon_of_exact_on_real_shaped_data():
     X = rng.standard_normal((1500, 5)) @ rng.standard_normal((5, 5))
     for k in (3, 10, 40):
         exact = LSHTreeKMeans(k, method="exact", random_state=1).fit(X)
-        approx = LSHTreeKMeans(k, method="approx", epsilon=0.1, random_state=1).fit(X)
+        approx = LSHTreeKMeans(k, method="approx", approx_epsilon=0.1, random_state=1).fit(X)
         assert np.array_equal(exact.tree_.parent, approx.tree_.parent)
         assert approx.inertia_ <= 1.1 * exact.inertia_ + 1e-9
         assert approx.inertia_ >= exact.inertia_ * (1 - 1e-9)
@@ -279,9 +279,9 @@ def test_bad_weights_and_predict_dimension():
 
 
 def test_exact_refuses_impossible_memory_with_clear_message(monkeypatch):
-    import bigclust.lshtree._estimator as E
+    import bigclust.lshtree._params as P
 
-    monkeypatch.setattr(E, "_AUTO_EXACT_MAX_ENTRIES", 10)
+    monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 10)
     X, _, _ = make_planted_mixture(400, 3, 4, random_state=1)
     with pytest.raises(MemoryError, match="method='approx'"):
         LSHTreeKMeans(50, method="exact").fit(X)
@@ -299,3 +299,26 @@ def test_sklearn_estimator_checks(Est):
     assert not bad, bad
     skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
     assert skipped <= {"check_array_api_input"}
+
+
+def test_deprecated_epsilon_warns_and_means_approx_epsilon():
+    X, _, _ = make_planted_mixture(600, 3, 6, random_state=2)
+    new = LSHTreeKMeans(6, method="approx", approx_epsilon=0.3, random_state=0).fit(X)
+    with pytest.warns(FutureWarning, match="approx_epsilon"):
+        old = LSHTreeKMeans(6, method="approx", epsilon=0.3, random_state=0).fit(X)
+    np.testing.assert_array_equal(new.labels_, old.labels_)
+    assert new.report_["dp"]["guarantee"] == old.report_["dp"]["guarantee"]
+
+
+@pytest.mark.parametrize("name,value,err", [
+    ("n_clusters", -987654321, ValueError), ("method", "secret-987654321", ValueError),
+    ("approx_epsilon", -987654321.5, ValueError), ("scale_ratio", "987654321", TypeError),
+    ("projection_dim", 0.987654321, TypeError), ("engine", "987654321", ValueError),
+    ("random_state", -987654321, ValueError), ("median_sample_size", 0, ValueError),
+])
+def test_parameter_errors_name_the_parameter_not_the_value(name, value, err):
+    """Declared constraints are checked before any work; the message says what is allowed, never the value."""
+    X = np.zeros((5, 2))
+    with pytest.raises(err) as info:
+        LSHTreeKMedian(2).set_params(**{name: value}).fit(X)
+    assert name in str(info.value) and "987654321" not in str(info.value)

@@ -201,7 +201,7 @@ def test_lagrangian_recovers_planted_optimum_at_large_k():
 @given(st.integers(2, 60), st.integers(1, 6), st.integers(1, 8), st.integers(0, 10**6))
 def test_separation_bound_is_below_every_cross_component_distance(n, d, n_groups, seed):
     """The bound used to skip empty scales never exceeds the true closest cross-component pair (brute force)."""
-    from bigclust.lshtree.hierarchy import _separation_lower_bound
+    from bigclust.lshtree._kernels.separation import separation_lower_bound as _separation_lower_bound
 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) * rng.uniform(0.1, 2) + rng.integers(0, 4, (n, 1)) * rng.uniform(0, 10)

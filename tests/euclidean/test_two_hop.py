@@ -8,7 +8,7 @@ from scipy.sparse.csgraph import connected_components, shortest_path
 
 from bigclust import LSHTreeKMeans
 from bigclust.lshtree.hierarchy import leaf_order
-from bigclust.lshtree.lsh import _MULTIPLIERS, bucket_keys, draw_pstable
+from bigclust.lshtree.lsh import MULTIPLIERS as _MULTIPLIERS, bucket_keys, draw_pstable
 from bigclust.lshtree.two_hop import (build_hierarchy_two_hop, min_d2_to_samples, sq_dist_rows, two_hop_candidates,
                               two_hop_edges, two_hop_scales)
 

@@ -145,7 +145,7 @@ def test_contraction_tasks_under_any_grouping_equal_scipy(n, m, n_tasks, n_parts
     edges, labels = shuffle(start, [C._EDGE]), None
     n_edges, contractions = edge_count(start), 0
     while n_edges > local_max:
-        hooks = _run(C._hook_task(n_parts, None), edges)
+        hooks = _run(C._hook_task(n_parts), edges)
         step2 = _run(C._contract_task(n_parts, labels is None), shuffle(hooks + (labels or [])))
         step3 = _run(C._relabel_task(n_parts), shuffle(step2, [C._HALF, C._TABLE]))
         labels = [b.filter(pa.compute.equal(b.column("kind"), C._LABEL)) for b in step2]
@@ -156,7 +156,7 @@ def test_contraction_tasks_under_any_grouping_equal_scipy(n, m, n_tasks, n_parts
         roots = _run(C._last_components_task(n_parts), [[b for blocks in edges for b in blocks]])
         labels = _run(C._contract_task(n_parts, labels is None, last=True), shuffle(roots + (labels or [])))
     groups = _run(C._groups_task(n_parts), shuffle(labels))
-    rows = _run(C._merging_rows_task(None), shuffle(groups + start, [C._GROUP, C._FIRST]))
+    rows = _run(C._merging_rows_task(), shuffle(groups + start, [C._GROUP, C._FIRST]))
     got = pa.Table.from_batches(rows).sort_by("c")
     verts, group, kj, kp, ks = _oracle(lab_p, lab_q, j, p)
     np.testing.assert_array_equal(got.column("c").to_numpy(), verts)

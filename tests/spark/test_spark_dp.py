@@ -65,12 +65,15 @@ def test_exact_traceback_reaches_inputs_from_any_earlier_iteration(spark, plante
 def test_approx_equals_local_algorithm6_with_faults(spark, planted, k, dp_step):
     """Algorithm 6 by Algorithm 7 gives the local Algorithm 6 + greedy splits on the same tree,
     with the first task of every DP step failing once. ``dp_step=0.5`` makes the levels coarse,
-    so the DP returns fewer than k clusters and the distributed greedy splits run."""
+    so the DP returns fewer than k clusters and the distributed greedy splits run. Both engines
+    then keep the cheaper of Algorithm 6 and the Lagrangian relaxation (one DP policy), so the
+    answer is the local engine's ``method="approx"`` answer."""
     local = LSHTreeKMeans(k, method="exact", **KW).fit(planted)
     H = _hierarchy(local.tree_)
     step = dp_step if dp_step is not None else 0.1 / (2 * H.depth)
     sel, a_info = approx_dp(H, local.tree_.cost, k, step)
     oracle = split_to_k(H, local.tree_.cost, sel, k)
+    local_approx = LSHTreeKMeans(k, method="approx", dp_step=dp_step, **KW).fit(planted)
 
     est = LSHTreeKMeans(k, method="approx", dp_step=dp_step, engine="spark", spark_options=OPTS, **KW)
     with injected_faults(spark, "dp"):
@@ -78,18 +81,26 @@ def test_approx_equals_local_algorithm6_with_faults(spark, planted, k, dp_step):
     r = est.report_
     assert r["method"] == "approx" and est.cost_curve_ is None
     dp = r["dp"]
-    assert dp["tree_depth"] == H.depth and dp["step"] == step and dp["source"] == "algorithm6"
+    assert dp["tree_depth"] == H.depth and dp["step"] == step
     # the root's table is the local one: same level, same weight, same count
     assert dp["n_levels"] == a_info["n_levels"] and dp["level_bound"] == a_info["level_bound"]
     assert dp["cost"] == a_info["cost"] and dp["clusters_from_dp"] == sel.shape[0]
     assert dp["breakpoints"] == a_info["breakpoints"]
     assert dp["widest_table"] <= min(dp["n_levels"] + 1, k + 1)
-    assert dp["guarantee"] == (1.1 if dp_step is None else 1.5 ** H.depth)
     if dp_step is not None:
         assert sel.shape[0] < k and dp["split_rounds"] >= 1
-    _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
+    # Algorithm 6 wins ties; the Lagrangian relaxation only a strictly cheaper pruning
+    alg6_cost = local.tree_.cost[oracle].sum()
+    assert dp["source"] == ("algorithm6" if alg6_cost <= dp["lagrangian"]["cost"] else "lagrangian")
+    assert dp["source"] == local_approx.report_["dp"]["source"]
+    assert dp["guarantee"] == local_approx.report_["dp"]["guarantee"]
+    if dp["source"] == "algorithm6":
+        assert dp["guarantee"] == (1.1 if dp_step is None else 1.5 ** H.depth)
+        _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
+        np.testing.assert_allclose(est.inertia_, alg6_cost, rtol=1e-13)
+    np.testing.assert_array_equal(local_approx.labels_, est.labels_)
+    assert est.inertia_ == local_approx.inertia_
     assert est.cluster_centers_.shape == (k, planted.shape[1])
-    np.testing.assert_allclose(est.inertia_, local.tree_.cost[oracle].sum(), rtol=1e-13)
     # within the guarantee of the optimal pruning (the exact DP on the same tree)
     assert local.inertia_ <= est.inertia_ * (1 + 1e-12) <= local.inertia_ * dp["guarantee"] * (1 + 1e-12)
 
@@ -137,12 +148,12 @@ def test_split_to_k_spark_equals_split_to_k(spark, seed):
 def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, monkeypatch):
     """``method="auto"`` on Spark: the exact DP up to a table budget, Algorithm 6 above it; and
     ``method="exact"`` above it fails with a clear message."""
-    import bigclust.lshtree._spark._engine as E
+    import bigclust.lshtree._params as P
 
-    monkeypatch.setattr(E, "_EXACT_MAX_ENTRIES", 100)
+    local = LSHTreeKMeans(5, method="exact", **KW).fit(planted)  # before the budget shrinks (both engines share it)
+    monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 100)
     est = LSHTreeKMeans(5, method="auto", engine="spark", spark_options=OPTS, **KW).fit(planted)
     assert est.report_["method"] == "approx" and est.report_["dp"]["exact_entries"] > 100
-    local = LSHTreeKMeans(5, method="exact", **KW).fit(planted)
     _same_partition(local.labels_, est.labels_)  # planted and resilient: Algorithm 6 finds the optimum
     with pytest.raises(MemoryError, match="method='approx'"):
         LSHTreeKMeans(5, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
@@ -159,3 +170,133 @@ def test_approx_with_two_hop_tree_uses_the_stored_paths(spark, planted):
     assert est.report_["dp"]["tree_depth"] == H.depth
     assert est.report_["spark"]["mpc_rounds_by_step"]["dp: depth"] == 1
     _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
+
+
+@pytest.mark.parametrize("method,budget", [("exact", None), ("approx", None), ("auto", None), ("auto", 100)])
+def test_every_method_gives_the_local_partition_bit_for_bit(spark, method, budget, monkeypatch):
+    """One DP policy for both engines: "exact", "approx" and both branches of "auto" (exact under the
+    table budget, Algorithm 6 beside the Lagrangian relaxation above it) give the local fit bit for bit,
+    on data that is not perturbation-resilient (uniform points), where the two approximate DPs differ."""
+    import bigclust.lshtree._params as P
+
+    if budget is not None:
+        monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", budget)
+    X = np.random.default_rng(3).uniform(size=(240, 3))
+    kw = dict(method=method, scale_ratio=1.6, random_state=5)  # few scales: the tree is not what is tested
+    loc = LSHTreeKMeans(12, **kw).fit(X)
+    # one shipped subtree (Algorithm 7 over several is tested above): the policy is what is tested here
+    est = LSHTreeKMeans(12, engine="spark", spark_options={"num_partitions": 2}, **kw).fit(X)
+    np.testing.assert_array_equal(loc.labels_, est.labels_)
+    np.testing.assert_array_equal(loc.cluster_centers_, est.cluster_centers_)
+    assert loc.inertia_ == est.inertia_
+    assert loc.report_["method"] == est.report_["method"] == ("exact" if method == "exact" or (
+        method == "auto" and budget is None) else "approx")
+    for key in ("source", "guarantee", "certified_gap", "step", "exact_entries", "exact_work"):
+        assert loc.report_["dp"].get(key) == est.report_["dp"].get(key), key
+    if loc.report_["method"] == "approx":
+        assert loc.report_["dp"]["lagrangian"] == est.report_["dp"]["lagrangian"]
+
+
+# --------------------------------------------------------------------------- Lagrangian relaxation by Algorithm 7
+
+
+def _spark_tree(spark, path, H, w):
+    """A local tree ``H`` with weights ``w`` as the Spark engine's vertex table (same vertex ids) and its ``ntp``."""
+    from bigclust.lshtree._spark._pruning import tree_with_parents
+    from bigclust.lshtree._spark._tree import SparkTree
+
+    rows = [(int(v), int(H.left[v]), int(H.right[v]), int(H.size[v]), float(w[v])) for v in range(H.n_nodes)]
+    spark.createDataFrame(rows, "node long, left long, right long, size long, cost double").write.parquet(str(path))
+    tree = SparkTree(str(path), H.n_leaves, H.n_nodes, H.root)
+    return tree, tree_with_parents(spark, tree)
+
+
+def _same_info(a, b):
+    """The same keys and, bit for bit, the same values."""
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], (bool, np.bool_)):
+            assert type(a[key]) is type(b[key]) and a[key] == b[key], key
+        elif isinstance(a[key], float):
+            assert float(a[key]).hex() == float(b[key]).hex(), (key, a[key], b[key])
+        else:
+            assert a[key] == b[key], key
+
+
+@pytest.fixture(scope="module")
+def planted_tree(spark, planted, tmp_path_factory):
+    """The local tree of ``planted`` with its k-means weights, in Spark, and a ``k`` where no penalty
+    gives exactly ``k`` clusters (the relaxation falls back to greedy splits)."""
+    from bigclust.lshtree.pruning import lagrangian_dp
+
+    local = LSHTreeKMeans(5, method="exact", **KW).fit(planted)
+    H, w = _hierarchy(local.tree_), local.tree_.cost
+    missed = [k for k in range(2, 120) if not lagrangian_dp(H, w, k)[1]["exact"]]
+    assert missed, "the planted tree should have a k no penalty hits"
+    tree, ntp = _spark_tree(spark, tmp_path_factory.mktemp("lag") / "nodes", H, w)
+    return H, w, tree, ntp, missed[0]
+
+
+@pytest.mark.parametrize("case,subtree_leaves,speculation,bands", [("penalty hits k", 8, 8, 3),
+                                                                   ("no penalty hits k", 24, 10, 2)])
+def test_lagrangian_spark_equals_local_bit_for_bit(spark, planted_tree, case, subtree_leaves, speculation, bands):
+    """Algorithm 7's bottom-up passes with speculative bisection give the local ``lagrangian_dp``: the
+    same penalties, vertices, bound and counts, in ceil(steps / speculation) passes (+1 for the selection)."""
+    from bigclust.lshtree._spark._pruning import lagrangian_dp_spark
+    from bigclust.lshtree.pruning import lagrangian_dp
+
+    H, w, tree, ntp, k_missed = planted_tree
+    k = 5 if case == "penalty hits k" else k_missed
+    sel, info = lagrangian_dp(H, w, k)
+    assert info["exact"] == (case == "penalty hits k")
+    meter, stats = SparkMeter(spark), {}
+    got, got_info = lagrangian_dp_spark(spark, tree, ntp, k, subtree_leaves, meter, speculation=speculation,
+                                        stats=stats)
+    np.testing.assert_array_equal(got, sel)
+    _same_info(got_info, info)
+    assert stats["dp_iterations"] == bands and stats["speculation"] == speculation
+    assert stats["evaluation_passes"] == -(-info["iterations"] // speculation)
+    assert meter.round_log["dp: ship subtrees"] == bands * (stats["evaluation_passes"] + 1)
+    if not info["exact"]:
+        assert info["iterations"] > speculation and stats["split_rounds"] >= 1
+
+
+def test_lagrangian_spark_with_ties_and_faults(spark, tmp_path):
+    """A random tree where many vertices weigh exactly their children, so the count at a penalty depends
+    on the tie rule and k = 15 is hit only with ties to the children; 8 leaves per subtree (two
+    iterations), 6 bisection steps per pass, and the first task of every DP step failing once."""
+    from bigclust.lshtree._spark._pruning import lagrangian_dp_spark
+    from bigclust.lshtree.pruning import lagrangian_dp, lagrangian_search
+
+    rng = np.random.default_rng(1)
+    n = 40
+    left, right = -np.ones(2 * n - 1, np.int64), -np.ones(2 * n - 1, np.int64)
+    roots = list(range(n))
+    for v in range(n, 2 * n - 1):
+        a, b = rng.choice(len(roots), 2, replace=False)
+        left[v], right[v] = roots[a], roots[b]
+        roots = [r for i, r in enumerate(roots) if i not in (a, b)] + [v]
+    size = np.ones(2 * n - 1, np.int64)
+    for v in range(n, 2 * n - 1):
+        size[v] = size[left[v]] + size[right[v]]
+    H = Hierarchy(n, left, right, -np.ones(2 * n - 1, np.int64), size, np.zeros(2 * n - 1), np.zeros(2 * n - 1, bool), 0)
+    w = np.zeros(2 * n - 1)
+    for v in range(n, 2 * n - 1):
+        w[v] = w[left[v]] + w[right[v]] + rng.integers(0, 3)
+    k = 15
+    sel, info = lagrangian_dp(H, w, k)
+    assert info["exact"]
+    tree, ntp = _spark_tree(spark, tmp_path / "nodes", H, w)
+    stats = {}
+    with injected_faults(spark, "dp"):
+        got, got_info = lagrangian_dp_spark(spark, tree, ntp, k, 8, SparkMeter(spark), speculation=6, stats=stats)
+    np.testing.assert_array_equal(got, sel)
+    _same_info(got_info, info)
+    assert stats["dp_iterations"] == 2 and stats["evaluation_passes"] == -(-info["iterations"] // 6)
+
+    def local_pass(lams):  # the tie rule of the answer: the search's own record
+        from bigclust.lshtree._kernels.penalised import penalised_batch
+        from bigclust.lshtree._kernels.subtree_dp import NO_INPUT, NO_OFFS, NO_VALS
+        return penalised_batch(H.left, H.right, w, NO_INPUT, NO_OFFS, NO_VALS, lams, H.root)
+
+    assert lagrangian_search(k, float(w[H.root]), n, local_pass)["fewer"] is False

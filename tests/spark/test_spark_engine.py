@@ -212,16 +212,16 @@ def test_separation_bound_below_brute_force_and_equal_to_local(spark, pairs_per_
     With one pair per pass and two passes it stops early and must still be a lower bound."""
     from scipy.spatial.distance import cdist
 
-    from bigclust.lshtree.hierarchy import _separation_lower_bound
+    from bigclust.lshtree._kernels.separation import separation_lower_bound as _separation_lower_bound
     from bigclust.lshtree._spark._session import SparkMeter
-    from bigclust.lshtree._spark._tree import _TreeBuilder
+    from bigclust.lshtree._spark._tree import TreeJob, _TreeBuilder
 
     X, y, _ = make_planted_mixture(240, 3, 6, random_state=2)
     n = X.shape[0]
     root = np.array([np.flatnonzero(y == c).min() for c in y])  # each point's component: its smallest member
     points = spark.createDataFrame([(i, X[i].tolist(), 1.0) for i in range(n)], "id long, x array<double>, w double")
     labels = spark.createDataFrame([(i, int(root[i])) for i in range(n)], "id long, lab long")
-    tb = _TreeBuilder(spark, points, n, 3, np.zeros(3), None, {}, None, SparkMeter(spark), None, 2, 0, None, None)
+    tb = _TreeBuilder(TreeJob(spark, points, n, 3, np.zeros(3), None, None, None, SparkMeter(spark), None, 2), 0)
     bound = tb._separation_bound(labels, pairs_per_pass=pairs_per_pass, max_passes=2)
     D = cdist(X, X)
     closest = D[root[:, None] != root[None, :]].min()

@@ -75,7 +75,8 @@ def test_kmeans_parallel_independent_of_partitioning_and_retries(spark):
     X, _, _ = make_planted_mixture(600, 4, 12, random_state=2)
     w = rng.uniform(0.5, 1.5, X.shape[0])
     a, info_a = kmeans_parallel_spark(_points(spark, X, w, 1), X.shape[0], 12, 4, 99, 2, SparkMeter(spark))
-    b, info_b = kmeans_parallel_spark(_points(spark, X, w, 3), X.shape[0], 12, 4, 99, 2, SparkMeter(spark), "refine")
+    with injected_faults(spark, "refine"):
+        b, info_b = kmeans_parallel_spark(_points(spark, X, w, 3), X.shape[0], 12, 4, 99, 2, SparkMeter(spark))
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     assert info_a == info_b and info_a["kmeans_parallel_rounds"] == 5
     # every centre is a data point, and they are distinct

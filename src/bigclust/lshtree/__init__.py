@@ -9,17 +9,23 @@ near-neighbour graphs at geometric scales give a tree of candidate clusters
 
 Layout
 ------
-``_estimator``  :class:`LSHTreeKMeans`, :class:`LSHTreeKMedian`, :class:`ClusterTree`:
-                validation, the parameter object, choice of engine, fitted attributes
+``_estimator``  :class:`LSHTreeKMeans`, :class:`LSHTreeKMedian`: validation (declared
+                constraints), the parameter object, choice of engine, fitted attributes
 ``_params``     :class:`TreeParams`, the one validated parameter object, and the DP
                 policy (exact, approximate, Lagrangian; budgets) both engines follow
-``_local``      the local engine: ``fit(X, weights, params) -> FitResult``
-``_spark``      the Spark engine: the same contract over DataFrames
+``result``      :class:`FitResult` (what an engine returns) and :class:`ClusterTree`
+``_local``      the local engine: ``fit(X, weights, params, rng) -> FitResult``
+``_spark``      the Spark engine: the same contract over DataFrames or arrays
 ``lsh``, ``hierarchy``, ``two_hop``, ``pruning``
                 the algorithms (NumPy arrays in, NumPy arrays out; compiled with Numba)
+``median``      Weiszfeld median estimates, the k-median node weights (Appendix D)
+``refine``      ``refine=N``: Lloyd / Weiszfeld iterations after the tree (local engine)
+``_kernels``    the compiled kernels both engines call (subtree DP, node statistics,
+                tree assembly, separation bound, distances), so their results agree bit for bit
 ``_cli``        ``bigclust kmeans`` and ``bigclust kmedian``
 """
 
-from ._estimator import ClusterTree, LSHTreeKMeans, LSHTreeKMedian
+from ._estimator import LSHTreeKMeans, LSHTreeKMedian
+from .result import ClusterTree
 
 __all__ = ["ClusterTree", "LSHTreeKMeans", "LSHTreeKMedian"]

@@ -37,7 +37,9 @@ def register(subparsers) -> None:
         p.add_argument("--method", choices=("auto", "exact", "approx"), default="auto",
                        help="pruning DP: exact (Algorithm 5), approx (Algorithm 6, memory independent of k) "
                             "or auto (exact when its table is small; default)")
-        p.add_argument("--epsilon", type=float, default=0.1, help="approximation parameter of the approx DP (default 0.1)")
+        p.add_argument("--approx-epsilon", type=float, default=0.1,
+                       help="approximation parameter of the approx DP: within (1 + it) of the best pruning (default 0.1)")
+        p.add_argument("--epsilon", dest="approx_epsilon", type=float, help=argparse.SUPPRESS)  # deprecated alias
         p.add_argument("--refine", type=int, default=0, metavar="N",
                        help="N Lloyd (k-means) or Weiszfeld (k-median) iterations from each of three starts (the tree's "
                             "centres, a tree coreset, k-means++; k-means|| with --engine spark); the cheapest wins (default 0)")
@@ -130,7 +132,7 @@ def _run(args) -> int:
             truth = None
         else:
             X, truth = _load(args.input, args.columns, args.seed)
-        est = LSHTreeKMeans(args.n_clusters, method=args.method, epsilon=args.epsilon, engine="spark",
+        est = LSHTreeKMeans(args.n_clusters, method=args.method, approx_epsilon=args.approx_epsilon, engine="spark",
                             refine=args.refine, candidates=args.candidates, spark_options=opts, random_state=args.seed,
                             verbose=not args.quiet)
         est.fit(X)
@@ -141,7 +143,7 @@ def _run(args) -> int:
 
         X = zscore(X)
     Est = LSHTreeKMeans if args.objective == "kmeans" else LSHTreeKMedian
-    est = Est(args.n_clusters, method=args.method, epsilon=args.epsilon, refine=args.refine,
+    est = Est(args.n_clusters, method=args.method, approx_epsilon=args.approx_epsilon, refine=args.refine,
               candidates=args.candidates, random_state=args.seed, verbose=not args.quiet)
     est.fit(X)
     return _summarise(args, est, X, truth, t0)

@@ -1,106 +1,61 @@
-"""LSH-tree k-means and k-median (papers/mpc-kmeans-perturbation-resilient.txt).
+"""The LSH-tree estimators: :class:`LSHTreeKMeans`, :class:`LSHTreeKMedian` and the fitted :class:`ClusterTree`.
 
-Pipeline of a fit (each stage is timed in ``report_["time"]``):
-
-``dedup``     exact duplicate rows merged, their weights summed (:mod:`bigclust._core.dedup`)
-``project``   centring and, for high dimension, a Johnson-Lindenstrauss projection
-              of the points used for hashing (Appendix C.7)
-``tree``      Algorithms 1-4: LSH near-neighbour graphs at geometric scales,
-              candidate clusters, tree, binarisation (:mod:`bigclust.lshtree.hierarchy`)
-``weights``   node weights ``w(C)``: SSE for k-means, distance sum to a
-              Weiszfeld median estimate for k-median (Appendix D)
-``dp``        Algorithm 5 (exact) or 6 (approximate) (:mod:`bigclust.lshtree.pruning`)
-``labels``    the pruning set's partition and centres
-``refine``    optional Lloyd iterations (beyond the paper)
+An estimator validates its parameters once (declared constraints, checked at the
+start of ``fit``), builds the frozen :class:`~._params.TreeParams`, hands the data
+to an engine (:mod:`._local` or :mod:`._spark`) and stores the
+:class:`~._params.FitResult` it returns as its fitted attributes. The engines never
+see the estimator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
 
-import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.utils.validation import check_is_fitted
 
 from .._core import validation as V
-from .._core.dedup import unique_rows
-from .._core.exact_sum import column_mean
-from .._core.report import RunRecorder
-from .hierarchy import Hierarchy, build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
-from .two_hop import build_hierarchy_two_hop
-from .pruning import approx_dp, approx_dp_work, approx_guarantee, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
+from .._core.validation import BOOLEAN, NONE, RANDOM_STATE, InstanceOf, Interval, Options
+from ._params import TreeParams
+from .result import ClusterTree, FitResult
 
 __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
-# method="auto" runs the exact DP when it needs at most this many inner-loop
-# operations and table entries (2e8 float64 entries = 1.6 GB), the approximate DP otherwise.
-_AUTO_EXACT_MAX_WORK = 5e9
-_AUTO_EXACT_MAX_ENTRIES = 2e8
-
-
-@dataclass(frozen=True)
-class ClusterTree:
-    """The fitted hierarchy of candidate clusters (the binarised tree T').
-
-    Vertices ``0 .. n_leaves-1`` are leaves, one per distinct input point; the
-    others are candidate clusters (or binarisation vertices) in bottom-up order;
-    the root is the last vertex.
-
-    Attributes
-    ----------
-    parent : ndarray of shape (n_nodes,), int64
-        Parent vertex, -1 for the root.
-    children : ndarray of shape (n_nodes, 2), int64
-        Left and right child, -1 for leaves.
-    size : ndarray of shape (n_nodes,), int64
-        Number of input samples (rows of X, duplicates counted) in each vertex.
-    weight : ndarray of shape (n_nodes,), float64
-        Total sample weight of each vertex.
-    cost : ndarray of shape (n_nodes,), float64
-        The vertex weight ``w(C)`` of the pruning DP: sum of squared distances to
-        the weighted mean (k-means) or of distances to the median estimate
-        (k-median), in squared units / units of X.
-    scale : ndarray of shape (n_nodes,), float64
-        LSH scale at which the candidate cluster formed (units of the hashed
-        coordinates: centred X, JL-projected if ``projection_dim_`` is set).
-    auxiliary : ndarray of shape (n_nodes,), bool
-        True for vertices added by the binarisation (Algorithm 4).
-    leaf_of_sample : ndarray of shape (n_samples,), int64
-        Leaf vertex of every input row (-1 for rows of weight 0, which take no
-        part in the fit and are labelled by their nearest centre).
-    selected : ndarray of shape (n_clusters_found,), int64
-        The pruning set the DP chose; ``labels_`` before ``refine`` number these in order.
-    depth : int
-        Height of the tree (``H`` of Algorithm 6).
-    """
-
-    parent: np.ndarray
-    children: np.ndarray
-    size: np.ndarray
-    weight: np.ndarray
-    cost: np.ndarray
-    scale: np.ndarray
-    auxiliary: np.ndarray
-    leaf_of_sample: np.ndarray
-    selected: np.ndarray
-    depth: int
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.parent.shape[0])
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_COUNT = Interval(int, 1, None)
 
 
 class _LSHTreeBase(ClusterMixin, BaseEstimator):
     _objective = "kmeans"
+
+    _parameter_constraints: dict = {
+        "n_clusters": [_COUNT],
+        "method": [Options(("auto", "exact", "approx"))],
+        "approx_epsilon": [_POSITIVE],
+        "dp_step": [_POSITIVE, NONE],
+        "refine": [Interval(int, 0, None)],
+        "n_hashes": [_COUNT],
+        "n_projections": [_COUNT],
+        "bucket_width": [_POSITIVE],
+        "scale_ratio": [Interval(float, 1, None, closed="neither")],
+        "edge_factor": [_POSITIVE],
+        "projection_dim": [_COUNT, NONE, Options(("auto",))],
+        "candidates": [Options(("components", "two_hop"))],
+        "engine": [Options(("local", "spark"))],
+        "spark_options": [InstanceOf((dict,), "a dict"), NONE],
+        "random_state": [RANDOM_STATE],
+        "verbose": [BOOLEAN, Interval(int, 0, None)],
+        "epsilon": [Options(("deprecated",)), _POSITIVE],
+    }
 
     def __init__(
         self,
         n_clusters: int = 8,
         *,
         method: str = "auto",
-        epsilon: float = 0.1,
+        approx_epsilon: float = 0.1,
         dp_step: float | None = None,
         refine: int = 0,
         n_hashes: int = 10,
@@ -114,10 +69,11 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         spark_options: dict | None = None,
         random_state=None,
         verbose: bool = False,
+        epsilon="deprecated",
     ):
         self.n_clusters = n_clusters
         self.method = method
-        self.epsilon = epsilon
+        self.approx_epsilon = approx_epsilon
         self.dp_step = dp_step
         self.refine = refine
         self.n_hashes = n_hashes
@@ -131,311 +87,82 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         self.spark_options = spark_options
         self.random_state = random_state
         self.verbose = verbose
+        self.epsilon = epsilon
 
-    # ------------------------------------------------------------------ checks
-
-    def _check_params(self, n_samples: int, n_features: int) -> dict:
-        if self.method not in ("auto", "exact", "approx"):
-            raise ValueError(f"method must be 'auto', 'exact' or 'approx', got {self.method!r}.")
-        p = {
-            "k": V.check_n_clusters(self.n_clusters, n_samples),
-            "epsilon": V.check_positive(self.epsilon, "epsilon"),
-            "refine": V.check_int(self.refine, "refine", low=0),
-            "n_hashes": V.check_int(self.n_hashes, "n_hashes", low=1),
-            "n_projections": V.check_int(self.n_projections, "n_projections", low=1),
-            "bucket_width": V.check_positive(self.bucket_width, "bucket_width"),
-            "scale_ratio": V.check_positive(self.scale_ratio, "scale_ratio"),
-            "edge_factor": V.check_positive(self.edge_factor, "edge_factor"),
-        }
-        if p["scale_ratio"] <= 1:
-            raise ValueError(f"scale_ratio must be > 1, got {self.scale_ratio}.")
-        if self.candidates not in ("components", "two_hop"):
-            raise ValueError(f"candidates must be 'components' or 'two_hop', got {self.candidates!r}.")
-        p["candidates"] = self.candidates
-        p["dp_step"] = None if self.dp_step is None else V.check_positive(self.dp_step, "dp_step")
-        if self.projection_dim == "auto":
-            p["projection_dim"] = 128 if n_features > 256 else None
-        elif self.projection_dim is None:
-            p["projection_dim"] = None
-        else:
-            p["projection_dim"] = V.check_int(self.projection_dim, "projection_dim", low=1)
-            if p["projection_dim"] >= n_features:
-                p["projection_dim"] = None
-        return p
-
-    # ------------------------------------------------------------------ fit
+    def _tree_params(self) -> TreeParams:
+        """The validated parameters (declared constraints; nothing data-dependent yet)."""
+        V.validate_params(self)
+        approx_epsilon = self.approx_epsilon
+        if not (isinstance(self.epsilon, str) and self.epsilon == "deprecated"):
+            warnings.warn("'epsilon' was renamed 'approx_epsilon' (bigclust uses epsilon for privacy budgets); "
+                          "'epsilon' will be removed in 0.3.", FutureWarning, stacklevel=3)
+            approx_epsilon = self.epsilon
+        return TreeParams(
+            objective=self._objective,
+            n_clusters=int(self.n_clusters),
+            method=self.method,
+            approx_epsilon=float(approx_epsilon),
+            dp_step=None if self.dp_step is None else float(self.dp_step),
+            refine=int(self.refine),
+            n_hashes=int(self.n_hashes),
+            n_projections=int(self.n_projections),
+            bucket_width=float(self.bucket_width),
+            scale_ratio=float(self.scale_ratio),
+            edge_factor=float(self.edge_factor),
+            projection_dim=self.projection_dim if self.projection_dim in (None, "auto") else int(self.projection_dim),
+            candidates=self.candidates,
+            median_sample_size=int(getattr(self, "median_sample_size", 256)),
+            weiszfeld_iter=int(getattr(self, "weiszfeld_iter", 50)),
+            verbose=bool(self.verbose),
+        )
 
     def fit(self, X, y=None, sample_weight=None):
         """Build the LSH tree and choose the best pruning of ``n_clusters`` candidate clusters.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or a Spark DataFrame (``engine="spark"``)
             Training points (float32 or float64; other numeric types are converted).
         y : ignored
         sample_weight : array-like of shape (n_samples,), optional
-            Non-negative weight of each point in the objective (default 1).
+            Non-negative weight of each point in the objective (default 1). With a
+            Spark DataFrame, name a weight column in ``spark_options`` instead.
 
         Returns
         -------
         self
         """
-        if self.engine not in ("local", "spark"):
-            raise ValueError(f"engine must be 'local' or 'spark', got {self.engine!r}.")
-        if self.engine == "spark":
-            return self._fit_spark(X, sample_weight)
-        if type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark"):
-            raise TypeError("X is a Spark DataFrame; use engine='spark' to cluster it where it lives.")
-        X = V.check_points(X)
-        n, d = X.shape
-        prm = self._check_params(n, d)
-        w = V.check_sample_weight(sample_weight, n)
+        params = self._tree_params()
         rng = V.check_random_state(self.random_state)
-        run = RunRecorder(verbose=self.verbose)
-
-        with run.stage("dedup"):
-            first, inverse = unique_rows(X)
-            wu = np.bincount(inverse, weights=w, minlength=first.shape[0])
-            # zero-weight points do not influence the fit (as if removed); they are
-            # labelled by their nearest centre at the end
-            keep = np.flatnonzero(wu > 0)
-            Xu = np.ascontiguousarray(X[first[keep]], dtype=np.float64)
-            wu = wu[keep]
-            n_distinct = int(keep.shape[0])
-        k = prm["k"]
-        if k > n_distinct:
-            V.warn_fewer_distinct(n_distinct, k)
-            k = n_distinct
-
-        with run.stage("project"):
-            Y = Xu - column_mean(Xu)  # exact: the spark engine gets the same bits (_exact_sum)
-            if prm["projection_dim"] is not None:
-                A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
-                Y = Y @ A
-        with run.stage("tree"):
-            build = build_hierarchy if prm["candidates"] == "components" else build_hierarchy_two_hop
-            tree = build(
-                Y,
-                n_hashes=prm["n_hashes"],
-                n_projections=prm["n_projections"],
-                bucket_width=prm["bucket_width"],
-                scale_ratio=prm["scale_ratio"],
-                edge_factor=prm["edge_factor"],
-                random_state=rng,
-                progress=run.progress,
-            )
-            del Y
-        with run.stage("weights"):
-            total_w, cost, centers_int = self._node_weights(tree, Xu, wu, rng)
-
-        with run.stage("dp"):
-            method, step, dp_info = self._choose_dp(tree, cost, k, prm)
-            if method == "exact":
-                selected, curve, _ = exact_dp(tree, cost, k)
-                self.cost_curve_ = curve
-            else:
-                selected, dp_info = self._approx_pruning(tree, cost, k, step, dp_info)
-                self.cost_curve_ = None
-
-        with run.stage("labels"):
-            labels_u = labels_from_pruning(tree, selected)
-            # number clusters by their first leaf, so labels do not depend on the DP's traversal order
-            _, first_leaf = np.unique(labels_u, return_index=True)
-            selected = selected[np.argsort(first_leaf, kind="stable")]
-            labels_u = labels_from_pruning(tree, selected)
-            centers = np.empty((selected.shape[0], d), dtype=np.float64)
-            for c, v in enumerate(selected):
-                centers[c] = Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves]
-            inertia = float(cost[selected].sum())
-
-        refine_info = None
-        if prm["refine"] > 0:
-            with run.stage("refine"):
-                labels_u, centers, inertia, refine_info = self._refine_best(
-                    tree, cost, centers_int, Xu, wu, centers, prm["refine"], rng)
-
-        labels_all = np.full(first.shape[0], -1, np.int64)
-        labels_all[keep] = labels_u
-        if keep.shape[0] < first.shape[0]:
-            zero = np.flatnonzero(labels_all < 0)
-            labels_all[zero] = pairwise_distances_argmin_min(np.asarray(X[first[zero]], np.float64), centers)[0]
-        self.labels_ = labels_all[inverse]
-        self.cluster_centers_ = centers.astype(X.dtype, copy=False)
-        self.inertia_ = inertia
-        self.n_features_in_ = d
-        leaf_id = np.full(first.shape[0], -1, np.int64)
-        leaf_id[keep] = np.arange(keep.shape[0])
-        leaf_of_row = leaf_id[inverse]
-        self.tree_ = ClusterTree(
-            parent=tree.parent,
-            children=np.stack([tree.left, tree.right], axis=1),
-            size=_subtree_sizes(tree, np.bincount(inverse, minlength=first.shape[0])[keep]),
-            weight=total_w,
-            cost=cost,
-            scale=tree.scale,
-            auxiliary=tree.auxiliary,
-            leaf_of_sample=leaf_of_row,
-            selected=selected,
-            depth=tree.depth,
-        )
-        self.report_ = run.finish(
-            method=method,
-            n_samples=n,
-            n_distinct=n_distinct,
-            n_clusters=int(selected.shape[0]),
-            n_scales=tree.info["n_scales"],
-            tree_nodes=tree.n_nodes,
-            tree_depth=tree.depth,
-            projection_dim=prm["projection_dim"],
-            tree_info=tree.info,
-            dp=dp_info,
-            refine=refine_info,
-        )
-        return self
-
-    def _fit_spark(self, X, sample_weight):
-        """``engine="spark"``: the fit as Spark stages (:mod:`bigclust.spark`); same partition as the local engine."""
-        if self._objective != "kmeans":
-            raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
-        try:
-            from ._spark import fit_spark, is_spark_dataframe
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("engine='spark' needs PySpark: pip install 'bigclust[spark]'") from exc
-        # fit_spark validates X (on the cluster for a DataFrame) and the parameters before any work
-        attrs = fit_spark(self, X, sample_weight, V.check_random_state(self.random_state))
-        for name, value in attrs.items():
-            setattr(self, name, value)
-        return self
-
-    def _refine_starts(self, tree, cost, centers_int, Xu, wu, centers, rng):
-        """The starts of ``refine``: a list of (name, centres), and the random draws they used.
-
-        (1) ``"tree"``: the tree's own ``k`` centres (optimal on perturbation-resilient
-        data). (2) ``"tree_coreset"``: k-means++ (10 tries, each with Lloyd) on the
-        weighted centres of the tree's optimal pruning into ``K = 40 k`` clusters, a
-        coreset of the data from the same tree; skipped when ``K`` would not exceed
-        ``k``. (3) ``"kmeans++"``: greedy k-means++ seeding (``2 + ln k``
-        candidates per step, scikit-learn's ``kmeans_plusplus``) on all distinct
-        points with their weights, which costs about ``2 + ln k`` Lloyd iterations.
-        (1) and (2) come from the tree; (3) guards against trees whose prunings
-        are one large cluster plus outliers at every size, where (2) is no
-        coreset (measured on mnist: (2) ends 2-4% above k-means++, (3) within 0.2%).
-        The random draws are made in a fixed order, so the result depends only on
-        ``random_state``.
-        """
-        from sklearn.cluster import KMeans, kmeans_plusplus
-
-        k = centers.shape[0]
-        coreset_seed = int(rng.integers(2**31 - 1))
-        kpp_seed = int(rng.integers(2**31 - 1))
-        starts = [("tree", centers)]
-        info = {}
-        K = min(40 * k, tree.n_leaves)
-        if K > k:
-            selected = self._dp_for(tree, cost, K)
-            reps = np.array([Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves] for v in selected])
-            rep_w = _subtree_weights(tree, wu)[selected]
-            n_init = 10 if K * k * Xu.shape[1] <= 1e9 else 1  # bounded seeding work at large k
-            seeded = KMeans(k, n_init=n_init, random_state=coreset_seed).fit(reps, sample_weight=rep_w)
-            starts.append(("tree_coreset", seeded.cluster_centers_.astype(np.float64)))
-            info["coreset_size"] = int(K)
-        seeds, _ = kmeans_plusplus(Xu, k, sample_weight=wu, random_state=kpp_seed)
-        starts.append(("kmeans++", np.asarray(seeds, dtype=np.float64)))
-        return starts, info
-
-    def _refine_best(self, tree, cost, centers_int, Xu, wu, centers, n_iter, rng):
-        """``refine``: ``n_iter`` iterations from each start of :meth:`_refine_starts`; the cheapest result wins.
-
-        Choosing by the cost after refinement, not before, matters: on mnist the
-        coreset start is the cheapest start but ends 2-4% above the k-means++ one.
-        Ties go to the earlier start (tree first). Returns (labels, centres,
-        inertia, info) with ``info["start"]`` the winner and the costs of every
-        start before (``start_costs``) and after (``final_costs``) refinement.
-        """
-        starts, info = self._refine_starts(tree, cost, centers_int, Xu, wu, centers, rng)
-        info.update(start=None, start_costs={}, final_costs={})
-        best = None
-        for name, start in starts:
-            info["start_costs"][name] = self._cost_of_centers(Xu, wu, start)
-            out = self._refine(Xu, wu, start.copy(), n_iter, rng)
-            info["final_costs"][name] = out[2]
-            if best is None or out[2] < best[2]:
-                best, info["start"] = out, name
-        return (*best, info)
-
-    def _cost_of_centers(self, Xu, wu, centers) -> float:
-        _, dist = pairwise_distances_argmin_min(Xu, centers)
-        return float(np.dot(wu, dist**2 if self._objective == "kmeans" else dist))
-
-    def _choose_dp(self, tree: Hierarchy, cost: np.ndarray, k: int, prm: dict):
-        """Pick the DP and Algorithm 6's step; the work of each is known before it runs.
-
-        ``method="auto"``: the exact DP if its table and work are small; else
-        Algorithm 6 with the step Lemma 3.12 needs (``epsilon / 2H``) if that is
-        small enough; else with the finest step ``epsilon/2H * 2^j <= epsilon`` that
-        fits, whose guarantee is only ``(1 + step)^H``.
-        ``report_["dp"]["guarantee"]`` states the factor that holds.
-        """
-        H = max(tree.depth, 1)
-        work, entries = exact_dp_work(tree, k)
-        info = {"exact_work": work, "exact_entries": entries}
-        strict = prm["epsilon"] / (2 * H)
-        if self.method == "exact":
-            if entries > 4 * _AUTO_EXACT_MAX_ENTRIES:
-                raise MemoryError(
-                    f"method='exact' needs {entries:.3g} DP table entries ({entries * 8 / 2**30:.1f} GiB) "
-                    f"for n_clusters={k}; use method='approx', whose memory does not grow with k."
-                )
-            return "exact", None, dict(info, guarantee=1.0)
-        if self.method == "auto" and work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES:
-            return "exact", None, dict(info, guarantee=1.0)
-        if prm["dp_step"] is not None:
-            step = prm["dp_step"]
+        if self.engine == "spark":
+            if self._objective != "kmeans":
+                raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
+            try:
+                from ._spark import fit_spark
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ImportError("engine='spark' needs PySpark: pip install 'bigclust[spark]'") from exc
+            # fit_spark validates X (on the cluster for a DataFrame) and the options before any work
+            result = fit_spark(X, sample_weight, params, rng, self.spark_options)
         else:
-            step = strict
-            if self.method == "auto":
-                # the finest step (strict * 2^j, up to epsilon) whose tables fit the budget:
-                # coarser steps compound their rounding over the depth (measured: at
-                # k = 10^4, step 0.01 is optimal where 0.1 costs 4x)
-                while True:
-                    a_work, a_entries = approx_dp_work(tree, cost, k, step)
-                    if (a_work <= _AUTO_EXACT_MAX_WORK and a_entries <= _AUTO_EXACT_MAX_ENTRIES) or step >= prm["epsilon"]:
-                        break
-                    step = min(2 * step, prm["epsilon"])
-                info.update(approx_work=a_work)
-        return "approx", step, dict(info, step=step, guarantee=approx_guarantee(step, H, prm["epsilon"]))
+            if type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark"):
+                raise TypeError("X is a Spark DataFrame; use engine='spark' to cluster it where it lives.")
+            from ._local import fit as fit_local
 
-    def _approx_pruning(self, tree, cost, k, step, info):
-        """Algorithm 6 and a Lagrangian relaxation (both memory-independent of k); the cheaper wins.
+            X = V.check_points(X)
+            params = params.for_data(*X.shape)
+            w = V.check_sample_weight(sample_weight, X.shape[0])
+            result = fit_local(X, w, params, rng)
+        self._store(result)
+        return self
 
-        The Lagrangian pass (:func:`bigclust.lshtree.pruning.lagrangian_dp`) is exact when a
-        penalty hits ``k`` clusters, and always certifies a lower bound; with
-        ``method="auto"`` an exact certificate makes Algorithm 6 unnecessary.
-        ``info["source"]`` names the winner and ``info["certified_gap"]`` is
-        cost / lower bound on the optimal ``k``-pruning.
-        """
-        lag_sel, lag = lagrangian_dp(tree, cost, k)
-        info["lagrangian"] = lag
-        best, source = lag_sel, "lagrangian"
-        if not (self.method == "auto" and lag["exact"]):
-            sel, a_info = approx_dp(tree, cost, k, step)
-            info.update(a_info, clusters_from_dp=int(sel.shape[0]))
-            sel = split_to_k(tree, cost, sel, k)
-            if cost[sel].sum() <= cost[lag_sel].sum():
-                best, source = sel, "algorithm6"
-        info["source"] = source
-        found = float(cost[best].sum())
-        info["certified_gap"] = found / lag["lower_bound"] if lag["lower_bound"] > 0 else (1.0 if found == 0 else np.inf)
-        if lag["exact"] and source == "lagrangian":
-            info["guarantee"] = 1.0
-        return best, info
-
-    def _dp_for(self, tree, cost, K):
-        """Pruning with K vertices for the refine coreset: exact when cheap, else Algorithm 6 (step 0.1)."""
-        work, entries = exact_dp_work(tree, K)
-        if work <= _AUTO_EXACT_MAX_WORK and entries <= _AUTO_EXACT_MAX_ENTRIES:
-            return exact_dp(tree, cost, K)[0]
-        return split_to_k(tree, cost, approx_dp(tree, cost, K, 0.1)[0], K)
+    def _store(self, result: FitResult) -> None:
+        self.labels_ = result.labels
+        self.cluster_centers_ = result.centers
+        self.inertia_ = result.inertia
+        self.cost_curve_ = result.cost_curve
+        self.tree_ = result.tree
+        self.report_ = result.report
+        self.n_features_in_ = result.n_features
 
     # ------------------------------------------------------------------ predict
 
@@ -477,34 +204,6 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         return tags
 
 
-@numba.njit(cache=True)
-def _sizes_from_leaves(left, right, leaf_counts):
-    n_leaves = leaf_counts.shape[0]
-    out = np.empty(left.shape[0], np.int64)
-    out[:n_leaves] = leaf_counts
-    for v in range(n_leaves, left.shape[0]):
-        out[v] = out[left[v]] + out[right[v]]
-    return out
-
-
-def _subtree_sizes(tree: Hierarchy, leaf_counts: np.ndarray) -> np.ndarray:
-    return _sizes_from_leaves(tree.left, tree.right, leaf_counts.astype(np.int64))
-
-
-@numba.njit(cache=True)
-def _weights_from_leaves(left, right, leaf_w):
-    n_leaves = leaf_w.shape[0]
-    out = np.empty(left.shape[0])
-    out[:n_leaves] = leaf_w
-    for v in range(n_leaves, left.shape[0]):
-        out[v] = out[left[v]] + out[right[v]]
-    return out
-
-
-def _subtree_weights(tree: Hierarchy, leaf_w: np.ndarray) -> np.ndarray:
-    return _weights_from_leaves(tree.left, tree.right, leaf_w.astype(np.float64))
-
-
 _PARAMS_DOC = """
     Parameters
     ----------
@@ -514,7 +213,7 @@ _PARAMS_DOC = """
     method : {"auto", "exact", "approx"}, default="auto"
         ``"exact"``: Algorithm 5, the optimal pruning with ``k`` clusters, time
         ``O(n k)`` and memory ``O(sum_C min(k, |C|))``. ``"approx"``: Algorithm 6,
-        within ``(1 + epsilon)`` of it with memory independent of ``k``, run beside
+        within ``(1 + approx_epsilon)`` of it with memory independent of ``k``, run beside
         a Lagrangian relaxation of the cluster count (also ``O(n)`` memory), which
         is exact whenever a penalty per cluster yields exactly ``k`` clusters and
         always certifies a lower bound; the cheaper pruning is returned and
@@ -522,16 +221,16 @@ _PARAMS_DOC = """
         ``"auto"`` runs the exact DP when its table and work (known from the
         tree before it runs) are small (up to ~2e8 entries, 5e9 steps), else the
         approximate one. ``report_["method"]`` says which ran.
-    epsilon : float, default=0.1
-        Approximation parameter of Algorithm 6: the returned pruning costs at
-        most ``(1 + epsilon)`` times the optimal pruning of the tree.
+    approx_epsilon : float, default=0.1
+        Approximation parameter ``epsilon`` of Algorithm 6: the returned pruning
+        costs at most ``(1 + approx_epsilon)`` times the optimal pruning of the tree.
     dp_step : float or None, default=None
         Ratio ``epsilon'`` between consecutive cost levels of Algorithm 6. None
-        uses ``epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs for the
-        guarantee; with ``method="auto"``, if that table would be too large (very
-        large ``k``), the finest step ``epsilon/(2H) * 2^j <= epsilon`` whose table
+        uses ``approx_epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs
+        for the guarantee; with ``method="auto"``, if that table would be too large
+        (very large ``k``), the finest step ``approx_epsilon/(2H) * 2^j <= approx_epsilon`` whose table
         fits, which only guarantees ``(1 + step)^H`` (the paper's experiments use
-        0.1; finer steps are measurably better at large ``k``).
+        0.1; finer steps compound less rounding over the depth).
         ``report_["dp"]["guarantee"]`` states the factor that holds.
     refine : int, default=0
         Beyond the paper: run this many Lloyd iterations (k-means) or
@@ -587,16 +286,14 @@ _PARAMS_DOC = """
         fewer candidates on data without well-separated clusters.
     engine : {"local", "spark"}, default="local"
         ``"spark"`` (LSHTreeKMeans only) runs the fit as Spark stages
-        (:mod:`bigclust.spark`, docs/spark.md) on a Spark DataFrame or a NumPy
-        array, with the same result as the local engine (bit for bit with
+        (docs/spark.md) on a Spark DataFrame or a NumPy array, with the same
+        result as the local engine for every ``method`` (bit for bit with
         ``candidates="components"``; with ``"two_hop"`` the same tree and
-        partition, node costs equal to rounding); ``labels_`` is then a
-        DataFrame of the input rows plus a cluster column (NumPy input: an
-        array) and ``tree_`` is None. There, ``method="approx"`` runs Algorithm 6
-        by Algorithm 7 and the greedy splits to ``k`` (not the Lagrangian
-        relaxation), and ``"auto"`` runs the exact DP unless its tables would
-        exceed 4e9 entries; ``refine`` starts from k-means|| where the local
-        engine uses k-means++.
+        partition, node costs equal to rounding): both engines follow one DP
+        policy (the same budgets, Algorithm 6 beside the Lagrangian
+        relaxation). ``labels_`` is then a DataFrame of the input rows plus a
+        cluster column (NumPy input: an array) and ``tree_`` is None;
+        ``refine`` starts from k-means|| where the local engine uses k-means++.
     spark_options : dict or None, default=None
         Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
         ``prediction_col``, ``num_partitions``, ``subtree_leaves``,
@@ -607,6 +304,10 @@ _PARAMS_DOC = """
         and data give the same result.
     verbose : bool, default=False
         Print progress lines to stderr for fits that last more than 2 seconds.
+    epsilon : float, default="deprecated"
+        Deprecated alias of ``approx_epsilon`` (``epsilon`` means a privacy
+        budget elsewhere in bigclust); setting it warns and overrides
+        ``approx_epsilon``; it will be removed in 0.3.
 
     Practical choices (all documented in the module docstrings):
     exact duplicates are merged before hashing; the Gaussian hash directions are
@@ -667,28 +368,6 @@ class LSHTreeKMeans(_LSHTreeBase):
 """
     )
 
-    def _node_weights(self, tree, Xu, wu, rng):
-        total_w, sse, means = kmeans_node_stats(tree, Xu, wu)
-        return total_w, sse, means
-
-    def _refine(self, Xu, wu, centers, n_iter, rng):
-        from sklearn.cluster import KMeans
-
-        km = KMeans(n_clusters=centers.shape[0], init=centers, n_init=1, max_iter=n_iter, tol=0.0,
-                    algorithm="lloyd", random_state=int(rng.integers(2**31 - 1)))
-        km.fit(Xu, sample_weight=wu)
-        labels = km.labels_.astype(np.int64)
-        # finish with an update step: centres become the weighted means of labels_,
-        # which can only lower the cost, and inertia_ is that partition's SSE
-        k, d = centers.shape
-        tot = np.bincount(labels, weights=wu, minlength=k)
-        sums = np.stack([np.bincount(labels, weights=Xu[:, j] * wu, minlength=k) for j in range(d)], axis=1)
-        new = km.cluster_centers_.astype(np.float64).copy()
-        ok = tot > 0
-        new[ok] = sums[ok] / tot[ok, None]
-        inertia = float(np.dot(wu, ((Xu - new[labels]) ** 2).sum(axis=1)))
-        return labels, new, inertia
-
 
 class LSHTreeKMedian(_LSHTreeBase):
     __doc__ = (
@@ -715,12 +394,20 @@ class LSHTreeKMedian(_LSHTreeBase):
 
     _objective = "kmedian"
 
+    _objective = "kmedian"
+
+    _parameter_constraints: dict = {
+        **_LSHTreeBase._parameter_constraints,
+        "median_sample_size": [_COUNT],
+        "weiszfeld_iter": [_COUNT],
+    }
+
     def __init__(
         self,
         n_clusters: int = 8,
         *,
         method: str = "auto",
-        epsilon: float = 0.1,
+        approx_epsilon: float = 0.1,
         dp_step: float | None = None,
         refine: int = 0,
         n_hashes: int = 10,
@@ -736,120 +423,13 @@ class LSHTreeKMedian(_LSHTreeBase):
         spark_options: dict | None = None,
         random_state=None,
         verbose: bool = False,
+        epsilon="deprecated",
     ):
         super().__init__(
-            n_clusters, method=method, epsilon=epsilon, dp_step=dp_step, refine=refine, n_hashes=n_hashes,
-            n_projections=n_projections, bucket_width=bucket_width, scale_ratio=scale_ratio,
+            n_clusters, method=method, approx_epsilon=approx_epsilon, dp_step=dp_step, refine=refine,
+            n_hashes=n_hashes, n_projections=n_projections, bucket_width=bucket_width, scale_ratio=scale_ratio,
             edge_factor=edge_factor, projection_dim=projection_dim, candidates=candidates, engine=engine,
-            spark_options=spark_options,
-            random_state=random_state, verbose=verbose,
+            spark_options=spark_options, random_state=random_state, verbose=verbose, epsilon=epsilon,
         )
         self.median_sample_size = median_sample_size
         self.weiszfeld_iter = weiszfeld_iter
-
-    def _check_params(self, n_samples, n_features):
-        p = super()._check_params(n_samples, n_features)
-        V.check_int(self.median_sample_size, "median_sample_size", low=1)
-        V.check_int(self.weiszfeld_iter, "weiszfeld_iter", low=1)
-        return p
-
-    def _node_weights(self, tree, Xu, wu, rng):
-        order, start = leaf_order(tree)
-        total_w = _subtree_weights(tree, wu)
-        cost, medians = _kmedian_weights(
-            Xu, wu, tree.left, tree.right, tree.size, order, start, tree.n_leaves,
-            int(self.median_sample_size), int(self.weiszfeld_iter), int(rng.integers(2**31 - 1)),
-        )
-        return total_w, cost, medians
-
-    def _refine(self, Xu, wu, centers, n_iter, rng):
-        labels = None
-        for _ in range(n_iter):
-            labels, _ = pairwise_distances_argmin_min(Xu, centers)
-            for c in range(centers.shape[0]):
-                members = labels == c
-                if members.any():
-                    centers[c] = _weiszfeld(Xu[members], wu[members], centers[c].copy(), int(self.weiszfeld_iter))
-        labels, dist = pairwise_distances_argmin_min(Xu, centers)
-        return labels.astype(np.int64), centers, float(np.dot(wu, dist))
-
-
-@numba.njit(cache=True)
-def _weiszfeld(P, w, y, n_iter):
-    """Weiszfeld's iteration for the weighted geometric median of the rows of ``P``, from ``y``."""
-    d = P.shape[1]
-    num = np.empty(d)
-    for _ in range(n_iter):
-        num[:] = 0.0
-        den = 0.0
-        shift = 0.0
-        for i in range(P.shape[0]):
-            if w[i] <= 0:
-                continue
-            s = 0.0
-            for j in range(d):
-                t = P[i, j] - y[j]
-                s += t * t
-            dist = np.sqrt(s)
-            if dist < 1e-12:  # at a data point: it contributes as a very close point
-                dist = 1e-12
-            f = w[i] / dist
-            den += f
-            for j in range(d):
-                num[j] += f * P[i, j]
-        if den == 0.0:
-            break
-        for j in range(d):
-            nv = num[j] / den
-            shift += (nv - y[j]) ** 2
-            y[j] = nv
-        if shift <= 1e-18 * (1.0 + np.dot(y, y)):
-            break
-    return y
-
-
-@numba.njit(cache=True)
-def _kmedian_weights(X, w, left, right, size, order, start, n_leaves, sample_size, n_iter, seed):
-    """Appendix D: per vertex, a Weiszfeld median of a sample and the exact cost to it."""
-    np.random.seed(seed)
-    n_nodes = left.shape[0]
-    d = X.shape[1]
-    cost = np.zeros(n_nodes)
-    medians = np.empty((n_nodes - n_leaves, d))
-    for v in range(n_leaves, n_nodes):
-        s0 = start[v]
-        m = size[v]
-        ns = m if m <= sample_size else sample_size
-        P = np.empty((ns, d))
-        pw = np.empty(ns)
-        for i in range(ns):
-            # all points of a small cluster, else a uniform sample; each keeps its weight,
-            # so the sample's weighted distance sum estimates the cluster's without bias
-            pos = s0 + (i if m <= sample_size else np.random.randint(0, m))
-            P[i] = X[order[pos]]
-            pw[i] = w[order[pos]]
-        # warm start: weighted mean of the sample
-        y = np.zeros(d)
-        tot = 0.0
-        for i in range(ns):
-            tot += pw[i]
-            for j in range(d):
-                y[j] += pw[i] * P[i, j]
-        if tot > 0:
-            for j in range(d):
-                y[j] /= tot
-        else:
-            for j in range(d):
-                y[j] = P[0, j]
-        y = _weiszfeld(P, pw, y, n_iter)
-        medians[v - n_leaves] = y
-        c = 0.0
-        for i in range(m):
-            p = order[s0 + i]
-            s = 0.0
-            for j in range(d):
-                t = X[p, j] - y[j]
-                s += t * t
-            c += w[p] * np.sqrt(s)
-        cost[v] = c
-    return cost, medians

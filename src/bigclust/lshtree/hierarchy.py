@@ -1,6 +1,7 @@
 """The tree of candidate clusters: Algorithms 1-4 of the LSH-tree paper.
 
-papers/mpc-kmeans-perturbation-resilient.txt builds, for geometric scales
+The paper ("Massively Parallel k-Means Clustering for Perturbation Resilient
+Instances", Cohen-Addad, Mirrokni and Zhong, ICML 2022) builds, for geometric scales
 ``D_i``, near-neighbour graphs ``G_i`` from LSH collisions (Algorithm 1), takes
 the connected components of the cumulative graphs ``G'_i = E_0 u ... u E_i`` as
 candidate clusters (Algorithm 2), links each candidate to the smallest candidate
@@ -25,7 +26,7 @@ containing it at a higher scale (Algorithm 3) and binarises the result
 Edges are verified against the true distance (``dist(p, q) < c * D``), which
 makes Lemma 3.5 (2) hold surely instead of with high probability. A scale whose
 threshold ``c * D`` is below a proven lower bound on every distance between
-different components (:func:`_separation_lower_bound`) would reject every edge
+different components (:func:`bigclust.lshtree._kernels.separation.separation_lower_bound`) would reject every edge
 and is skipped; that changes nothing in the output, because each scale's hash
 offsets are drawn from a stream keyed by the scale index.
 
@@ -41,11 +42,14 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .lsh import _MULTIPLIERS, bucket_keys, draw_pstable
+from ._kernels.candidates import scale_buffers, scale_candidates, scale_offsets
+from ._kernels.forest import Forest
+from ._kernels.node_stats import kmeans_stats
+from ._kernels.separation import SKIP_MAX_COMPONENTS, separation_lower_bound
+from .lsh import MULTIPLIERS, draw_pstable
 
-# The separation bound that lets the sweep skip empty scales costs O(n d + C^2 d)
-# for C components; it is only tried when C is at most this.
-_SKIP_MAX_COMPONENTS = 512
+# Read at every sweep (tests lower it to turn skipping off).
+_SKIP_MAX_COMPONENTS = SKIP_MAX_COMPONENTS
 
 __all__ = ["Hierarchy", "build_hierarchy", "kmeans_node_stats", "leaf_order", "labels_from_pruning"]
 
@@ -96,15 +100,7 @@ class Hierarchy:
         return self.n_nodes - 1
 
 
-# --------------------------------------------------------------------------- union-find
-
-
-@numba.njit(cache=True, inline="always")
-def _find(uf, x):
-    while uf[x] != x:
-        uf[x] = uf[uf[x]]  # path halving
-        x = uf[x]
-    return x
+# --------------------------------------------------------------------------- distance checks
 
 
 @numba.njit(cache=True)
@@ -166,51 +162,6 @@ def _closer_than4(Y, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
 
 
 @numba.njit(cache=True, parallel=True)
-def _scale_candidates(Z, offsets, inv_scale_width, n_hashes, n_projections, multipliers, lab,
-                      cand_p, cand_q, n_cand, keys, table_keys, table_vals):
-    """Algorithm 1, line 4, for one scale: the edges that need a distance check.
-
-    For each hash function ``j`` and each point ``p``, the proposed edge is
-    ``(p, q)`` with ``q`` the smallest-index point in ``p``'s bucket. Only edges
-    between different components (``lab`` = component at the start of the
-    scale) can change anything; those are written, in increasing ``p``, to
-    ``cand_p[j, :n_cand[j]]`` and ``cand_q[j, :n_cand[j]]``.
-
-    Hash functions are independent, so they are spread over the worker threads;
-    each worker owns one row of the ``keys``/``table_*`` scratch arrays
-    (allocated once per fit, not per scale).
-    """
-    n = Z.shape[1]
-    n_workers = keys.shape[0]
-    mask = table_keys.shape[1] - 1
-    for w in numba.prange(n_workers):
-        for j in range(w, n_hashes, n_workers):
-            kw = keys[w]
-            tk = table_keys[w]
-            tv = table_vals[w]
-            bucket_keys(Z, j * n_projections, n_projections, inv_scale_width, offsets[j], multipliers, kw)
-            tv[:] = -1
-            c = 0
-            for p in range(n):  # increasing p: the first point stored per key is the smallest index
-                key = kw[p]
-                slot = np.int64(key & np.uint64(mask))
-                while True:
-                    v = tv[slot]
-                    if v == -1:
-                        tv[slot] = p
-                        tk[slot] = key
-                        break
-                    if tk[slot] == key:
-                        if lab[v] != lab[p]:
-                            cand_p[j, c] = p
-                            cand_q[j, c] = v
-                            c += 1
-                        break
-                    slot = (slot + 1) & mask
-            n_cand[j] = c
-
-
-@numba.njit(cache=True, parallel=True)
 def _check_candidates(cand_p, cand_q, n_cand, n_hashes, Y, thr2, accepted, stop_at_first):
     """Distance-check the candidate edges of one scale; ``accepted[j, i]`` marks the short ones.
 
@@ -258,251 +209,6 @@ def _check_candidates(cand_p, cand_q, n_cand, n_hashes, Y, thr2, accepted, stop_
                     stop[0] = True
                     break
     return found.any()
-
-
-@numba.njit(cache=True)
-def _merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, uf, uf_size, mark, scale_id, touched):
-    """Union the accepted edges of one scale, hash by hash, in increasing ``p``.
-
-    Returns (n_touched, n_unions). ``touched`` collects the roots, as of the
-    start of the scale, of every component that merged, in the order of first
-    contact (it fixes the children's order in Algorithm 4's heap layout).
-    """
-    n_touched = 0
-    n_unions = 0
-    for j in range(n_hashes):
-        for i in range(n_cand[j]):
-            if not accepted[j, i]:
-                continue
-            ra = _find(uf, cand_p[j, i])
-            rb = _find(uf, cand_q[j, i])
-            if ra == rb:
-                continue
-            if mark[ra] != scale_id:
-                mark[ra] = scale_id
-                touched[n_touched] = ra
-                n_touched += 1
-            if mark[rb] != scale_id:
-                mark[rb] = scale_id
-                touched[n_touched] = rb
-                n_touched += 1
-            if uf_size[ra] < uf_size[rb]:
-                ra, rb = rb, ra
-            uf[rb] = ra
-            uf_size[ra] += uf_size[rb]
-            n_unions += 1
-    return n_touched, n_unions
-
-
-@numba.njit(cache=True)
-def _separation_lower_bound(Y, lab, max_components):
-    """A lower bound on the distance between any two points of different components.
-
-    For components ``A``, ``B`` with (computed) means ``m_A``, ``m_B`` two bounds
-    hold for every ``p`` in ``A`` and ``q`` in ``B``:
-
-    * spheres: ``|p - q| >= |m_A - m_B| - r_A - r_B``, ``r_A`` = the largest
-      distance of a point of ``A`` from ``m_A`` (triangle inequality);
-    * slab: with ``u = (m_B - m_A) / |m_B - m_A|``, ``|p - q| >= u.(q - p) >=
-      min_B u.(q - m_A) - max_A u.(p - m_A)`` (Cauchy-Schwarz).
-
-    The sphere bound costs O(d) per pair, the slab bound O((|A| + |B|) d); pairs
-    are taken in increasing sphere bound and the slab bound is computed only
-    while a pair's sphere bound is below the best bound found so far, so the
-    result is exactly ``min over pairs of max(sphere, slab)``. Every bound is
-    shrunk by a relative ``1e-9`` (and by ``1e-9`` of the lengths involved) to
-    cover rounding, which is ``O(d eps)`` relative with ``eps = 2^-53``. ``lab``
-    holds each point's root. Returns -1 when there are more than
-    ``max_components`` components (the pairwise pass would cost too much).
-    """
-    n, d = Y.shape
-    cid = np.full(n, -1, np.int64)
-    n_comp = 0
-    for x in range(n):
-        r = lab[x]
-        if cid[r] == -1:
-            if n_comp == max_components:
-                return -1.0
-            cid[r] = n_comp
-            n_comp += 1
-    if n_comp < 2:
-        return np.inf
-    mu = np.zeros((n_comp, d))
-    cnt = np.zeros(n_comp, np.int64)
-    for x in range(n):
-        c = cid[lab[x]]
-        cnt[c] += 1
-        for j in range(d):
-            mu[c, j] += Y[x, j]
-    for c in range(n_comp):
-        for j in range(d):
-            mu[c, j] /= cnt[c]
-    # members of each component, contiguous (counting sort by component)
-    first = np.zeros(n_comp + 1, np.int64)
-    for c in range(n_comp):
-        first[c + 1] = first[c] + cnt[c]
-    fill = first[:n_comp].copy()
-    members = np.empty(n, np.int64)
-    rad = np.zeros(n_comp)
-    for x in range(n):
-        c = cid[lab[x]]
-        members[fill[c]] = x
-        fill[c] += 1
-        s = 0.0
-        for j in range(d):
-            t = Y[x, j] - mu[c, j]
-            s += t * t
-        if s > rad[c]:
-            rad[c] = s
-    for c in range(n_comp):
-        rad[c] = np.sqrt(rad[c])
-    n_pairs = n_comp * (n_comp - 1) // 2
-    pa = np.empty(n_pairs, np.int64)
-    pb = np.empty(n_pairs, np.int64)
-    sphere = np.empty(n_pairs)
-    dist = np.empty(n_pairs)
-    k = 0
-    for a in range(n_comp):
-        for b in range(a + 1, n_comp):
-            s = 0.0
-            for j in range(d):
-                t = mu[a, j] - mu[b, j]
-                s += t * t
-            pa[k] = a
-            pb[k] = b
-            dist[k] = np.sqrt(s)
-            sphere[k] = dist[k] * (1.0 - 1e-9) - (rad[a] + rad[b]) * (1.0 + 1e-9)
-            k += 1
-    order = np.argsort(sphere)
-    best = np.inf
-    u = np.empty(d)
-    for o in range(n_pairs):
-        k = order[o]
-        if sphere[k] >= best:
-            break  # every later pair has sphere >= best, so max(sphere, slab) >= best
-        a = pa[k]
-        b = pb[k]
-        bound = sphere[k]
-        if dist[k] > 0:
-            for j in range(d):
-                u[j] = (mu[b, j] - mu[a, j]) / dist[k]
-            hi_a = -np.inf
-            for i in range(first[a], first[a + 1]):
-                x = members[i]
-                s = 0.0
-                for j in range(d):
-                    s += u[j] * (Y[x, j] - mu[a, j])
-                if s > hi_a:
-                    hi_a = s
-            lo_b = np.inf
-            for i in range(first[b], first[b + 1]):
-                x = members[i]
-                s = 0.0
-                for j in range(d):
-                    s += u[j] * (Y[x, j] - mu[a, j])
-                if s < lo_b:
-                    lo_b = s
-            slab = (lo_b - hi_a) * (1.0 - 1e-9) - 1e-9 * (rad[a] + rad[b] + dist[k])
-            if slab > bound:
-                bound = slab
-        if bound < best:
-            best = bound
-    return best
-
-
-@numba.njit(cache=True)
-def _flatten(uf, lab):
-    for x in range(uf.shape[0]):
-        r = _find(uf, x)
-        uf[x] = r
-        lab[x] = r
-
-
-@numba.njit(cache=True)
-def _emit_vertices(touched, n_touched, uf, comp_node, left, right, auxiliary, node_scale, next_id, scale_value):
-    """Algorithms 3-4 for one scale: new vertices for the components that merged.
-
-    ``touched`` holds the union-find roots, as of the start of the scale, of every
-    component that took part in a merge; grouping them by their root now gives
-    each new component's children. Returns the next free vertex id.
-    """
-    finals = np.empty(n_touched, np.int64)
-    for i in range(n_touched):
-        finals[i] = _find(uf, touched[i])
-    order = np.argsort(finals, kind="mergesort")
-    i = 0
-    while i < n_touched:
-        f = finals[order[i]]
-        j = i
-        while j < n_touched and finals[order[j]] == f:
-            j += 1
-        s = j - i  # number of children, >= 2
-        children = np.empty(s, np.int64)
-        for c in range(s):
-            children[c] = comp_node[touched[order[i + c]]]
-        # Heap positions 1..s-1 become vertices (1 is the component itself);
-        # positions s+1..2s are the children, position s is collapsed onto child s.
-        # Create from position s-1 down to 1 so children get smaller ids.
-        base = next_id
-        for pos in range(s - 1, 0, -1):
-            vid = base + (s - 1 - pos)
-            for side in range(2):
-                qpos = 2 * pos + side
-                if qpos >= s:
-                    child = children[qpos - s - 1] if qpos > s else children[s - 1]
-                else:
-                    child = base + (s - 1 - qpos)
-                if side == 0:
-                    left[vid] = child
-                else:
-                    right[vid] = child
-            auxiliary[vid] = pos != 1
-            node_scale[vid] = scale_value
-        next_id = base + s - 1
-        comp_node[f] = next_id - 1
-        i = j
-    return next_id
-
-
-@numba.njit(cache=True)
-def _join_all(uf, uf_size, mark, scale_id, touched):
-    """Union every remaining component (the forced root); returns n_touched.
-
-    The components are touched in order of their smallest point (a canonical
-    order that does not depend on union-find internals, so the spark engine,
-    whose component labels are smallest points, builds the same root).
-    """
-    n = uf.shape[0]
-    nt = 0
-    for x in range(n):
-        r = _find(uf, x)
-        if mark[r] != scale_id:
-            mark[r] = scale_id
-            touched[nt] = r
-            nt += 1
-    first = touched[0]
-    for i in range(1, nt):
-        uf[touched[i]] = first
-        uf_size[first] += uf_size[touched[i]]
-    return nt
-
-
-@numba.njit(cache=True)
-def _finish_tree(left, right, n_leaves):
-    n_nodes = left.shape[0]
-    parent = np.full(n_nodes, -1, np.int64)
-    size = np.ones(n_nodes, np.int64)
-    for v in range(n_leaves, n_nodes):
-        parent[left[v]] = v
-        parent[right[v]] = v
-        size[v] = size[left[v]] + size[right[v]]
-    depth = np.zeros(n_nodes, np.int64)
-    max_depth = 0
-    for v in range(n_nodes - 2, -1, -1):
-        depth[v] = depth[parent[v]] + 1
-        if depth[v] > max_depth:
-            max_depth = depth[v]
-    return parent, size, max_depth
 
 
 def _min_distance_lower_bound(Y: np.ndarray, rng: np.random.Generator, n_directions: int = 4) -> float:
@@ -583,15 +289,9 @@ def build_hierarchy(
     """
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     n, d = Y.shape
-    max_nodes = 2 * n - 1
-    left = np.full(max_nodes, -1, np.int64)
-    right = np.full(max_nodes, -1, np.int64)
-    auxiliary = np.zeros(max_nodes, np.bool_)
-    node_scale = np.zeros(max_nodes, np.float64)
     info = {"n_scales": 0, "edges_checked": 0, "edges_accepted": 0, "forced_root": False}
     if n == 1:
-        parent, size, depth = _finish_tree(left, right, 1)
-        return Hierarchy(1, left, right, parent, size, node_scale, auxiliary, int(depth), info)
+        return Hierarchy(1, *Forest(1).finish(info), info)
 
     lsh = draw_pstable(d, n_hashes, n_projections, bucket_width, random_state)
     Z = lsh.project(Y)
@@ -605,29 +305,11 @@ def build_hierarchy(
     d_stop = 2.0 * max(diameter_ub, diameter_ub / edge_factor)
     info.update(diameter_upper_bound=diameter_ub, min_distance_lower_bound=min_lb)
 
-    uf = np.arange(n, dtype=np.int64)
-    uf_size = np.ones(n, np.int64)
-    mark = np.full(n, -1, np.int64)
-    touched = np.empty(n, np.int64)
-    comp_node = np.arange(n, dtype=np.int64)
-    # candidate edges of one scale, (hash, i) -> (p, q); int32 halves the memory traffic
-    idx = np.int32 if n < 2**31 else np.int64
-    cand_p = np.empty((n_hashes, n), idx)
-    cand_q = np.empty((n_hashes, n), idx)
-    n_cand = np.zeros(n_hashes, np.int64)
+    forest = Forest(n)
+    # candidate edges of one scale, (hash, i) -> (p, q)
+    cand_p, cand_q, n_cand, scratch = scale_buffers(n, n_hashes)
     accepted = np.zeros((n_hashes, n), np.bool_)
     lab = np.empty(n, np.int64)
-    n_workers = max(1, min(numba.get_num_threads(), n_hashes))
-    table_size = 1 << int(np.ceil(np.log2(2 * n)))
-    scratch = (np.empty((n_workers, n), np.uint64), np.empty((n_workers, table_size), np.uint64),
-               np.empty((n_workers, table_size), idx))
-
-    def offsets_for(i):
-        # Fresh offsets b/r in [0, 1) per scale and hash function, from a stream
-        # keyed by the scale index so that dry runs and real runs agree.
-        sub = np.random.default_rng([seed_base, i])
-        return sub.random((n_hashes, n_projections))
-
     seed_base = int(random_state.integers(2**63 - 1))
 
     def run_scale(i, dry):
@@ -635,14 +317,14 @@ def build_hierarchy(
         thr = edge_factor * D
         # a dry run only asks whether the first few hash functions find any edge
         t = min(n_hashes, 4) if dry else n_hashes
-        _flatten(uf, lab)
-        _scale_candidates(Z, offsets_for(i), 1.0 / (D * bucket_width), t, n_projections, _MULTIPLIERS, lab,
-                          cand_p, cand_q, n_cand, *scratch)
+        forest.labels(lab)
+        scale_candidates(Z, scale_offsets(seed_base, i, n_hashes, n_projections), 1.0 / (D * bucket_width), t,
+                         n_projections, MULTIPLIERS, lab, cand_p, cand_q, n_cand, *scratch)
         checked = int(n_cand[:t].sum())
         found = _check_candidates(cand_p, cand_q, n_cand, t, Y, thr * thr, accepted, dry)
         if dry:
             return 0, int(found), checked
-        nt, nu = _merge_accepted(cand_p, cand_q, n_cand, accepted, t, uf, uf_size, mark, i, touched)
+        nt, nu = forest.merge(cand_p, cand_q, n_cand, accepted, t, i, D)
         return nt, nu, checked
 
     def probe(i):
@@ -654,91 +336,39 @@ def build_hierarchy(
     i = first_sweep_scale(probe, d0, scale_ratio, d_stop)
     info["first_scale"] = float(d0 * scale_ratio**i)
 
-    next_id = n
-    n_components = n
     info["scales_skipped"] = 0
     bound_tried = False  # a separation bound was computed for the current components
-    while n_components > 1 and d0 * scale_ratio**i < d_stop:
+    while forest.n_components > 1 and d0 * scale_ratio**i < d_stop:
         D = d0 * scale_ratio**i
         nt, nu, checked = run_scale(i, False)
         info["n_scales"] += 1
         info["edges_checked"] += int(checked)
         info["edges_accepted"] += int(nu)
         if nt:
-            next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, D)
-            n_components -= nu
             bound_tried = False
-        elif not bound_tried and n_components <= _SKIP_MAX_COMPONENTS:
+        elif not bound_tried and forest.n_components <= _SKIP_MAX_COMPONENTS:
             # A scale merged nothing: the components may be far apart. Scales whose
             # threshold c*D is below a lower bound on every cross-component distance
             # would reject every proposed edge and change nothing (the offsets are
             # keyed by the scale index, so later scales are unaffected): skip them.
             # They count in n_scales (swept), not in edges_checked.
             bound_tried = True
-            _flatten(uf, lab)
-            sep = _separation_lower_bound(Y, lab, _SKIP_MAX_COMPONENTS)
+            forest.labels(lab)
+            sep = separation_lower_bound(Y, lab, _SKIP_MAX_COMPONENTS)
             while edge_factor * d0 * scale_ratio ** (i + 1) * (1.0 + 1e-9) < sep and d0 * scale_ratio ** (i + 1) < d_stop:
                 i += 1
                 info["n_scales"] += 1
                 info["scales_skipped"] += 1
         if progress is not None:
-            progress.update(f"tree: scale {info['n_scales']} (D={D:.3g}), {n_components} components")
+            progress.update(f"tree: scale {info['n_scales']} (D={D:.3g}), {forest.n_components} components")
         i += 1
-    if n_components > 1:
-        # No scale up to twice the diameter bound connected everything (LSH
-        # misses are possible); join what is left under one root (Lemma 3.7's P in Q_L).
-        info["forced_root"] = True
-        nt = _join_all(uf, uf_size, mark, -2, touched)
-        next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, np.inf)
-    assert next_id == max_nodes, (next_id, max_nodes)
     info["last_scale"] = float(d0 * scale_ratio ** (i - 1))
-    parent, size, depth = _finish_tree(left, right, n)
-    return Hierarchy(n, left, right, parent, size, node_scale, auxiliary, int(depth), info)
+    # No scale up to twice the diameter bound may have connected everything (LSH
+    # misses are possible): finish joins what is left under one root.
+    return Hierarchy(n, *forest.finish(info), info)
 
 
 # --------------------------------------------------------------------------- node weights
-
-
-@numba.njit(cache=True)
-def _kmeans_stats(X, w, left, right, n_leaves):
-    """Bottom-up total weight, mean and SSE of every vertex (Ward's merge formula).
-
-    ``SSE(A u B) = SSE(A) + SSE(B) + W_A W_B / (W_A + W_B) * |mu_A - mu_B|^2`` is
-    used instead of sum-of-squares minus squared sum, which cancels badly.
-    Returns (W, SSE, internal_means) with internal_means[v - n_leaves] for v >= n_leaves.
-    """
-    n_nodes = left.shape[0]
-    d = X.shape[1]
-    W = np.zeros(n_nodes)
-    cnt = np.ones(n_nodes)
-    sse = np.zeros(n_nodes)
-    means = np.empty((n_nodes - n_leaves, d))
-    for v in range(n_leaves):
-        W[v] = w[v]
-    for v in range(n_leaves, n_nodes):
-        a = left[v]
-        b = right[v]
-        wa = W[a]
-        wb = W[b]
-        W[v] = wa + wb
-        cnt[v] = cnt[a] + cnt[b]
-        mv = v - n_leaves
-        if wa + wb > 0:
-            fa = wa / (wa + wb)
-            fb = wb / (wa + wb)
-        else:  # zero-weight points: centre at the plain mean, cost 0
-            fa = cnt[a] / cnt[v]
-            fb = cnt[b] / cnt[v]
-        dist2 = 0.0
-        for j in range(d):
-            ma = X[a, j] if a < n_leaves else means[a - n_leaves, j]
-            mb = X[b, j] if b < n_leaves else means[b - n_leaves, j]
-            means[mv, j] = fa * ma + fb * mb
-            t = ma - mb
-            dist2 += t * t
-        extra = wa * wb / (wa + wb) * dist2 if wa > 0 and wb > 0 else 0.0
-        sse[v] = sse[a] + sse[b] + extra
-    return W, sse, means
 
 
 def kmeans_node_stats(tree: Hierarchy, X: np.ndarray, sample_weight: np.ndarray):
@@ -757,7 +387,7 @@ def kmeans_node_stats(tree: Hierarchy, X: np.ndarray, sample_weight: np.ndarray)
     sse : ndarray of shape (n_nodes,)
     internal_means : ndarray of shape (n_nodes - n_leaves, n_features)
     """
-    return _kmeans_stats(np.ascontiguousarray(X, dtype=np.float64), sample_weight.astype(np.float64),
+    return kmeans_stats(np.ascontiguousarray(X, dtype=np.float64), sample_weight.astype(np.float64),
                          tree.left, tree.right, tree.n_leaves)
 
 

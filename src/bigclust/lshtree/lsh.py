@@ -1,7 +1,8 @@
 """Locality-sensitive hash families for Euclidean space.
 
 The p-stable family of Datar, Immorlica, Indyk and Mirrokni (2004), as used in
-Section 5 of the LSH-tree paper (papers/mpc-kmeans-perturbation-resilient.txt):
+Section 5 of the LSH-tree paper ("Massively Parallel k-Means Clustering for
+Perturbation Resilient Instances"):
 a hash function for scale ``D`` is defined by ``m`` Gaussian vectors ``v_j`` and
 offsets ``b_j ~ U[0, r)``,
 
@@ -87,7 +88,7 @@ def collision_probability(distance_over_scale: float, bucket_width: float = 4.0,
 # Odd 64-bit multipliers: key = mix(sum_q c_q * M_q mod 2^64). Two different
 # bucket vectors get the same key with probability about 2^-64, and a false
 # match would only propose an edge, which the distance check then judges.
-_MULTIPLIERS = np.random.default_rng(0x5EED).integers(1, 2**63 - 1, size=64, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+MULTIPLIERS = np.random.default_rng(0x5EED).integers(1, 2**63 - 1, size=64, dtype=np.int64).astype(np.uint64) | np.uint64(1)
 
 
 @numba.njit(cache=True, inline="always")

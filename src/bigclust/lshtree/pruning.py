@@ -21,7 +21,7 @@ is a partition of the points. Both dynamic programs run bottom-up over vertex id
     weight of a pruning achieving it; children are combined by trying every pair
     of breakpoints. Placing a combination at the level of its actual weight, and
     dropping counts above ``k``, are provably never worse than line 9 (see
-    ``_approx_tables``).
+    ``_kernels.subtree_dp.approx_tables``).
 ``lagrangian_dp``
     A penalty per cluster, searched by bisection: ``O(n)`` per penalty, exact when
     a penalty yields exactly ``k`` clusters, and a certified lower bound always.
@@ -30,11 +30,17 @@ is a partition of the points. Both dynamic programs run bottom-up over vertex id
 from __future__ import annotations
 
 import heapq
+import math
 
 import numba
 import numpy as np
 
 from .hierarchy import Hierarchy
+from ._kernels.subtree_dp import (NO_INPUT, NO_OFFS, NO_VALS, approx_tables, approx_traceback, exact_tables,
+                                  exact_traceback, level_count, level_tables)
+from ._kernels.penalised import penalised_batch as _penalised_batch
+from ._kernels.penalised import penalised_take as _penalised_take
+from ._kernels.penalised import penalised_trace as _penalised_trace
 
 __all__ = ["exact_dp", "approx_dp", "approx_guarantee", "lagrangian_dp", "exact_dp_work", "approx_dp_work", "split_to_k", "pruning_cost"]
 
@@ -56,79 +62,6 @@ def _exact_work(left, right, size, n_leaves, k):
 def exact_dp_work(tree: Hierarchy, k: int) -> tuple[float, float]:
     """(operations, table entries) that :func:`exact_dp` needs for this tree and ``k``."""
     return _exact_work(tree.left, tree.right, tree.size, tree.n_leaves, k)
-
-
-@numba.njit(cache=True, inline="always")
-def _min_plus_into(dp, o, oa, na, ob, nb, cv):
-    """Algorithm 5's recurrence for one vertex with children tables ``a``, ``b``:
-    ``dp[o + i - 1] = min(dp[o + i - 1], min_{i1 + i2 = i} dp[oa + i1 - 1] + dp[ob + i2 - 1])``
-    for ``i <= cv``, with ``na``/``nb`` entries in the children's tables. Shared by the
-    local and Spark engines so that both do the same additions in the same order.
-    """
-    for i1 in range(1, na + 1):
-        va = dp[oa + i1 - 1]
-        lim = min(nb, cv - i1)
-        for i2 in range(1, lim + 1):
-            s = va + dp[ob + i2 - 1]
-            if s < dp[o + i1 + i2 - 1]:
-                dp[o + i1 + i2 - 1] = s
-
-
-@numba.njit(cache=True)
-def _exact_tables(left, right, size, w, n_leaves, k):
-    n_nodes = left.shape[0]
-    cap = np.empty(n_nodes, np.int64)
-    offs = np.empty(n_nodes + 1, np.int64)
-    offs[0] = 0
-    for v in range(n_nodes):
-        cap[v] = min(size[v], k)
-        offs[v + 1] = offs[v] + cap[v]
-    dp = np.full(offs[n_nodes], np.inf)
-    for v in range(n_nodes):
-        o = offs[v]
-        dp[o] = w[v]
-        if v < n_leaves:
-            continue
-        a = left[v]
-        b = right[v]
-        oa = offs[a]
-        ob = offs[b]
-        cv = cap[v]
-        _min_plus_into(dp, o, oa, cap[a], ob, cap[b], cv)
-    return dp, offs, cap
-
-
-@numba.njit(cache=True)
-def _exact_traceback(left, right, dp, offs, cap, root, n_clusters, n_leaves):
-    out = np.empty(n_clusters, np.int64)
-    n_out = 0
-    stack_v = np.empty(2 * n_clusters + 2, np.int64)
-    stack_i = np.empty(2 * n_clusters + 2, np.int64)
-    stack_v[0] = root
-    stack_i[0] = n_clusters
-    top = 1
-    while top > 0:
-        top -= 1
-        v = stack_v[top]
-        i = stack_i[top]
-        if i == 1:
-            out[n_out] = v
-            n_out += 1
-            continue
-        a = left[v]
-        b = right[v]
-        target = dp[offs[v] + i - 1]
-        found = -1
-        for i1 in range(max(1, i - cap[b]), min(cap[a], i - 1) + 1):  # smallest i' first (Alg. 5 line 10.4)
-            if dp[offs[a] + i1 - 1] + dp[offs[b] + i - i1 - 1] == target:
-                found = i1
-                break
-        stack_v[top] = a
-        stack_i[top] = found
-        stack_v[top + 1] = b
-        stack_i[top + 1] = i - found
-        top += 2
-    return out[:n_out]
 
 
 def exact_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int):
@@ -154,176 +87,15 @@ def exact_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int):
     """
     k = int(n_clusters)
     w = np.ascontiguousarray(weights, dtype=np.float64)
-    dp, offs, cap = _exact_tables(tree.left, tree.right, tree.size, w, tree.n_leaves, k)
+    # the whole tree as one subtree without inputs: Algorithm 7's kernel with a single task
+    dp, offs, cap = exact_tables(tree.left, tree.right, tree.size, w, NO_INPUT, NO_OFFS, NO_VALS, k)
     root = tree.root
     exact_curve = dp[offs[root]: offs[root] + cap[root]].copy()
-    selected = _exact_traceback(tree.left, tree.right, dp, offs, cap, root, k, tree.n_leaves)
+    selected, _, _ = exact_traceback(tree.left, tree.right, NO_INPUT, dp, offs, cap, root, k)
     return selected, np.minimum.accumulate(exact_curve), exact_curve
 
 
 # --------------------------------------------------------------------------- Algorithm 6
-
-
-def _level_tables(step: float, n_levels: int) -> np.ndarray:
-    """lambda_i = (1+step)^i for i = 0..n_levels-1 (lambda_{-1} = 0 is implicit)."""
-    return (1.0 + step) ** np.arange(n_levels, dtype=np.float64)
-
-
-@numba.njit(cache=True, inline="always")
-def _level_of(x, lam, inv_log_step):
-    """Smallest i with lam[i] >= x for x > 0 (len(lam) if none), -1 for x == 0.
-
-    One logarithm gives the level up to rounding; the table comparison makes it
-    exact with respect to ``lam`` (with a relative tolerance of 1e-12).
-    """
-    if x <= 0.0:
-        return -1
-    n = lam.shape[0]
-    i = np.int64(np.ceil(np.log(x) * inv_log_step))
-    if i < 0:
-        i = 0
-    if i > n:
-        i = n
-    xt = x * (1 - 1e-12)
-    while i > 0 and lam[i - 1] >= xt:
-        i -= 1
-    while i < n and lam[i] < xt:
-        i += 1
-    return i
-
-
-@numba.njit(cache=True)
-def _approx_vertex(wv, lv, oa, na, ob, nb, o, bl, bc, bx, pa, pb, lam, k, inv_log_step,
-                   best_c, best_x, best_a, best_b):
-    """Algorithm 6, lines 6-10, for one vertex of weight ``wv`` (level ``lv >= 0``).
-
-    Its children's breakpoints are ``oa .. oa+na-1`` and ``ob .. ob+nb-1`` of the
-    arrays; the vertex's are written from ``o`` on (children pairs first, the
-    vertex itself last) and their number is returned. ``best_*`` are scratch
-    arrays of length ``len(lam) + 2``, ``best_c`` all ``BIG`` on entry and exit.
-    Shared by :func:`_approx_tables` and the spark engine's per-subtree kernel,
-    so both compute the same tables bit for bit.
-    """
-    BIG = np.int64(1) << 62
-    lo = lv + 1
-    hi = -1
-    for x in range(oa, oa + na):
-        ca = bc[x]
-        xa = bx[x]
-        for y in range(ob, ob + nb):
-            cost = xa + bx[y]
-            lsum = _level_of(cost, lam, inv_log_step)
-            if lsum >= lv:  # from level lv on the vertex itself (count 1) wins
-                break
-            c = ca + bc[y]
-            t = lsum + 1
-            if c < best_c[t] or (c == best_c[t] and cost < best_x[t]):
-                best_c[t] = c
-                best_x[t] = cost
-                best_a[t] = x
-                best_b[t] = y
-            if t < lo:
-                lo = t
-            if t > hi:
-                hi = t
-    m = 0
-    run = k + 1  # only counts <= k are kept
-    for t in range(lo, hi + 1):
-        if best_c[t] < run:
-            run = best_c[t]
-            bl[o + m] = t - 1
-            bc[o + m] = run
-            bx[o + m] = best_x[t]
-            pa[o + m] = best_a[t]
-            pb[o + m] = best_b[t]
-            m += 1
-        best_c[t] = BIG
-    bl[o + m] = lv
-    bc[o + m] = 1
-    bx[o + m] = wv
-    pa[o + m] = -1
-    pb[o + m] = -1
-    return m + 1
-
-
-@numba.njit(cache=True)
-def _approx_tables(left, right, size, wn, n_leaves, lam, k, inv_log_step):
-    """Breakpoint tables of Algorithm 6 for every vertex, counts above ``k`` dropped.
-
-    Vertex ``v`` stores breakpoints ``x = offs[v] .. offs[v]+nbp[v]-1`` with levels
-    ``bl`` increasing and counts ``bc`` strictly decreasing: DPsize(v, i) is the
-    count of the last breakpoint whose level is <= i (and exceeds ``k`` below the
-    first). Each breakpoint also keeps the actual weight ``bx`` of a pruning that
-    achieves it and the two children breakpoints ``pa``/``pb`` it came from (-1 for
-    the vertex itself).
-
-    Two departures from line 9, both provably never worse:
-    * a combination is placed at the level of the *actual* sum ``bx_a + bx_b``
-      instead of ``lambda_a + lambda_b``; since ``bx <= lambda`` at every breakpoint,
-      by induction every count sits at a level no higher than in Algorithm 6's
-      table, so Lemma 3.12's bound holds and rounding no longer compounds up the tree;
-    * counts above ``k`` are dropped: a sum with such a term exceeds ``k``, so the
-      root's choice (line 12) and the traceback never read them. This bounds each
-      table by ``min(|C|, levels, k)`` entries.
-    """
-    n_nodes = left.shape[0]
-    n_levels = lam.shape[0]
-    offs = np.empty(n_nodes + 1, np.int64)
-    offs[0] = 0
-    for v in range(n_nodes):
-        offs[v + 1] = offs[v] + min(size[v], n_levels + 2, k + 1)
-    total = offs[n_nodes]
-    bl = np.empty(total, np.int64)
-    bc = np.empty(total, np.int64)
-    bx = np.empty(total)
-    pa = np.empty(total, np.int64)
-    pb = np.empty(total, np.int64)
-    nbp = np.zeros(n_nodes, np.int64)
-    BIG = np.int64(1) << 62
-    best_c = np.full(n_levels + 2, BIG, np.int64)
-    best_x = np.empty(n_levels + 2)
-    best_a = np.empty(n_levels + 2, np.int64)
-    best_b = np.empty(n_levels + 2, np.int64)
-    for v in range(n_nodes):
-        lv = _level_of(wn[v], lam, inv_log_step)
-        o = offs[v]
-        if v < n_leaves or lv == -1:
-            bl[o] = lv
-            bc[o] = 1
-            bx[o] = wn[v]
-            pa[o] = -1
-            pb[o] = -1
-            nbp[v] = 1
-            continue
-        nbp[v] = _approx_vertex(wn[v], lv, offs[left[v]], nbp[left[v]], offs[right[v]], nbp[right[v]], o,
-                                bl, bc, bx, pa, pb, lam, k, inv_log_step, best_c, best_x, best_a, best_b)
-    return bl, bc, bx, pa, pb, offs, nbp
-
-
-@numba.njit(cache=True)
-def _approx_traceback(left, right, pa, pb, offs, root, start, max_out):
-    """Follow the stored children breakpoints from the root's chosen breakpoint."""
-    out = np.empty(max_out, np.int64)
-    n_out = 0
-    stack_v = np.empty(2 * max_out + 2, np.int64)
-    stack_x = np.empty(2 * max_out + 2, np.int64)
-    stack_v[0] = root
-    stack_x[0] = start
-    top = 1
-    while top > 0:
-        top -= 1
-        v = stack_v[top]
-        x = stack_x[top]
-        if pa[x] < 0:  # the vertex itself (Alg. 6 line 14.2)
-            out[n_out] = v
-            n_out += 1
-            continue
-        stack_v[top] = left[v]
-        stack_x[top] = pa[x]
-        stack_v[top + 1] = right[v]
-        stack_x[top + 1] = pb[x]
-        top += 2
-    return out[:n_out]
 
 
 def _n_levels(weights: np.ndarray, n_leaves: int, step: float):
@@ -332,8 +104,7 @@ def _n_levels(weights: np.ndarray, n_leaves: int, step: float):
     if positive.size == 0:
         return 1, 1.0
     unit = float(positive.min())
-    top = 2.0 * n_leaves * float(weights.max()) / unit
-    return int(np.ceil(np.log(top) / np.log1p(step))) + 2, unit
+    return level_count(n_leaves, float(weights.max()), unit, step), unit
 
 
 def approx_guarantee(step: float, depth: int, epsilon: float) -> float:
@@ -382,13 +153,13 @@ def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float
     # Alg. 6 assumes the least positive weight is >= 1: rescale by it
     n_levels, unit = _n_levels(w, tree.n_leaves, step)
     wn = w / unit
-    lam = _level_tables(step, n_levels)
-    bl, bc, bx, pa, pb, offs, nbp = _approx_tables(tree.left, tree.right, tree.size, wn, tree.n_leaves, lam,
-                                                   int(n_clusters), 1.0 / np.log1p(step))
+    lam = level_tables(step, n_levels)
+    bl, bc, bx, pa, pb, offs, nbp = approx_tables(tree.left, tree.right, tree.size, wn, NO_INPUT, NO_OFFS, NO_VALS,
+                                                  lam, int(n_clusters), 1.0 / np.log1p(step))
     root = tree.root
     start = int(offs[root])  # first breakpoint: the least level with DPsize(R, i*) <= k (line 12)
     count = int(bc[start])
-    selected = _approx_traceback(tree.left, tree.right, pa, pb, offs, root, start, count)
+    selected, _, _ = approx_traceback(tree.left, tree.right, NO_INPUT, offs, pa, pb, root, 0, count)
     level = int(bl[start])
     bound = 0.0 if level < 0 else float(lam[level]) * unit
     return selected, {"n_levels": n_levels + 1, "level_bound": bound, "cost": float(bx[start]) * unit,
@@ -396,56 +167,115 @@ def approx_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, step: float
 
 
 # --------------------------------------------------------------------------- Lagrangian relaxation
+#
+# Shared by both engines: the compiled pass is :mod:`bigclust.lshtree._kernels.penalised`
+# (the local engine runs it over the whole tree, the Spark engine over shipped
+# subtrees, Algorithm 7) and the search below is pure Python on the driver. The
+# search is a bisection on the penalty; ``evaluate`` may be asked for several
+# penalties at once (every penalty the next ``speculation`` bisection steps could
+# visit) and the bisection is then replayed from the evaluated results, so the
+# penalties visited, and the results, do not depend on ``speculation``.
 
 
-@numba.njit(cache=True)
-def _penalised(left, right, w, n_leaves, lam, fewer, select):
-    """Least ``sum_S w + lam |S|`` over prunings S, in one bottom-up pass.
+def _bisection_penalty(lo: float, hi: float, it: int) -> float:
+    """The penalty of bisection step ``it`` (1-based) in the bracket ``[lo, hi]``."""
+    return hi if it == 1 else 0.5 * (lo + hi)
 
-    Ties go to the vertex itself (``fewer``) or to its children. Fills ``select``
-    (1 for vertices of the optimal pruning) and returns (value, |S|).
+
+def _bisection_step(lo: float, hi: float, lam: float, below: bool):
+    """The bracket after a step at ``lam`` whose fewest-cluster count is below ``k`` (or not), and
+    whether the search stops there (the bracket is down to rounding)."""
+    if below:
+        hi = lam
+    else:
+        lo = lam
+    return lo, hi, hi - lo <= 1e-13 * hi
+
+
+def _speculative_penalties(lo: float, hi: float, it: int, iterations: int, depth: int) -> np.ndarray:
+    """Every penalty bisection steps ``it .. it + depth - 1`` may visit from the bracket ``[lo, hi]``
+    (at most ``2^depth - 1``), sorted."""
+    out, frontier = [], [(lo, hi)]
+    for d in range(depth):
+        if it + d > iterations or not frontier:
+            break
+        nxt = []
+        for a, b in frontier:
+            lam = _bisection_penalty(a, b, it + d)
+            out.append(lam)
+            for below in (True, False):
+                na, nb, stop = _bisection_step(a, b, lam, below)
+                if not stop:
+                    nxt.append((na, nb))
+        frontier = nxt
+    return np.unique(np.array(out, np.float64))
+
+
+def lagrangian_search(n_clusters: int, root_weight: float, n_leaves: int, evaluate, iterations: int = 100,
+                      speculation: int = 1) -> dict:
+    """The bisection of :func:`lagrangian_dp` on the penalty, given a way to evaluate penalties.
+
+    ``evaluate(lams)`` returns, for a float64 array of penalties, the least
+    penalised weight ``min_S sum_S w + lam |S|`` and the cluster counts of the
+    optimum with ties to the vertex (``fewer``) and to the children (``many``):
+    three arrays. The search asks for all penalties the next ``speculation`` steps
+    may visit at once, then replays the bisection from the results.
+
+    Returns a dict: ``lam`` and ``fewer`` (the penalty and tie rule whose pruning
+    is the answer, grown to ``k`` by greedy splits unless ``exact``), ``exact``,
+    ``lower`` (the best ``f(lam) - lam k``), ``k_below``, ``k_above``,
+    ``iterations`` (bisection steps), ``evaluations`` (calls of ``evaluate``)
+    and ``penalties`` (penalties evaluated).
     """
-    n_nodes = left.shape[0]
-    best = np.empty(n_nodes)
-    cnt = np.empty(n_nodes, np.int64)
-    take = np.empty(n_nodes, np.bool_)
-    for v in range(n_nodes):
-        own = w[v] + lam
-        if v < n_leaves:
-            best[v] = own
-            cnt[v] = 1
-            take[v] = True
-            continue
-        a = left[v]
-        b = right[v]
-        split = best[a] + best[b]
-        if own < split or (own == split and fewer):
-            best[v] = own
-            cnt[v] = 1
-            take[v] = True
+    k = int(n_clusters)
+    lo, hi = 0.0, float(root_weight) + 1.0  # count(lo) >= k > count(hi) (or == at hi when k == 1)
+    lower = -np.inf
+    chosen, exact, k_below, k_above = None, False, 1, int(n_leaves)
+    known: dict[float, tuple[float, int, int]] = {}
+    calls = 0
+    it = 0
+    for it in range(1, iterations + 1):
+        lam = _bisection_penalty(lo, hi, it)
+        if lam not in known:
+            lams = _speculative_penalties(lo, hi, it, iterations, max(1, int(speculation)))
+            vals, few, many = evaluate(lams)
+            calls += 1
+            for x, v, cf, cm in zip(lams.tolist(), np.asarray(vals, np.float64).tolist(),
+                                    np.asarray(few).tolist(), np.asarray(many).tolist()):
+                known[x] = (v, int(cf), int(cm))
+        val, c, c_many = known[lam]
+        lower = max(lower, val - lam * k)
+        # at a penalty where several prunings tie, the fewest- and the most-cluster
+        # optima bracket the counts reachable there; either may hit k exactly
+        if c == k:
+            chosen, exact = (lam, True), True
+            break
+        if c < k and c_many == k:
+            chosen, exact = (lam, False), True
+            break
+        if c < k:
+            k_below = c
         else:
-            best[v] = split
-            cnt[v] = cnt[a] + cnt[b]
-            take[v] = False
-    # top-down: a vertex is selected if it takes itself and no ancestor was selected
-    covered = np.zeros(n_nodes, np.bool_)
-    root = n_nodes - 1
-    for v in range(root, -1, -1):
-        select[v] = 0
-        if covered[v]:
-            if v >= n_leaves:
-                covered[left[v]] = True
-                covered[right[v]] = True
-            continue
-        if take[v]:
-            select[v] = 1
-            if v >= n_leaves:
-                covered[left[v]] = True
-                covered[right[v]] = True
-    return best[root], cnt[root]
+            k_above = c
+        lo, hi, stop = _bisection_step(lo, hi, lam, c < k)
+        if stop:
+            break
+    if chosen is None:
+        chosen = (hi, True)
+    return {"lam": chosen[0], "fewer": chosen[1], "exact": exact, "lower": lower, "k_below": k_below,
+            "k_above": k_above, "iterations": it, "evaluations": calls, "penalties": len(known)}
 
 
-def lagrangian_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, iterations: int = 100):
+def lagrangian_info(search: dict, cost: float) -> dict:
+    """:func:`lagrangian_dp`'s info dict from :func:`lagrangian_search`'s result and the weight found."""
+    lower = max(search["lower"], 0.0)
+    return {"exact": search["exact"], "lower_bound": lower, "cost": cost,
+            "gap": (cost / lower) if lower > 0 else (1.0 if cost == 0 else np.inf),
+            "k_below": int(search["k_below"]), "k_above": int(search["k_above"]), "iterations": search["iterations"]}
+
+
+def lagrangian_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, iterations: int = 100,
+                  speculation: int = 1):
     """Optimal pruning by Lagrangian relaxation of the cluster count, with a certificate.
 
     For a penalty ``lam`` per cluster, the pruning minimising ``sum w + lam |S|`` is
@@ -458,6 +288,12 @@ def lagrangian_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, iterati
     (:func:`split_to_k`). Either way ``max_lam (f(lam) - lam k)`` is a lower bound on
     the optimal ``k``-pruning's weight, reported so the gap is known.
 
+    The search is :func:`lagrangian_search` over the whole tree as one subtree;
+    the Spark engine runs the same search over shipped subtrees
+    (``_spark._pruning.lagrangian_dp_spark``) with the same result.
+    ``speculation`` evaluates the penalties of that many bisection steps per pass
+    (``2^speculation - 1`` of them); the result does not depend on it.
+
     Returns
     -------
     selected : ndarray of int64, ``n_clusters`` vertices (fewer only if the tree has fewer leaves)
@@ -468,39 +304,18 @@ def lagrangian_dp(tree: Hierarchy, weights: np.ndarray, n_clusters: int, iterati
     """
     k = int(n_clusters)
     w = np.ascontiguousarray(weights, dtype=np.float64)
-    select = np.zeros(tree.n_nodes, np.int8)
-    lo, hi = 0.0, float(w[tree.root]) + 1.0  # count(lo) >= k > count(hi) (or == at hi when k == 1)
-    lower = -np.inf
-    best_sel, exact, k_below, k_above = None, False, 1, tree.n_leaves
-    it = 0
-    for it in range(1, iterations + 1):
-        lam = 0.5 * (lo + hi) if it > 1 else hi
-        # at a penalty where several prunings tie, the fewest- and the most-cluster
-        # optima bracket the counts reachable there; either may hit k exactly
-        val, c = _penalised(tree.left, tree.right, w, tree.n_leaves, lam, True, select)
-        lower = max(lower, val - lam * k)
-        if c == k:
-            best_sel, exact = np.flatnonzero(select).astype(np.int64), True
-            break
-        if c < k:
-            _, c_many = _penalised(tree.left, tree.right, w, tree.n_leaves, lam, False, select)
-            if c_many == k:
-                best_sel, exact = np.flatnonzero(select).astype(np.int64), True
-                break
-        if c < k:
-            hi, k_below = lam, c
-        else:
-            lo, k_above = lam, c
-        if hi - lo <= 1e-13 * hi:
-            break
-    if best_sel is None:
-        _penalised(tree.left, tree.right, w, tree.n_leaves, hi, True, select)
-        best_sel = split_to_k(tree, w, np.flatnonzero(select).astype(np.int64), k)
-    cost = float(w[best_sel].sum())
-    lower = max(lower, 0.0)
-    return best_sel, {"exact": exact, "lower_bound": lower, "cost": cost,
-                      "gap": (cost / lower) if lower > 0 else (1.0 if cost == 0 else np.inf),
-                      "k_below": int(k_below), "k_above": int(k_above), "iterations": it}
+    left, right, root = tree.left, tree.right, tree.root
+
+    def evaluate(lams):
+        return _penalised_batch(left, right, w, NO_INPUT, NO_OFFS, NO_VALS, lams, root)
+
+    search = lagrangian_search(k, float(w[root]), tree.n_leaves, evaluate, iterations, speculation)
+    take = _penalised_take(left, right, w, NO_INPUT, NO_OFFS, NO_VALS, search["lam"], search["fewer"])
+    best_sel = np.sort(_penalised_trace(left, right, NO_INPUT, take, root)[0])
+    if not search["exact"]:
+        best_sel = split_to_k(tree, w, best_sel, k)
+    # summed exactly: the Spark engine numbers vertices otherwise, and must get the same bits
+    return best_sel, lagrangian_info(search, math.fsum(w[best_sel]))
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,6 +1,7 @@
 """Candidate clusters in O(1) MPC rounds: Algorithm 2 as Appendix C.2 computes it.
 
-Algorithm 2 (papers/mpc-kmeans-perturbation-resilient.txt) may return any
+Algorithm 2 of "Massively Parallel k-Means Clustering for Perturbation Resilient
+Instances" may return any
 family ``Q_i`` of connected components of the cumulative graph ``G'_i = E_0 u
 ... u E_i`` that contains every component of diameter at most 2.
 :func:`bigclust.lshtree.hierarchy.build_hierarchy` keeps *all* components, which needs
@@ -37,44 +38,17 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .hierarchy import Hierarchy, _emit_vertices, _finish_tree, _join_all, _merge_accepted, _scale_candidates
-from .lsh import _MULTIPLIERS, draw_pstable
+from ._kernels.candidates import scale_buffers, scale_candidates, scale_offsets
+from ._kernels.distances import min_d2_to_samples, row_sq_dist, sq_dist_rows
+from ._kernels.forest import Forest
+from .hierarchy import Hierarchy
+from .lsh import MULTIPLIERS, draw_pstable
 
-__all__ = ["build_hierarchy_two_hop", "two_hop_scales", "two_hop_edges", "two_hop_candidates"]
+__all__ = ["build_hierarchy_two_hop", "two_hop_scales", "two_hop_edges", "two_hop_candidates", "sq_dist_rows",
+           "min_d2_to_samples", "N_SAMPLE"]
 
-# points whose nearest-neighbour distance sets the first scale
-_N_SAMPLE = 256
-
-
-@numba.njit(cache=True)
-def sq_dist_rows(Yp, Yq):
-    """``|y_p - y_q|^2`` row by row, summed in coordinate order (both engines use this)."""
-    n, d = Yp.shape
-    out = np.empty(n)
-    for i in range(n):
-        s = 0.0
-        for j in range(d):
-            t = Yp[i, j] - Yq[i, j]
-            s += t * t
-        out[i] = s
-    return out
-
-
-@numba.njit(cache=True)
-def min_d2_to_samples(S, sample_ids, Y, ids, out):
-    """``out[s] = min(out[s], |S_s - Y_u|^2)`` over rows ``u`` with ``ids[u] != sample_ids[s]``."""
-    for s in range(S.shape[0]):
-        best = out[s]
-        for u in range(Y.shape[0]):
-            if ids[u] == sample_ids[s]:
-                continue
-            acc = 0.0
-            for j in range(Y.shape[1]):
-                t = S[s, j] - Y[u, j]
-                acc += t * t
-            if acc < best:
-                best = acc
-        out[s] = best
+# points whose nearest-neighbour distance sets the first scale (both engines sample this many)
+N_SAMPLE = 256
 
 
 def two_hop_scales(far2: float, nn_min2: float, scale_ratio: float, edge_factor: float) -> np.ndarray:
@@ -128,11 +102,7 @@ def _accept_new(cand_p, cand_q, n_cand, n_hashes, Y, thr2, table, out_p, out_q, 
                 h = (h + 1) & mask
             if found:
                 continue
-            s = 0.0
-            for c in range(Y.shape[1]):
-                t = Y[p, c] - Y[q, c]
-                s += t * t
-            if s < thr2:
+            if row_sq_dist(Y, p, Y, q) < thr2:
                 if cnt >= out_p.shape[0] or 2 * (cnt + 1) > table.shape[0]:
                     return -1
                 table[h] = key
@@ -158,15 +128,8 @@ def two_hop_edges(Y, Z, lsh, scales, offsets_for, edge_factor, progress=None):
     """
     n = Y.shape[0]
     t, m = lsh.n_hashes, lsh.n_projections
-    idx = np.int32 if n < 2**31 else np.int64
-    cand_p = np.empty((t, n), idx)
-    cand_q = np.empty((t, n), idx)
-    n_cand = np.zeros(t, np.int64)
+    cand_p, cand_q, n_cand, scratch = scale_buffers(n, t)
     lab = np.arange(n, dtype=np.int64)  # no component filter: every proposal is an edge of G_i
-    n_workers = max(1, min(numba.get_num_threads(), t))
-    table_size = 1 << int(np.ceil(np.log2(2 * n)))
-    scratch = (np.empty((n_workers, n), np.uint64), np.empty((n_workers, table_size), np.uint64),
-               np.empty((n_workers, table_size), idx))
     cap = 4 * n
     table = np.zeros(1 << int(np.ceil(np.log2(4 * cap))), np.uint64)
     out_p = np.empty(cap, np.int64)
@@ -175,8 +138,8 @@ def two_hop_edges(Y, Z, lsh, scales, offsets_for, edge_factor, progress=None):
     cnt = 0
     for i, D in enumerate(scales):
         thr = edge_factor * D
-        _scale_candidates(Z, offsets_for(i), 1.0 / (D * lsh.bucket_width), t, m, _MULTIPLIERS, lab,
-                          cand_p, cand_q, n_cand, *scratch)
+        scale_candidates(Z, offsets_for(i), 1.0 / (D * lsh.bucket_width), t, m, MULTIPLIERS, lab,
+                         cand_p, cand_q, n_cand, *scratch)
         while True:
             new = _accept_new(cand_p, cand_q, n_cand, t, Y, thr * thr, table, out_p, out_q, cnt)
             if new >= 0:
@@ -280,18 +243,12 @@ def build_hierarchy_two_hop(
     """
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     n, d = Y.shape
-    max_nodes = 2 * n - 1
-    left = np.full(max_nodes, -1, np.int64)
-    right = np.full(max_nodes, -1, np.int64)
-    auxiliary = np.zeros(max_nodes, np.bool_)
-    node_scale = np.zeros(max_nodes, np.float64)
     info = {"candidates": "two_hop", "n_scales": 0, "edges_accepted": 0, "forced_root": False}
     if n == 1:
-        parent, size, depth = _finish_tree(left, right, 1)
-        return Hierarchy(1, left, right, parent, size, node_scale, auxiliary, int(depth), info)
+        return Hierarchy(1, *Forest(1).finish(info), info)
 
     lsh = draw_pstable(d, n_hashes, n_projections, bucket_width, random_state)
-    sample = random_state.choice(n, size=min(n, _N_SAMPLE), replace=False).astype(np.int64)
+    sample = random_state.choice(n, size=min(n, N_SAMPLE), replace=False).astype(np.int64)
     seed_base = int(random_state.integers(2**63 - 1))
     far2 = float(sq_dist_rows(Y, np.broadcast_to(Y[0], Y.shape).copy()).max())
     nn2 = np.full(sample.shape[0], np.inf)
@@ -302,40 +259,25 @@ def build_hierarchy_two_hop(
                 diameter_upper_bound=2.0 * float(np.sqrt(far2)), sample_nn_distance=float(np.sqrt(nn2.min())))
 
     def offsets_for(i):
-        return np.random.default_rng([seed_base, i]).random((n_hashes, n_projections))
+        return scale_offsets(seed_base, i, n_hashes, n_projections)
 
     Z = lsh.project(Y)
     p, q, f = two_hop_edges(Y, Z, lsh, scales, offsets_for, edge_factor, progress)
     del Z
     info["edges_accepted"] = int(p.shape[0])
 
-    uf = np.arange(n, dtype=np.int64)
-    uf_size = np.ones(n, np.int64)
-    mark = np.full(n, -1, np.int64)
-    touched = np.empty(n, np.int64)
-    comp_node = np.arange(n, dtype=np.int64)
+    forest = Forest(n)
     pair_c = np.empty((1, n), np.int64)
     pair_u = np.empty((1, n), np.int64)
     all_true = np.ones((1, n), np.bool_)
-    next_id = n
-    n_components = n
     n_candidates = 0
     for i, l2, kept in two_hop_candidates(n, p, q, f, L):
         m = _closed_pairs(n, l2, kept, pair_c[0], pair_u[0])
         if m == 0:
             continue
-        nt, nu = _merge_accepted(pair_c, pair_u, np.array([m], np.int64), all_true, 1, uf, uf_size, mark, i, touched)
-        if nt:
-            next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, scales[i])
-            n_candidates += nt - nu  # one new candidate per group of children
-            n_components -= nu
+        nt, nu = forest.merge(pair_c, pair_u, np.array([m], np.int64), all_true, 1, i, scales[i])
+        n_candidates += nt - nu  # one new candidate per group of children
         if progress is not None:
-            progress.update(f"two-hop tree: scale {i + 1}/{L}, {n_components} components")
+            progress.update(f"two-hop tree: scale {i + 1}/{L}, {forest.n_components} components")
     info["n_candidates"] = int(n_candidates)
-    if n_components > 1:
-        info["forced_root"] = True
-        nt = _join_all(uf, uf_size, mark, -2, touched)
-        next_id = _emit_vertices(touched, nt, uf, comp_node, left, right, auxiliary, node_scale, next_id, np.inf)
-    assert next_id == max_nodes, (next_id, max_nodes)
-    parent, size, depth = _finish_tree(left, right, n)
-    return Hierarchy(n, left, right, parent, size, node_scale, auxiliary, int(depth), info)
+    return Hierarchy(n, *forest.finish(info), info)

@@ -22,6 +22,7 @@ then one map against the final centres).
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import tempfile
 
@@ -31,18 +32,16 @@ from ..._core import validation as V
 from ..._core.dedup import _row_hashes
 from ..._core.exact_sum import add_rows, new_bins, sum_bins, trimmed
 from ..._core.report import RunRecorder
-from ..pruning import approx_guarantee
 from ._arrow import matrix
+from .._kernels.subtree_dp import level_count
+from .._params import EXACT_MAX_ENTRIES, EXACT_MAX_WORK, TreeParams, approx_pruning, choose_method, choose_step
+from ..result import FitResult
 from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
-                  tree_with_parents)
+                       tree_with_parents)
 from ._session import SparkMeter, get_session, python_worker_watchdog
-from ._tree import build_tree
-from ._two_hop import build_tree_two_hop
-
-# the exact DP's tables are spread over tasks, so the limit is on their total (8 bytes each);
-# above it method="auto" runs Algorithm 6, whose tables do not grow with k
-_EXACT_MAX_ENTRIES = 4e9
+from ._tree import TreeJob, build_hierarchy_spark
+from ._two_hop import build_hierarchy_two_hop_spark
 
 DEFAULT_OPTIONS = {
     "master": None,             # None: the active session, else local[*]
@@ -189,34 +188,20 @@ def _mean_task(d):
     return run
 
 
-def _approx_pruning(spark, tree, ntp, k, prm, opts, meter):
-    """Algorithm 6 by Algorithm 7, then greedy splits up to ``k`` clusters (as the local engine's Algorithm 6 path).
+def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, spark_options: dict | None) -> FitResult:
+    """The LSH-tree fit as Spark stages; the same contract as the local engine (:func:`bigclust.lshtree._local.fit`).
 
-    The step is ``dp_step`` or Lemma 3.12's ``epsilon / (2 H)``, ``H`` the tree's
-    depth, which gives the ``(1 + epsilon)`` guarantee. Unlike the local engine,
-    the Lagrangian relaxation is not also tried.
-    """
-    def step_for_depth(H):
-        return prm["dp_step"] if prm["dp_step"] is not None else prm["epsilon"] / (2 * max(H, 1))
-
-    selected, info = approx_dp_spark(spark, tree, ntp, k, step_for_depth, opts["subtree_leaves"], meter)
-    selected, rounds = split_to_k_spark(spark, ntp, selected, k, meter)
-    guarantee = approx_guarantee(info["step"], info["tree_depth"], prm["epsilon"])
-    return selected, dict(info, guarantee=guarantee, split_rounds=rounds, source="algorithm6")
-
-
-def fit_spark(est, X, sample_weight, rng):
-    """Run the fit of ``est`` (an LSHTreeKMeans) on Spark; returns the attributes to set.
-
-    Input and parameters are validated (``est._check_params``) before any work; ``fault``
-    names a step whose first task fails once (tests of Spark's retries).
+    ``X`` is a Spark DataFrame (features in ``spark_options["input_col"]``) or a
+    NumPy array; ``params`` are checked against the data's shape
+    (:meth:`TreeParams.for_data`) and the input (on the cluster, one
+    aggregation) before any work.
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    opts = _options(est.spark_options)
+    opts = _options(spark_options)
     spark = get_session(opts["master"])
-    run = RunRecorder(verbose=est.verbose)
+    run = RunRecorder(verbose=params.verbose)
     meter = SparkMeter(spark)
     P = opts["num_partitions"] or max(2, 2 * spark.sparkContext.defaultParallelism)
     workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
@@ -245,7 +230,7 @@ def fit_spark(est, X, sample_weight, rng):
                 df = X.select(_features_as_array(X, opts["input_col"]).alias("x"), wexpr.alias("w"))
                 n_rows, d = _check_dataframe(df, "x", "w" if opts["weight_col"] else None)
                 xdtype = np.float64
-        prm = est._check_params(n_rows, d)
+        params = params.for_data(n_rows, d)
 
         with run.stage("dedup"):
             uniq = df.groupBy("x").agg(F.sum("w").alias("w"))  # Spark groups -0.0 with 0.0
@@ -258,7 +243,7 @@ def fit_spark(est, X, sample_weight, rng):
             meter.round("dedup: canonical order")
             points = _number_rows(ordered, spark, meter).repartition(P, "id").persist(StorageLevel.MEMORY_AND_DISK)
             n = points.count()
-        k = prm["k"]
+        k = params.n_clusters
         if k > n:
             V.warn_fewer_distinct(n, k)
             k = n
@@ -267,35 +252,20 @@ def fit_spark(est, X, sample_weight, rng):
             parts = points.select("x").mapInArrow(_mean_task(d), "lo long, width long, bins binary").collect()
             mean = sum_bins([(r["lo"], np.frombuffer(r["bins"], np.int64).reshape(d, r["width"])) for r in parts]) / n
             A = None
-            if prm["projection_dim"] is not None:
-                A = rng.standard_normal((d, prm["projection_dim"])) / np.sqrt(prm["projection_dim"])
+            if params.projection_dim is not None:
+                A = rng.standard_normal((d, params.projection_dim)) / np.sqrt(params.projection_dim)
 
         with run.stage("tree"):
-            if prm["candidates"] == "two_hop":
-                tree = build_tree_two_hop(spark, points, n, d, mean, A, prm, rng, meter, workdir,
-                                          num_partitions=P, progress=run.progress)
+            job = TreeJob(spark, points, n, d, mean, A, params, rng, meter, workdir, P, run.progress)
+            if params.candidates == "two_hop":
+                tree = build_hierarchy_two_hop_spark(job)
             else:
-                tree = build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir,
-                                  num_partitions=P, local_cc_max_edges=opts["local_cc_max_edges"],
-                                  progress=run.progress)
+                tree = build_hierarchy_spark(job, opts["local_cc_max_edges"])
             ntp = tree_with_parents(spark, tree)
             meter.round("tree: parents")
 
         with run.stage("dp"):
-            entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(k)))).first()[0]
-            method = "exact"
-            if est.method == "approx" or (est.method == "auto" and entries > _EXACT_MAX_ENTRIES):
-                method = "approx"
-            if method == "exact":
-                if entries > _EXACT_MAX_ENTRIES:
-                    raise MemoryError(f"the exact DP needs {entries:.3g} table entries for n_clusters={k}; "
-                                      "use method='approx' (or 'auto'), whose tables do not grow with k.")
-                selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, opts["subtree_leaves"], meter)
-                dp_info["guarantee"] = 1.0
-            else:
-                selected, dp_info = _approx_pruning(spark, tree, ntp, k, prm, opts, meter)
-                exact_curve = None
-            dp_info["exact_entries"] = float(entries)
+            selected, exact_curve, method, dp_info = _prune(spark, tree, ntp, k, params, opts, meter)
 
         with run.stage("labels"):
             if tree.paths is not None:  # two-hop: every leaf's path is stored (Lemma 4.5)
@@ -315,12 +285,12 @@ def fit_spark(est, X, sample_weight, rng):
             inertia = float(cost_sel.sum())
 
         refine_info = None
-        if prm["refine"] > 0:
+        if params.refine > 0:
             with run.stage("refine"):
                 coreset_seed, kpar_seed = (int(rng.integers(2**31 - 1)) for _ in range(2))
                 coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
                 centers, inertia, refine_info = refine_spark(
-                    points, n, k, d, centers, coreset, prm["refine"], (coreset_seed, kpar_seed), P, meter)
+                    points, n, k, d, centers, coreset, params.refine, (coreset_seed, kpar_seed), P, meter)
                 if skipped:
                     refine_info["coreset_skipped"] = skipped
                 x_cluster = points.select("x").mapInArrow(assign_task(centers, d), "x array<double>, cluster long")
@@ -350,20 +320,85 @@ def fit_spark(est, X, sample_weight, rng):
         report = run.finish(
             method=method, engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
             n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
-            projection_dim=prm["projection_dim"], tree_info=tree.info,
+            projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
             spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
         )
-        return {
-            "labels_": labels,
-            "cluster_centers_": centers.astype(xdtype, copy=False),
-            "inertia_": inertia,
-            "cost_curve_": None if exact_curve is None else np.minimum.accumulate(exact_curve),
-            "n_features_in_": d,
-            "tree_": None,
-            "report_": report,
-        }
+        return FitResult(labels=labels, centers=centers.astype(xdtype, copy=False), inertia=inertia,
+                         cost_curve=None if exact_curve is None else np.minimum.accumulate(exact_curve),
+                         tree=None, report=report, n_features=d)
+
+
+def _tree_work(ntp):
+    """``measure(cap)``: the (operations, table entries) of a DP whose tables hold at most ``cap``
+    entries per vertex, as :func:`bigclust.lshtree.pruning.exact_dp_work` counts them locally:
+    ``sum_C min(|C|, cap)`` entries and ``sum_C min(|C'|, cap) min(|C''|, cap)`` operations over the
+    children ``C', C''`` of every internal vertex. One aggregation per call (plus one shuffle, once,
+    pairing every internal vertex's children sizes); exact integers, as the local sums are below 2^53."""
+    from pyspark.sql import functions as F
+
+    pairs = (ntp.where(F.col("parent").isNotNull()).groupBy("parent")
+             .agg(F.min("size").alias("a"), F.max("size").alias("b")).localCheckpoint())
+    memo = {}
+
+    def measure(cap: int):
+        cap = int(cap)
+        if cap not in memo:
+            c = F.lit(cap)
+            work = pairs.agg(F.sum(F.least("a", c) * F.least("b", c))).first()[0] or 0
+            entries = ntp.agg(F.sum(F.least("size", c))).first()[0] or 0
+            memo[cap] = (float(work), float(entries))
+        return memo[cap]
+
+    return measure
+
+
+def _prune(spark, tree, ntp, k, params: TreeParams, opts, meter):
+    """The pruning DP the policy of :mod:`bigclust.lshtree._params` chooses, as the local engine's ``_prune``:
+    (selected, exact cost curve or None, method, info)."""
+    from pyspark.sql import functions as F
+
+    measure = _tree_work(ntp)
+    work, entries = measure(k)
+    meter.round("dp: table sizes", 3)
+    info = {"exact_work": work, "exact_entries": entries}
+    method = choose_method(params.method, k, work, entries)
+    tau = opts["subtree_leaves"]
+    if method == "exact":
+        selected, exact_curve, dp_info = exact_dp_spark(spark, tree, ntp, k, tau, meter)
+        return selected, exact_curve, method, dict(dp_info, **info, guarantee=1.0)
+
+    st = ntp.agg(F.min(F.when(F.col("cost") > 0, F.col("cost"))).alias("lo"), F.max("cost").alias("hi")).first()
+
+    def levels_for(step):  # as pruning._n_levels, from the tree's least positive and largest weight
+        return 1 if st["lo"] is None else level_count(tree.n_leaves, float(st["hi"]), float(st["lo"]), step)
+
+    def algorithm6():
+        def step_for_depth(H):
+            step, step_info = choose_step(params, k, H, levels_for, measure)
+            info.update(step_info)
+            return step
+
+        sel, a_info = approx_dp_spark(spark, tree, ntp, k, step_for_depth, tau, meter)
+        grown, rounds = split_to_k_spark(spark, ntp, sel, k, meter)
+        return grown, dict(a_info, split_rounds=rounds, clusters_from_dp=int(sel.shape[0]))
+
+    nodes = spark.read.parquet(tree.path).select("node", "cost")
+
+    def cost_of(sel):  # summed exactly, as locally: vertex ids differ between the engines, costs do not
+        sel_df = spark.createDataFrame([(int(v),) for v in sel], "node long")
+        got = dict((int(r["node"]), float(r["cost"])) for r in nodes.join(F.broadcast(sel_df), "node").collect())
+        meter.round("dp: pruning cost")
+        return math.fsum(got[int(v)] for v in sel)
+
+    from ._pruning import lagrangian_dp_spark
+
+    lag_stats: dict = {}
+    selected, info = approx_pruning(
+        params, info, lambda: lagrangian_dp_spark(spark, tree, ntp, k, tau, meter, stats=lag_stats), algorithm6, cost_of)
+    info["lagrangian_spark"] = lag_stats  # passes and penalties evaluated (the search itself is the local one)
+    return selected, None, method, info
 
 
 def predict_spark(centers: np.ndarray, df, spark_options):
@@ -404,19 +439,17 @@ def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter):
 
     The start ``"tree_coreset"`` of ``refine`` (as on the local engine); the
     pruning comes from the same distributed exact DP, and only its ``K`` rows
-    reach the driver. Skipped when ``K <= k`` or when the DP table for ``K``
-    would exceed the local engine's exact-DP budget.
+    reach the driver. Skipped when ``K <= k`` or when the exact DP for ``K``
+    would exceed the exact-DP budget (where the local engine runs Algorithm 6 instead).
     """
     from pyspark.sql import functions as F
-
-    from .._estimator import _AUTO_EXACT_MAX_ENTRIES
 
     K = min(40 * k, n)
     if K <= k:
         return None, f"K = min(40 k, n) = {K} <= k"
-    entries = ntp.select(F.sum(F.least(F.col("size"), F.lit(K)))).first()[0]
-    if entries > _AUTO_EXACT_MAX_ENTRIES:
-        return None, f"the exact DP for K = {K} needs {entries:.3g} entries (> {_AUTO_EXACT_MAX_ENTRIES:.3g})"
+    work, entries = _tree_work(ntp)(K)
+    if work > EXACT_MAX_WORK or entries > EXACT_MAX_ENTRIES:
+        return None, f"the exact DP for K = {K} needs {entries:.3g} entries and {work:.3g} operations"
     sel, _, _ = exact_dp_spark(spark, tree, ntp, K, opts["subtree_leaves"], meter)
     sel_df = spark.createDataFrame([(int(v),) for v in sel], "node long")
     rows = sorted(spark.read.parquet(tree.path).join(F.broadcast(sel_df), "node").select("node", "mean", "W").collect(),

@@ -1,9 +1,10 @@
-"""Compiled per-task kernels of the spark engine.
+"""Compiled per-task kernels of the spark engine that have no local counterpart.
 
 Each function works on one Spark task's rows (an Arrow batch turned into NumPy
-arrays) and repeats, operation for operation, what the local engine does for
-the same vertices, so that both engines produce bit-identical trees, node
-weights and DP tables (:mod:`bigclust.lshtree.hierarchy`, :mod:`bigclust.lshtree.pruning`).
+arrays): bucket summaries, components within a task, Algorithm 4's heaps per
+group. The arithmetic both engines share (node statistics, the DP tables,
+distances) is in :mod:`bigclust.lshtree._kernels`, so the engines produce
+bit-identical trees, node weights and DP tables.
 """
 
 from __future__ import annotations
@@ -11,21 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..pruning import _approx_vertex, _level_of, _min_plus_into
-
-
-@numba.njit(cache=True)
-def verified(Yp, Yq, thr2):
-    """``|y_p - y_q|^2 < thr2`` row by row, summed in coordinate order as ``hierarchy._sqdist`` does."""
-    n, d = Yp.shape
-    out = np.empty(n, np.bool_)
-    for i in range(n):
-        s = 0.0
-        for j in range(d):
-            t = Yp[i, j] - Yq[i, j]
-            s += t * t
-        out[i] = s < thr2
-    return out
+from .._kernels.node_stats import merge_stats
 
 
 @numba.njit(cache=True)
@@ -203,24 +190,13 @@ def _grown(a, cap):
     return out
 
 
-@numba.njit(cache=True)
-def _merge_stats(wa, wb, ca, cb, ma, mb, sa, sb, out_mean):
-    """Ward's merge of two vertices, exactly as ``hierarchy._kmeans_stats``; writes the mean, returns (W, cnt, sse)."""
-    W = wa + wb
-    cnt = ca + cb
-    if wa + wb > 0:
-        fa = wa / (wa + wb)
-        fb = wb / (wa + wb)
-    else:
-        fa = ca / cnt
-        fb = cb / cnt
-    dist2 = 0.0
-    for j in range(ma.shape[0]):
-        out_mean[j] = fa * ma[j] + fb * mb[j]
-        t = ma[j] - mb[j]
-        dist2 += t * t
-    extra = wa * wb / (wa + wb) * dist2 if wa > 0 and wb > 0 else 0.0
-    return W, cnt, sa + sb + extra
+@numba.njit(cache=True, inline="always")
+def _run_end(group, i):
+    """End of the run of rows equal to ``group[i]`` (rows sorted by group)."""
+    j = i
+    while j < group.shape[0] and group[j] == group[i]:
+        j += 1
+    return j
 
 
 @numba.njit(cache=True)
@@ -229,11 +205,12 @@ def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, 
 
     Rows are the components that merged at this scale, sorted by ``group`` (the
     merged component's label) and, within a group, by first-encounter order (the
-    order ``hierarchy._merge_accepted`` touches them). A group of ``s`` children
+    order ``_kernels.forest.merge_accepted`` touches them). A group of ``s`` children
     gets Algorithm 4's heap layout with positions ``1..s-1`` as vertices
     (position 1 is the merged component itself; child ``i`` hangs under position
     ``floor((s+i)/2)``; the copy at position ``s`` is collapsed onto child ``s``),
-    exactly as ``hierarchy._emit_vertices``. Vertex ids are ``scale_seq * n_leaves
+    exactly as :func:`bigclust.lshtree._kernels.forest.emit_vertices`; weights by
+    :func:`bigclust.lshtree._kernels.node_stats.merge_stats`. Vertex ids are ``scale_seq * n_leaves
     + label of child pos-1`` (``scale_seq`` is given per row, constant within a
     group): unique, and computable inside the task.
 
@@ -245,11 +222,8 @@ def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, 
     n_groups = 0
     i = 0
     while i < n:
-        j = i
-        while j < n and group[j] == group[i]:
-            j += 1
         n_groups += 1
-        i = j
+        i = _run_end(group, i)
     n_new = n - n_groups
     o_node = np.empty(n_new, np.int64)
     o_left = np.empty(n_new, np.int64)
@@ -263,9 +237,7 @@ def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, 
     out = 0
     i = 0
     while i < n:
-        j = i
-        while j < n and group[j] == group[i]:
-            j += 1
+        j = _run_end(group, i)
         s = j - i
         # slot q of the group's heap (1..s-1 vertices, s..2s-1 children) -> row in the output or child
         base = out
@@ -297,7 +269,7 @@ def binarise_groups(group, child_lab, child_node, W, cnt, mean, sse, scale_seq, 
                     lw, lc, ls, lm = cw, cc, cs, cm
                 else:
                     o_right[r] = node
-                    Wv, cv, sv = _merge_stats(lw, cw, lc, cc, lm, cm, ls, cs, o_mean[r])
+                    Wv, cv, sv = merge_stats(lw, cw, lc, cc, lm, cm, ls, cs, o_mean[r])
                     o_W[r] = Wv
                     o_cnt[r] = cv
                     o_sse[r] = sv
@@ -372,219 +344,19 @@ def first_encounter(verts, lab_p, lab_q, j, p):
 
 
 @numba.njit(cache=True)
-def subtree_tables(node, left, right, size, cost, is_input, in_offs, in_vals, k):
-    """Algorithm 5's tables for one shipped subtree (Algorithm 7, line 6).
-
-    Rows are the subtree's vertices sorted by ``size`` (children before parents).
-    Rows with ``is_input`` are finished vertices whose table was computed by an
-    earlier iteration (``in_vals[in_offs[r]:in_offs[r+1]]``); the others are
-    combined from their children exactly as ``pruning._exact_tables`` does.
-    Returns (offs, dp): the table of row ``r`` is ``dp[offs[r]:offs[r+1]]``.
-    """
-    n = node.shape[0]
-    order = np.argsort(node)
-    sorted_nodes = node[order]
-    cap = np.empty(n, np.int64)
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
-    for r in range(n):
-        cap[r] = min(size[r], k)
-        offs[r + 1] = offs[r] + cap[r]
-    dp = np.full(offs[n], np.inf)
-    for r in range(n):
-        o = offs[r]
-        if is_input[r]:
-            for i in range(cap[r]):
-                dp[o + i] = in_vals[in_offs[r] + i]
-            continue
-        dp[o] = cost[r]
-        if left[r] < 0:
-            continue
-        a = order[np.searchsorted(sorted_nodes, left[r])]
-        b = order[np.searchsorted(sorted_nodes, right[r])]
-        oa = offs[a]
-        ob = offs[b]
-        cv = cap[r]
-        _min_plus_into(dp, o, oa, cap[a], ob, cap[b], cv)
-    return offs, dp
-
-
-@numba.njit(cache=True)
-def subtree_traceback(node, left, right, size, is_input, offs, dp, root_row, n_clusters, k):
-    """Algorithm 5's traceback inside one shipped subtree.
-
-    Starts at ``root_row`` with ``n_clusters`` and walks down exactly as
-    ``pruning._exact_traceback`` (smallest ``i'`` first). Stops at selected
-    vertices (count 1) and at input vertices (finished subtrees, traced by
-    their own task). Returns (rows, counts, is_selected).
-    """
-    n = node.shape[0]
-    order = np.argsort(node)
-    sorted_nodes = node[order]
-    cap = np.empty(n, np.int64)
-    for r in range(n):
-        cap[r] = min(size[r], k)
-    out_r = np.empty(2 * n_clusters + 2, np.int64)
-    out_i = np.empty(2 * n_clusters + 2, np.int64)
-    out_sel = np.empty(2 * n_clusters + 2, np.bool_)
-    n_out = 0
-    stack_v = np.empty(2 * n_clusters + 2, np.int64)
-    stack_i = np.empty(2 * n_clusters + 2, np.int64)
-    stack_v[0] = root_row
-    stack_i[0] = n_clusters
-    top = 1
-    while top > 0:
-        top -= 1
-        r = stack_v[top]
-        i = stack_i[top]
-        if i == 1 or (is_input[r] and r != root_row):
-            out_r[n_out] = r
-            out_i[n_out] = i
-            out_sel[n_out] = i == 1
-            n_out += 1
-            continue
-        a = order[np.searchsorted(sorted_nodes, left[r])]
-        b = order[np.searchsorted(sorted_nodes, right[r])]
-        target = dp[offs[r] + i - 1]
-        found = -1
-        for i1 in range(max(1, i - cap[b]), min(cap[a], i - 1) + 1):
-            if dp[offs[a] + i1 - 1] + dp[offs[b] + i - i1 - 1] == target:
-                found = i1
-                break
-        stack_v[top] = a
-        stack_i[top] = found
-        stack_v[top + 1] = b
-        stack_i[top + 1] = i - found
-        top += 2
-    return out_r[:n_out], out_i[:n_out], out_sel[:n_out]
-
-
-@numba.njit(cache=True)
-def _rows_of(node):
-    """(order, sorted node ids): the row of node ``v`` is ``order[searchsorted(sorted, v)]``."""
-    order = np.argsort(node)
-    return order, node[order]
-
-
-@numba.njit(cache=True)
-def subtree_heights(node, left, right, is_input, in_offs, in_vals):
+def subtree_heights(lrow, rrow, is_input, in_offs, in_vals):
     """Height (edges to the deepest leaf below) of every row of one shipped subtree.
 
-    Rows are sorted by ``size``; an input row's height is ``in_vals[in_offs[r]]``.
-    The root's height is ``H`` of Algorithm 6 (``Hierarchy.depth``).
+    Rows are sorted by ``size``; ``lrow``/``rrow`` (n_rows,) are the children's rows
+    (:func:`bigclust.lshtree._kernels.subtree_dp.child_rows`); an input row's height
+    is ``in_vals[in_offs[r]]``. The root's height is ``H`` of Algorithm 6
+    (``Hierarchy.depth``). Returns shape (n_rows,), int64.
     """
-    n = node.shape[0]
-    order, sorted_nodes = _rows_of(node)
+    n = lrow.shape[0]
     h = np.zeros(n, np.int64)
     for r in range(n):
         if is_input[r]:
             h[r] = np.int64(in_vals[in_offs[r]])
-        elif left[r] >= 0:
-            a = order[np.searchsorted(sorted_nodes, left[r])]
-            b = order[np.searchsorted(sorted_nodes, right[r])]
-            h[r] = 1 + max(h[a], h[b])
+        elif lrow[r] >= 0:
+            h[r] = 1 + max(h[lrow[r]], h[rrow[r]])
     return h
-
-
-@numba.njit(cache=True)
-def subtree_approx_tables(node, left, right, size, wn, is_input, in_offs, in_vals, lam, k, inv_log_step):
-    """Algorithm 6's breakpoint tables for one shipped subtree (Algorithm 7, line 6).
-
-    Rows are sorted by ``size`` (children before parents); ``wn`` are the vertex
-    weights divided by the unit of :func:`bigclust.lshtree.pruning.approx_dp`. An input
-    row's table arrives flattened as ``[levels, counts, weights]`` (``3 m``
-    values); the others are combined by :func:`bigclust.lshtree.pruning._approx_vertex`,
-    the local engine's code, so every table equals the local one bit for bit.
-    Returns (offs, nbp, bl, bc, bx, pa, pb): row ``r`` holds breakpoints
-    ``offs[r] .. offs[r] + nbp[r] - 1``; ``pa``/``pb`` index its children's
-    breakpoints (-1 for the vertex itself and for input rows).
-    """
-    n = node.shape[0]
-    n_levels = lam.shape[0]
-    order, sorted_nodes = _rows_of(node)
-    offs = np.empty(n + 1, np.int64)
-    offs[0] = 0
-    for r in range(n):
-        if is_input[r]:
-            offs[r + 1] = offs[r] + (in_offs[r + 1] - in_offs[r]) // 3
-        else:
-            offs[r + 1] = offs[r] + min(size[r], n_levels + 2, k + 1)
-    total = offs[n]
-    bl = np.empty(total, np.int64)
-    bc = np.empty(total, np.int64)
-    bx = np.empty(total)
-    pa = np.full(total, -1, np.int64)
-    pb = np.full(total, -1, np.int64)
-    nbp = np.zeros(n, np.int64)
-    best_c = np.full(n_levels + 2, np.int64(1) << 62, np.int64)
-    best_x = np.empty(n_levels + 2)
-    best_a = np.empty(n_levels + 2, np.int64)
-    best_b = np.empty(n_levels + 2, np.int64)
-    for r in range(n):
-        o = offs[r]
-        if is_input[r]:
-            m = (in_offs[r + 1] - in_offs[r]) // 3
-            base = in_offs[r]
-            for i in range(m):
-                bl[o + i] = np.int64(in_vals[base + i])
-                bc[o + i] = np.int64(in_vals[base + m + i])
-                bx[o + i] = in_vals[base + 2 * m + i]
-            nbp[r] = m
-            continue
-        lv = _level_of(wn[r], lam, inv_log_step)
-        if left[r] < 0 or lv == -1:
-            bl[o] = lv
-            bc[o] = 1
-            bx[o] = wn[r]
-            nbp[r] = 1
-            continue
-        a = order[np.searchsorted(sorted_nodes, left[r])]
-        b = order[np.searchsorted(sorted_nodes, right[r])]
-        nbp[r] = _approx_vertex(wn[r], lv, offs[a], nbp[a], offs[b], nbp[b], o, bl, bc, bx, pa, pb, lam, k,
-                                inv_log_step, best_c, best_x, best_a, best_b)
-    return offs, nbp, bl, bc, bx, pa, pb
-
-
-@numba.njit(cache=True)
-def subtree_approx_traceback(node, left, right, is_input, offs, pa, pb, root_row, start):
-    """Algorithm 6's traceback (line 14) inside one shipped subtree.
-
-    Starts at breakpoint ``start`` of ``root_row`` and follows the stored
-    children breakpoints as ``pruning._approx_traceback``; stops at vertices that
-    chose themselves (selected) and at input rows (finished subtrees, traced by
-    their own task from the breakpoint reached). Returns (rows, breakpoint index
-    within the row's table, is_selected).
-    """
-    n = node.shape[0]
-    order, sorted_nodes = _rows_of(node)
-    out_r = np.empty(n + 2, np.int64)
-    out_i = np.empty(n + 2, np.int64)
-    out_sel = np.empty(n + 2, np.bool_)
-    n_out = 0
-    stack_r = np.empty(n + 2, np.int64)
-    stack_x = np.empty(n + 2, np.int64)
-    stack_r[0] = root_row
-    stack_x[0] = offs[root_row] + start
-    top = 1
-    while top > 0:
-        top -= 1
-        r = stack_r[top]
-        x = stack_x[top]
-        if is_input[r] and r != root_row:
-            out_r[n_out] = r
-            out_i[n_out] = x - offs[r]
-            out_sel[n_out] = False
-            n_out += 1
-            continue
-        if pa[x] < 0:
-            out_r[n_out] = r
-            out_i[n_out] = 0
-            out_sel[n_out] = True
-            n_out += 1
-            continue
-        stack_r[top] = order[np.searchsorted(sorted_nodes, left[r])]
-        stack_x[top] = pa[x]
-        stack_r[top + 1] = order[np.searchsorted(sorted_nodes, right[r])]
-        stack_x[top + 1] = pb[x]
-        top += 2
-    return out_r[:n_out], out_i[:n_out], out_sel[:n_out]

@@ -26,11 +26,13 @@ engine's greedy splits with children fetched from Spark in batches.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..pruning import _level_tables
+from .._kernels.subtree_dp import (approx_tables, approx_traceback, child_rows, exact_tables, exact_traceback,
+                                   level_count, level_tables)
 from . import _kernels as K
 from ._arrow import ragged_column, vector
 from ._faults import maybe_fail
@@ -98,11 +100,18 @@ def _trace_batch(parts):
                                       names=["node", "count", "selected", "size"])
 
 
+def _exact_tables_of(g, k):
+    """Algorithm 5's tables of one group (:func:`bigclust.lshtree._kernels.subtree_dp.exact_tables`, the
+    local engine's kernel); returns (child rows, dp, offs, cap)."""
+    lrow, rrow = child_rows(g.node, g.left, g.right, g.is_input)
+    return (lrow, rrow) + exact_tables(lrow, rrow, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
+
+
 def _tables_task(k):
     def run(batches):
         tops, tables = [], []
         for g in _groups(batches):
-            offs, dp = K.subtree_tables(g.node, g.left, g.right, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
+            _, _, dp, offs, _ = _exact_tables_of(g, k)
             tops.append(g.top)
             tables.append(dp[offs[g.root]:offs[g.root + 1]])
         if tops:
@@ -114,9 +123,8 @@ def _trace_task(k):
     def run(batches):
         parts = []
         for g in _groups(batches):
-            offs, dp = K.subtree_tables(g.node, g.left, g.right, g.size, g.cost, g.is_input, g.in_offs, g.in_vals, k)
-            rows, cnts, sel = K.subtree_traceback(g.node, g.left, g.right, g.size, g.is_input, offs, dp, g.root,
-                                                  g.alloc, k)
+            lrow, rrow, dp, offs, cap = _exact_tables_of(g, k)
+            rows, cnts, sel = exact_traceback(lrow, rrow, g.is_input, dp, offs, cap, g.root, g.alloc)
             parts.append((g.node[rows], cnts, sel, g.size[rows]))
         if parts:
             yield _trace_batch(parts)
@@ -290,7 +298,7 @@ def _heights_task():
     def run(batches):
         tops, tables = [], []
         for g in _groups(batches):
-            h = K.subtree_heights(g.node, g.left, g.right, g.is_input, g.in_offs, g.in_vals)
+            h = K.subtree_heights(*child_rows(g.node, g.left, g.right, g.is_input), g.is_input, g.in_offs, g.in_vals)
             tops.append(g.top)
             tables.append(np.array([float(h[g.root])]))
         if tops:
@@ -319,13 +327,15 @@ def _approx_tasks(lam, inv_log_step, k, unit):
     """(tables task, traceback task) of Algorithm 6 over shipped subtrees."""
 
     def tables_of(g):
-        return K.subtree_approx_tables(g.node, g.left, g.right, g.size, g.cost / unit, g.is_input, g.in_offs,
-                                       g.in_vals, lam, k, inv_log_step)
+        # Algorithm 6's kernel of the local engine over the shipped subtree
+        lrow, rrow = child_rows(g.node, g.left, g.right, g.is_input)
+        return (lrow, rrow) + approx_tables(lrow, rrow, g.size, g.cost / unit, g.is_input, g.in_offs, g.in_vals,
+                                            lam, k, inv_log_step)
 
     def run(batches):
         tops, tables, stored, widest = [], [], [], []
         for g in _groups(batches):
-            offs, nbp, bl, bc, bx, _, _ = tables_of(g)
+            _, _, bl, bc, bx, _, _, offs, nbp = tables_of(g)
             x = slice(offs[g.root], offs[g.root] + nbp[g.root])
             tops.append(g.top)
             tables.append(np.concatenate([bl[x].astype(np.float64), bc[x].astype(np.float64), bx[x]]))
@@ -338,9 +348,8 @@ def _approx_tasks(lam, inv_log_step, k, unit):
     def trace(batches):
         parts = []
         for g in _groups(batches):
-            offs, _, _, _, _, pa_, pb_ = tables_of(g)
-            rows, idx, sel = K.subtree_approx_traceback(g.node, g.left, g.right, g.is_input, offs, pa_, pb_, g.root,
-                                                        g.alloc)
+            lrow, rrow, _, _, _, pa_, pb_, offs, _ = tables_of(g)
+            rows, idx, sel = approx_traceback(lrow, rrow, g.is_input, offs, pa_, pb_, g.root, g.alloc, g.node.shape[0])
             parts.append((g.node[rows], idx, sel, g.size[rows]))
         if parts:
             yield _trace_batch(parts)
@@ -378,9 +387,8 @@ def approx_dp_spark(spark, tree, ntp, k: int, step_for_depth, subtree_leaves: in
         return np.array([tree.root], np.int64), dict(base, n_levels=1, level_bound=0.0, cost=0.0,
                                                      clusters_from_dp=1, breakpoints=1, widest_table=1)
     unit = float(st["lo"])
-    # as pruning._n_levels: the least positive weight rescaled to 1
-    n_levels = int(np.ceil(np.log(2.0 * tree.n_leaves * float(st["hi"]) / unit) / np.log1p(step))) + 2
-    lam = _level_tables(step, n_levels)
+    n_levels = level_count(tree.n_leaves, float(st["hi"]), unit, step)  # the least positive weight rescaled to 1
+    lam = level_tables(step, n_levels)
     tables_task, trace_task = _approx_tasks(lam, 1.0 / np.log1p(step), int(k), unit)
     groups, out, finished = _bottom_up(ntp, tops, meter, tables_task,
                                        "node long, table array<double>, stored long, widest long")
@@ -469,3 +477,104 @@ def split_to_k_spark(spark, ntp, selected: np.ndarray, k: int, meter):
             unknown = []
             settle(batch)
     return np.array(sorted(chosen), np.int64), rounds
+
+
+# --------------------------------------------------------------------------- Lagrangian relaxation by Algorithm 7
+
+
+def _penalised_tasks(lams, fewer: bool = True):
+    """(evaluation task, traceback task) of the Lagrangian relaxation over shipped subtrees.
+
+    The evaluation task emits per group top the table ``[values, fewer counts,
+    many counts]`` (``3 P`` doubles for the ``P`` penalties ``lams``) computed by
+    :func:`bigclust.lshtree._kernels.penalised.penalised_batch`, the local pass
+    restricted to the group, with its finished children's tables as inputs. The
+    traceback task (for one penalty, ``lams[0]``, and tie rule ``fewer``) emits
+    the selected vertices and the finished children reached (traced by their own
+    group).
+    """
+    from .._kernels import penalised as PK
+
+    lams = np.ascontiguousarray(lams, np.float64)
+
+    def run(batches):
+        tops, tables = [], []
+        for g in _groups(batches):
+            lrow, rrow = child_rows(g.node, g.left, g.right, g.is_input)
+            val, few, many = PK.penalised_batch(lrow, rrow, g.cost, g.is_input, g.in_offs, g.in_vals, lams, g.root)
+            tops.append(g.top)
+            tables.append(np.concatenate([val, few.astype(np.float64), many.astype(np.float64)]))
+        if tops:
+            yield _table_batch(tops, tables)
+
+    def trace(batches):
+        parts = []
+        for g in _groups(batches):
+            lrow, rrow = child_rows(g.node, g.left, g.right, g.is_input)
+            take = PK.penalised_take(lrow, rrow, g.cost, g.is_input, g.in_offs, g.in_vals, lams[0], fewer)
+            rows, sel = PK.penalised_trace(lrow, rrow, g.is_input, take, g.root)
+            parts.append((g.node[rows], np.zeros(rows.shape[0], np.int64), sel, g.size[rows]))
+        if parts:
+            yield _trace_batch(parts)
+
+    return run, trace
+
+
+def lagrangian_dp_spark(spark, tree, ntp, k: int, subtree_leaves: int, meter, iterations: int = 100,
+                        speculation: int = 8, stats: dict | None = None):
+    """:func:`bigclust.lshtree.pruning.lagrangian_dp` by Algorithm 7: the same pruning and info, bit for bit.
+
+    The search is the local one (:func:`bigclust.lshtree.pruning.lagrangian_search`)
+    and so is the compiled pass (:mod:`bigclust.lshtree._kernels.penalised`), run
+    over the shipped subtrees of Algorithm 7's iterations: a finished subtree
+    passes on its root's penalised value and its cluster counts for both tie
+    rules, so a task holds its subtree and ``3`` numbers per penalty per finished
+    child, whatever ``k``. One bottom-up pass evaluates every penalty the next
+    ``speculation`` bisection steps may visit (``2^speculation - 1``) and the
+    driver replays the bisection on them, so a search of ``s`` steps takes about
+    ``s / speculation`` passes rather than ``s``. The chosen penalty's pruning
+    takes one more bottom-up pass and the traceback; when no penalty gave
+    exactly ``k`` clusters it is grown by :func:`split_to_k_spark`, the local
+    greedy splits.
+
+    Returns (selected vertex ids, info), exactly ``lagrangian_dp``'s (same keys,
+    same values). ``stats``, if given, receives the Spark figures:
+    ``dp_iterations``, ``subtree_leaves``, ``group_rounds``, ``speculation``,
+    ``evaluation_passes`` (bottom-up passes of the search; the selection takes
+    one more), ``penalties_evaluated`` and ``split_rounds``.
+    """
+    from pyspark.sql import functions as F
+
+    from ..pruning import lagrangian_info, lagrangian_search
+
+    k = int(k)
+    tau = max(2, int(subtree_leaves))
+    bands = _bands(tree.n_leaves, tau)
+    tops, jump_rounds = _band_groups(tree, ntp, bands, meter)
+    root_weight = float(ntp.where(F.col("node") == int(tree.root)).select("cost").first()["cost"])
+    meter.round("dp: lagrangian bound")
+
+    def evaluate(lams):
+        run, _ = _penalised_tasks(lams)
+        _, out, _ = _bottom_up(ntp, tops, meter, run)
+        table = np.asarray(out.first()["table"], np.float64)
+        P = lams.shape[0]
+        return table[:P], table[P:2 * P].astype(np.int64), table[2 * P:].astype(np.int64)
+
+    search = lagrangian_search(k, root_weight, tree.n_leaves, evaluate, iterations, speculation)
+    run, trace = _penalised_tasks([search["lam"]], search["fewer"])
+    groups, _, _ = _bottom_up(ntp, tops, meter, run)
+    selected = _top_down(spark, groups, bands, tree.root, 0, trace, meter)
+    split_rounds = 0
+    if not search["exact"]:
+        selected, split_rounds = split_to_k_spark(spark, ntp, selected, k, meter)
+    want = spark.createDataFrame([(int(v),) for v in selected], "node long")
+    w = dict((int(r["node"]), float(r["cost"]))
+             for r in ntp.join(F.broadcast(want), "node").select("node", "cost").collect())
+    meter.round("dp: lagrangian cost")
+    cost = math.fsum(w[int(v)] for v in selected)  # exact, so independent of vertex numbering (as locally)
+    if stats is not None:
+        stats.update(dp_iterations=len(bands), subtree_leaves=tau, group_rounds=jump_rounds,
+                     speculation=max(1, int(speculation)), evaluation_passes=search["evaluations"],
+                     penalties_evaluated=search["penalties"], split_rounds=split_rounds)
+    return selected, lagrangian_info(search, cost)

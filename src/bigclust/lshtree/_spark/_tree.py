@@ -45,7 +45,7 @@ empty scales (skipped)
     after a scale that merged nothing, with at most 512 components left, a
     lower bound on every distance between different components (spheres and
     slabs around the component means, as
-    :func:`bigclust.lshtree.hierarchy._separation_lower_bound` computes it, from a few
+    :func:`bigclust.lshtree._kernels.separation.separation_lower_bound` computes it, from a few
     aggregations) proves that the next scales would reject every edge; they are
     skipped, exactly as the local engine skips them. Any valid lower bound gives
     the same tree (a skipped scale would have accepted no edge), so the bound
@@ -74,8 +74,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..hierarchy import _SKIP_MAX_COMPONENTS, first_sweep_scale
-from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
+from .._kernels.candidates import scale_offsets
+from .._kernels.distances import sq_dist_rows
+from .._kernels.separation import SKIP_MAX_COMPONENTS, slab_bound, sphere_bounds
+from ..hierarchy import first_sweep_scale
+from ..lsh import MULTIPLIERS, bucket_keys, draw_pstable
 from . import _kernels as K
 from ._components import merging_components
 from ._arrow import blobs, list_column, matrix, part_batches, vector
@@ -124,6 +127,25 @@ def _write_leaves(points, nodes_dir):
     ).write.mode("overwrite").parquet(nodes_dir)
 
 
+def _task_rows(batches, fault=None):
+    """The non-empty Arrow batches of a task, after the tests' fault hook ``fault`` (if any)."""
+    if fault is not None:
+        maybe_fail(fault)
+    return (b for b in batches if b.num_rows)
+
+
+def _points_of(batches, d, mean, A, fault=None):
+    """``(ids, Y)`` per non-empty batch ``(id, x, ...)``: column 0 and the hashed coordinates (n, dd) of column 1."""
+    for b in _task_rows(batches, fault):
+        yield vector(b.column(0), np.int64), _hashed(b.column(1), d, mean, A)
+
+
+def _edge_ends(batches, d, mean, A):
+    """``(batch, Yp, Yq)`` per non-empty batch of edges: the hashed coordinates of both ends (columns xp, xq)."""
+    for b in _task_rows(batches, "verify"):
+        yield b, _hashed(b.column("xp"), d, mean, A), _hashed(b.column("xq"), d, mean, A)
+
+
 def _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d):
     """(ids, labs, keys) of an Arrow batch ``(id, x, lab)``: ``keys`` (t, n) int64, the
     bucket key of every point under each hash function (projections as PStableLSH.project)."""
@@ -132,16 +154,14 @@ def _point_keys(b, mean, A, V, offsets, inv_width, n_hashes, n_proj, d):
     Z = np.ascontiguousarray((Y @ V).T, dtype=np.float32)
     keys = np.empty((n_hashes, ids.shape[0]), np.uint64)
     for j in range(n_hashes):
-        bucket_keys(Z, j * n_proj, n_proj, inv_width, offsets[j], _MULTIPLIERS, keys[j])
+        bucket_keys(Z, j * n_proj, n_proj, inv_width, offsets[j], MULTIPLIERS, keys[j])
     return ids, vector(b.column(2), np.int64), keys.view(np.int64)
 
 
 def _keyed_batches(batches, hashing):
     """``(batch, ids, labs, keys)`` for each non-empty batch ``(id, x, lab)``, after the tests' fault hook."""
-    maybe_fail("hash")
-    for b in batches:
-        if b.num_rows:
-            yield (b,) + _point_keys(b, *hashing)
+    for b in _task_rows(batches, "hash"):
+        yield (b,) + _point_keys(b, *hashing)
 
 
 def _keys_task(hashing):
@@ -302,13 +322,8 @@ def _verify_task(mean, A, thr2, d):
     def run(batches):
         import pyarrow as pa
 
-        maybe_fail("verify")
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            Yp = _hashed(b.column("xp"), d, mean, A)
-            Yq = _hashed(b.column("xq"), d, mean, A)
-            ok = K.verified(Yp, Yq, thr2)
+        for b, Yp, Yq in _edge_ends(batches, d, mean, A):
+            ok = sq_dist_rows(Yp, Yq) < thr2
             if not ok.any():
                 continue
             yield pa.RecordBatch.from_arrays(
@@ -365,22 +380,30 @@ def _binarise_task(scale_seq, n_leaves, scale_value, d):
     return run
 
 
+@dataclass
+class TreeJob:
+    """What a Spark tree builder works on: the session, the id-numbered points and the fit's settings."""
+
+    spark: object
+    points: object            # DataFrame (id, x, w), hash-partitioned by id, persisted
+    n: int                    # distinct points (ids 0 .. n-1)
+    d: int
+    mean: np.ndarray          # the exactly summed mean the hashed points are centred on
+    A: np.ndarray | None      # Johnson-Lindenstrauss projection (d x d'), or None
+    params: object            # TreeParams
+    rng: np.random.Generator
+    meter: object             # SparkMeter
+    workdir: str              # Parquet of tree vertices goes here
+    num_partitions: int
+    progress: object = None
+
+
 class _TreeBuilder:
-    def __init__(self, spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
-                 local_cc_max_edges, progress):
-        self.spark = spark
-        self.points = points            # (id, x, w), hash-partitioned by id, persisted
-        self.n = n
-        self.d = d
-        self.mean = mean
-        self.A = A
-        self.prm = prm
-        self.rng = rng
-        self.meter = meter
-        self.workdir = workdir
-        self.P = num_partitions
+    def __init__(self, job: TreeJob, local_cc_max_edges: int):
+        self.spark, self.points, self.n, self.d = job.spark, job.points, job.n, job.d
+        self.mean, self.A, self.params, self.rng = job.mean, job.A, job.params, job.rng
+        self.meter, self.workdir, self.P, self.progress = job.meter, job.workdir, job.num_partitions, job.progress
         self.local_cc_max_edges = local_cc_max_edges
-        self.progress = progress
         self._to_unpersist = []
 
     # ----------------------------------------------------------- one scale's edges
@@ -391,12 +414,12 @@ class _TreeBuilder:
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        prm = self.prm
-        inv_width = 1.0 / (D * prm["bucket_width"])
-        thr = prm["edge_factor"] * D
+        params = self.params
+        inv_width = 1.0 / (D * params.bucket_width)
+        thr = params.edge_factor * D
         # labels is partitioned as the points (by id, P parts): a join without a shuffle
         src = self.points.select("id", "x").join(labels, "id")
-        hashing = (self.mean, self.A, self.V, offsets, inv_width, n_hashes, prm["n_projections"], self.d)
+        hashing = (self.mean, self.A, self.V, offsets, inv_width, n_hashes, params.n_projections, self.d)
         if self.n < 2**31:
             cand = self._candidates_by_aggregate(src, hashing)
             if cand is None:
@@ -484,10 +507,10 @@ class _TreeBuilder:
     def build(self) -> SparkTree:
         from pyspark.sql import functions as F
 
-        prm, rng, n = self.prm, self.rng, self.n
+        params, rng, n = self.params, self.rng, self.n
         dd = self.A.shape[1] if self.A is not None else self.d
-        t, m = prm["n_hashes"], prm["n_projections"]
-        lsh = draw_pstable(dd, t, m, prm["bucket_width"], rng)
+        t, m = params.n_hashes, params.n_projections
+        lsh = draw_pstable(dd, t, m, params.bucket_width, rng)
         self.V = lsh.directions
         info = {"n_scales": 0, "edges_checked": None, "edges_accepted": 0, "forced_root": False,
                 "components_rounds": 0, "scales_buckets_joined": 0, "bucket_passes": 0}
@@ -503,14 +526,14 @@ class _TreeBuilder:
         diameter_ub = 2.0 * float(np.sqrt(far2))
         if not min_lb > 0:
             min_lb = diameter_ub * 1e-12
-        ef, ratio = prm["edge_factor"], prm["scale_ratio"]
+        ef, ratio = params.edge_factor, params.scale_ratio
         d0 = min_lb / ef
         d_stop = 2.0 * max(diameter_ub, diameter_ub / ef)
         info.update(diameter_upper_bound=diameter_ub, min_distance_lower_bound=min_lb)
         seed_base = int(rng.integers(2**63 - 1))
 
         def offsets_for(i):
-            return np.random.default_rng([seed_base, i]).random((t, m))
+            return scale_offsets(seed_base, i, t, m)
 
         ids_as_labels = self.points.select("id", F.col("id").alias("lab"))
         def probe(i):  # as build_hierarchy's dry runs: the first 4 hash functions, any accepted edge
@@ -545,7 +568,7 @@ class _TreeBuilder:
             if n_acc == 0:
                 if acc is not None:
                     acc.unpersist()
-                if not bound_tried and n_components <= _SKIP_MAX_COMPONENTS:
+                if not bound_tried and n_components <= SKIP_MAX_COMPONENTS:
                     # as build_hierarchy: scales whose threshold c*D is below a lower bound
                     # on every cross-component distance would reject every edge
                     bound_tried = True
@@ -618,10 +641,11 @@ class _TreeBuilder:
     def _separation_bound(self, labels, pairs_per_pass=64, max_passes=4):
         """A lower bound on the distance between points of different components (at most 512 of them).
 
-        The Spark form of :func:`bigclust.lshtree.hierarchy._separation_lower_bound`: one
+        The Spark form of :func:`bigclust.lshtree._kernels.separation.separation_lower_bound`: one
         aggregation for the component means ``m_A``, one for the radii ``r_A``
         (largest ``|y - m_A|``), then the sphere bound ``|m_A - m_B| - r_A - r_B``
-        of every pair on the driver (``C <= 512`` components, ``O(C d)`` numbers),
+        of every pair on the driver (``C <= 512`` components, ``O(C d)`` numbers,
+        :func:`~bigclust.lshtree._kernels.separation.sphere_bounds`),
         and slab bounds ``min_B u.(q - m_A) - max_A u.(p - m_A)`` (``u`` the unit
         vector from ``m_A`` to ``m_B``) for the pairs in increasing sphere bound, up
         to ``pairs_per_pass`` pairs per aggregation, while a pair's sphere bound is
@@ -640,14 +664,8 @@ class _TreeBuilder:
         src = self.points.select("id", "x").join(labels, "id").select("lab", "x").persist()
         self._to_unpersist.append(src)
 
-        def labelled(batches):
-            # (component label, hashed coordinates) of each non-empty batch of ``src``
-            for b in batches:
-                if b.num_rows:
-                    yield vector(b.column(0), np.int64), _hash_input(matrix(b.column(1), d), mean, A)
-
         def partial_sums(batches):
-            for lab, Y in labelled(batches):
+            for lab, Y in _points_of(batches, d, mean, A):
                 u, inv = np.unique(lab, return_inverse=True)
                 S = np.zeros((u.shape[0], Y.shape[1]))
                 np.add.at(S, inv, Y)
@@ -681,7 +699,7 @@ class _TreeBuilder:
         C = labs.shape[0]
 
         def radii(batches):
-            for lab, Y in labelled(batches):
+            for lab, Y in _points_of(batches, d, mean, A):
                 c = np.searchsorted(labs, lab)
                 r2 = ((Y - mu[c]) ** 2).sum(axis=1)
                 out = np.zeros(C)
@@ -692,15 +710,12 @@ class _TreeBuilder:
         rad = np.zeros(C)
         for r in src.mapInArrow(radii, "c long, r2 double").groupBy("c").agg(F.max("r2").alias("r2")).collect():
             rad[r["c"]] = np.sqrt(r["r2"])
-        a_idx, b_idx = np.triu_indices(C, 1)
-        dist = np.sqrt(((mu[a_idx] - mu[b_idx]) ** 2).sum(axis=1))
-        sphere = dist * (1.0 - 1e-9) - (rad[a_idx] + rad[b_idx]) * (1.0 + 1e-9)
-        order = np.argsort(sphere, kind="stable")
+        a_idx, b_idx, dist, sphere, order = sphere_bounds(mu, rad)
         self.meter.round("skip: separation bound", 3)
 
         def slabs(pa_, pb_, U):
             def run(batches):
-                for lab, Y in labelled(batches):
+                for lab, Y in _points_of(batches, d, mean, A):
                     c = np.searchsorted(labs, lab)
                     by_c = np.argsort(c, kind="stable")
                     first = np.searchsorted(c[by_c], np.arange(C + 1))
@@ -733,7 +748,7 @@ class _TreeBuilder:
                 bound = sphere[k]
                 if dist_b[t] > 0:
                     hi, lo = ext[t]
-                    slab = (lo - hi) * (1.0 - 1e-9) - 1e-9 * (rad[pa_[t]] + rad[pb_[t]] + dist_b[t])
+                    slab = slab_bound(hi, lo, rad[pa_[t]], rad[pb_[t]], dist_b[t])
                     bound = max(bound, slab)
                 best = min(best, bound)
         if pos < order.shape[0]:
@@ -807,8 +822,7 @@ class _TreeBuilder:
         return float(best) if np.isfinite(best) else 0.0
 
 
-def build_tree(spark, points, n, d, mean, A, prm, rng, meter, workdir, *, num_partitions, local_cc_max_edges,
-               progress=None) -> SparkTree:
-    """Build the binarised candidate-cluster tree of the (deduplicated, id-numbered) ``points`` on Spark."""
-    return _TreeBuilder(spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
-                        local_cc_max_edges, progress).build()
+def build_hierarchy_spark(job: TreeJob, local_cc_max_edges: int) -> SparkTree:
+    """The binarised candidate-cluster tree (Algorithms 1-4) of the job's points, on Spark
+    (the distributed twin of :func:`bigclust.lshtree.hierarchy.build_hierarchy`)."""
+    return _TreeBuilder(job, local_cc_max_edges).build()

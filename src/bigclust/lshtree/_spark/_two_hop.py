@@ -46,12 +46,15 @@ import os
 import numba
 import numpy as np
 
-from ..lsh import _MULTIPLIERS, bucket_keys, draw_pstable
-from ..two_hop import _N_SAMPLE, min_d2_to_samples, sq_dist_rows, two_hop_scales
+from .._kernels.candidates import scale_offsets
+from .._kernels.distances import min_d2_to_samples, sq_dist_rows
+from .._kernels.node_stats import merge_stats
+from ..lsh import MULTIPLIERS, bucket_keys, draw_pstable
+from ..two_hop import N_SAMPLE, two_hop_scales
 from . import _kernels as K
 from ._arrow import list_column, matrix, vector
 from ._faults import maybe_fail
-from ._tree import _NODE_SCHEMA, SparkTree, _hash_input, _hashed, _write_leaves
+from ._tree import _NODE_SCHEMA, SparkTree, TreeJob, _edge_ends, _hash_input, _points_of, _write_leaves
 
 
 @numba.njit(cache=True)
@@ -156,7 +159,7 @@ def _fold_stats(key, W, cnt, mean, sse):
             o_mean[g] = mean[r]
         else:
             m = np.empty(d)
-            Wv, cv, sv = K._merge_stats(o_W[g], W[r], o_cnt[g], cnt[r], o_mean[g], mean[r], o_sse[g], sse[r], m)
+            Wv, cv, sv = merge_stats(o_W[g], W[r], o_cnt[g], cnt[r], o_mean[g], mean[r], o_sse[g], sse[r], m)
             o_W[g] = Wv
             o_cnt[g] = cv
             o_sse[g] = sv
@@ -183,11 +186,10 @@ def _batches_of(batches, names):
 
 
 class _TwoHopBuilder:
-    def __init__(self, spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions, progress):
-        self.spark, self.points, self.n, self.d = spark, points, n, d
-        self.mean, self.A, self.prm, self.rng = mean, A, prm, rng
-        self.meter, self.workdir, self.P = meter, workdir, num_partitions
-        self.progress = progress
+    def __init__(self, job: TreeJob):
+        self.spark, self.points, self.n, self.d = job.spark, job.points, job.n, job.d
+        self.mean, self.A, self.params, self.rng = job.mean, job.A, job.params, job.rng
+        self.meter, self.workdir, self.P, self.progress = job.meter, job.workdir, job.num_partitions, job.progress
 
     def _say(self, what):
         if self.progress is not None:
@@ -198,13 +200,13 @@ class _TwoHopBuilder:
 
         import pyarrow as pa
 
-        prm, rng, n, d, mean, A, meter = self.prm, self.rng, self.n, self.d, self.mean, self.A, self.meter
+        params, rng, n, d, mean, A, meter = self.params, self.rng, self.n, self.d, self.mean, self.A, self.meter
         dd = A.shape[1] if A is not None else d
-        t, m = prm["n_hashes"], prm["n_projections"]
-        ef, bw = prm["edge_factor"], prm["bucket_width"]
+        t, m = params.n_hashes, params.n_projections
+        ef, bw = params.edge_factor, params.bucket_width
         # the random draws of build_hierarchy_two_hop, in its order
         V = draw_pstable(dd, t, m, bw, rng).directions
-        sample = rng.choice(n, size=min(n, _N_SAMPLE), replace=False).astype(np.int64)
+        sample = rng.choice(n, size=min(n, N_SAMPLE), replace=False).astype(np.int64)
         seed_base = int(rng.integers(2**63 - 1))
         info = {"candidates": "two_hop", "n_scales": 0, "edges_accepted": 0, "forced_root": False}
         nodes_dir = os.path.join(self.workdir, "nodes")
@@ -221,12 +223,7 @@ class _TwoHopBuilder:
         y0 = _hash_input(x0[None, :], mean, A)[0]
 
         def extent(batches):
-            maybe_fail("extent")
-            for b in batches:
-                if b.num_rows == 0:
-                    continue
-                ids = vector(b.column(0), np.int64)
-                Y = _hashed(b.column(1), d, mean, A)
+            for ids, Y in _points_of(batches, d, mean, A, "extent"):
                 far = sq_dist_rows(Y, np.repeat(y0[None, :], Y.shape[0], axis=0)).max()
                 nn = np.full(S.shape[0], np.inf)
                 min_d2_to_samples(S, sids, Y, ids, nn)
@@ -236,11 +233,11 @@ class _TwoHopBuilder:
             F.max("far").alias("far"), F.min("nn").alias("nn")).first()
         meter.round("two-hop: extent")
         far2, nn2 = float(ext["far"]), float(ext["nn"])
-        scales = two_hop_scales(far2, nn2, prm["scale_ratio"], ef)
+        scales = two_hop_scales(far2, nn2, params.scale_ratio, ef)
         L = int(scales.shape[0])
         info.update(n_scales=L, first_scale=float(scales[0]), last_scale=float(scales[-1]),
                     diameter_upper_bound=2.0 * float(np.sqrt(far2)), sample_nn_distance=float(np.sqrt(nn2)))
-        offsets = np.stack([np.random.default_rng([seed_base, i]).random((t, m)) for i in range(L)])
+        offsets = np.stack([scale_offsets(seed_base, i, t, m) for i in range(L)])
         inv_widths = np.array([1.0 / (D * bw) for D in scales])
         thr = ef * scales
         thr2 = thr * thr
@@ -266,12 +263,7 @@ class _TwoHopBuilder:
 
         # ---- hash every point at every scale; bucket minimum = proposed partner (Algorithm 1)
         def keys_task(batches):
-            maybe_fail("hash")
-            for b in batches:
-                if b.num_rows == 0:
-                    continue
-                ids = vector(b.column(0), np.int64)
-                Y = _hash_input(matrix(b.column(1), d), mean, A)
+            for ids, Y in _points_of(batches, d, mean, A, "hash"):
                 Z = np.ascontiguousarray((Y @ V).T, dtype=np.float32)  # as PStableLSH.project
                 nb = ids.shape[0]
                 keys = np.empty(t * nb, np.uint64)
@@ -279,7 +271,7 @@ class _TwoHopBuilder:
                 idc = pa.array(np.tile(ids, t))
                 for i in range(L):
                     for j in range(t):
-                        bucket_keys(Z, j * m, m, inv_widths[i], offsets[i, j], _MULTIPLIERS, keys[j * nb:(j + 1) * nb])
+                        bucket_keys(Z, j * m, m, inv_widths[i], offsets[i, j], MULTIPLIERS, keys[j * nb:(j + 1) * nb])
                     yield pa.RecordBatch.from_arrays(
                         [pa.array(np.full(t * nb, i, np.int32)), jj, pa.array(keys.view(np.int64).copy()), idc],
                         names=["i", "j", "key", "id"])
@@ -293,12 +285,7 @@ class _TwoHopBuilder:
         meter.round("two-hop: pairs")
 
         def verify(batches):
-            maybe_fail("verify")
-            for b in batches:
-                if b.num_rows == 0:
-                    continue
-                Yp = _hashed(b.column("xp"), d, mean, A)
-                Yq = _hashed(b.column("xq"), d, mean, A)
+            for b, Yp, Yq in _edge_ends(batches, d, mean, A):
                 offs, vals = _list_parts(b.column("S"), np.int64)
                 f = _first_accepted(sq_dist_rows(Yp, Yq), offs, vals, thr2)
                 ok = f >= 0
@@ -517,8 +504,6 @@ class _TwoHopBuilder:
 
     def _emit(self, children, stats, scales, nodes_dir) -> int:
         """Binarise ``children(group, lab, node)`` with their stats; append the vertex rows; returns their number."""
-        from pyspark.sql import functions as F
-
         import pyarrow as pa
 
         n, d, L = self.n, self.d, scales.shape[0]
@@ -546,8 +531,7 @@ class _TwoHopBuilder:
         return int(rows.count())
 
 
-def build_tree_two_hop(spark, points, n, d, mean, A, prm, rng, meter, workdir, *, num_partitions,
-                       progress=None) -> SparkTree:
-    """The two-hop candidate tree (``candidates="two_hop"``) of the id-numbered ``points`` on Spark."""
-    return _TwoHopBuilder(spark, points, n, d, mean, A, prm, rng, meter, workdir, num_partitions,
-                          progress).build()
+def build_hierarchy_two_hop_spark(job: TreeJob) -> SparkTree:
+    """The two-hop candidate tree (``candidates="two_hop"``) of the job's points, on Spark
+    (the distributed twin of :func:`bigclust.lshtree.two_hop.build_hierarchy_two_hop`)."""
+    return _TwoHopBuilder(job).build()
