@@ -17,7 +17,7 @@ from bigclust.lshtree._spark._session import SparkMeter  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
-KW = dict(scale_ratio=1.3, random_state=7)
+KW = dict(scale_ratio=1.3, refine=0, random_state=7)  # the tree and its DPs are what is tested
 # 8 leaves per shipped subtree: 402 points take three iterations of Algorithm 7
 OPTS = {"num_partitions": 2, "subtree_leaves": 8}
 
@@ -183,7 +183,7 @@ def test_every_method_gives_the_local_partition_bit_for_bit(spark, method, budge
     if budget is not None:
         monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", budget)
     X = np.random.default_rng(3).uniform(size=(240, 3))
-    kw = dict(method=method, scale_ratio=1.6, random_state=5)  # few scales: the tree is not what is tested
+    kw = dict(method=method, scale_ratio=1.6, refine=0, random_state=5)  # few scales: the tree is not what is tested
     loc = LSHTreeKMeans(12, **kw).fit(X)
     # one shipped subtree (Algorithm 7 over several is tested above): the policy is what is tested here
     est = LSHTreeKMeans(12, engine="spark", spark_options={"num_partitions": 2}, **kw).fit(X)

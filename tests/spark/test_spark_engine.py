@@ -17,7 +17,7 @@ from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
 pytestmark = pytest.mark.spark
 
 # few scales (ratio 1.3) and small subtrees so that Algorithm 7 runs several iterations
-KW = dict(method="exact", scale_ratio=1.3, random_state=7)
+KW = dict(method="exact", scale_ratio=1.3, refine=0, random_state=7)  # refine: test_spark_refine.py
 OPTS = {"num_partitions": 2, "subtree_leaves": 8}
 
 
@@ -197,7 +197,7 @@ def test_forced_root_matches_local(spark):
     """Coarse scales and one hash function leave several components at the last scale (Lemma 3.7's
     forced root P); both engines order its children by their smallest point and agree."""
     X, _, _ = make_planted_mixture(300, 3, 4, random_state=5)
-    kw = dict(method="exact", scale_ratio=8.0, n_hashes=1, n_projections=10, random_state=7)
+    kw = dict(method="exact", scale_ratio=8.0, n_hashes=1, n_projections=10, refine=0, random_state=7)
     loc = LSHTreeKMeans(4, **kw).fit(X)
     assert loc.report_["tree_info"]["forced_root"]
     sp = LSHTreeKMeans(4, engine="spark", spark_options=OPTS, **kw).fit(X)
@@ -297,7 +297,7 @@ def test_two_hop_rounds_do_not_grow_with_n_or_scales(spark):
     for n, ratio in ((200, 1.3), (2000, 1.1)):
         X, _, _ = make_planted_mixture(n, 4, 6, random_state=3)
         reports.append(LSHTreeKMeans(6, engine="spark", spark_options={"num_partitions": 2}, method="exact",
-                                     scale_ratio=ratio, candidates="two_hop", random_state=1).fit(X).report_)
+                                     scale_ratio=ratio, candidates="two_hop", refine=0, random_state=1).fit(X).report_)
     a, b = reports
     assert b["n_scales"] > a["n_scales"] + 20
     assert _two_hop_tree_rounds(a) == _two_hop_tree_rounds(b) == 26  # 28 with a forced root
@@ -307,7 +307,7 @@ def test_two_hop_rounds_do_not_grow_with_n_or_scales(spark):
 
 def test_two_hop_forced_root_matches_local(spark):
     X, _, _ = make_planted_mixture(300, 3, 4, random_state=5)
-    kw = dict(method="exact", scale_ratio=2.0, n_hashes=1, n_projections=40, random_state=1, candidates="two_hop")
+    kw = dict(method="exact", scale_ratio=2.0, n_hashes=1, n_projections=40, refine=0, random_state=1, candidates="two_hop")
     loc = LSHTreeKMeans(4, **kw).fit(X)
     assert loc.report_["tree_info"]["forced_root"]
     sp = LSHTreeKMeans(4, engine="spark", spark_options=OPTS, **kw).fit(X)

@@ -19,6 +19,19 @@ INPUT is one of
 """
 
 
+
+def _refine_arg(text: str):
+    """``--refine``: "auto" or a non-negative number of passes."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected 'auto' or a number of passes (an integer >= 0)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected 'auto' or a number of passes (an integer >= 0)")
+    return value
+
 def register(subparsers) -> None:
     for name, what in (("kmeans", "k-means (sum of squared distances)"), ("kmedian", "k-median (sum of distances)")):
         p = subparsers.add_parser(
@@ -40,9 +53,11 @@ def register(subparsers) -> None:
         p.add_argument("--approx-epsilon", type=float, default=0.1,
                        help="approximation parameter of the approx DP: within (1 + it) of the best pruning (default 0.1)")
         p.add_argument("--epsilon", dest="approx_epsilon", type=float, help=argparse.SUPPRESS)  # deprecated alias
-        p.add_argument("--refine", type=int, default=0, metavar="N",
-                       help="N Lloyd (k-means) or Weiszfeld (k-median) iterations from each of three starts (the tree's "
-                            "centres, a tree coreset, k-means++; k-means|| with --engine spark); the cheapest wins (default 0)")
+        p.add_argument("--refine", type=_refine_arg, default="auto", metavar="auto|N",
+                       help="after the tree, Lloyd (k-means) or Weiszfeld (k-median) passes from k-means++ starts and "
+                            "from the tree's centres (k-means|| and a tree coreset with --engine spark); the cheapest "
+                            "of these and the tree's own answer wins. auto (default): until converged; N: at most N "
+                            "passes per start; 0: the tree's answer only")
         p.add_argument("--candidates", choices=("components", "two_hop"), default="components",
                        help="candidate clusters: every component of every scale (default), or the two-hop "
                             "certified ones of the paper's Appendix C.2, all scales at once (constant rounds on Spark)")

@@ -44,7 +44,7 @@ class TreeParams:
     method: str
     approx_epsilon: float
     dp_step: float | None
-    refine: int
+    refine: int | str
     n_hashes: int
     n_projections: int
     bucket_width: float
@@ -133,13 +133,16 @@ def approx_pruning(params: TreeParams, info: dict, lagrangian: Callable[[], tupl
     of summation would differ between them). The Lagrangian pass is exact when a penalty hits ``k``
     clusters and always certifies a lower bound; with ``method="auto"`` an exact
     certificate makes Algorithm 6 unnecessary. ``info["source"]`` names the winner,
-    ``info["certified_gap"]`` is cost / lower bound on the optimal ``k``-pruning.
+    ``info["certified_gap"]`` is cost / lower bound on the optimal ``k``-pruning,
+    ``info["ran"]`` lists the DPs that ran (see :func:`approx_method`).
     """
     lag_sel, lag = lagrangian()
     info["lagrangian"] = lag
     best, source = lag_sel, "lagrangian"
     best_cost = cost_of(lag_sel)
+    info["ran"] = ["lagrangian"]
     if not (params.method == "auto" and lag["exact"]):
+        info["ran"].append("algorithm6")
         sel, a_info = algorithm6()
         info.update(a_info)
         cost = cost_of(sel)
@@ -151,3 +154,9 @@ def approx_pruning(params: TreeParams, info: dict, lagrangian: Callable[[], tupl
     if lag["exact"] and source == "lagrangian":
         info["guarantee"] = 1.0
     return best, info
+
+
+def approx_method(info: dict) -> str:
+    """``report_["method"]`` after :func:`approx_pruning`: ``"approx"`` when Algorithm 6 ran (beside
+    the Lagrangian relaxation), ``"lagrangian"`` when the relaxation's certificate made it unnecessary."""
+    return "approx" if "algorithm6" in info["ran"] else "lagrangian"

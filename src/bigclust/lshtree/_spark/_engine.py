@@ -34,8 +34,9 @@ from ..._core.exact_sum import add_rows, new_bins, sum_bins, trimmed
 from ..._core.report import RunRecorder
 from ._arrow import matrix
 from .._kernels.subtree_dp import level_count
-from .._params import EXACT_MAX_ENTRIES, EXACT_MAX_WORK, TreeParams, approx_pruning, choose_method, choose_step
+from .._params import EXACT_MAX_ENTRIES, EXACT_MAX_WORK, TreeParams, approx_method, approx_pruning, choose_method, choose_step
 from ..result import FitResult
+from ..refine import AUTO_MAX_PASSES, AUTO_REL_TOL
 from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                        tree_with_parents)
@@ -285,12 +286,15 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
             inertia = float(cost_sel.sum())
 
         refine_info = None
-        if params.refine > 0:
+        if params.refine != 0:
             with run.stage("refine"):
                 coreset_seed, kpar_seed = (int(rng.integers(2**31 - 1)) for _ in range(2))
                 coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
+                auto = params.refine == "auto"
                 centers, inertia, refine_info = refine_spark(
-                    points, n, k, d, centers, coreset, params.refine, (coreset_seed, kpar_seed), P, meter)
+                    points, n, k, d, centers, coreset, AUTO_MAX_PASSES if auto else params.refine,
+                    (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0)
+                refine_info["mode"] = "auto" if auto else "passes"
                 if skipped:
                     refine_info["coreset_skipped"] = skipped
                 x_cluster = points.select("x").mapInArrow(assign_task(centers, d), "x array<double>, cluster long")
@@ -322,6 +326,7 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
             n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
+            answer="tree" if refine_info is None else refine_info["start"] + "+lloyd",
             spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
         )
@@ -398,7 +403,7 @@ def _prune(spark, tree, ntp, k, params: TreeParams, opts, meter):
     selected, info = approx_pruning(
         params, info, lambda: lagrangian_dp_spark(spark, tree, ntp, k, tau, meter, stats=lag_stats), algorithm6, cost_of)
     info["lagrangian_spark"] = lag_stats  # passes and penalties evaluated (the search itself is the local one)
-    return selected, None, method, info
+    return selected, None, approx_method(info), info
 
 
 def predict_spark(centers: np.ndarray, df, spark_options):

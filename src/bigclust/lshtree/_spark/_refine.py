@@ -149,17 +149,20 @@ def _lloyd_pass(points, centers, d, num_partitions, meter):
     return new, cost
 
 
-def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions: int, meter):
+def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions: int, meter,
+                rel_tol: float = 0.0):
     """``n_iter`` Lloyd updates from ``centers`` (k, d), then the cost of nearest-centre labels.
 
     ``points``: DataFrame ``(id, x, w)`` sorted by id within partitions and
-    checkpointed. Stops early when an update leaves every centre where it was.
-    Returns (centres (k, d), cost of assigning every point to its nearest centre,
-    passes made, start cost).
+    checkpointed. Stops early when an update leaves every centre where it was,
+    or (``rel_tol > 0``, ``refine="auto"``) when a pass lowered the cost by at most
+    ``rel_tol`` times the cost, the local engine's rule. Returns (centres (k, d),
+    cost of assigning every point to its nearest centre, passes made, start cost).
     """
     cur = np.array(centers, np.float64, copy=True)
     start_cost = None
     passes = 0
+    prev = np.inf
     for _ in range(n_iter):
         new, cost = _lloyd_pass(points, cur, d, num_partitions, meter)
         passes += 1
@@ -167,6 +170,9 @@ def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions
             start_cost = cost
         if np.array_equal(new, cur):
             return cur, cost, passes, start_cost
+        if rel_tol > 0 and prev - cost <= rel_tol * cost:
+            break
+        prev = cost
         cur = new
     _, cost = _lloyd_pass(points, cur, d, num_partitions, meter)
     passes += 1
@@ -314,7 +320,7 @@ def assign_task(centers, d, cols=("x",)):
 
 
 def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, coreset, n_iter: int,
-                 seeds: tuple[int, int], num_partitions: int, meter):
+                 seeds: tuple[int, int], num_partitions: int, meter, rel_tol: float = 0.0):
     """The three starts, ``n_iter`` Lloyd updates each; returns (centres, inertia, info).
 
     ``coreset``: None or (reps (K, d), weights (K,)) of the tree's ``K``-pruning.
@@ -336,7 +342,7 @@ def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, cores
     info.update(kp_info)
     best = None
     for name, start in starts:
-        centers, cost, passes, start_cost = lloyd_spark(pts, start, n_iter, d, num_partitions, meter)
+        centers, cost, passes, start_cost = lloyd_spark(pts, start, n_iter, d, num_partitions, meter, rel_tol)
         info["start_costs"][name] = start_cost
         info["final_costs"][name] = cost
         info["passes"][name] = passes

@@ -1,0 +1,499 @@
+"""Compiled kernels of the default refinement: pruned k-means++ seeding and Lloyd passes whose
+assignment step is exact but compares most points with a few centres, not all ``k``.
+
+Why not scikit-learn's Lloyd: each of its passes costs ``n k d`` (a dense distance
+matrix), and so does each step of its k-means++ seeding; at ``k = 10^3..10^4`` that is
+what dominates a fit. Both kernels here rely on the triangle inequality only, so
+their results are those of the dense algorithms (same nearest centre, up to ties
+between equal distances):
+
+* **Seeding** (:func:`kmeanspp_pruned`): greedy k-means++ (Arthur & Vassilvitskii;
+  ``2 + ln k`` candidates per step as in scikit-learn). Points are grouped by their
+  nearest chosen seed ``s_b``; ``R_b`` is the largest distance in group ``b``. A new
+  candidate ``c`` can only take a point ``x`` of group ``b`` if
+  ``|c - x| < |x - s_b| <= R_b``, hence ``|c - s_b| < 2 R_b``: groups failing that test
+  are skipped, and sampling proportional to ``w D^2`` goes group first, then point.
+* **Assignment** (:func:`assign_pass`): Hamerly's bounds (an upper bound ``u`` on the
+  distance to the point's centre ``a``, a lower bound ``l`` on the distance to every
+  other centre, both carried across passes by the centres' drifts) skip a point when
+  ``u <= max(l, s_a)``, ``s_a`` half the distance from ``a`` to its nearest other
+  centre. A point that is not skipped is compared only with the centres ``c`` of
+  ``a``'s neighbour list with ``|a - c| < 2 |x - a|``: any centre ``c`` with
+  ``|a - c| >= 2 |x - a|`` has ``|x - c| >= |a - c| - |x - a| >= |x - a|``, so it is
+  not nearer (Elkan's Lemma 1, used with sorted neighbour lists as in Newling &
+  Fleuret's Exponion). When the list does not reach ``2 |x - a|`` the point is
+  compared with all centres. Neighbour lists hold lower bounds on centre-centre
+  distances (computed exactly, then lowered by the drifts since), so they need not
+  be recomputed at every pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+@numba.njit(cache=True, inline="always")
+def _sq(X, i, C, c):
+    s = 0.0
+    for t in range(X.shape[1]):
+        z = X[i, t] - C[c, t]
+        s += z * z
+    return s
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+# Groups of the seeding live as segments of one pool of point ids, each sorted by
+# decreasing distance to its seed: a candidate stops scanning a group at the first
+# point too close to its seed to move, and a group only ever loses points (they move to
+# the newest seed), so a segment shrinks from its front and a new group is appended.
+
+
+@numba.njit(cache=True)
+def _sample(S, j, pool, start, end, w, D2, u):
+    """A point drawn with probability ``w D^2 / sum(w D^2)`` given a uniform ``u`` in [0, 1)."""
+    pot = 0.0
+    for b in range(j):
+        pot += S[b]
+    target = u * pot
+    acc = 0.0
+    last = -1
+    for b in range(j):
+        if S[b] > 0.0:
+            last = b
+            if acc + S[b] > target:
+                break
+            acc += S[b]
+    if last < 0:
+        return -1
+    # within the group (its S may be off by rounding: fall back to its last point with mass)
+    target -= acc
+    acc = 0.0
+    pick = -1
+    for p in range(start[last], end[last]):
+        x = pool[p]
+        m = w[x] * D2[x]
+        if m > 0.0:
+            pick = x
+            acc += m
+            if acc > target:
+                break
+    return pick
+
+
+@numba.njit(cache=True, parallel=True)
+def _evaluate(X, w, D2, seeds, j, pool, start, end, cands, dc):
+    """Potential decrease ``sum w max(0, D^2 - |x - c|^2)`` for each candidate ``c``; fills ``dc``."""
+    L = cands.shape[0]
+    gain = np.zeros(L)
+    for q in prange(L):
+        c = cands[q]
+        if c < 0:
+            gain[q] = -1.0
+            continue
+        g = 0.0
+        for b in range(j):
+            db = _sq(X, c, X, seeds[b])
+            dc[q, b] = db
+            # a point x of group b can move only if |c - s_b| < 2 D(x) (squared: db < 4 D2)
+            for p in range(start[b], end[b]):
+                x = pool[p]
+                if not db < 4.0 * D2[x]:
+                    break
+                dx = _sq(X, x, X, c)
+                if dx < D2[x]:
+                    g += w[x] * (D2[x] - dx)
+        gain[q] = g
+    return gain
+
+
+@numba.njit(cache=True)
+def _apply(X, w, D2, group, seeds, j, pool, start, end, pool_len, S, c, dcrow, newd):
+    """Make point ``c`` seed ``j``: points nearer to it than to their seed move to group ``j``.
+
+    Returns the new used length of ``pool`` (the caller made room for ``n`` more ids).
+    """
+    seeds[j] = c
+    n_moved = 0
+    for b in range(j):
+        db = dcrow[b]
+        p = start[b]
+        while p < end[b]:
+            x = pool[p]
+            if not db < 4.0 * D2[x]:
+                break
+            newd[p - start[b]] = _sq(X, x, X, c)
+            p += 1
+        scanned_end = p
+        # stable compaction of the scanned stayers towards scanned_end
+        wr = scanned_end - 1
+        for r in range(scanned_end - 1, start[b] - 1, -1):
+            x = pool[r]
+            dx = newd[r - start[b]]
+            if dx < D2[x]:
+                S[b] -= w[x] * D2[x]
+                D2[x] = dx
+                group[x] = j
+                pool[pool_len + n_moved] = x
+                n_moved += 1
+            else:
+                pool[wr] = x
+                wr -= 1
+        start[b] = wr + 1
+        # S is kept by subtraction; clamp the rounding (an emptied group has no mass)
+        if S[b] < 0.0 or start[b] == end[b]:
+            S[b] = 0.0
+    # the new group, sorted by decreasing distance
+    seg = pool[pool_len:pool_len + n_moved]
+    order = np.argsort(-D2[seg], kind="mergesort")
+    sorted_seg = seg[order]
+    sj = 0.0
+    for t in range(n_moved):
+        x = sorted_seg[t]
+        pool[pool_len + t] = x
+        sj += w[x] * D2[x]
+    start[j] = pool_len
+    end[j] = pool_len + n_moved
+    S[j] = sj
+    return pool_len + n_moved
+
+
+@numba.njit(cache=True)
+def _compact(pool, start, end, j):
+    """Copy the live segments of groups ``0..j-1`` to the front of a new pool of the same size."""
+    out = np.empty_like(pool)
+    pos = 0
+    for b in range(j):
+        s0 = start[b]
+        e0 = end[b]
+        start[b] = pos
+        for p in range(s0, e0):
+            out[pos] = pool[p]
+            pos += 1
+        end[b] = pos
+    return out, pos
+
+
+@numba.njit(cache=True)
+def kmeanspp_pruned(X, w, k, n_trials, uniforms):
+    """Greedy k-means++ seeding with the group pruning of the module docstring.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float64 (distinct rows)
+    w : ndarray of shape (n,), float64, positive
+    k : int, 1 <= k <= n
+    n_trials : int
+        Candidates drawn per step (scikit-learn: ``2 + int(ln k)``).
+    uniforms : ndarray of shape (1 + (k - 1) * n_trials,), uniform in [0, 1)
+
+    Returns
+    -------
+    seeds : ndarray of shape (k,), int64 -- row indices of the chosen seeds
+    group : ndarray of shape (n,), int64 -- index of each point's nearest seed
+    D2 : ndarray of shape (n,), float64 -- squared distance to it
+    """
+    n = X.shape[0]
+    seeds = np.full(k, -1, np.int64)
+    group = np.zeros(n, np.int64)
+    D2 = np.empty(n)
+    start = np.zeros(k, np.int64)
+    end = np.zeros(k, np.int64)
+    S = np.zeros(k)
+    # the first seed: drawn with probability proportional to its weight
+    tot = 0.0
+    for x in range(n):
+        tot += w[x]
+    target = uniforms[0] * tot
+    acc = 0.0
+    first = n - 1
+    for x in range(n):
+        acc += w[x]
+        if acc > target:
+            first = x
+            break
+    seeds[0] = first
+    for x in range(n):
+        D2[x] = _sq(X, x, X, first)
+        S[0] += w[x] * D2[x]
+    pool = np.empty(3 * n, np.int64)
+    pool[:n] = np.argsort(-D2, kind="mergesort")
+    start[0] = 0
+    end[0] = n
+    pool_len = n
+    newd = np.empty(n)
+    cands = np.empty(n_trials, np.int64)
+    dc = np.empty((n_trials, k))
+    for j in range(1, k):
+        for q in range(n_trials):
+            cands[q] = _sample(S, j, pool, start, end, w, D2, uniforms[1 + (j - 1) * n_trials + q])
+        gain = _evaluate(X, w, D2, seeds, j, pool, start, end, cands, dc)
+        best = 0
+        for q in range(1, n_trials):
+            if gain[q] > gain[best]:
+                best = q
+        c = cands[best]
+        if c < 0:  # no potential left (cannot happen for distinct points): take the first non-seed
+            is_seed = np.zeros(n, np.bool_)
+            for b in range(j):
+                is_seed[seeds[b]] = True
+            for x in range(n):
+                if not is_seed[x]:
+                    c = x
+                    break
+            for b in range(j):
+                dc[best, b] = _sq(X, c, X, seeds[b])
+        if pool_len + n > pool.shape[0]:
+            pool, pool_len = _compact(pool, start, end, j)
+        pool_len = _apply(X, w, D2, group, seeds, j, pool, start, end, pool_len, S, c, dc[best], newd)
+    return seeds, group, D2
+
+
+# --------------------------------------------------------------------------- Lloyd
+
+
+
+@numba.njit(cache=True, parallel=True)
+def centre_neighbours(C, m):
+    """Each centre's ``m`` nearest other centres and a bound on all the others.
+
+    Parameters
+    ----------
+    C : ndarray of shape (k, d)
+    m : int, 0 <= m <= k - 1
+
+    Returns
+    -------
+    ids : ndarray of shape (k, m), int64 -- neighbours, nearest first
+    dist : ndarray of shape (k, m) -- their distances
+    beyond : ndarray of shape (k,) -- distance of the ``(m + 1)``-th nearest other
+        centre (``inf`` when ``m = k - 1``): every centre not in the list is at least
+        this far
+    """
+    k = C.shape[0]
+    d = C.shape[1]
+    ids = np.empty((k, m), np.int64)
+    dist = np.empty((k, m))
+    beyond = np.empty(k)
+    for i in prange(k):
+        bd = np.full(m + 1, np.inf)
+        bi = np.full(m + 1, -1, np.int64)
+        for j in range(k):
+            if j == i:
+                continue
+            s = 0.0
+            cut = bd[m]
+            t = 0
+            while t < d:  # early exit: this centre cannot enter the list
+                z = C[i, t] - C[j, t]
+                s += z * z
+                t += 1
+                if s >= cut:
+                    break
+            if s < cut:
+                p = m
+                while p > 0 and bd[p - 1] > s:
+                    bd[p] = bd[p - 1]
+                    bi[p] = bi[p - 1]
+                    p -= 1
+                bd[p] = s
+                bi[p] = j
+        for p in range(m):
+            ids[i, p] = bi[p]
+            dist[i, p] = math.sqrt(bd[p])
+        beyond[i] = math.sqrt(bd[m])
+    return ids, dist, beyond
+
+
+@numba.njit(cache=True, inline="always")
+def _keep_nearest(bd, bi, dd, c):
+    """Insert (dd, c) into the ascending arrays (bd, bi) if it is among their smallest."""
+    t = bd.shape[0] - 1
+    if dd >= bd[t]:
+        return
+    p = t
+    while p > 0 and bd[p - 1] > dd:
+        bd[p] = bd[p - 1]
+        bi[p] = bi[p - 1]
+        p -= 1
+    bd[p] = dd
+    bi[p] = c
+
+
+@numba.njit(cache=True, parallel=True)
+def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyond_near, nb_ids, nb_lb,
+                beyond_lb, half_sep, margin, stats):
+    """One exact assignment step: ``labels[i]`` becomes a nearest centre of ``C`` for every point.
+
+    Per point ``i`` with centre ``a = labels[i]`` the bounds are: ``upper[i] >= |x - a|``,
+    ``lower[i] <= |x - c|`` for every other centre ``c``, and ``rest[i] <= |x - c|`` for
+    every centre other than ``a`` and the point's candidates ``cand[i]`` (t,) (its ``t``
+    nearest other centres when last searched; ``rest = -inf`` when unknown). They must
+    hold for the centres *before* they moved by ``drift`` (k,); the kernel carries them
+    over the move and leaves them valid for ``C``: ``upper`` grows by ``drift[a]``; for
+    each prefix ``j`` of ``a``'s neighbour list (columns of ``near_drift`` / ``beyond_near``,
+    (k, J)), a lower bound ``b`` stays valid as ``min(b - near_drift[a, j],
+    beyond_near[a, j] - upper)``: the centres of the prefix moved by at most
+    ``near_drift[a, j]``, and every other centre ``c`` has ``|x - c| >= |a - c| - |x - a|
+    >= beyond_near[a, j] - upper``. The largest of these is kept, so a centre far away
+    moving does not loosen every point's bounds, as Hamerly's global bound would.
+
+    Then, cheapest first: (1) skip if ``upper <= max(lower, half_sep[a])``; (2) compute
+    the distances to ``a`` and the candidates: if the nearest of them is within
+    ``rest``, it is the nearest centre; (3) otherwise compare with the centres of ``a``'s
+    list closer to ``a`` than ``2 |x - a|`` (all centres if the list is too short; see
+    the module docstring) and refresh the candidates.
+
+    ``nb_ids`` (k, m) / ``nb_lb`` (k, m) are each centre's listed neighbours and lower
+    bounds on their distances, ``beyond_lb`` (k,) a lower bound on the distance to any
+    unlisted centre, ``half_sep`` (k,) half a lower bound on the distance to the nearest
+    other centre. ``stats`` (5,) receives: points whose label changed, points compared with
+    listed neighbours, points compared with every centre, points settled by their
+    candidates, distances computed in searches.
+    """
+    n = X.shape[0]
+    k = C.shape[0]
+    m = nb_ids.shape[1]
+    t = cand.shape[1]
+    changed = 0
+    listed = 0
+    full = 0
+    by_cand = 0
+    examined = 0
+    for i in prange(n):
+        a = labels[i]
+        u = upper[i] + drift[a]
+        l = -np.inf
+        r = -np.inf
+        for j in range(near_drift.shape[1]):
+            l = max(l, min(lower[i] - near_drift[a, j], beyond_near[a, j] - u))
+            r = max(r, min(rest[i] - near_drift[a, j], beyond_near[a, j] - u))
+        if u <= max(l, half_sep[a]):
+            upper[i] = u
+            lower[i] = l
+            rest[i] = r
+            continue
+        # (2) the point's own centre and its candidates
+        du = _sq(X, i, C, a)
+        best = a
+        bd = du
+        second = np.inf
+        for q in range(t):
+            c = cand[i, q]
+            if c < 0:
+                break
+            dd = _sq(X, i, C, c)
+            if dd < bd:
+                second = bd
+                bd = dd
+                best = c
+            elif dd < second:
+                second = dd
+        if math.sqrt(bd) <= r:
+            by_cand += 1
+            if best != a:
+                changed += 1
+                for q in range(t):  # the old centre takes the new one's place among the candidates
+                    if cand[i, q] == best:
+                        cand[i, q] = a
+                        break
+            labels[i] = best
+            upper[i] = math.sqrt(bd)
+            lower[i] = min(math.sqrt(second), r)
+            rest[i] = r
+            continue
+        # (3) search the ball of radius 2 |x - a| around a; keep the t + 2 nearest seen
+        u = math.sqrt(du)
+        # examining the ball of radius 2u (1 + margin) leaves rest >= u (1 + 2 margin):
+        # a margin that lets later passes settle the point by its candidates
+        two_u = 2.0 * u * (1.0 + margin)
+        nd = np.full(t + 2, np.inf)
+        ni = np.full(t + 2, -1, np.int64)
+        nd[0] = du
+        ni[0] = a
+        unexamined = np.inf
+        if beyond_lb[a] < two_u:
+            full += 1
+            for c in range(k):
+                if c != a:
+                    _keep_nearest(nd, ni, _sq(X, i, C, c), c)
+            examined += k - 1
+        else:
+            listed += 1
+            for p in range(m):
+                lb = nb_lb[a, p]
+                if lb < two_u:
+                    c = nb_ids[a, p]
+                    examined += 1
+                    _keep_nearest(nd, ni, _sq(X, i, C, c), c)
+                elif lb < unexamined:
+                    unexamined = lb
+            if beyond_lb[a] < unexamined:
+                unexamined = beyond_lb[a]
+        # unexamined centres c have |a - c| >= unexamined, so |x - c| >= unexamined - u
+        floor = unexamined - u
+        if ni[0] != a:
+            changed += 1
+        labels[i] = ni[0]
+        upper[i] = math.sqrt(nd[0])
+        lower[i] = min(math.sqrt(nd[1]), floor)
+        for q in range(t):
+            cand[i, q] = ni[q + 1]
+        rest[i] = min(math.sqrt(nd[t + 1]), floor)
+    stats[0] = changed
+    stats[1] = listed
+    stats[2] = full
+    stats[3] = by_cand
+    stats[4] = examined
+
+
+@numba.njit(cache=True)
+def weighted_sums(X, w, labels, k):
+    """Per cluster, ``sum w`` (k,) and ``sum w x`` (k, d), accumulated in point order.
+
+    Sequential on purpose: ``n d`` additions are cheap next to an assignment pass, and
+    per-thread partial sums would cost ``threads * k * d`` memory at large ``k``.
+    """
+    n, d = X.shape
+    tot = np.zeros(k)
+    sums = np.zeros((k, d))
+    for i in range(n):
+        c = labels[i]
+        tot[c] += w[i]
+        for t in range(d):
+            sums[c, t] += w[i] * X[i, t]
+    return tot, sums
+
+
+@numba.njit(cache=True, parallel=True)
+def point_costs(X, C, labels):
+    """``|x_i - C[labels[i]]|^2`` for every point (n,)."""
+    n = X.shape[0]
+    out = np.empty(n)
+    for i in prange(n):
+        out[i] = _sq(X, i, C, labels[i])
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def brute_nearest(X, C):
+    """Reference: index and squared distance of the nearest centre, comparing with all (n k d)."""
+    n = X.shape[0]
+    k = C.shape[0]
+    lab = np.empty(n, np.int64)
+    dist = np.empty(n)
+    for i in prange(n):
+        best = 0
+        bd = _sq(X, i, C, 0)
+        for c in range(1, k):
+            dd = _sq(X, i, C, c)
+            if dd < bd:
+                bd = dd
+                best = c
+        lab[i] = best
+        dist[i] = bd
+    return lab, dist

@@ -1,0 +1,211 @@
+"""The default refinement: pruned k-means++ seeding and Lloyd passes against dense oracles.
+
+Claims checked: every assignment step gives each point a nearest centre (brute force over all
+centres), including after arbitrary centre moves carried by the drift bounds; no Lloyd pass raises
+the cost; the seeding's distances and groups are those of brute force, its candidate gains equal
+the dense formula and its draws follow k-means++'s distribution (chi-square); the default fit is
+never worse than the tree's answer, never degenerate on non-resilient data, as good as scikit-learn's
+``KMeans`` there, and still the planted partition on resilient data; ``report_`` names the path.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import chisquare
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+import bigclust.lshtree._local as local_engine
+import bigclust.lshtree._params as P
+from bigclust import LSHTreeKMeans
+from bigclust.datasets import make_planted_mixture
+from bigclust.lshtree import refine as R
+from bigclust.lshtree._kernels import lloyd as K
+from bigclust.lshtree._local import DegenerateClusteringWarning
+
+
+def _nearest_sq(X, C):
+    return ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+
+
+def _assigned_sq(X, C, labels):
+    return ((X - C[labels]) ** 2).sum(axis=1)
+
+
+# --------------------------------------------------------------------------- assignment
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), d=st.integers(1, 6), k=st.integers(2, 150), moves=st.integers(1, 6),
+       seed=st.integers(0, 2**31 - 1), dup=st.booleans())
+def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup):
+    """Arbitrary centre moves (some large, some none) between passes; after each pass every
+    point's centre is at the brute-force nearest distance (ties may pick either centre)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.1, 10, size=d)
+    C = rng.standard_normal((k, d))
+    if dup:
+        C[k // 2] = C[0]  # equal centres: ties
+    labels = rng.integers(0, k, n).astype(np.int64)  # any guess
+    t = min(R._CANDIDATES, k - 1)
+    upper, lower = np.full(n, np.inf), np.zeros(n)
+    cand, rest = np.full((n, t), -1, np.int32), np.full(n, -np.inf)
+    lists = R._NeighbourLists(k)
+    lists.m = min(int(rng.integers(0, 9)), k - 1)  # short lists force the full-scan path too
+    drift, stats = np.zeros(k), np.zeros(5, np.int64)
+    for _ in range(moves):
+        nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
+        nd, bn = lists.near_drift(drift, nb_lb, beyond_lb)
+        K.assign_pass(X, C, labels, upper, lower, cand, rest, drift, nd, bn, lists.ids, nb_lb, beyond_lb,
+                      half_sep, R.SEARCH_MARGIN, stats)
+        np.testing.assert_allclose(_assigned_sq(X, C, labels), _nearest_sq(X, C), rtol=1e-12, atol=1e-12)
+        # the bounds the next pass relies on hold
+        dist = np.sqrt(((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2))
+        own = dist[np.arange(n), labels]
+        assert np.all(upper >= own * (1 - 1e-12) - 1e-12)
+        others = dist.copy()
+        others[np.arange(n), labels] = np.inf
+        assert np.all(lower <= others.min(axis=1) * (1 + 1e-12) + 1e-12)
+        step = rng.standard_normal((k, d)) * rng.choice([0.0, 0.01, 1.0], size=(k, 1))
+        new = C + step
+        drift = np.sqrt(((new - C) ** 2).sum(axis=1))
+        lists.moved += drift
+        C = new
+
+
+@pytest.mark.parametrize("d,k", [(2, 40), (8, 60), (30, 12)])
+def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k):
+    rng = np.random.default_rng(d * k)
+    X = rng.standard_normal((1500, d))
+    w = rng.uniform(0.1, 3, 1500)
+    start = X[rng.choice(1500, k, replace=False)]
+    labels, C, inertia, info = R.lloyd(X, w, start, np.zeros(1500, np.int64), 300, 0.0)
+    costs = [float(w @ _nearest_sq(X, start))] + info["costs"]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(costs, costs[1:]))
+    np.testing.assert_allclose(_assigned_sq(X, C, labels), _nearest_sq(X, C), rtol=1e-12)
+    assert inertia == pytest.approx(float(w @ _assigned_sq(X, C, labels)), rel=1e-12)
+    # the same passes as a dense Lloyd (scikit-learn's, from the same start, to convergence)
+    km = KMeans(k, init=start, n_init=1, max_iter=300, tol=0.0, algorithm="lloyd").fit(X, sample_weight=w)
+    assert inertia == pytest.approx(km.inertia_, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 200), d=st.integers(1, 5), seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_seeding_distances_and_groups_are_brute_force(n, d, seed, data):
+    rng = np.random.default_rng(seed)
+    X = np.unique(np.round(rng.standard_normal((n, d)), 3), axis=0)
+    k = data.draw(st.integers(1, X.shape[0]))
+    w = rng.uniform(0.1, 2, X.shape[0])
+    centers, group, dist = R.kmeanspp(X, w, k, rng)
+    assert np.unique(centers, axis=0).shape[0] == k  # distinct seeds
+    np.testing.assert_allclose(dist**2, _nearest_sq(X, centers), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(_assigned_sq(X, centers, group), dist**2, rtol=1e-12, atol=1e-15)
+
+
+def test_candidate_gains_equal_the_dense_formula():
+    """The pruned gain sum_x w max(0, D^2 - |x - c|^2) of every point as a candidate, mid-seeding."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((400, 3)) * [1, 4, 0.5]
+    w = rng.uniform(0.5, 2, 400)
+    k = 25
+    seeds, group, D2 = K.kmeanspp_pruned(X, w, k, 3, rng.random(1 + (k - 1) * 3))
+    # rebuild the group segments as the kernel keeps them (decreasing distance within a group)
+    order = np.lexsort((-D2, group))
+    pool = order.astype(np.int64)
+    counts = np.bincount(group, minlength=k)
+    end = np.cumsum(counts).astype(np.int64)
+    start = (end - counts).astype(np.int64)
+    cands = np.arange(400, dtype=np.int64)
+    dc = np.empty((400, k))
+    gain = K._evaluate(X, w, D2, seeds, k, pool, start, end, cands, dc)
+    dense = (w[None, :] * np.maximum(0.0, D2[None, :] - ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))).sum(axis=1)
+    np.testing.assert_allclose(gain, dense, rtol=1e-10, atol=1e-12)
+
+
+def test_seeding_draws_follow_the_kmeanspp_distribution():
+    """With one candidate per step the seeding is plain k-means++: first seed with probability
+    w_i / W, second w_j D(j)^2 / sum w D^2. Chi-square over the 20 ordered pairs of 5 points."""
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0], [5.0, 5.0], [-2.0, 1.0]])
+    w = np.array([1.0, 2.0, 0.5, 1.0, 3.0])
+    d2 = ((X[:, None] - X[None]) ** 2).sum(axis=2)
+    expected = (w[:, None] / w.sum()) * (w[None, :] * d2) / (d2 @ w)[:, None]
+    rng = np.random.default_rng(0)
+    draws = 20000
+    counts = np.zeros((5, 5))
+    for _ in range(draws):
+        seeds, _, _ = K.kmeanspp_pruned(X, w, 2, 1, rng.random(2))
+        counts[seeds[0], seeds[1]] += 1
+    off = ~np.eye(5, dtype=bool)
+    assert counts[~off].sum() == 0
+    _, p = chisquare(counts[off], expected[off] * draws)
+    assert p > 1e-3
+
+
+# --------------------------------------------------------------------------- the default fit
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_default_fit_on_non_resilient_data_is_never_worse_nor_degenerate(seed):
+    rng = np.random.default_rng(seed)
+    X = [rng.standard_normal((1500, 5)), rng.uniform(size=(1500, 3)), rng.standard_t(2, size=(1500, 4))][seed % 3]
+    k = [2, 7, 20, 60][seed]
+    tree = LSHTreeKMeans(k, refine=0, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateClusteringWarning)
+        tree.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateClusteringWarning)
+        est = LSHTreeKMeans(k, random_state=seed).fit(X)
+    assert est.inertia_ <= tree.inertia_ * (1 + 1e-12)
+    assert np.bincount(est.labels_, minlength=k).max() < 0.9 * X.shape[0]
+    sk = np.mean([KMeans(k, random_state=s).fit(X).inertia_ for s in range(3)])
+    assert est.inertia_ <= 1.01 * sk
+    assert est.report_["answer"].endswith("+lloyd")
+
+
+def test_planted_data_stays_exact_with_the_defaults():
+    X, y, _ = make_planted_mixture(3000, 10, 12, random_state=2)
+    tree = LSHTreeKMeans(12, refine=0, random_state=0).fit(X)
+    est = LSHTreeKMeans(12, random_state=0).fit(X)
+    assert adjusted_rand_score(y, est.labels_) == 1.0 == adjusted_rand_score(y, tree.labels_)
+    assert est.inertia_ <= tree.inertia_ * (1 + 1e-9)
+    assert est.report_["answer"] in ("tree", "tree+lloyd", "kmeans+++lloyd")
+
+
+def test_report_names_the_path_and_only_dps_that_ran(monkeypatch):
+    X, _, _ = make_planted_mixture(800, 4, 5, random_state=1)
+    raw = LSHTreeKMeans(5, refine=0, random_state=0).fit(X)
+    assert raw.report_["answer"] == "tree" and raw.report_["refine"] is None
+    monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 10)  # forces the approximate DPs
+    est = LSHTreeKMeans(5, refine=0, random_state=0).fit(X)
+    dp = est.report_["dp"]
+    if dp["lagrangian"]["exact"]:  # the certificate answered: Algorithm 6 did not run
+        assert est.report_["method"] == "lagrangian" and dp["ran"] == ["lagrangian"] and "step" not in dp
+    appr = LSHTreeKMeans(5, method="approx", refine=0, random_state=0).fit(X)
+    assert appr.report_["method"] == "approx" and "step" in appr.report_["dp"]
+
+
+def test_degenerate_tree_answer_is_never_returned_silently(monkeypatch):
+    X = np.random.default_rng(0).standard_normal((1000, 8))
+    with pytest.warns(DegenerateClusteringWarning, match="one of its 3 clusters"):
+        LSHTreeKMeans(3, refine=0, random_state=0).fit(X)
+    monkeypatch.setattr(local_engine, "AUTO_MAX_CENTRE_WORK", 1.0)  # refine="auto" over budget
+    with pytest.warns(DegenerateClusteringWarning, match="over budget"):
+        est = LSHTreeKMeans(3, random_state=0).fit(X)
+    assert est.report_["refine"]["skipped"] and est.report_["answer"] == "tree"
+
+
+def test_refine_auto_is_deterministic_and_reports_passes():
+    X = np.random.default_rng(5).uniform(size=(3000, 2))
+    a = LSHTreeKMeans(150, random_state=3).fit(X)
+    b = LSHTreeKMeans(150, random_state=3).fit(X)
+    assert np.array_equal(a.labels_, b.labels_) and np.array_equal(a.cluster_centers_, b.cluster_centers_)
+    r = a.report_["refine"]
+    assert r["mode"] == "auto" and r["passes"]["kmeans++"] >= 1
+    assert a.report_["answer"] == r["answer"]
