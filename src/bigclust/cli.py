@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from . import __version__
 
@@ -52,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # warnings are part of the answer: one line each, no source line
+            warnings.showwarning = lambda message, category, *_a, **_k: print(
+                f"bigclust {args.command}: warning: {message}", file=sys.stderr)
+            return int(args.func(args) or 0)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         print(f"bigclust {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from bigclust import LSHTreeKMeans
 from bigclust.datasets import make_planted_mixture
 from bigclust.lshtree import refine as R
 from bigclust.lshtree._kernels import lloyd as K
-from bigclust.lshtree._local import DegenerateClusteringWarning
+from bigclust.lshtree import DegenerateClusteringWarning
 
 
 def _nearest_sq(X, C):
@@ -209,3 +209,19 @@ def test_refine_auto_is_deterministic_and_reports_passes():
     r = a.report_["refine"]
     assert r["mode"] == "auto" and r["passes"]["kmeans++"] >= 1
     assert a.report_["answer"] == r["answer"]
+
+
+def test_elbow_curve_refines_prefixes_of_one_seeding():
+    from bigclust.lshtree import elbow_curve
+
+    rng = np.random.default_rng(7)
+    X = np.vstack([rng.standard_normal((300, 3)) + c for c in ([0, 0, 0], [8, 0, 0], [0, 8, 0], [8, 8, 8])])
+    ks = [1, 2, 4, 6, 10]
+    costs = elbow_curve(X, ks, random_state=1)
+    assert costs[0] == pytest.approx(((X - X.mean(axis=0)) ** 2).sum(), rel=1e-12)
+    seeds, _, _ = R.kmeanspp(X, np.ones(len(X)), 10, np.random.default_rng(1))  # the same seeding
+    for k, cost in zip(ks, costs):
+        assert cost <= float(_nearest_sq(X, seeds[:k]).sum()) * (1 + 1e-12)  # Lloyd from the prefix
+    assert costs[2] < 0.2 * costs[1] and costs[3] > 0.8 * costs[2]  # the elbow at the 4 planted blobs
+    with pytest.raises(ValueError, match="n_clusters"):
+        elbow_curve(X, [0, 2])

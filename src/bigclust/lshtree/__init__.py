@@ -19,13 +19,15 @@ Layout
 ``lsh``, ``hierarchy``, ``two_hop``, ``pruning``
                 the algorithms (NumPy arrays in, NumPy arrays out; compiled with Numba)
 ``median``      Weiszfeld median estimates, the k-median node weights (Appendix D)
-``refine``      ``refine=N``: Lloyd / Weiszfeld iterations after the tree (local engine)
+``refine``      the default refinement after the tree: k-means++ starts and Lloyd passes with
+                exact pruned assignment (kernels in ``_kernels.lloyd``); :func:`elbow_curve`
 ``_kernels``    the compiled kernels both engines call (subtree DP, node statistics,
                 tree assembly, separation bound, distances), so their results agree bit for bit
 ``_cli``        ``bigclust kmeans`` and ``bigclust kmedian``
 """
 
 from ._estimator import LSHTreeKMeans, LSHTreeKMedian
-from .result import ClusterTree
+from .refine import elbow_curve
+from .result import ClusterTree, DegenerateClusteringWarning
 
-__all__ = ["ClusterTree", "LSHTreeKMeans", "LSHTreeKMedian"]
+__all__ = ["ClusterTree", "DegenerateClusteringWarning", "LSHTreeKMeans", "LSHTreeKMedian", "elbow_curve"]

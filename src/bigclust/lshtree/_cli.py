@@ -179,6 +179,7 @@ def _summarise(args, est, X, truth, t0) -> int:
         "n_clusters": int(est.cluster_centers_.shape[0]),
         "cost": est.inertia_,
         "method": r["method"],
+        "answer": r["answer"],
         "fit_seconds": round(r["total_seconds"], 3),
         "total_seconds": round(time.perf_counter() - t0, 3),
         "peak_memory_mb": round(r["peak_memory_mb"], 1),

@@ -232,25 +232,36 @@ _PARAMS_DOC = """
         fits, which only guarantees ``(1 + step)^H`` (the paper's experiments use
         0.1; finer steps compound less rounding over the depth).
         ``report_["dp"]["guarantee"]`` states the factor that holds.
-    refine : int, default=0
-        Beyond the paper: run this many Lloyd iterations (k-means) or
-        assign/Weiszfeld iterations (k-median) from each of up to three starts
-        and keep the cheapest result: the tree's own ``k`` centres, k-means++
-        on the weighted centres of the tree's optimal
-        ``min(40 k, n_distinct)``-cluster pruning (a coreset from the same
-        tree), and greedy k-means++ seeding on all distinct points.
-        ``report_["refine"]`` names the winning start and every start's cost
-        before and after refinement. On perturbation-resilient data the tree's
-        answer is already optimal and refinement keeps it; on real
-        (non-resilient) data the tree's ``k``-pruning is often one large
-        cluster plus outliers, and refinement brings the cost to that of
-        k-means++ with Lloyd (see benchmarks/euclidean_real_table2.py). It
-        costs up to ``3 n_iter`` iterations of ``O(n k d)`` each (Lloyd stops
-        early once the labels no longer change) plus a k-means++ seeding of
-        about ``2 + ln k`` iterations, giving up the ``k``-independence of the
-        approximate method. On the spark engine each Lloyd pass is one
-        shuffle and the third start is k-means|| (distributed k-means++)
-        instead of sequential k-means++ (docs/spark.md).
+    refine : "auto" or int, default="auto"
+        Beyond the paper. The tree's pruning is the optimal clustering on
+        perturbation-resilient data; on ordinary data it is often one large
+        cluster plus outliers. ``"auto"`` runs Lloyd's algorithm (k-means) or
+        assign/Weiszfeld passes (k-median) from greedy k-means++ starts (10
+        below ``k = 16`` on small data, 3 below ``k = 64``, else one) and from
+        the tree's own centres (skipped when they cost more than 1.5 times the
+        best k-means++ result), until the labels stop changing, the centres
+        move less than scikit-learn's tolerance (``1e-4`` times the mean
+        per-feature variance, squared shift summed), or a pass lowers the cost
+        by less than a fraction ``1e-4``; the cheapest of these answers and of
+        the tree's own answer is returned (ties to the tree), so the default is
+        never worse than the tree and stays the planted optimum on resilient
+        data. k-means refinement compares most points with a few candidate
+        centres, not all ``k`` (exact nearest centres, by the triangle
+        inequality; :mod:`bigclust.lshtree._kernels.lloyd`), and seeds with
+        k-means++ whose steps skip the groups of points a new seed cannot take.
+        Its centre-side work grows like ``k^2 d`` (neighbour lists of the
+        centres, seeding), so ``"auto"`` skips refinement when that exceeds
+        ``5e10`` operations (``k`` around ``10^4`` to ``3 * 10^4``);
+        ``report_["refine"]["skipped"]`` then says so. An integer ``N`` runs at
+        most ``N`` passes per start instead; ``0`` returns the tree's answer.
+        ``report_["answer"]`` names the answer returned (``"tree"``,
+        ``"tree+lloyd"``, ``"kmeans+++lloyd"``) and ``report_["refine"]`` every
+        start's cost before and after its passes. When the tree's answer is
+        returned and one cluster holds at least 90% of the weight, a
+        :class:`~bigclust.lshtree.DegenerateClusteringWarning` is issued. On the
+        spark engine each Lloyd pass is one shuffle and the starts are the tree,
+        k-means on a tree coreset and k-means|| (docs/spark.md), with the same
+        cost-based stopping rule.
     n_hashes : int, default=10
         ``t`` of Algorithm 1: LSH functions per scale. The paper's analysis uses
         ``t = 5 log n / p1`` and its experiments 100; because every edge is
@@ -321,22 +332,31 @@ _ATTRS_DOC = """
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,), int64
-        Cluster of each training point: the partition given by the pruning set
-        (or by the last assignment step of ``refine``).
+        Cluster of each training point: the partition given by the pruning set,
+        or, when a refined answer is returned, each point's nearest centre.
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Centres, in the dtype of ``X``.
     inertia_ : float
         Cost of ``labels_`` with ``cluster_centers_``: {cost}.
     cost_curve_ : ndarray of shape (n_clusters,) or None
-        ``method="exact"`` only: ``cost_curve_[j-1]`` is the least cost of a pruning
-        of the tree with at most ``j`` clusters, ``j = 1..n_clusters`` (an elbow
-        curve for free; non-increasing). None after the approximate DP.
+        The tree's curve, not the refined answer's: with ``method="exact"``,
+        ``cost_curve_[j-1]`` is the least cost of a pruning of the tree into at
+        most ``j`` clusters, ``j = 1..n_clusters`` (non-increasing; None after
+        the approximate DPs). On perturbation-resilient data it is the optimal
+        k-means cost at every ``j`` (an elbow for free); on other data it can be
+        nearly flat while k-means costs fall (the tree's prunings are one large
+        cluster plus outliers), so for an elbow of the answers you get fit at
+        each ``k``, or use :func:`bigclust.lshtree.elbow_curve`.
     tree_ : ClusterTree
         The hierarchy: parent array, children, sizes, weights, node costs.
     report_ : dict
         ``time`` (seconds per stage), ``total_seconds``, ``peak_memory_mb``,
-        ``method``, ``n_scales``, ``tree_nodes``, ``tree_depth``, ``n_distinct``,
-        ``tree_info`` (edges checked/accepted, scale range) and ``dp`` details.
+        ``answer`` (which answer was returned, see ``refine``), ``method`` (the
+        pruning DP that produced the tree's answer: ``"exact"``, ``"approx"``
+        (Algorithm 6 beside the Lagrangian relaxation) or ``"lagrangian"`` (its
+        certificate made Algorithm 6 unnecessary)), ``n_scales``,
+        ``tree_nodes``, ``tree_depth``, ``n_distinct``, ``tree_info`` (edges
+        checked/accepted, scale range), ``dp`` and ``refine`` details.
     n_features_in_ : int
 """
 

@@ -31,7 +31,7 @@ from ._kernels import lloyd as K
 from ._params import TreeParams
 from .median import weiszfeld
 
-__all__ = ["refine_best", "lloyd", "kmeanspp"]
+__all__ = ["elbow_curve", "kmeanspp", "lloyd", "refine_best"]
 
 AUTO_MAX_PASSES = 300     # scikit-learn's max_iter
 AUTO_TOL = 1e-4           # scikit-learn's tol, relative to the mean per-feature variance
@@ -319,3 +319,64 @@ def _run(name, start, guess, Xu, wu, max_passes, tol, rel_tol, progress, info, b
         info["answer"] = name.split("#")[0] + "+lloyd"
         return labels, centers, inertia
     return best
+
+
+def elbow_curve(X, n_clusters, *, sample_weight=None, random_state=None) -> np.ndarray:
+    """k-means costs of the answers ``refine="auto"`` would refine, on a grid of ``k``, from one seeding.
+
+    Greedy k-means++ is sequential, so the first ``j`` seeds of one run to
+    ``max(n_clusters)`` are a ``j``-seeding: one seeding serves every ``k`` of the
+    grid, and each ``k`` then runs the default's Lloyd passes (exact pruned
+    assignment, the same stopping rule) from its prefix. Unlike
+    ``LSHTreeKMeans.cost_curve_`` (the tree's prunings, nearly flat on data that
+    is not perturbation-resilient) this is the curve of the answers users get;
+    it takes one k-means++ start per ``k`` (the estimator may keep the best of
+    several at small ``k``, so its cost can be lower).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_clusters : sequence of int
+        The grid of ``k`` (each ``1 <= k <=`` number of distinct points).
+    sample_weight : array-like of shape (n_samples,), optional
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    costs : ndarray of shape (len(n_clusters),)
+        ``sum w |x - centre|^2`` of the converged answer at each ``k``, in the order given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bigclust.lshtree import elbow_curve
+    >>> X = np.random.default_rng(0).standard_normal((500, 2))
+    >>> costs = elbow_curve(X, [1, 2, 4, 8], random_state=0)
+    >>> bool(np.all(np.diff(costs) < 0))
+    True
+    """
+    from .._core import validation as V
+    from .._core.dedup import unique_rows
+
+    X = V.check_points(X)
+    w = V.check_sample_weight(sample_weight, X.shape[0])
+    ks = np.asarray(n_clusters)
+    if ks.ndim != 1 or ks.size == 0 or not np.issubdtype(ks.dtype, np.integer) or ks.min() < 1:
+        raise ValueError("n_clusters must be a non-empty sequence of integers >= 1.")
+    first, inverse = unique_rows(X)
+    wu = np.bincount(inverse, weights=w, minlength=first.shape[0])
+    keep = wu > 0
+    Xu = np.ascontiguousarray(X[first[keep]], dtype=np.float64)
+    wu = wu[keep]
+    if ks.max() > Xu.shape[0]:
+        raise ValueError(f"n_clusters holds a k above the number of distinct points with positive weight "
+                         f"({Xu.shape[0]}).")
+    rng = V.check_random_state(random_state)
+    seeds, _, _ = kmeanspp(Xu, wu, int(ks.max()), rng)
+    tol = _tolerance(Xu, wu)
+    out = np.empty(ks.shape[0])
+    for i, k in enumerate(ks.tolist()):
+        start = seeds[:k]
+        guess, _ = pairwise_distances_argmin_min(Xu, start)
+        out[i] = lloyd(Xu, wu, start, guess.astype(np.int64), AUTO_MAX_PASSES, tol, AUTO_REL_TOL)[2]
+    return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ClusterTree", "FitResult"]
+__all__ = ["DegenerateClusteringWarning", "ClusterTree", "FitResult"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,7 @@ class FitResult:
     tree: object
     report: dict
     n_features: int
+
+
+class DegenerateClusteringWarning(UserWarning):
+    """The tree's answer is returned with one cluster holding almost all the weight (see ``refine``)."""

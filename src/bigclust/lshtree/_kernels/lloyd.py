@@ -255,6 +255,8 @@ def kmeanspp_pruned(X, w, k, n_trials, uniforms):
 
 # --------------------------------------------------------------------------- Lloyd
 
+_CHUNKS = 512  # work items of an assignment pass (fixed: results do not depend on the threads)
+
 
 
 @numba.njit(cache=True, parallel=True)
@@ -364,86 +366,94 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
     full = 0
     by_cand = 0
     examined = 0
-    for i in prange(n):
-        a = labels[i]
-        u = upper[i] + drift[a]
-        l = -np.inf
-        r = -np.inf
-        for j in range(near_drift.shape[1]):
-            l = max(l, min(lower[i] - near_drift[a, j], beyond_near[a, j] - u))
-            r = max(r, min(rest[i] - near_drift[a, j], beyond_near[a, j] - u))
-        if u <= max(l, half_sep[a]):
-            upper[i] = u
-            lower[i] = l
-            rest[i] = r
-            continue
-        # (2) the point's own centre and its candidates
-        du = _sq(X, i, C, a)
-        best = a
-        bd = du
-        second = np.inf
-        for q in range(t):
-            c = cand[i, q]
-            if c < 0:
-                break
-            dd = _sq(X, i, C, c)
-            if dd < bd:
-                second = bd
-                bd = dd
-                best = c
-            elif dd < second:
-                second = dd
-        if math.sqrt(bd) <= r:
-            by_cand += 1
-            if best != a:
+    # points in fixed chunks, each with its scratch for the t + 2 nearest seen by a search
+    n_chunks = min(n, _CHUNKS)
+    size = (n + n_chunks - 1) // max(n_chunks, 1)
+    scratch_d = np.empty((n_chunks, t + 2))
+    scratch_i = np.empty((n_chunks, t + 2), np.int64)
+    for ch in prange(n_chunks):
+        for i in range(ch * size, min(n, (ch + 1) * size)):
+            a = labels[i]
+            u = upper[i] + drift[a]
+            l = -np.inf
+            r = -np.inf
+            for j in range(near_drift.shape[1]):
+                l = max(l, min(lower[i] - near_drift[a, j], beyond_near[a, j] - u))
+                r = max(r, min(rest[i] - near_drift[a, j], beyond_near[a, j] - u))
+            if u <= max(l, half_sep[a]):
+                upper[i] = u
+                lower[i] = l
+                rest[i] = r
+                continue
+            # (2) the point's own centre and its candidates
+            du = _sq(X, i, C, a)
+            best = a
+            bd = du
+            second = np.inf
+            for q in range(t):
+                c = cand[i, q]
+                if c < 0:
+                    break
+                dd = _sq(X, i, C, c)
+                if dd < bd:
+                    second = bd
+                    bd = dd
+                    best = c
+                elif dd < second:
+                    second = dd
+            if math.sqrt(bd) <= r:
+                by_cand += 1
+                if best != a:
+                    changed += 1
+                    for q in range(t):  # the old centre takes the new one's place among the candidates
+                        if cand[i, q] == best:
+                            cand[i, q] = a
+                            break
+                labels[i] = best
+                upper[i] = math.sqrt(bd)
+                lower[i] = min(math.sqrt(second), r)
+                rest[i] = r
+                continue
+            # (3) search the ball of radius 2 |x - a| around a; keep the t + 2 nearest seen
+            u = math.sqrt(du)
+            # examining the ball of radius 2u (1 + margin) leaves rest >= u (1 + 2 margin):
+            # a margin that lets later passes settle the point by its candidates
+            two_u = 2.0 * u * (1.0 + margin)
+            nd = scratch_d[ch]
+            ni = scratch_i[ch]
+            nd[:] = np.inf
+            ni[:] = -1
+            nd[0] = du
+            ni[0] = a
+            unexamined = np.inf
+            if beyond_lb[a] < two_u:
+                full += 1
+                for c in range(k):
+                    if c != a:
+                        _keep_nearest(nd, ni, _sq(X, i, C, c), c)
+                examined += k - 1
+            else:
+                listed += 1
+                for p in range(m):
+                    lb = nb_lb[a, p]
+                    if lb < two_u:
+                        c = nb_ids[a, p]
+                        examined += 1
+                        _keep_nearest(nd, ni, _sq(X, i, C, c), c)
+                    elif lb < unexamined:
+                        unexamined = lb
+                if beyond_lb[a] < unexamined:
+                    unexamined = beyond_lb[a]
+            # unexamined centres c have |a - c| >= unexamined, so |x - c| >= unexamined - u
+            floor = unexamined - u
+            if ni[0] != a:
                 changed += 1
-                for q in range(t):  # the old centre takes the new one's place among the candidates
-                    if cand[i, q] == best:
-                        cand[i, q] = a
-                        break
-            labels[i] = best
-            upper[i] = math.sqrt(bd)
-            lower[i] = min(math.sqrt(second), r)
-            rest[i] = r
-            continue
-        # (3) search the ball of radius 2 |x - a| around a; keep the t + 2 nearest seen
-        u = math.sqrt(du)
-        # examining the ball of radius 2u (1 + margin) leaves rest >= u (1 + 2 margin):
-        # a margin that lets later passes settle the point by its candidates
-        two_u = 2.0 * u * (1.0 + margin)
-        nd = np.full(t + 2, np.inf)
-        ni = np.full(t + 2, -1, np.int64)
-        nd[0] = du
-        ni[0] = a
-        unexamined = np.inf
-        if beyond_lb[a] < two_u:
-            full += 1
-            for c in range(k):
-                if c != a:
-                    _keep_nearest(nd, ni, _sq(X, i, C, c), c)
-            examined += k - 1
-        else:
-            listed += 1
-            for p in range(m):
-                lb = nb_lb[a, p]
-                if lb < two_u:
-                    c = nb_ids[a, p]
-                    examined += 1
-                    _keep_nearest(nd, ni, _sq(X, i, C, c), c)
-                elif lb < unexamined:
-                    unexamined = lb
-            if beyond_lb[a] < unexamined:
-                unexamined = beyond_lb[a]
-        # unexamined centres c have |a - c| >= unexamined, so |x - c| >= unexamined - u
-        floor = unexamined - u
-        if ni[0] != a:
-            changed += 1
-        labels[i] = ni[0]
-        upper[i] = math.sqrt(nd[0])
-        lower[i] = min(math.sqrt(nd[1]), floor)
-        for q in range(t):
-            cand[i, q] = ni[q + 1]
-        rest[i] = min(math.sqrt(nd[t + 1]), floor)
+            labels[i] = ni[0]
+            upper[i] = math.sqrt(nd[0])
+            lower[i] = min(math.sqrt(nd[1]), floor)
+            for q in range(t):
+                cand[i, q] = ni[q + 1]
+            rest[i] = min(math.sqrt(nd[t + 1]), floor)
     stats[0] = changed
     stats[1] = listed
     stats[2] = full
