@@ -76,17 +76,23 @@ def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup)
         C = new
 
 
+@pytest.mark.parametrize("dense", [False, True])
 @pytest.mark.parametrize("d,k", [(2, 40), (8, 60), (30, 12)])
-def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k):
+def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, dense, monkeypatch):
+    """Pruned passes, and the BLAS passes a run switches to where pruning does not pay
+    (forced here), both give exact nearest centres and never raise the cost."""
+    monkeypatch.setattr(R, "DENSE_SWITCH", -1.0 if dense else 2.0)
     rng = np.random.default_rng(d * k)
     X = rng.standard_normal((1500, d))
     w = rng.uniform(0.1, 3, 1500)
     start = X[rng.choice(1500, k, replace=False)]
     labels, C, inertia, info = R.lloyd(X, w, start, np.zeros(1500, np.int64), 300, 0.0)
+    np.testing.assert_array_equal(K.point_costs(X, C, labels), K.brute_nearest(X, C)[1])  # same sums, exactly
     costs = [float(w @ _nearest_sq(X, start))] + info["costs"]
     assert all(b <= a * (1 + 1e-12) for a, b in zip(costs, costs[1:]))
     np.testing.assert_allclose(_assigned_sq(X, C, labels), _nearest_sq(X, C), rtol=1e-12)
     assert inertia == pytest.approx(float(w @ _assigned_sq(X, C, labels)), rel=1e-12)
+    assert (info["dense_passes"] > 0) == dense
     # the same passes as a dense Lloyd (scikit-learn's, from the same start, to convergence)
     km = KMeans(k, init=start, n_init=1, max_iter=300, tol=0.0, algorithm="lloyd").fit(X, sample_weight=w)
     assert inertia == pytest.approx(km.inertia_, rel=1e-9)

@@ -38,6 +38,7 @@ AUTO_TOL = 1e-4           # scikit-learn's tol, relative to the mean per-feature
 AUTO_REL_TOL = 1e-4       # ... or a pass lowering the cost by less than this fraction
 _NEIGHBOURS = 128          # centre neighbour list length of the pruned assignment
 SEARCH_MARGIN = 0.1        # searches cover 2 (1 + margin) |x - a| around a: a margin for later passes
+DENSE_SWITCH = 0.25         # fraction of the n k distances above which a pass goes dense
 _CANDIDATES = 8            # nearest other centres each point remembers between passes
 _PREFIXES = (0, 4, 8, 16, 32, 64, 128)  # neighbour-list prefixes whose drifts bound a point's bounds
 # Centre-side work (centre-centre distances: k^2 d per list, (2 + ln k) k^2 d / 2 for the
@@ -147,7 +148,7 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     n = X.shape[0]
     labels = np.array(labels, dtype=np.int64)
     info = {"passes": 0, "converged": False, "full_scans": 0, "list_scans": 0, "settled_by_candidates": 0,
-            "distances": 0, "neighbour_lists": 0, "costs": []}
+            "distances": 0, "neighbour_lists": 0, "dense_passes": 0, "costs": []}
     if k == 1:
         labels[:] = 0
         tot, sums = K.weighted_sums(X, w, labels, 1)
@@ -164,7 +165,16 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     stats = np.zeros(5, np.int64)
     cost = np.inf
 
+    dense = False
+
     def assign():
+        nonlocal dense
+        if dense:
+            changed = _dense_assign(X, C, labels, upper)
+            stats[:] = 0
+            stats[0] = changed
+            info["dense_passes"] += 1
+            return
         nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
         near_drift, beyond_near = lists.near_drift(drift, nb_lb, beyond_lb)
         K.assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyond_near, lists.ids, nb_lb,
@@ -173,6 +183,10 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         info["list_scans"] += int(stats[1])
         info["settled_by_candidates"] += int(stats[3])
         info["distances"] += int(stats[4])
+        # where the bounds prune little (high dimension, few centres), a BLAS pass is cheaper
+        # per distance than compiled scalar loops: switch for the rest of the run
+        if int(stats[4]) > DENSE_SWITCH * n * k:
+            dense = True
 
     for it in range(max_passes + 1):
         assign()
@@ -202,6 +216,24 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     info["neighbour_lists"] = lists.recomputed
     inertia = float(np.dot(w, K.point_costs(X, C, labels)))
     return labels, C, inertia, info
+
+
+def _dense_assign(X, C, labels, upper) -> int:
+    """Nearest centres by blocks of matrix products, made exact by :func:`_kernels.lloyd.nearest_from_gram`.
+
+    Returns the number of labels that changed.
+    """
+    n, k = X.shape[0], C.shape[0]
+    old = labels.copy()
+    c2 = np.einsum("ij,ij->i", C, C)
+    c_norm_max = float(np.sqrt(c2.max()))
+    step = max(1, min(4096, int(2**24 // max(k, 1))))  # blocks of at most 128 MB of distances
+    for s in range(0, n, step):
+        G = X[s:s + step] @ C.T
+        G *= -2.0
+        G += c2
+        K.nearest_from_gram(X, C, G, s, c_norm_max, labels, upper)
+    return int(np.count_nonzero(labels != old))
 
 
 def centre_work(k: int, d: int) -> float:

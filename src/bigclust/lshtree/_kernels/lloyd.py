@@ -507,3 +507,41 @@ def brute_nearest(X, C):
         lab[i] = best
         dist[i] = bd
     return lab, dist
+
+
+@numba.njit(cache=True, parallel=True)
+def nearest_from_gram(X, C, G, row0, c_norm_max, labels, upper):
+    """Exact nearest centres of rows ``row0 .. row0 + m`` of ``X`` from ``G = |c|^2 - 2 X C^T`` (m, k).
+
+    ``G`` comes from a matrix product (BLAS), whose rounding can misorder centres
+    whose distances nearly tie. Every entry is within ``err`` of ``|x - c|^2 - |x|^2``
+    with ``err = 4 (d + 2) u (|x| + max |c|)^2`` (``u`` the unit roundoff; a generous
+    form of the usual dot-product bound), so the nearest centre is among those with
+    ``G <= min G + 2 err``: those few are compared exactly, as :func:`assign_pass`
+    compares, and ``labels`` / ``upper`` receive the nearest and its distance.
+    """
+    m, k = G.shape
+    d = X.shape[1]
+    u = 2.0 ** -53
+    for r in prange(m):
+        i = row0 + r
+        xn = 0.0
+        for t in range(d):
+            xn += X[i, t] * X[i, t]
+        xn = math.sqrt(xn)
+        err = 4.0 * (d + 2) * u * (xn + c_norm_max) ** 2
+        gmin = np.inf
+        for c in range(k):
+            if G[r, c] < gmin:
+                gmin = G[r, c]
+        thr = gmin + 2.0 * err
+        best = -1
+        bd = np.inf
+        for c in range(k):
+            if G[r, c] <= thr:
+                dd = _sq(X, i, C, c)
+                if dd < bd:
+                    bd = dd
+                    best = c
+        labels[i] = best
+        upper[i] = math.sqrt(bd)
