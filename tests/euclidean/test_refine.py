@@ -82,6 +82,7 @@ def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, dens
     """Pruned passes, and the BLAS passes a run switches to where pruning does not pay
     (forced here), both give exact nearest centres and never raise the cost."""
     monkeypatch.setattr(R, "DENSE_SWITCH", -1.0 if dense else 2.0)
+    monkeypatch.setattr(R, "DENSE_MIN_DIM", 1)
     rng = np.random.default_rng(d * k)
     X = rng.standard_normal((1500, d))
     w = rng.uniform(0.1, 3, 1500)
