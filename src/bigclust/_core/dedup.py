@@ -14,21 +14,33 @@ import numpy as np
 __all__ = ["unique_rows"]
 
 
+@numba.njit(cache=True, inline="always")
+def _bits(Xb, i, j, neg_zero):
+    """The bits of ``Xb[i, j]`` with -0.0 (bits ``neg_zero``) read as +0.0 (the bits of ``X + 0.0``), as
+    uint64; as they are when ``neg_zero`` is None."""
+    b = Xb[i, j]
+    if neg_zero is not None and b == neg_zero:
+        return np.uint64(0)
+    return np.uint64(b)
+
+
 @numba.njit(cache=True)
-def _row_hashes(Xb):
+def _row_hashes(Xb, neg_zero=None):
+    """64-bit hash of every row's bits (``Xb`` the uint64/uint32 view of the rows; the Spark
+    engine hashes rows it has normalised with ``+ 0.0``, and passes no ``neg_zero``)."""
     n, m = Xb.shape
     out = np.empty(n, np.uint64)
     for i in range(n):
         h = np.uint64(0xCBF29CE484222325)
         for j in range(m):
-            h = (h ^ np.uint64(Xb[i, j])) * np.uint64(0x100000001B3)
+            h = (h ^ _bits(Xb, i, j, neg_zero)) * np.uint64(0x100000001B3)
         h ^= h >> np.uint64(33)
         out[i] = h
     return out
 
 
 @numba.njit(cache=True)
-def _group(Xb, order, hashes):
+def _group(Xb, order, hashes, neg_zero):
     """Group ids along ``order`` (rows sorted by hash), comparing rows exactly.
 
     Within a run of equal hashes, each row is compared with the run's
@@ -52,7 +64,7 @@ def _group(Xb, order, hashes):
                 rb = reps[r]
                 same = True
                 for c in range(m):
-                    if Xb[ra, c] != Xb[rb, c]:
+                    if _bits(Xb, ra, c, neg_zero) != _bits(Xb, rb, c, neg_zero):
                         same = False
                         break
                 if same:
@@ -86,9 +98,13 @@ def unique_rows(X: np.ndarray):
         ``inverse[i]`` is the distinct row that row ``i`` equals.
     """
     X = np.ascontiguousarray(X)
-    Xn = X + 0.0  # turns -0.0 into +0.0 so equal values have equal bytes
-    Xb = Xn.view(np.uint64 if Xn.dtype == np.float64 else np.uint32)
-    hashes = _row_hashes(Xb)
+    # The rows are hashed and compared by their bytes, -0.0 read as +0.0 so equal
+    # values have equal bytes (as in ``X + 0.0``, without that copy of X).
+    if X.dtype == np.float64:
+        Xb, neg_zero = X.view(np.uint64), np.uint64(1 << 63)
+    else:
+        Xb, neg_zero = X.view(np.uint32), np.uint32(1 << 31)
+    hashes = _row_hashes(Xb, neg_zero)
     order = np.argsort(hashes, kind="stable")
-    inverse, first = _group(Xb, order, hashes)
+    inverse, first = _group(Xb, order, hashes, neg_zero)
     return first, inverse

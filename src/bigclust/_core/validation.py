@@ -80,10 +80,15 @@ def check_points(X, *, name: str = "X", dtype=(np.float64, np.float32), min_samp
     dtypes = dtype if isinstance(dtype, tuple) else (dtype,)
     if arr.dtype not in dtypes:
         arr = arr.astype(dtypes[0])
-    if not np.isfinite(arr).all():
+    if not _all_finite(arr):
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); clean or impute them first.")
     return np.ascontiguousarray(arr)
+
+
+def _all_finite(arr: np.ndarray, chunk: int = 1 << 16) -> bool:
+    """``np.isfinite(arr).all()`` a block of rows at a time (no boolean copy of a large array)."""
+    return all(np.isfinite(arr[s:s + chunk]).all() for s in range(0, arr.shape[0], chunk))
 
 
 def check_sample_weight(sample_weight, n_samples: int, *, dtype=np.float64) -> np.ndarray:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numba
 import numpy as np
@@ -26,46 +27,69 @@ from sklearn.metrics import pairwise_distances_argmin_min
 
 from .._core import validation as V
 from .._core.dedup import unique_rows
-from .._core.exact_sum import column_mean
+from .._core.exact_sum import add_rows, new_bins, sum_bins, trimmed
 from .._core.report import RunRecorder
-from ._params import TreeParams, approx_pruning, choose_method, choose_step
-from .hierarchy import build_hierarchy, kmeans_node_stats, labels_from_pruning, leaf_order
+from ._kernels.node_stats import kmeans_weights, vertex_means
+from ._kernels.projection import hashed_points
+from ._params import TreeParams, approx_method, approx_pruning, choose_method, choose_step
+from .hierarchy import build_hierarchy, labels_from_pruning, leaf_order
 from .median import kmedian_node_weights
 from .pruning import _n_levels, approx_dp, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
-from .refine import refine_best
-from .result import ClusterTree, FitResult
+from .refine import AUTO_MAX_CENTRE_WORK, centre_work, refine_best
+from .result import ClusterTree, DegenerateClusteringWarning, FitResult
 from .two_hop import build_hierarchy_two_hop
 
 
+_CHUNK = 65536  # rows per chunk of the passes over X
+
+
 def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.random.Generator) -> FitResult:
-    """Fit on validated points ``X`` (n, d) with weights (n,); see the module docstring."""
+    """Fit on validated points ``X`` (n, d) with weights (n,); see the module docstring.
+
+    Memory: the distinct points are ``X[rows]`` (leaf order) and the hashed points
+    ``X[rows] - mean``; neither is copied for the k-means tree, its weights and its
+    centres (kernels read the rows of ``X``), only for a JL projection,
+    ``candidates="two_hop"``, ``refine`` (after the tree and the DP) and k-median.
+    """
     n, d = X.shape
     w = sample_weight
     run = RunRecorder(verbose=params.verbose)
 
     with run.stage("dedup"):
         first, inverse = unique_rows(X)
-        wu = np.bincount(inverse, weights=w, minlength=first.shape[0])
+        n_first = first.shape[0]
+        wu = np.bincount(inverse, weights=w, minlength=n_first)
         # zero-weight points do not influence the fit (as if removed); they are
         # labelled by their nearest centre at the end
         keep = np.flatnonzero(wu > 0)
-        Xu = np.ascontiguousarray(X[first[keep]], dtype=np.float64)
-        wu = wu[keep]
-        n_distinct = int(keep.shape[0])
+        all_kept = keep.shape[0] == n_first
+        rows = first if all_kept else first[keep]  # distinct points in leaf order: X[rows]
+        if not all_kept:
+            wu = wu[keep]
+        else:
+            first = keep = None
+        n_distinct = int(rows.shape[0])
+        if n < 2**31:  # the same values in half the memory
+            rows = rows.astype(np.int32)
+            inverse = inverse.astype(np.int32)
     k = params.n_clusters
     if k > n_distinct:
         V.warn_fewer_distinct(n_distinct, k)
         k = n_distinct
 
     with run.stage("project"):
-        Y = Xu - column_mean(Xu)  # exact: the spark engine gets the same bits (_exact_sum)
+        mean = _exact_mean(X, rows, n_distinct == n)  # exact: the spark engine gets the same bits (_exact_sum)
         if params.projection_dim is not None:
             A = rng.standard_normal((d, params.projection_dim)) / np.sqrt(params.projection_dim)
-            Y = Y @ A
+            points = dict(Y=_hashed(X, rows, mean) @ A)
+        elif params.candidates != "components":
+            points = dict(Y=_hashed(X, rows, mean))
+        else:  # the tree reads X[rows] - mean where it needs it
+            points = dict(Y=X, rows=rows, center=mean)
     with run.stage("tree"):
         build = build_hierarchy if params.candidates == "components" else build_hierarchy_two_hop
         tree = build(
-            Y,
+            **points,
             n_hashes=params.n_hashes,
             n_projections=params.n_projections,
             bucket_width=params.bucket_width,
@@ -74,14 +98,16 @@ def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.ra
             random_state=rng,
             progress=run.progress,
         )
-        del Y
+        del points
+    Xu = None  # the distinct points as one array, made only where a step needs it
+    centers_int = None
     with run.stage("weights"):
-        subtree_w = _subtree_weights(tree, wu)
-        if params.objective == "kmeans":
-            total_w, cost, centers_int = kmeans_node_stats(tree, Xu, wu)
+        if params.objective == "kmeans":  # without the means of every vertex (vertex_means gives those needed)
+            total_w, cost = kmeans_weights(X, rows, wu, tree.left, tree.right, tree.size, tree.n_leaves, tree.depth)
         else:
+            Xu = np.ascontiguousarray(X[rows], dtype=np.float64)
             order, start = leaf_order(tree)
-            total_w = subtree_w
+            total_w = _subtree_weights(tree, wu)
             cost, centers_int = kmedian_node_weights(
                 Xu, wu, tree.left, tree.right, tree.size, order, start, tree.n_leaves,
                 int(params.median_sample_size), int(params.weiszfeld_iter), int(rng.integers(2**31 - 1)))
@@ -94,36 +120,67 @@ def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.ra
         # number clusters by their first leaf, so labels do not depend on the DP's traversal order
         _, first_leaf = np.unique(labels_u, return_index=True)
         selected = selected[np.argsort(first_leaf, kind="stable")]
+        del labels_u, first_leaf
         labels_u = labels_from_pruning(tree, selected)
-        centers = np.empty((selected.shape[0], d), dtype=np.float64)
-        for c, v in enumerate(selected):
-            centers[c] = Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves]
+        if centers_int is None:  # the selected vertices' means, as kmeans_node_stats gives them
+            centers = vertex_means(X, rows, tree.left, tree.right, tree.size, tree.n_leaves, tree.depth,
+                                   total_w, cost, np.asarray(selected, dtype=np.int64))
+        else:
+            centers = np.empty((selected.shape[0], d), dtype=np.float64)
+            for c, v in enumerate(selected):
+                centers[c] = Xu[v] if v < tree.n_leaves else centers_int[v - tree.n_leaves]
         inertia = float(cost[selected].sum())
 
-    refine_info = None
-    if params.refine > 0:
+    del centers_int
+    refine_info, answer = None, "tree"
+    if params.refine != 0:
         with run.stage("refine"):
-            labels_u, centers, inertia, refine_info = refine_best(
-                params, tree, cost, centers_int, Xu, wu, subtree_w, centers, rng)
+            if Xu is None:
+                Xu = np.ascontiguousarray(X[rows], dtype=np.float64)
+            refined, refine_info = _refine(params, labels_u, centers, inertia, Xu, wu, rng, run.progress)
+        if refined is not None:
+            labels_u, centers, inertia = refined
+            answer = refine_info["answer"]
+    del Xu
+    if answer == "tree":
+        _warn_if_degenerate(labels_u, wu, params, refine_info)
 
-    labels_all = np.full(first.shape[0], -1, np.int64)
-    labels_all[keep] = labels_u
-    if keep.shape[0] < first.shape[0]:
+    if all_kept:
+        labels_all = labels_u
+        leaf_of_sample = inverse.astype(np.int64)
+    else:
+        labels_all = np.full(n_first, -1, np.int64)
+        labels_all[keep] = labels_u
         zero = np.flatnonzero(labels_all < 0)
         labels_all[zero] = pairwise_distances_argmin_min(np.asarray(X[first[zero]], np.float64), centers)[0]
-    leaf_id = np.full(first.shape[0], -1, np.int64)
-    leaf_id[keep] = np.arange(keep.shape[0])
+        leaf_id = np.full(n_first, -1, np.int64)
+        leaf_id[keep] = np.arange(keep.shape[0])
+        leaf_of_sample = leaf_id[inverse]
+        del leaf_id
+    del labels_u
+    labels = labels_all[inverse]
+    del labels_all
+    # every distinct row once: the subtree sizes are the tree's own
+    size = tree.size if n_first == n else _subtree_sizes(tree, np.bincount(inverse, minlength=n_first)[
+        slice(None) if all_kept else keep])
+    del inverse
+    n_nodes, depth = tree.n_nodes, tree.depth
+    children = np.empty((n_nodes, 2), np.int64)
+    children[:, 0] = tree.left
+    tree.left = None  # the children array holds them now
+    children[:, 1] = tree.right
+    tree.right = None
     cluster_tree = ClusterTree(
         parent=tree.parent,
-        children=np.stack([tree.left, tree.right], axis=1),
-        size=_subtree_sizes(tree, np.bincount(inverse, minlength=first.shape[0])[keep]),
+        children=children,
+        size=size,
         weight=total_w,
         cost=cost,
         scale=tree.scale,
         auxiliary=tree.auxiliary,
-        leaf_of_sample=leaf_id[inverse],
+        leaf_of_sample=leaf_of_sample,
         selected=selected,
-        depth=tree.depth,
+        depth=depth,
     )
     report = run.finish(
         method=method,
@@ -132,15 +189,35 @@ def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.ra
         n_distinct=n_distinct,
         n_clusters=int(selected.shape[0]),
         n_scales=tree.info["n_scales"],
-        tree_nodes=tree.n_nodes,
-        tree_depth=tree.depth,
+        tree_nodes=n_nodes,
+        tree_depth=depth,
         projection_dim=params.projection_dim,
         tree_info=tree.info,
         dp=dp_info,
         refine=refine_info,
+        answer=answer,
     )
-    return FitResult(labels=labels_all[inverse], centers=centers.astype(X.dtype, copy=False), inertia=inertia,
+    return FitResult(labels=labels, centers=centers.astype(X.dtype, copy=False), inertia=inertia,
                      cost_curve=cost_curve, tree=cluster_tree, report=report, n_features=d)
+
+
+def _exact_mean(X: np.ndarray, rows: np.ndarray, every_row: bool) -> np.ndarray:
+    """The mean of the rows ``X[rows]``, summed exactly (:mod:`bigclust._core.exact_sum`) a chunk at a time.
+
+    The exact sum does not depend on the order of the rows, so when ``rows`` holds
+    every row of ``X`` the chunks are read in place.
+    """
+    bins = new_bins(X.shape[1])
+    for s in range(0, rows.shape[0], _CHUNK):
+        add_rows(bins, X[s:s + _CHUNK] if every_row else X[rows[s:s + _CHUNK]])
+    return sum_bins([trimmed(bins)]) / rows.shape[0]
+
+
+def _hashed(X: np.ndarray, rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``X[rows] - mean`` in float64 (one array)."""
+    out = np.empty((rows.shape[0], X.shape[1]))
+    hashed_points(X, rows, mean, out)
+    return out
 
 
 def _prune(tree, cost, k, params: TreeParams):
@@ -163,7 +240,49 @@ def _prune(tree, cost, k, params: TreeParams):
 
     selected, info = approx_pruning(params, info, lambda: lagrangian_dp(tree, cost, k), algorithm6,
                                     lambda sel: math.fsum(cost[sel]))
-    return selected, None, method, info
+    return selected, None, approx_method(info), info
+
+
+def _refine(params: TreeParams, labels, centers, cost, Xu, wu, rng, progress):
+    """Run :func:`.refine.refine_best` unless ``refine="auto"`` and its centre-side work is over budget.
+
+    Returns ((labels, centres, inertia) of the cheapest answer, or None if skipped; the refine report).
+    """
+    k, d = centers.shape
+    work = centre_work(k, d)
+    if params.refine == "auto" and work > AUTO_MAX_CENTRE_WORK:
+        return None, {"mode": "auto", "skipped": "centre work over budget", "centre_work": work,
+                      "budget": AUTO_MAX_CENTRE_WORK}
+    labels, centers, inertia, info = refine_best(params, labels, centers, cost, Xu, wu, rng, progress)
+    return (labels, centers, inertia), info
+
+
+# A tree answer is reported as degenerate when one cluster holds at least this share of
+# the weight although k >= 2 and the data has at least 2k distinct points.
+DEGENERATE_SHARE = 0.9
+
+
+def _warn_if_degenerate(labels, w, params: TreeParams, refine_info) -> None:
+    """Warn when the returned tree partition puts almost all the weight in one cluster.
+
+    On data that is not perturbation-resilient the tree's pruning is often one
+    large cluster plus outliers; refinement replaces it, so this only warns when
+    refinement did not run (``refine=0``, or skipped over budget).
+    """
+    if refine_info is not None and "skipped" not in refine_info:
+        return  # refinement ran and the tree's answer was still the cheapest
+    k = int(labels.max()) + 1 if labels.size else 0
+    if k < 2 or labels.shape[0] < 2 * k:
+        return
+    share = np.bincount(labels, weights=w, minlength=k).max() / w.sum()
+    if share >= DEGENERATE_SHARE:
+        why = ("refine=0" if params.refine == 0 else
+               "refine='auto' was skipped because its centre-side work is over budget")
+        warnings.warn(
+            f"the tree's partition puts {share:.1%} of the weight in one of its {k} clusters ({why}); "
+            "the data may not be perturbation-resilient, where the tree's pruning is one large cluster "
+            "plus outliers. Pass refine='auto' (or a number of Lloyd passes) for a k-means answer.",
+            DegenerateClusteringWarning, stacklevel=4)
 
 
 @numba.njit(cache=True)

@@ -42,14 +42,20 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from ._kernels.candidates import scale_buffers, scale_candidates, scale_offsets
+from ._kernels.candidates import edge_buffers, scale_offsets
 from ._kernels.forest import Forest
 from ._kernels.node_stats import kmeans_stats
+from ._kernels.projection import hashed_coord, hashed_points, hashed_row, matches_blas, projected_keys
 from ._kernels.separation import SKIP_MAX_COMPONENTS, separation_lower_bound
-from .lsh import MULTIPLIERS, draw_pstable
+from .lsh import MULTIPLIERS, PROJECT_CHUNK, bucket_keys, draw_pstable
 
 # Read at every sweep (tests lower it to turn skipping off).
 _SKIP_MAX_COMPONENTS = SKIP_MAX_COMPONENTS
+# The projections of all points (4 bytes per point, hash function and projection) are
+# stored when they take at most this or at most as much memory as the points; otherwise
+# every scale recomputes them. Tests set _RECOMPUTE_PROJECTIONS to force either way.
+_STORED_PROJECTIONS_MAX_BYTES = 1 << 30
+_RECOMPUTE_PROJECTIONS = None
 
 __all__ = ["Hierarchy", "build_hierarchy", "kmeans_node_stats", "leaf_order", "labels_from_pruning"]
 
@@ -104,21 +110,24 @@ class Hierarchy:
 
 
 @numba.njit(cache=True)
-def _closer_than(Y, p, q, thr2):
-    """``_sqdist(Y, p, q) < thr2``, stopping as soon as the answer is known.
+def _closer_than(Y, rows, center, p, q, thr2):
+    """``|y_p - y_q|^2 < thr2`` for hashed points ``y = Y[rows] - center`` (or rows of ``Y``
+    when ``rows``/``center`` are None), stopping as soon as the answer is known.
 
     The squared distance is summed in coordinate order, as a plain loop would;
     every term is >= 0 and a rounded sum ``fl(s + x)`` with ``x >= 0`` is never
     below ``s``, so a partial sum that has reached ``thr2`` proves the full sum
     does too. The decision is therefore exactly that of the full sum.
     """
+    rp = hashed_row(Y, rows, center, p)
+    rq = hashed_row(Y, rows, center, q)
     s = 0.0
     d = Y.shape[1]
     j = 0
     while j < d:
         e = min(j + 8, d)
         for c in range(j, e):
-            t = Y[p, c] - Y[q, c]
+            t = hashed_coord(Y, center, rp, c) - hashed_coord(Y, center, rq, c)
             s += t * t
         if s >= thr2:
             return False
@@ -127,7 +136,7 @@ def _closer_than(Y, p, q, thr2):
 
 
 @numba.njit(cache=True)
-def _closer_than4(Y, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
+def _closer_than4(Y, rows, center, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
     """:func:`_closer_than` for four pairs at once, written to ``out[o:o+4]``.
 
     Each pair's squared distance is still summed in coordinate order (so each
@@ -135,6 +144,14 @@ def _closer_than4(Y, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
     independent sums hides the latency of the floating-point additions, which
     a single sequential sum is bound by.
     """
+    a0 = hashed_row(Y, rows, center, p0)
+    b0 = hashed_row(Y, rows, center, q0)
+    a1 = hashed_row(Y, rows, center, p1)
+    b1 = hashed_row(Y, rows, center, q1)
+    a2 = hashed_row(Y, rows, center, p2)
+    b2 = hashed_row(Y, rows, center, q2)
+    a3 = hashed_row(Y, rows, center, p3)
+    b3 = hashed_row(Y, rows, center, q3)
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
@@ -144,10 +161,10 @@ def _closer_than4(Y, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
     while j < d:
         e = min(j + 8, d)
         for c in range(j, e):
-            t0 = Y[p0, c] - Y[q0, c]
-            t1 = Y[p1, c] - Y[q1, c]
-            t2 = Y[p2, c] - Y[q2, c]
-            t3 = Y[p3, c] - Y[q3, c]
+            t0 = hashed_coord(Y, center, a0, c) - hashed_coord(Y, center, b0, c)
+            t1 = hashed_coord(Y, center, a1, c) - hashed_coord(Y, center, b1, c)
+            t2 = hashed_coord(Y, center, a2, c) - hashed_coord(Y, center, b2, c)
+            t3 = hashed_coord(Y, center, a3, c) - hashed_coord(Y, center, b3, c)
             s0 += t0 * t0
             s1 += t1 * t1
             s2 += t2 * t2
@@ -161,53 +178,99 @@ def _closer_than4(Y, p0, q0, p1, q1, p2, q2, p3, q3, thr2, out, o):
     out[o + 3] = s3 < thr2
 
 
-@numba.njit(cache=True, parallel=True)
-def _check_candidates(cand_p, cand_q, n_cand, n_hashes, Y, thr2, accepted, stop_at_first):
-    """Distance-check the candidate edges of one scale; ``accepted[j, i]`` marks the short ones.
+@numba.njit(cache=True)
+def _check_batch(Y, rows, center, thr2, bp, bq, nb, ok, edge_p, edge_q, j, a):
+    """Distance-check the ``nb`` pending edges ``(bp[i], bq[i])`` (four at a time) and append the
+    accepted ones, in order, to row ``j`` of ``edge_p``/``edge_q`` from position ``a``; returns the new end."""
+    i = 0
+    while i + 4 <= nb:
+        _closer_than4(Y, rows, center, bp[i], bq[i], bp[i + 1], bq[i + 1], bp[i + 2], bq[i + 2], bp[i + 3], bq[i + 3],
+                      thr2, ok, i)
+        i += 4
+    for i in range(i, nb):
+        ok[i] = _closer_than(Y, rows, center, bp[i], bq[i], thr2)
+    for i in range(nb):
+        if ok[i]:
+            edge_p[j, a] = bp[i]
+            edge_q[j, a] = bq[i]
+            a += 1
+    return a
 
-    Whether an edge is accepted depends only on its length, not on the order of
-    unions, so the checks run in parallel. With ``stop_at_first`` (dry runs,
-    which only ask whether any edge exists) the checks stop once one is found.
-    Returns whether any edge was accepted.
+
+_BATCH = 64  # proposed edges checked together by keyed_edges
+
+
+@numba.njit(cache=True, parallel=True)
+def keyed_edges(keys, t, lab, Y, rows, center, thr2, dry, edge_p, edge_q, n_edges, n_cand, table,
+                Z=None, inv_scale_width=0.0, offsets=None, m=0, multipliers=None):
+    """Algorithm 1, lines 4-5, for the first ``t`` hash functions of one scale: the proposed
+    edges and which of them are short.
+
+    ``keys`` (>= t, n) uint64 are the scale's bucket keys, or, with stored
+    projections ``Z`` (t m, n) float32, one row per thread that receives them
+    (:func:`bigclust.lshtree.lsh.bucket_keys` with the scale's ``inv_scale_width``,
+    ``offsets``, ``m`` and ``multipliers``). For each point ``p`` and
+    hash function the proposed edge is ``(p, q)``, ``q`` the smallest point in
+    ``p``'s bucket (found with an open-addressing table, points inserted in
+    increasing order); edges within a component (``lab``, the components at the
+    start of the scale) change nothing and are not proposed. A proposed edge is
+    accepted if ``|y_p - y_q|^2 < thr2`` (:func:`_closer_than`, hashed points
+    ``Y[rows] - center``), checked in batches as they are found. Row ``j`` of
+    ``edge_p``/``edge_q`` receives hash function ``j``'s accepted edges in
+    increasing ``p`` (only that part of a row is written), ``n_edges[j]`` their
+    number and ``n_cand[j]`` that of proposed edges. Hash functions are spread
+    over the threads, one table (a row of ``table``) each. A ``dry`` run only
+    asks whether any edge is accepted: once one is, the other proposed edges are
+    counted but not checked. Returns whether any edge was accepted.
     """
-    n_blocks = 0
-    block = 4096
-    for j in range(n_hashes):
-        n_blocks += (n_cand[j] + block - 1) // block
-    owner = np.empty(n_blocks, np.int64)
-    first = np.empty(n_blocks, np.int64)
-    b = 0
-    for j in range(n_hashes):
-        for s in range(0, n_cand[j], block):
-            owner[b] = j
-            first[b] = s
-            b += 1
-    found = np.zeros(n_blocks, np.bool_)
-    stop = np.zeros(1, np.bool_)  # shared flag; a stale read only costs a few extra checks
-    for b in numba.prange(n_blocks):
-        if stop_at_first and stop[0]:
-            continue
-        j = owner[b]
-        e = min(first[b] + block, n_cand[j])
-        acc = accepted[j]
-        cp = cand_p[j]
-        cq = cand_q[j]
-        i = first[b]
-        if not stop_at_first:
-            while i + 4 <= e:
-                _closer_than4(Y, cp[i], cq[i], cp[i + 1], cq[i + 1], cp[i + 2], cq[i + 2], cp[i + 3], cq[i + 3],
-                              thr2, acc, i)
-                if acc[i] or acc[i + 1] or acc[i + 2] or acc[i + 3]:
-                    found[b] = True
-                i += 4
-        for i in range(i, e):
-            ok = _closer_than(Y, cp[i], cq[i], thr2)
-            acc[i] = ok
-            if ok:
-                found[b] = True
-                if stop_at_first:
-                    stop[0] = True
-                    break
+    n = keys.shape[1]
+    n_workers = table.shape[0]
+    mask = table.shape[1] - 1
+    found = np.zeros(t, np.bool_)
+    stop = np.zeros(1, np.bool_)  # shared flag of dry runs; a stale read only costs a few extra checks
+    for w in numba.prange(n_workers):
+        tv = table[w]
+        bp = np.empty(_BATCH, np.int64)
+        bq = np.empty(_BATCH, np.int64)
+        ok = np.empty(_BATCH, np.bool_)
+        for j in range(w, t, n_workers):
+            if Z is None:
+                kw = keys[j]
+            else:
+                kw = keys[w]
+                bucket_keys(Z, j * m, m, inv_scale_width, offsets[j], multipliers, kw)
+            tv[:] = -1
+            c = 0
+            a = 0
+            nb = 0
+            for p in range(n):  # increasing p: the first point stored per key is the smallest index
+                key = kw[p]
+                slot = np.int64(key & np.uint64(mask))
+                while True:
+                    v = tv[slot]
+                    if v == -1:
+                        tv[slot] = p
+                        break
+                    if kw[v] == key:
+                        if lab[v] != lab[p]:
+                            c += 1
+                            if not (dry and stop[0]):
+                                bp[nb] = p
+                                bq[nb] = v
+                                nb += 1
+                                if nb == _BATCH:
+                                    a = _check_batch(Y, rows, center, thr2, bp, bq, nb, ok, edge_p, edge_q, j, a)
+                                    nb = 0
+                                    if dry and a > 0:
+                                        stop[0] = True
+                        break
+                    slot = (slot + 1) & mask
+            a = _check_batch(Y, rows, center, thr2, bp, bq, nb, ok, edge_p, edge_q, j, a)
+            if dry and a > 0:
+                stop[0] = True
+            found[j] = a > 0
+            n_cand[j] = c
+            n_edges[j] = a
     return found.any()
 
 
@@ -252,6 +315,14 @@ def first_sweep_scale(probe, d0: float, scale_ratio: float, d_stop: float, steps
     return i
 
 
+def _farthest_from_first(Y: np.ndarray, chunk: int = 65536) -> float:
+    """``max_p |y_p - y_0|``: the row sums of ``((Y - Y[0]) ** 2).sum(axis=1)``, a chunk of rows at a time."""
+    best = 0.0
+    for s in range(0, Y.shape[0], chunk):
+        best = max(best, float(((Y[s:s + chunk] - Y[0]) ** 2).sum(axis=1).max()))
+    return float(np.sqrt(best))
+
+
 def build_hierarchy(
     Y: np.ndarray,
     *,
@@ -262,6 +333,8 @@ def build_hierarchy(
     edge_factor: float = 2.0,
     random_state: np.random.Generator,
     progress=None,
+    rows: np.ndarray | None = None,
+    center: np.ndarray | None = None,
 ) -> Hierarchy:
     """Build the binarised candidate-cluster tree T' over the rows of ``Y``.
 
@@ -282,49 +355,97 @@ def build_hierarchy(
         the unknown resilience ``alpha``).
     random_state : numpy.random.Generator
     progress : bigclust._core.report.Progress, optional
+    rows, center : ndarray of shape (n_points,) and (n_features,), optional
+        With these the points are ``Y[rows] - center`` (``Y`` float64 or float32,
+        ``rows`` int32 or int64, either may be None), the same bits as building on
+        ``np.asarray(Y, float64)[rows] - center``, without storing that array
+        beyond the start of the sweep.
 
     Returns
     -------
     Hierarchy
+
+    Notes
+    -----
+    Memory: besides the points, ~100 bytes a point for the sweep (each scale's
+    bucket keys, 8 bytes a hash function, the candidate edges of a few hash
+    functions at a time, one hash table per thread, the union-find) and ~60
+    bytes a point for the tree. The projections are recomputed at every scale
+    (:mod:`bigclust.lshtree._kernels.projection`) instead of being stored (4
+    bytes a hash function and projection); where the BLAS computes them other
+    than with fused multiply-adds in coordinate order they are stored as before.
     """
-    Y = np.ascontiguousarray(Y, dtype=np.float64)
-    n, d = Y.shape
+    plain = rows is None and center is None
+    if plain:
+        Y = np.ascontiguousarray(Y, dtype=np.float64)
+        n = Y.shape[0]
+    else:
+        Y = np.ascontiguousarray(Y)
+        if rows is not None:
+            rows = np.ascontiguousarray(rows)
+        if center is not None:
+            center = np.ascontiguousarray(center, dtype=np.float64)
+        n = rows.shape[0] if rows is not None else Y.shape[0]
+    d = Y.shape[1]
     info = {"n_scales": 0, "edges_checked": 0, "edges_accepted": 0, "forced_root": False}
     if n == 1:
         return Hierarchy(1, *Forest(1).finish(info), info)
 
     lsh = draw_pstable(d, n_hashes, n_projections, bucket_width, random_state)
-    Z = lsh.project(Y)
+    # The hashed points as one array, for the bounds below (BLAS products whose
+    # last bits depend on the array's shape) and the check of the recomputed projections.
+    H = Y if plain else np.empty((n, d))
+    if not plain:
+        hashed_points(Y, rows, center, H)
     # Appendix C.7: diameter within a factor 2 from one point, closest pair from below.
-    far = float(np.sqrt(((Y - Y[0]) ** 2).sum(axis=1).max()))
+    far = _farthest_from_first(H)
     diameter_ub = 2.0 * far
-    min_lb = _min_distance_lower_bound(Y, random_state)
+    min_lb = _min_distance_lower_bound(H, random_state)
     if not min_lb > 0:
         min_lb = diameter_ub * 1e-12
     d0 = min_lb / edge_factor  # below this scale no edge can pass the distance check
     d_stop = 2.0 * max(diameter_ub, diameter_ub / edge_factor)
     info.update(diameter_upper_bound=diameter_ub, min_distance_lower_bound=min_lb)
 
+    V = lsh.directions
+    recompute = _RECOMPUTE_PROJECTIONS
+    if recompute is None:  # when storing them would take more than the points and 1 GiB
+        recompute = 4 * n * n_hashes * n_projections > max(_STORED_PROJECTIONS_MAX_BYTES, 8 * n * d)
+    if recompute and matches_blas(H, Y, rows, center, V, PROJECT_CHUNK):
+        Z = None  # every scale recomputes its projections; the points are read from Y[rows]
+    else:  # store the projections, and the hashed points (as Y)
+        Z = lsh.project(H)
+        Y, rows, center = H, None, None
+    del H
+    info["projections"] = "recomputed" if Z is None else "stored"
+
     forest = Forest(n)
-    # candidate edges of one scale, (hash, i) -> (p, q)
-    cand_p, cand_q, n_cand, scratch = scale_buffers(n, n_hashes)
-    accepted = np.zeros((n_hashes, n), np.bool_)
-    lab = np.empty(n, np.int64)
+    # each scale's bucket keys (or one row per thread), its accepted edges, one hash table per thread
+    n_workers = max(1, min(numba.get_num_threads(), n_hashes))
+    keys = np.empty((n_hashes if Z is None else n_workers, n), np.uint64)
+    edge_p, edge_q, n_edges, n_cand, table = edge_buffers(n, n_hashes, n_workers)
+    lab = np.empty(n, forest.index_dtype)
     seed_base = int(random_state.integers(2**63 - 1))
 
     def run_scale(i, dry):
         D = d0 * scale_ratio**i
         thr = edge_factor * D
+        thr2 = thr * thr
         # a dry run only asks whether the first few hash functions find any edge
         t = min(n_hashes, 4) if dry else n_hashes
         forest.labels(lab)
-        scale_candidates(Z, scale_offsets(seed_base, i, n_hashes, n_projections), 1.0 / (D * bucket_width), t,
-                         n_projections, MULTIPLIERS, lab, cand_p, cand_q, n_cand, *scratch)
+        offsets = scale_offsets(seed_base, i, n_hashes, n_projections)
+        inv_width = 1.0 / (D * bucket_width)
+        if Z is None:
+            projected_keys(Y, rows, center, V, inv_width, offsets, t, n_projections, MULTIPLIERS, keys)
+            found = keyed_edges(keys, t, lab, Y, rows, center, thr2, dry, edge_p, edge_q, n_edges, n_cand, table)
+        else:
+            found = keyed_edges(keys, t, lab, Y, rows, center, thr2, dry, edge_p, edge_q, n_edges, n_cand, table,
+                                Z, inv_width, offsets, n_projections, MULTIPLIERS)
         checked = int(n_cand[:t].sum())
-        found = _check_candidates(cand_p, cand_q, n_cand, t, Y, thr * thr, accepted, dry)
         if dry:
             return 0, int(found), checked
-        nt, nu = forest.merge(cand_p, cand_q, n_cand, accepted, t, i, D)
+        nt, nu = forest.merge(edge_p, edge_q, n_edges, None, t, i, D)
         return nt, nu, checked
 
     def probe(i):
@@ -354,7 +475,7 @@ def build_hierarchy(
             # They count in n_scales (swept), not in edges_checked.
             bound_tried = True
             forest.labels(lab)
-            sep = separation_lower_bound(Y, lab, _SKIP_MAX_COMPONENTS)
+            sep = separation_lower_bound(Y, lab, _SKIP_MAX_COMPONENTS, rows, center)
             while edge_factor * d0 * scale_ratio ** (i + 1) * (1.0 + 1e-9) < sep and d0 * scale_ratio ** (i + 1) < d_stop:
                 i += 1
                 info["n_scales"] += 1
@@ -363,6 +484,7 @@ def build_hierarchy(
             progress.update(f"tree: scale {info['n_scales']} (D={D:.3g}), {forest.n_components} components")
         i += 1
     info["last_scale"] = float(d0 * scale_ratio ** (i - 1))
+    keys = edge_p = edge_q = table = lab = Z = None  # freed before the tree's int64 arrays are made
     # No scale up to twice the diameter bound may have connected everything (LSH
     # misses are possible): finish joins what is left under one root.
     return Hierarchy(n, *forest.finish(info), info)

@@ -26,6 +26,9 @@ import numpy as np
 
 __all__ = ["PStableLSH", "draw_pstable", "collision_probability"]
 
+# Rows per BLAS product in PStableLSH.project (it bounds the float64 temporary).
+PROJECT_CHUNK = 65536
+
 
 @dataclass(frozen=True)
 class PStableLSH:
@@ -56,7 +59,7 @@ class PStableLSH:
         all points (vectorised), which is several times faster than row-major.
         """
         out = np.empty((self.directions.shape[1], Y.shape[0]), dtype=dtype)
-        chunk = 65536  # bounds the float64 temporary
+        chunk = PROJECT_CHUNK
         for s in range(0, Y.shape[0], chunk):
             out[:, s:s + chunk] = (Y[s:s + chunk] @ self.directions).T
         return out

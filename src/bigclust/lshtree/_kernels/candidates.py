@@ -1,10 +1,12 @@
 """Algorithm 1's proposed edges of one scale, for the local tree builders.
 
 For each hash function ``j`` and point ``p`` the proposed edge is ``(p, q)`` with
-``q`` the smallest point in ``p``'s bucket. :func:`bigclust.lshtree.hierarchy.build_hierarchy`
-and :func:`bigclust.lshtree.two_hop.two_hop_edges` collect them with
-:func:`scale_candidates` into the buffers of :func:`scale_buffers`; every engine
-draws the scale's bucket offsets with :func:`scale_offsets`.
+``q`` the smallest point in ``p``'s bucket. :func:`bigclust.lshtree.two_hop.two_hop_edges`
+collects them with :func:`scale_candidates` (from stored projections) into the
+buffers of :func:`scale_buffers`; :func:`bigclust.lshtree.hierarchy.build_hierarchy`
+finds and checks them from the scale's keys (:func:`bigclust.lshtree.hierarchy.keyed_edges`,
+buffers of :func:`edge_buffers`).
+Every engine draws the scale's bucket offsets with :func:`scale_offsets`.
 """
 
 from __future__ import annotations
@@ -86,3 +88,27 @@ def scale_candidates(Z, offsets, inv_scale_width, n_hashes, n_projections, multi
                         break
                     slot = (slot + 1) & mask
             n_cand[j] = c
+
+
+
+def edge_buffers(n: int, n_hashes: int, n_workers: int):
+    """Buffers of :func:`bigclust.lshtree.hierarchy.keyed_edges` for ``n`` points.
+
+    Returns
+    -------
+    edge_p, edge_q : ndarray of shape (n_hashes, n), int32 (int64 from 2^31 points)
+        Accepted edges per hash function. Only the start of a row is written (a
+        scale accepts a small share of its proposed edges), and only memory that
+        is written is taken.
+    n_edges, n_cand : ndarray of shape (n_hashes,), int64
+    table : ndarray of shape (n_workers, 2^ceil(log2(2 n))), same integer type
+        One open-addressing table per thread; a slot holds a point (the smallest
+        of its bucket) and the key is read from that point.
+    """
+    idx = np.int32 if n < 2**31 else np.int64
+    edge_p = np.empty((n_hashes, n), idx)
+    edge_q = np.empty((n_hashes, n), idx)
+    n_edges = np.zeros(n_hashes, np.int64)
+    n_cand = np.zeros(n_hashes, np.int64)
+    table = np.empty((n_workers, 1 << int(np.ceil(np.log2(2 * n)))), idx)
+    return edge_p, edge_q, n_edges, n_cand, table

@@ -32,19 +32,20 @@ def flatten(uf, lab):
 
 
 @numba.njit(cache=True)
-def merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, uf, uf_size, mark, scale_id, touched):
+def merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, uf, uf_size, mark, scale_id, touched, n_touched=0):
     """Union the accepted edges of one scale, hash by hash, in increasing ``p``.
 
     ``cand_p``/``cand_q``/``accepted`` have shape (n_hashes, n), row ``j`` valid
-    up to ``n_cand[j]``. Returns (n_touched, n_unions). ``touched`` collects the
+    up to ``n_cand[j]`` (``accepted`` None: every edge is accepted). Returns (n_touched, n_unions). ``touched`` collects the
     roots, as of the start of the scale, of every component that merged, in the
-    order of first contact (it fixes the children's order in Algorithm 4's heap).
+    order of first contact (it fixes the children's order in Algorithm 4's heap);
+    a scale whose hash functions come in several groups passes the count so far
+    as ``n_touched`` (the ``mark`` of the scale remembers the roots already touched).
     """
-    n_touched = 0
     n_unions = 0
     for j in range(n_hashes):
         for i in range(n_cand[j]):
-            if not accepted[j, i]:
+            if accepted is not None and not accepted[j, i]:
                 continue
             ra = find(uf, cand_p[j, i])
             rb = find(uf, cand_q[j, i])
@@ -158,21 +159,25 @@ class Forest:
     """The components of the points so far and the vertices of T' built for them.
 
     Leaves are ``0 .. n-1``; vertices get ids in creation order, so every child
-    has a smaller id than its parent and the root is ``2 n - 2``.
+    has a smaller id than its parent and the root is ``2 n - 2``. The working
+    arrays hold ids as int32 below 2^31 vertices (half the memory of int64, the
+    same values); :meth:`finish` returns int64 arrays.
     """
 
     def __init__(self, n: int):
         self.n = n
         max_nodes = 2 * n - 1
-        self.left = np.full(max_nodes, -1, np.int64)
-        self.right = np.full(max_nodes, -1, np.int64)
+        idx = np.int32 if max_nodes < 2**31 else np.int64
+        self.index_dtype = idx
+        self.left = np.full(max_nodes, -1, idx)
+        self.right = np.full(max_nodes, -1, idx)
         self.auxiliary = np.zeros(max_nodes, np.bool_)
         self.node_scale = np.zeros(max_nodes, np.float64)
-        self.uf = np.arange(n, dtype=np.int64)
-        self.uf_size = np.ones(n, np.int64)
-        self.mark = np.full(n, -1, np.int64)
-        self.touched = np.empty(n, np.int64)
-        self.comp_node = np.arange(n, dtype=np.int64)
+        self.uf = np.arange(n, dtype=idx)
+        self.uf_size = np.ones(n, idx)
+        self.mark = np.full(n, -1, np.int32)  # scale ids
+        self.touched = np.empty(n, idx)
+        self.comp_node = np.arange(n, dtype=idx)
         self.next_id = n
         self.n_components = n
 
@@ -182,16 +187,25 @@ class Forest:
 
     def merge(self, cand_p, cand_q, n_cand, accepted, n_hashes, scale_id: int, scale_value: float) -> tuple[int, int]:
         """Union one scale's accepted edges and emit the new vertices (at ``scale_value``); returns (n_touched, n_unions)."""
-        nt, nu = merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, self.uf, self.uf_size, self.mark,
-                                scale_id, self.touched)
+        nt, nu = self.union(cand_p, cand_q, n_cand, accepted, n_hashes, scale_id, 0)
         if nt:
-            self._emit(nt, nu, scale_value)
+            self.emit(nt, nu, scale_value)
         return nt, nu
 
-    def _emit(self, nt, nu, scale_value):
+    def union(self, cand_p, cand_q, n_cand, accepted, n_hashes, scale_id: int, n_touched: int) -> tuple[int, int]:
+        """Union a group of one scale's hash functions' accepted edges (:func:`merge_accepted`), without
+        emitting vertices; returns (n_touched so far in the scale, n_unions of the group)."""
+        nt, nu = merge_accepted(cand_p, cand_q, n_cand, accepted, n_hashes, self.uf, self.uf_size, self.mark,
+                                scale_id, self.touched, n_touched)
+        return int(nt), int(nu)
+
+    def emit(self, nt, nu, scale_value):
+        """Emit the vertices of a scale whose unions (``nu`` in all, ``nt`` roots touched) are done."""
         self.next_id = emit_vertices(self.touched, nt, self.uf, self.comp_node, self.left, self.right,
                                      self.auxiliary, self.node_scale, self.next_id, scale_value)
         self.n_components -= nu
+
+    _emit = emit
 
     def finish(self, info: dict):
         """Join what no scale joined under one root (Lemma 3.7's ``P`` in ``Q_L``) and close the tree.
@@ -206,5 +220,11 @@ class Forest:
             nt = join_all(self.uf, self.uf_size, self.mark, -2, self.touched)
             self._emit(nt, self.n_components - 1, np.inf)
         assert self.next_id == 2 * self.n - 1, (self.next_id, 2 * self.n - 1)
-        parent, size, depth = finish_tree(self.left, self.right, self.n)
-        return self.left, self.right, parent, size, self.node_scale, self.auxiliary, int(depth)
+        # the union-find is done with: free it before the int64 tree arrays are made
+        self.uf = self.uf_size = self.mark = self.touched = self.comp_node = None
+        left = self.left.astype(np.int64)
+        self.left = None
+        right = self.right.astype(np.int64)
+        self.right = None
+        parent, size, depth = finish_tree(left, right, self.n)
+        return left, right, parent, size, self.node_scale, self.auxiliary, int(depth)

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from .distances import row_sq_dist
+from .projection import hashed_coord, hashed_row
 
 # The bound costs O(n d + C^2 d) for C components; sweeps only try it up to this many.
 SKIP_MAX_COMPONENTS = 512
@@ -72,18 +73,31 @@ def slab_bound(hi_a, lo_b, rad_a, rad_b, dist):
     return (lo_b - hi_a) * (1.0 - 1e-9) - 1e-9 * (rad_a + rad_b + dist)
 
 
+@numba.njit(cache=True, inline="always")
+def _sq_dist_to(Y, rows, center, x, mu, c):
+    """``|y_x - mu_c|^2`` summed in coordinate order (:func:`row_sq_dist` of the hashed point ``y_x``)."""
+    r = hashed_row(Y, rows, center, x)
+    s = 0.0
+    for j in range(mu.shape[1]):
+        t = hashed_coord(Y, center, r, j) - mu[c, j]
+        s += t * t
+    return s
+
+
 @numba.njit(cache=True)
-def separation_lower_bound(Y, lab, max_components):
+def separation_lower_bound(Y, lab, max_components, rows=None, center=None):
     """A lower bound on the distance between any two rows of ``Y`` (n, d) in different components.
 
-    ``lab`` (n,) holds each point's root. Pairs are taken in increasing sphere
+    With ``rows`` and ``center`` the points are ``Y[rows] - center`` (Y is then any
+    array of rows, the hashed points are never stored). ``lab`` (n,) holds each point's root. Pairs are taken in increasing sphere
     bound and the slab bound (``O((|A| + |B|) d)``) is computed only while a
     pair's sphere bound is below the best bound found so far, so the result is
     exactly ``min over pairs of max(sphere, slab)``, whatever the order of ties.
     Returns -1 when there are more than ``max_components`` components (the
     pairwise pass would cost too much), ``inf`` when there is one.
     """
-    n, d = Y.shape
+    n = lab.shape[0]
+    d = Y.shape[1]
     cid = np.full(n, -1, np.int64)
     n_comp = 0
     for x in range(n):
@@ -100,8 +114,9 @@ def separation_lower_bound(Y, lab, max_components):
     for x in range(n):
         c = cid[lab[x]]
         cnt[c] += 1
+        r = hashed_row(Y, rows, center, x)
         for j in range(d):
-            mu[c, j] += Y[x, j]
+            mu[c, j] += hashed_coord(Y, center, r, j)
     for c in range(n_comp):
         for j in range(d):
             mu[c, j] /= cnt[c]
@@ -116,7 +131,7 @@ def separation_lower_bound(Y, lab, max_components):
         c = cid[lab[x]]
         members[fill[c]] = x
         fill[c] += 1
-        s = row_sq_dist(Y, x, mu, c)
+        s = _sq_dist_to(Y, rows, center, x, mu, c)
         if s > rad[c]:
             rad[c] = s
     for c in range(n_comp):
@@ -136,12 +151,12 @@ def separation_lower_bound(Y, lab, max_components):
                 u[j] = (mu[b, j] - mu[a, j]) / dist[k]
             hi_a = -np.inf
             for i in range(first[a], first[a + 1]):
-                s = _along(u, Y, members[i], mu, a)
+                s = _along(u, Y, rows, center, members[i], mu, a)
                 if s > hi_a:
                     hi_a = s
             lo_b = np.inf
             for i in range(first[b], first[b + 1]):
-                s = _along(u, Y, members[i], mu, a)
+                s = _along(u, Y, rows, center, members[i], mu, a)
                 if s < lo_b:
                     lo_b = s
             slab = slab_bound(hi_a, lo_b, rad[a], rad[b], dist[k])
@@ -153,9 +168,10 @@ def separation_lower_bound(Y, lab, max_components):
 
 
 @numba.njit(cache=True, inline="always")
-def _along(u, Y, x, mu, a):
-    """``u . (Y_x - mu_a)``, summed in coordinate order."""
+def _along(u, Y, rows, center, x, mu, a):
+    """``u . (y_x - mu_a)``, summed in coordinate order (``y_x`` the hashed point ``x``)."""
+    r = hashed_row(Y, rows, center, x)
     s = 0.0
     for j in range(u.shape[0]):
-        s += u[j] * (Y[x, j] - mu[a, j])
+        s += u[j] * (hashed_coord(Y, center, r, j) - mu[a, j])
     return s
