@@ -35,13 +35,7 @@ import numba
 import numpy as np
 from numba import prange
 
-@numba.njit(cache=True, inline="always")
-def _sq(X, i, C, c):
-    s = 0.0
-    for t in range(X.shape[1]):
-        z = X[i, t] - C[c, t]
-        s += z * z
-    return s
+from .distances import row_sq_dist as _sq  # |X_i - C_c|^2, summed in coordinate order
 
 
 # --------------------------------------------------------------------------- seeding
