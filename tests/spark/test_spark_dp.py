@@ -146,14 +146,21 @@ def test_split_to_k_spark_equals_split_to_k(spark, seed):
 
 
 def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, monkeypatch):
-    """``method="auto"`` on Spark: the exact DP up to a table budget, Algorithm 6 above it; and
-    ``method="exact"`` above it fails with a clear message."""
+    """``method="auto"`` on Spark: the exact DP up to a table budget, above it the Lagrangian
+    relaxation and Algorithm 6 unless the relaxation's certificate answered (then ``report_``
+    says "lagrangian" and names no Algorithm 6 step); ``method="exact"`` above it fails with a
+    clear message."""
     import bigclust.lshtree._params as P
 
     local = LSHTreeKMeans(5, method="exact", **KW).fit(planted)  # before the budget shrinks (both engines share it)
     monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 100)
     est = LSHTreeKMeans(5, method="auto", engine="spark", spark_options=OPTS, **KW).fit(planted)
-    assert est.report_["method"] == "approx" and est.report_["dp"]["exact_entries"] > 100
+    dp = est.report_["dp"]
+    assert dp["exact_entries"] > 100
+    if est.report_["method"] == "lagrangian":
+        assert dp["ran"] == ["lagrangian"] and dp["lagrangian"]["exact"] and "step" not in dp
+    else:
+        assert est.report_["method"] == "approx" and dp["ran"] == ["lagrangian", "algorithm6"] and "step" in dp
     _same_partition(local.labels_, est.labels_)  # planted and resilient: Algorithm 6 finds the optimum
     with pytest.raises(MemoryError, match="method='approx'"):
         LSHTreeKMeans(5, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
