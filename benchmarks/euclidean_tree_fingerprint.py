@@ -66,7 +66,7 @@ def fingerprint(quick: bool, seeds) -> dict:
     for name, X, k, kw, sw in _settings(quick):
         for seed in seeds:
             t0 = time.perf_counter()
-            est = LSHTreeKMeans(k, random_state=seed, **kw).fit(X, sample_weight=sw)
+            est = LSHTreeKMeans(k, random_state=seed, **{"refine": 0, **kw}).fit(X, sample_weight=sw)
             t = est.tree_
             res[f"{name} seed={seed}"] = {
                 "parent": _digest(t.parent), "children": _digest(t.children), "size": _digest(t.size),
