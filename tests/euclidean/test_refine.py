@@ -83,6 +83,7 @@ def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, dens
     (forced here), both give exact nearest centres and never raise the cost."""
     monkeypatch.setattr(R, "DENSE_SWITCH", -1.0 if dense else 2.0)
     monkeypatch.setattr(R, "DENSE_MIN_DIM", 1)
+    monkeypatch.setattr(R, "BLAS_SEEDING_MAX_K", k if dense else 0)  # dense from the first pass, or never
     rng = np.random.default_rng(d * k)
     X = rng.standard_normal((1500, d))
     w = rng.uniform(0.1, 3, 1500)
@@ -113,6 +114,22 @@ def test_seeding_distances_and_groups_are_brute_force(n, d, seed, data):
     assert np.unique(centers, axis=0).shape[0] == k  # distinct seeds
     np.testing.assert_allclose(dist**2, _nearest_sq(X, centers), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(_assigned_sq(X, centers, group), dist**2, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("k", [1, 7, R.BLAS_SEEDING_MAX_K])
+def test_blas_seeding_in_high_dimension_gives_exact_groups(k):
+    """From d = DENSE_MIN_DIM and up to BLAS_SEEDING_MAX_K, seeds come from scikit-learn's BLAS
+    k-means++; groups and distances still come out exact (ties between seeds aside)."""
+    rng = np.random.default_rng(k)
+    X = rng.standard_normal((600, R.DENSE_MIN_DIM + 3))
+    w = rng.uniform(0.1, 2, 600)
+    centers, group, dist = R.kmeanspp(X, w, k, np.random.default_rng(5))
+    assert np.unique(centers, axis=0).shape[0] == k
+    assert all((X == c).all(axis=1).any() for c in centers)  # seeds are data points
+    np.testing.assert_allclose(dist**2, _nearest_sq(X, centers), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(_assigned_sq(X, centers, group), dist**2, rtol=1e-12, atol=1e-15)
+    again = R.kmeanspp(X, w, k, np.random.default_rng(5))
+    np.testing.assert_array_equal(again[0], centers)  # the generator decides the seeds
 
 
 def test_candidate_gains_equal_the_dense_formula():

@@ -40,6 +40,8 @@ _NEIGHBOURS = 128          # centre neighbour list length of the pruned assignme
 SEARCH_MARGIN = 0.1        # searches cover 2 (1 + margin) |x - a| around a: a margin for later passes
 DENSE_SWITCH = 0.5          # fraction of the n k distances above which a pass goes dense ...
 DENSE_MIN_DIM = 32          # ... in at least this dimension
+BLAS_SEEDING_MAX_K = 128    # k-means++ by BLAS candidates (scikit-learn's) and BLAS passes from the start
+                            # up to this k, from DENSE_MIN_DIM
 _CANDIDATES = 8            # nearest other centres each point remembers between passes
 _PREFIXES = (0, 4, 8, 16, 32, 64, 128)  # neighbour-list prefixes whose drifts bound a point's bounds
 # Centre-side work (centre-centre distances: k^2 d per list, (2 + ln k) k^2 d / 2 for the
@@ -63,10 +65,26 @@ def kmeanspp(X: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator):
     labels : ndarray of shape (n,), int64 -- each point's nearest seed
     dist : ndarray of shape (n,) -- its distance to that seed
     """
+    if X.shape[1] >= DENSE_MIN_DIM and k <= BLAS_SEEDING_MAX_K:
+        # In high dimension the compiled scalar distances of the pruned seeding cost more than
+        # scikit-learn's BLAS candidates at small k (mnist, d = 784: k = 10 in 1.8 s instead of
+        # 6.9 s, k = 100 in 17 s instead of 96 s; python /tmp/seed_cmp.py in the issue-18 note).
+        from sklearn.cluster import kmeans_plusplus
+
+        _, idx = kmeans_plusplus(X, int(k), sample_weight=w, random_state=int(rng.integers(2**31 - 1)))
+        centers = X[idx].copy()
+        labels = np.zeros(X.shape[0], np.int64)
+        _dense_assign(X, _row_norms(X), centers, labels, np.empty(X.shape[0]))
+        return centers, labels, np.sqrt(K.point_costs(X, centers, labels))
     trials = 2 + int(math.log(k))
     uniforms = rng.random(1 + (k - 1) * trials)
     seeds, group, D2 = K.kmeanspp_pruned(X, w, int(k), trials, uniforms)
     return X[seeds].copy(), group, np.sqrt(D2)
+
+
+def _row_norms(X: np.ndarray) -> np.ndarray:
+    """``|x|`` of every row (n,), for the rounding bound of :func:`_dense_assign`."""
+    return np.sqrt(np.einsum("ij,ij->i", X, X))
 
 
 class _NeighbourLists:
@@ -166,12 +184,22 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     stats = np.zeros(5, np.int64)
     cost = np.inf
 
-    dense = False
+    # in high dimension with few centres the bounds settle few points, and a first pruned
+    # pass (no bounds yet) searches for every point: go dense from the start (mnist, k = 10:
+    # a pruned first pass took 3x a BLAS pass)
+    dense = X.shape[1] >= DENSE_MIN_DIM and k <= BLAS_SEEDING_MAX_K
+
+    xnorm = None
+    # the cost of a partition with its means, from the sums each pass computes anyway (k d, not n d)
+    mean = (w @ X) / w.sum()
+    spread = float(K.feature_spread(X, w, mean).sum())
 
     def assign():
-        nonlocal dense
+        nonlocal dense, xnorm
         if dense:
-            changed = _dense_assign(X, C, labels, upper)
+            if xnorm is None:
+                xnorm = _row_norms(X)
+            changed = _dense_assign(X, xnorm, C, labels, upper)
             stats[:] = 0
             stats[0] = changed
             info["dense_passes"] += 1
@@ -208,7 +236,7 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         C = new
         info["passes"] += 1
         shift = float(np.dot(drift, drift))
-        prev_cost, cost = cost, float(np.dot(w, K.point_costs(X, C, labels)))
+        prev_cost, cost = cost, _cost_of_means(spread, mean, tot, sums)
         info["costs"].append(cost)
         if progress is not None:
             progress.update(f"refine{name}: pass {info['passes']}, {int(stats[0])} labels changed, cost {cost:.6g}")
@@ -221,10 +249,10 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     return labels, C, inertia, info
 
 
-def _dense_assign(X, C, labels, upper) -> int:
+def _dense_assign(X, xnorm, C, labels, upper) -> int:
     """Nearest centres by blocks of matrix products, made exact by :func:`_kernels.lloyd.nearest_from_gram`.
 
-    Returns the number of labels that changed.
+    ``xnorm`` (n,) is :func:`_row_norms` of ``X``. Returns the number of labels that changed.
     """
     n, k = X.shape[0], C.shape[0]
     old = labels.copy()
@@ -235,8 +263,21 @@ def _dense_assign(X, C, labels, upper) -> int:
         G = X[s:s + step] @ C.T
         G *= -2.0
         G += c2
-        K.nearest_from_gram(X, C, G, s, c_norm_max, labels, upper)
+        K.nearest_from_gram(X, xnorm, C, G, s, c_norm_max, labels, upper)
     return int(np.count_nonzero(labels != old))
+
+
+def _cost_of_means(spread: float, mean, tot, sums) -> float:
+    """``sum w |x - mu(x)|^2`` of a partition with its cluster means ``mu = sums / tot``, as
+    ``spread - sum_c tot_c |mu_c - mean|^2`` (``spread = sum w |x - mean|^2``, the weighted mean).
+
+    Exact in real arithmetic; its rounding error is about ``1e-16 spread``, which is below
+    the stopping rule's ``AUTO_REL_TOL`` of the cost unless the clusters are a 10^11-th of
+    the data's spread. The cost returned by :func:`lloyd` is summed point by point.
+    """
+    ok = tot > 0
+    dev = sums[ok] - tot[ok, None] * mean
+    return max(0.0, spread - float(((dev * dev).sum(axis=1) / tot[ok]).sum()))
 
 
 def centre_work(k: int, d: int) -> float:
@@ -266,8 +307,7 @@ def _weiszfeld_passes(Xu, wu, centers, n_iter, weiszfeld_iter, rel_tol=0.0):
 def _tolerance(Xu, wu) -> float:
     """scikit-learn's tolerance: ``tol`` times the mean per-feature variance (weighted by multiplicity)."""
     W = float(wu.sum())
-    mean = (wu @ Xu) / W
-    var = (wu @ (Xu - mean) ** 2) / W
+    var = K.feature_spread(Xu, wu, (wu @ Xu) / W) / W
     return AUTO_TOL * float(var.mean())
 
 

@@ -474,6 +474,25 @@ def weighted_sums(X, w, labels, k):
 
 
 @numba.njit(cache=True, parallel=True)
+def feature_spread(X, w, mean):
+    """``sum_i w_i (X[i, t] - mean[t])^2`` per feature ``t`` (d,), in fixed chunks of points."""
+    n, d = X.shape
+    n_chunks = min(n, _CHUNKS)
+    size = (n + n_chunks - 1) // max(n_chunks, 1)
+    part = np.zeros((n_chunks, d))
+    for ch in prange(n_chunks):
+        for i in range(ch * size, min(n, (ch + 1) * size)):
+            for t in range(d):
+                dev = X[i, t] - mean[t]
+                part[ch, t] += w[i] * dev * dev
+    out = np.zeros(d)
+    for ch in range(n_chunks):  # in chunk order: the same sums whatever the threads
+        for t in range(d):
+            out[t] += part[ch, t]
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
 def point_costs(X, C, labels):
     """``|x_i - C[labels[i]]|^2`` for every point (n,)."""
     n = X.shape[0]
@@ -504,31 +523,40 @@ def brute_nearest(X, C):
 
 
 @numba.njit(cache=True, parallel=True)
-def nearest_from_gram(X, C, G, row0, c_norm_max, labels, upper):
-    """Exact nearest centres of rows ``row0 .. row0 + m`` of ``X`` from ``G = |c|^2 - 2 X C^T`` (m, k).
+def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper):
+    """Exact nearest centres of rows ``row0 .. row0 + m`` of ``X`` from ``G = |c|^2 - 2 X C^T`` (m, k);
+    ``xnorm`` (n,) holds ``|x|`` per row (a bound's input: its own rounding is covered by the margin).
 
     ``G`` comes from a matrix product (BLAS), whose rounding can misorder centres
     whose distances nearly tie. Every entry is within ``err`` of ``|x - c|^2 - |x|^2``
     with ``err = 4 (d + 2) u (|x| + max |c|)^2`` (``u`` the unit roundoff; a generous
     form of the usual dot-product bound), so the nearest centre is among those with
     ``G <= min G + 2 err``: those few are compared exactly, as :func:`assign_pass`
-    compares, and ``labels`` / ``upper`` receive the nearest and its distance.
+    compares, and ``labels`` receives the nearest. ``upper`` receives its distance where
+    several were compared, otherwise the upper bound ``sqrt(min G + |x|^2 + err)``.
     """
     m, k = G.shape
     d = X.shape[1]
     u = 2.0 ** -53
     for r in prange(m):
         i = row0 + r
-        xn = 0.0
-        for t in range(d):
-            xn += X[i, t] * X[i, t]
-        xn = math.sqrt(xn)
+        xn = xnorm[i]
         err = 4.0 * (d + 2) * u * (xn + c_norm_max) ** 2
         gmin = np.inf
         for c in range(k):
             if G[r, c] < gmin:
                 gmin = G[r, c]
         thr = gmin + 2.0 * err
+        near = 0
+        best = -1
+        for c in range(k):
+            if G[r, c] <= thr:
+                near += 1
+                best = c
+        if near == 1:  # no near-tie: the product decides, and bounds the distance from above
+            labels[i] = best
+            upper[i] = math.sqrt(max(0.0, gmin + xn * xn + err))
+            continue
         best = -1
         bd = np.inf
         for c in range(k):
