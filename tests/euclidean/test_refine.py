@@ -76,14 +76,16 @@ def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup)
         C = new
 
 
-@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("mode", ["pruned", "blas", "full"])
 @pytest.mark.parametrize("d,k", [(2, 40), (8, 60), (30, 12)])
-def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, dense, monkeypatch):
-    """Pruned passes, and the BLAS passes a run switches to where pruning does not pay
-    (forced here), both give exact nearest centres and never raise the cost."""
-    monkeypatch.setattr(R, "DENSE_SWITCH", -1.0 if dense else 2.0)
-    monkeypatch.setattr(R, "DENSE_MIN_DIM", 1)
-    monkeypatch.setattr(R, "BLAS_SEEDING_MAX_K", k if dense else 0)  # dense from the first pass, or never
+def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, mode, monkeypatch):
+    """Pruned passes, and the BLAS or compiled full passes a run switches to where pruning
+    does not pay (forced here: full passes alternate with pruned ones that must start from
+    the bounds a full pass leaves), all give exact nearest centres and never raise the cost."""
+    monkeypatch.setattr(R, "DENSE_SWITCH", 2.0 if mode == "pruned" else -1.0)
+    monkeypatch.setattr(R, "DENSE_MIN_DIM", 1 if mode == "blas" else 10**9)
+    monkeypatch.setattr(R, "BLAS_SEEDING_MAX_K", k if mode == "blas" else 0)  # BLAS from the first pass, or never
+    dense = mode == "blas"
     rng = np.random.default_rng(d * k)
     X = rng.standard_normal((1500, d))
     w = rng.uniform(0.1, 3, 1500)
@@ -95,6 +97,7 @@ def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, dens
     np.testing.assert_allclose(_assigned_sq(X, C, labels), _nearest_sq(X, C), rtol=1e-12)
     assert inertia == pytest.approx(float(w @ _assigned_sq(X, C, labels)), rel=1e-12)
     assert (info["dense_passes"] > 0) == dense
+    assert (info["full_passes"] > 0) == (mode == "full")
     # the same passes as a dense Lloyd (scikit-learn's, from the same start, to convergence)
     km = KMeans(k, init=start, n_init=1, max_iter=300, tol=0.0, algorithm="lloyd").fit(X, sample_weight=w)
     assert inertia == pytest.approx(km.inertia_, rel=1e-9)

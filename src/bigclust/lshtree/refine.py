@@ -158,8 +158,11 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     inertia : float -- ``sum w |x - centers[labels]|^2``
     info : dict -- ``passes``, ``costs`` (after each update: the partition with its means),
         ``converged`` ("labels", "tol", "cost" or False), ``full_scans``
-        (points compared with every centre, summed over passes), ``list_scans``,
-        ``neighbour_lists`` (times the centre lists were computed)
+        (points a pruned pass compared with every centre, summed over passes),
+        ``list_scans``, ``settled_by_candidates``, ``distances`` (computed by pruned and
+        full passes), ``full_passes`` / ``dense_passes`` (passes comparing every point with
+        every centre, compiled / by BLAS), ``neighbour_lists`` (times the centre lists were
+        computed)
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     C = np.array(centers, dtype=np.float64, order="C")
@@ -167,7 +170,7 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     n = X.shape[0]
     labels = np.array(labels, dtype=np.int64)
     info = {"passes": 0, "converged": False, "full_scans": 0, "list_scans": 0, "settled_by_candidates": 0,
-            "distances": 0, "neighbour_lists": 0, "dense_passes": 0, "costs": []}
+            "distances": 0, "neighbour_lists": 0, "dense_passes": 0, "full_passes": 0, "costs": []}
     if k == 1:
         labels[:] = 0
         tot, sums = K.weighted_sums(X, w, labels, 1)
@@ -194,8 +197,17 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     mean = (w @ X) / w.sum()
     spread = float(K.feature_spread(X, w, mean).sum())
 
+    full_until = 0   # passes before this one compare every point with every centre ...
+    backoff = 1      # ... for this many passes after a pruned pass that did not pay
+
     def assign():
-        nonlocal dense, xnorm
+        nonlocal dense, xnorm, full_until, backoff
+        p = info["passes"]
+        if not dense and p < full_until:
+            K.full_pass(X, C, labels, upper, lower, cand, rest, stats)
+            info["full_passes"] += 1
+            info["distances"] += int(stats[4])
+            return
         if dense:
             if xnorm is None:
                 xnorm = _row_norms(X)
@@ -212,12 +224,20 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         info["list_scans"] += int(stats[1])
         info["settled_by_candidates"] += int(stats[3])
         info["distances"] += int(stats[4])
-        # where the bounds prune little (high dimension, few centres), a BLAS pass is cheaper
-        # per distance than compiled scalar loops: switch for the rest of the run
-        # (not on the first pass, whose bounds are all unknown). Only in high dimension: at
-        # d = 8, k = 1000 a BLAS pass took 3x the pruned one that computed 20% of the distances.
-        if info["passes"] > 0 and X.shape[1] >= DENSE_MIN_DIM and int(stats[4]) > DENSE_SWITCH * n * k:
-            dense = True
+        # Where the bounds prune little (few centres for the dimension), a pass comparing every
+        # point with every centre costs less: a pruned distance costs 1.6-2.7x one of
+        # full_pass (uniform d = 8 at k = 1000 and 100, magic at k = 100). Not judged on the
+        # first pass, whose bounds are all unknown. In high dimension BLAS passes, for the rest
+        # of the run (they keep no bounds); below, compiled full passes, which leave exact
+        # bounds, so a pruned pass is tried again after 1, 2, 4, ... of them.
+        if p > 0 and int(stats[4]) > DENSE_SWITCH * n * k:
+            if X.shape[1] >= DENSE_MIN_DIM:
+                dense = True
+            else:
+                full_until = p + 1 + backoff
+                backoff *= 2
+        elif p > 0:
+            backoff = 1
 
     for it in range(max_passes + 1):
         assign()
