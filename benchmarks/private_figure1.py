@@ -118,19 +118,19 @@ def main():
             for e in eps_list:
                 if "local" not in args.skip:
                     t = time.time()
-                    m = LocalDPKMeans(k, epsilon=e, n_levels=args.levels, random_state=run * 1000 + 17).fit(X)
+                    m = LocalDPKMeans(k, radius="unit", epsilon=e, n_levels=args.levels, random_state=run * 1000 + 17).fit(X)
                     record("ours_local", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
                            epsilon_spent=m.report_["epsilon"], coreset=m.report_["decoder_coreset_size"])
                 if "every_level" not in args.skip and with_baselines:
                     t = time.time()
-                    m = LocalDPKMeans(k, epsilon=e, n_levels=args.levels, histogram_levels="all", histogram_share=0.5,
+                    m = LocalDPKMeans(k, radius="unit", epsilon=e, n_levels=args.levels, histogram_levels="all", histogram_share=0.5,
                                       center_estimator="clip", min_vector_sigmas=0.0,
                                       random_state=run * 1000 + 17).fit(X)
                     record("ours_local_every_level", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
                            epsilon_spent=m.report_["epsilon"], coreset=m.report_["decoder_coreset_size"])
                 if args.with_shuffle:
                     t = time.time()
-                    m = ShuffleDPKMeans(k, epsilon=e, delta=float(n) ** -1.1, n_levels=args.levels,
+                    m = ShuffleDPKMeans(k, radius="unit", epsilon=e, delta=float(n) ** -1.1, n_levels=args.levels,
                                         random_state=run * 1000 + 17).fit(X)
                     record("ours_shuffle", e, kmeans_cost(X, m.cluster_centers_), time.time() - t,
                            epsilon_spent=m.report_["epsilon"], delta_spent=m.report_["delta"],

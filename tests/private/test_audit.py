@@ -143,7 +143,7 @@ def test_full_encoder_report_within_total_epsilon():
     # whole 24-byte reports on two neighbouring users; outcome = (histogram bit agrees with
     # x's bucket sign, vector bit agrees with x's direction), both computed from the report
     # equal split, so that each channel alone can show a loss above half the total
-    p = ProtocolParams(n_features=3, epsilon=2.0, n_levels=3, histogram_share=0.5)
+    p = ProtocolParams(radius="unit", n_features=3, epsilon=2.0, n_levels=3, histogram_share=0.5)
     x = np.array([[0.5, -0.4, 0.3]])
     xp = -x
     n = 200_000

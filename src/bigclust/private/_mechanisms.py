@@ -338,6 +338,22 @@ class DuchiVector:
         g *= sign[:, None]
         return g
 
+    # The server aggregates t * g on the fixed-point grid 2^-24 (|g| < 6, so one term is
+    # below 2^27 and a bucket holds 2^36 reports before an int64 could overflow): integer
+    # sums are exact, hence the same whatever the order of the reports or the sharding.
+    # The grid is as fine as float32's own resolution near |g| = 1.
+    _FIXED_BITS = 24
+
+    def decode_fixed(self, payload: np.ndarray, bits: np.ndarray, dim: int) -> np.ndarray:
+        """Integer contributions (n, dim) int64; ``unit() * decode_fixed`` estimates like :meth:`decode`."""
+        g = gaussian_from_seeds(payload, dim).astype(np.float64)
+        q = np.rint(g * float(1 << self._FIXED_BITS)).astype(np.int64)
+        q[~np.asarray(bits, dtype=bool)] *= -1
+        return q
+
+    def unit(self, dim: int) -> float:
+        return self.scale() / float(1 << self._FIXED_BITS)
+
 
 @dataclass(frozen=True)
 class CoordinateVector:
@@ -365,6 +381,16 @@ class CoordinateVector:
         val = np.where(bits, 1.0, -1.0) * (_c_eps(self.epsilon) * dim)
         out[np.arange(n), payload.astype(np.int64)] = val
         return out
+
+    def decode_fixed(self, payload: np.ndarray, bits: np.ndarray, dim: int) -> np.ndarray:
+        """Integer contributions (n, dim) int64: +-1 at the reported coordinate."""
+        n = payload.shape[0]
+        out = np.zeros((n, dim), dtype=np.int64)
+        out[np.arange(n), payload.astype(np.int64)] = np.where(bits, 1, -1)
+        return out
+
+    def unit(self, dim: int) -> float:
+        return _c_eps(self.epsilon) * dim
 
 
 HISTOGRAM_MECHANISMS = {"hadamard": (1, HadamardResponse), "olh": (2, LinearHashOLH)}
