@@ -53,9 +53,11 @@ def _read_private_matrix(path: str):
         raise
     except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
         # CSV/Parquet readers quote the offending cell ("could not convert string to
-        # float: ..."): the input is private data, so only the file and the kind of error
-        raise ValueError("the input could not be read as a finite numeric matrix (the offending value "
-                         "is not shown: it is private data).") from None
+        # float: ..."): the input is private data. Raised below, outside this block, so
+        # that the reader's exception is not even chained as context.
+        pass
+    raise ValueError("the input could not be read as a finite numeric matrix (the offending value "
+                     "is not shown: it is private data).")
 
 
 def _handler(args) -> int:

@@ -45,12 +45,13 @@ def _checked_points(X) -> np.ndarray:
     try:
         return check_points(X, name="X")
     except (TypeError, ValueError) as exc:
-        text = str(exc)
-        # check_points appends NumPy's conversion message, which quotes the offending
-        # value; its shape, dtype and count messages quote none and are kept
-        if "could not be converted" in text or "not numbers" in text:
-            raise type(exc)("X must be a numeric matrix (the offending value is not shown: it is private data).") from None
-        raise
+        kind, text = type(exc), str(exc)
+    # Raised outside the except block, so the original exception is not even the
+    # context. check_points appends NumPy's conversion message, which quotes the
+    # offending value; its shape, dtype and count messages quote none and are kept.
+    if "could not be converted" in text or "not numbers" in text:
+        text = "X must be a numeric matrix (the offending value is not shown: it is private data)."
+    raise kind(text)
 
 
 def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:

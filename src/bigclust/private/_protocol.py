@@ -91,6 +91,19 @@ REPORT_SIZE = REPORT_DTYPE.itemsize  # 24
 _MAX_NET_DIM = 6
 
 
+def _as_float_array(values, what: str = "points") -> np.ndarray:
+    """np.asarray(values, float64) whose error never carries the offending value.
+
+    NumPy's message quotes it ("could not convert string to float: '...'"), so the
+    error is raised outside the ``except`` block: no message, cause or context holds it.
+    """
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise ValueError(f"{what} must be numeric (the offending value is not shown).")
+
+
 @dataclass(frozen=True)
 class ProtocolParams:
     """Public parameters of the protocol, shared by every client and the server.
@@ -204,10 +217,7 @@ class ProtocolParams:
             raise ValueError("radius must be finite.")
         object.__setattr__(self, "radius", float(self.radius))
         if self.center is not None:
-            try:
-                c = np.asarray(self.center, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"center must be {self.n_features} finite numbers.") from None
+            c = _as_float_array(self.center, what="center")
             if c.shape != (self.n_features,) or not np.isfinite(c).all():
                 raise ValueError(f"center must be {self.n_features} finite numbers.")
             object.__setattr__(self, "center", tuple(float(v) + 0.0 for v in c))
@@ -426,10 +436,7 @@ class Encoder:
         return self.params.epsilon_spent
 
     def _check(self, X) -> np.ndarray:
-        try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError("points must be numeric.") from None
+        X = _as_float_array(X)
         d = self.params.n_features
         if X.ndim != 2 or X.shape[1] != d:
             raise ValueError(f"points must have shape (n, {d}), got shape {X.shape}.")
@@ -440,11 +447,7 @@ class Encoder:
     def encode(self, x) -> bytes:
         """Encode one user's point ``x`` (shape (d,)) into one 24-byte report."""
         if not isinstance(x, np.ndarray):
-            try:
-                x = np.asarray(x, dtype=np.float64)
-            except (TypeError, ValueError, OverflowError):
-                # never chain NumPy's message: it quotes the offending value
-                raise ValueError("points must be numeric.") from None
+            x = _as_float_array(x)
         if x.ndim != 1:
             raise ValueError(f"encode() takes one point of shape ({self.params.n_features},); use encode_batch for many.")
         return self.encode_batch(x[None, :])
