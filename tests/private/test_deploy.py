@@ -250,3 +250,9 @@ def test_noise_floor_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrivateUtilityWarning)
         LocalDPKMeans(3, epsilon=4.0, n_levels=6, radius="unit", random_state=0).fit(big)
+
+
+def test_merge_with_itself_is_refused():
+    dec = Decoder(P, 5).add(_reports(P, 50))
+    with pytest.raises(ValueError, match="itself"):
+        dec.merge(dec)

@@ -691,6 +691,8 @@ class Decoder:
         """
         if not isinstance(other, Decoder):
             raise TypeError("merge() takes a Decoder.")
+        if other is self:
+            raise ValueError("cannot merge a decoder with itself (every report would count twice).")
         if other._digest != self._digest:
             raise ValueError("cannot merge decoders built with different public parameters or public seed.")
         if other.n_reports_ == 0:
@@ -788,7 +790,7 @@ class Decoder:
         if mode not in (0, 1, 2) or (nid and mode != 2) or len(body) - pos != 16 * nid:
             raise bad
         raw = take("u1", 16 * nid).tobytes()
-        if hcount.sum() != n or vcount.sum() != n:
+        if hcount.sum() != n or vcount.sum() != n or (hcount < 0).any() or (vcount < 0).any():
             raise bad
         dec.n_reports_ = n
         dec._hcount[:] = hcount
@@ -908,6 +910,16 @@ class Decoder:
             positives whose position would be noise. Post-processing; 0 disables it.
         random_state : int, Generator or None
             Randomness of that k-means (not of the privacy mechanisms).
+
+        Returns
+        -------
+        DecodeResult
+            ``cluster_centers`` has ``min(n_clusters, coreset size)`` rows (at least one):
+            never more centres than the private coreset supports. A
+            :class:`PrivateUtilityWarning` says so, and another one when
+            :meth:`expected_noise_floor` exceeds ``n radius^2`` (the most the trivial
+            answer can cost). ``info`` states ``n_clusters_requested``, ``n_centers``,
+            ``n_distinct_centers`` and ``expected_noise_floor``.
         """
         from sklearn.cluster import KMeans
 
