@@ -222,9 +222,10 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         trivial = self._trivial_cost(X, params)
         floor = result.info["expected_noise_floor"]
         if floor > trivial and floor <= n * params.radius**2:  # the decoder already warned above n radius^2
+            # the trivial cost is a statistic of X, not private: compared, never printed
             warnings.warn(
                 f"the expected noise floor of the centres ({floor:.3g}, docs/private.md) exceeds the cost of the "
-                f"trivial answer, every centre at the public centre ({trivial:.3g}): expect no better than it. "
+                "trivial answer on this data (every centre at the public centre): expect no better than it. "
                 "Use fewer clusters, a larger epsilon or more users.",
                 PrivateUtilityWarning,
                 stacklevel=2,
@@ -242,7 +243,6 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             report_bytes=24,
             n_centers=int(result.cluster_centers.shape[0]),
             n_distinct_centers=result.info["n_distinct_centers"],
-            trivial_cost=trivial,
             decoder_memory_bytes=decoder.aggregate_nbytes(),
             **{f"decoder_{key}": val for key, val in result.info.items()},
         )
