@@ -11,6 +11,8 @@ estimator, so that importing the client-side encoder does not.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
@@ -28,9 +30,16 @@ from .._core.validation import (
 )
 from ._accounting import PrivacyBudget, default_histogram_share, local_budget, shuffle_budget
 from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS
-import warnings
-
-from ._protocol import _MAX_NET_DIM, MAX_EPSILON, ClippingWarning, Decoder, Encoder, PrivateUtilityWarning, ProtocolParams, _to_unit_ball
+from ._protocol import (
+    _MAX_NET_DIM,
+    MAX_EPSILON,
+    ClippingWarning,
+    Decoder,
+    Encoder,
+    PrivateUtilityWarning,
+    ProtocolParams,
+    _to_unit_ball,
+)
 from ._random import RandomSource
 from ._shuffle import shuffle_reports
 
