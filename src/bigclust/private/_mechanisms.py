@@ -345,11 +345,18 @@ class DuchiVector:
     _FIXED_BITS = 24
 
     def decode_fixed(self, payload: np.ndarray, bits: np.ndarray, dim: int) -> np.ndarray:
-        """Integer contributions (n, dim) int64; ``unit() * decode_fixed`` estimates like :meth:`decode`."""
-        g = gaussian_from_seeds(payload, dim).astype(np.float64)
-        q = np.rint(g * float(1 << self._FIXED_BITS)).astype(np.int64)
-        q[~np.asarray(bits, dtype=bool)] *= -1
-        return q
+        """Integer contributions (n, dim), as float32 holding exact integers below 2^27.
+
+        ``unit() * decode_fixed`` estimates like :meth:`decode`. Scaling a float32 by 2^24
+        is exact and ``rint`` of the result is an integer the float32 represents exactly,
+        so sums of up to 2^26 of them in float64 are exact too (the decoder sums chunks of
+        2^15 reports in float64, then adds them to int64 aggregates).
+        """
+        g = gaussian_from_seeds(payload, dim)
+        g *= np.float32(1 << self._FIXED_BITS)
+        np.rint(g, out=g)
+        g[~np.asarray(bits, dtype=bool)] *= np.float32(-1.0)
+        return g
 
     def unit(self, dim: int) -> float:
         return self.scale() / float(1 << self._FIXED_BITS)
@@ -383,10 +390,10 @@ class CoordinateVector:
         return out
 
     def decode_fixed(self, payload: np.ndarray, bits: np.ndarray, dim: int) -> np.ndarray:
-        """Integer contributions (n, dim) int64: +-1 at the reported coordinate."""
+        """Integer contributions (n, dim) as float32: +-1 at the reported coordinate."""
         n = payload.shape[0]
-        out = np.zeros((n, dim), dtype=np.int64)
-        out[np.arange(n), payload.astype(np.int64)] = np.where(bits, 1, -1)
+        out = np.zeros((n, dim), dtype=np.float32)
+        out[np.arange(n), payload.astype(np.int64)] = np.where(bits, 1.0, -1.0)
         return out
 
     def unit(self, dim: int) -> float:

@@ -672,7 +672,9 @@ class Decoder:
             order = np.argsort(vkey, kind="stable")
             sk = vkey[order]
             starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
-            self._vsum[sk[starts]] += np.add.reduceat(Z[order], starts, axis=0)
+            # integer-valued float32 terms below 2^27, at most 2^15 per chunk: the float64
+            # sums are exact integers, so the int64 aggregates do not depend on the order
+            self._vsum[sk[starts]] += np.add.reduceat(Z[order], starts, axis=0, dtype=np.float64).astype(np.int64)
         self.n_reports_ += int(r.shape[0])
         if self._ids_mode is None:
             self._ids_mode = use_ids
