@@ -151,18 +151,19 @@ def main():
                            epsilon_spent=m.report_["epsilon"], delta_spent=m.report_["delta"],
                            epsilon_local=m.report_["epsilon_local"], coreset=m.report_["decoder_coreset_size"],
                            n_centers=m.report_["n_centers"])
-                if "naive" in args.skip or not with_baselines:
+                if not with_baselines:
                     continue
-                t = time.time()
-                scale = 2.0 * np.sqrt(args.d) / e
-                noisy = X + rng.laplace(0.0, scale, size=X.shape)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    kn = KMeans(k, n_init=1, max_iter=100, random_state=run).fit(noisy)
-                del noisy
-                secs = time.time() - t
-                record("naive_laplace_raw", e, kmeans_cost(X, kn.cluster_centers_), secs)
-                record("naive_laplace_ball", e, kmeans_cost(X, project_to_ball(kn.cluster_centers_)), secs)
+                if "naive" not in args.skip:
+                    t = time.time()
+                    scale = 2.0 * np.sqrt(args.d) / e
+                    noisy = X + rng.laplace(0.0, scale, size=X.shape)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        kn = KMeans(k, n_init=1, max_iter=100, random_state=run).fit(noisy)
+                    del noisy
+                    secs = time.time() - t
+                    record("naive_laplace_raw", e, kmeans_cost(X, kn.cluster_centers_), secs)
+                    record("naive_laplace_ball", e, kmeans_cost(X, project_to_ball(kn.cluster_centers_)), secs)
                 if DPKMeans is not None:
                     t = time.time()
                     with warnings.catch_warnings():
