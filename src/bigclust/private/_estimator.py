@@ -406,6 +406,11 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     ``(epsilon, delta)``; for small n no amplification applies and eps0 = epsilon,
     delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`).
 
+    This is generic amplification of the local report: its additive error still grows
+    like ``sqrt(n)``. It is **not** the shuffle-model protocol of the paper's Theorem 2
+    (Appendix C: shuffle-DP histogram and vector summation, whose error does not grow with
+    n), which this package does not implement.
+
     Parameters
     ----------
     n_clusters : int, default=8
