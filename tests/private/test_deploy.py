@@ -256,3 +256,15 @@ def test_merge_with_itself_is_refused():
     dec = Decoder(P, 5).add(_reports(P, 50))
     with pytest.raises(ValueError, match="itself"):
         dec.merge(dec)
+
+
+def test_chunk_boundaries_do_not_change_the_aggregates(monkeypatch):
+    # the decoder folds reports in chunks; integer aggregates make the chunking invisible
+    rep = _reports(P, 5000, seed=3)
+    whole = Decoder(P, 5).add(rep)
+    monkeypatch.setattr(Decoder, "_CHUNK", 97)
+    _same(whole, Decoder(P, 5).add(rep[::-1]))
+    parts = Decoder(P, 5)
+    for s in range(0, 5000, 1234):
+        parts.merge(Decoder(P, 5).add(rep[s:s + 1234]))
+    _same(whole, parts)
