@@ -227,13 +227,29 @@ def test_k_capped_by_the_coreset_and_stated():
     with pytest.warns(PrivateUtilityWarning, match="n_clusters=500"):
         m = LocalDPKMeans(500, epsilon=1.0, n_levels=6, radius="unit", random_state=0).fit(X)
     r = m.report_
-    assert m.cluster_centers_.shape[0] == r["n_centers"] <= max(1, r["decoder_coreset_size"]) < 500
+    assert m.cluster_centers_.shape[0] == r["n_centers"] <= r["decoder_coreset_size"] + 1 < 500
     assert r["n_distinct_centers"] == len(np.unique(m.cluster_centers_, axis=0))
     dec = Decoder(P, 5).add(_reports(P, 5000))
     with pytest.warns(PrivateUtilityWarning, match="n_clusters=10000000"):
         res = dec.fit(10**7, random_state=0)
-    assert res.cluster_centers.shape[0] == res.info["n_centers"] <= max(1, res.info["coreset_size"])
-    assert res.info["n_clusters_requested"] == 10**7
+    assert res.cluster_centers.shape[0] == res.info["n_centers"] == res.info["coreset_size"] + 1
+    assert res.info["n_clusters_requested"] == 10**7 and res.info["public_centre_added"]
+    np.testing.assert_array_equal(res.cluster_centers[-1], np.zeros(3))  # the public centre
+
+
+def test_a_small_coreset_is_never_worse_than_the_trivial_answer():
+    # d = 100, n = 20,000, eps = 2, k = 8: the coreset finds two clusters; the spare
+    # slot holds the public centre, so every point pays at most ||x - center||^2
+    rng = np.random.default_rng(0)
+    C = rng.standard_normal((8, 100))
+    C *= 0.9 / np.linalg.norm(C, axis=1, keepdims=True)
+    X = C[rng.integers(8, size=20000)] + 0.01 * rng.standard_normal((20000, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivateUtilityWarning)
+        m = LocalDPKMeans(8, epsilon=2.0, radius="unit", random_state=0).fit(X)
+    assert m.report_["decoder_public_centre_added"] and 1 <= m.report_["decoder_coreset_size"] < 8
+    d2 = ((X[:, None, :] - m.cluster_centers_[None]) ** 2).sum(-1).min(1)
+    assert (d2 <= (X**2).sum(1) + 1e-9).all()
 
 
 def test_noise_floor_warning():

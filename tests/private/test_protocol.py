@@ -261,7 +261,9 @@ def test_any_parameters_give_valid_reports_and_a_fit(d, T, bits, tree, mech, eps
         res = dec.fit(2, random_state=0)
     # at most k centres, never more than the coreset supports, always at least one
     m = res.cluster_centers.shape[0]
-    assert 1 <= m <= 2 and m <= max(1, res.info["coreset_size"]) and res.cluster_centers.shape[1] == d
+    assert 1 <= m <= 2 and m <= res.info["coreset_size"] + 1 and res.cluster_centers.shape[1] == d
+    if res.info["public_centre_added"]:  # the spare slot holds the public centre (the origin here)
+        assert 1 <= res.info["coreset_size"] < 2 and (res.cluster_centers[-1] == 0).all()
     assert m == res.info["n_centers"] and np.isfinite(res.cluster_centers).all()
     assert (np.linalg.norm(res.cluster_centers, axis=1) <= 1 + 1e-9).all()
     assert p.epsilon_spent <= eps

@@ -916,8 +916,12 @@ class Decoder:
         Returns
         -------
         DecodeResult
-            ``cluster_centers`` has ``min(n_clusters, coreset size)`` rows (at least one):
-            never more centres than the private coreset supports. A
+            ``cluster_centers`` has ``min(n_clusters, coreset size)`` rows from the
+            coreset (the public centre when the coreset is empty) and, when the coreset
+            is smaller than ``n_clusters``, one more: the public centre, so that no point
+            pays more than the trivial answer would charge it
+            (``info["public_centre_added"]``). Never more centres than the coreset
+            supports, plus that one. A
             :class:`PrivateUtilityWarning` says so, and another one when
             :meth:`expected_noise_floor` exceeds ``n radius^2`` (the most the trivial
             answer can cost). ``info`` states ``n_clusters_requested``, ``n_centers``,
@@ -1005,13 +1009,19 @@ class Decoder:
         # answer (every centre at the public centre) could, n radius^2.
         m = sum(int(pp.shape[0]) for pp in rep_pos)
         k_eff = max(1, min(k, m))
+        # A spare slot (k > m >= 1) gets the public centre, i.e. the trivial answer: every
+        # point then pays at most what the trivial answer charges it, so a small coreset
+        # cannot make the release worse than answering the public centre. Public
+        # information, so post-processing.
+        add_public = 1 <= m < k
         floor = self.expected_noise_floor(k)
         info["n_clusters_requested"] = k
         info["expected_noise_floor"] = floor
         if k_eff < k:
             warnings.warn(
-                f"n_clusters={k} but the private coreset has only {m} point(s): returning {k_eff} centre(s). "
-                "More reports, a larger epsilon or a smaller k would support more.",
+                f"n_clusters={k} but the private coreset has only {m} point(s): returning {k_eff} centre(s)"
+                + (" and the public centre" if add_public else " (the public centre)" if m == 0 else "")
+                + ". More reports, a larger epsilon or a smaller k would support more.",
                 PrivateUtilityWarning,
                 stacklevel=2,
             )
@@ -1053,6 +1063,9 @@ class Decoder:
                     c = np.zeros(d)
                 nrm = np.linalg.norm(c)
                 centers_unit[j] = c / nrm if nrm > 1.0 else c
+        if add_public:
+            centers_unit = np.vstack([centers_unit, np.zeros((1, d))])
+        info["public_centre_added"] = bool(add_public)
         centers = centers_unit * self.params.radius + pub.center
         info["n_centers"] = int(centers.shape[0])
         info["n_distinct_centers"] = int(np.unique(centers, axis=0).shape[0])
