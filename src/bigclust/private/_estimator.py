@@ -91,7 +91,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         "min_vector_sigmas": [Interval(float, 0.0, None)],
         "center_estimator": [Options(("shrink", "clip"))],
         "n_init": [Interval(int, 1, None)],
-        "public_seed": [NONE, Interval(int, 0, None)],
+        "public_seed": [NONE, Interval(int, 0, 2**64 - 1)],
         "random_state": [RANDOM_STATE],
         "batch_size": [Interval(int, 1, None)],
         "verbose": [BOOLEAN],
