@@ -107,7 +107,7 @@ def main():
         trivial = kmeans_cost(X, np.zeros((1, d)))
         for name in args.configs:
             cfg = CONFIGS[name]
-            p = ProtocolParams(n_features=d, epsilon=args.eps, n_levels=args.levels, **cfg["params"])
+            p = ProtocolParams(radius="unit", n_features=d, epsilon=args.eps, n_levels=args.levels, **cfg["params"])
             enc = Encoder(p, 1000 + args.seed, random_source=RandomSource(np.random.SeedSequence([args.seed, k])))
             dec = Decoder(p, 1000 + args.seed)
             for s in range(0, n, 100_000):

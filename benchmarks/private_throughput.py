@@ -51,7 +51,7 @@ def main():
     ap.add_argument("--skip-sklearn", action="store_true")
     args = ap.parse_args()
     _CONTEXT.update(epsilon=args.epsilon, histogram_mechanism=args.histogram_mechanism, levels=args.levels)
-    params = ProtocolParams(n_features=args.d, epsilon=args.epsilon, n_levels=args.levels,
+    params = ProtocolParams(radius="unit", n_features=args.d, epsilon=args.epsilon, n_levels=args.levels,
                             histogram_mechanism=args.histogram_mechanism)
     enc = Encoder(params, 42)  # CSPRNG private randomness, as deployed
     rng = np.random.default_rng(0)

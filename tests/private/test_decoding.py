@@ -22,7 +22,7 @@ def test_vector_noise_formula_matches_measured_error():
     # _vector_noise is E||v~_y - v_y||^2 for one bucket; JS shrinkage and the vector test
     # both rely on it. Compare with the squared error measured over all 2^T buckets.
     d, T, n = 6, 5, 40000
-    p = ProtocolParams(n_features=d, epsilon=2.0, n_levels=T, bucket_bits=8)
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=2.0, n_levels=T, bucket_bits=8)
     X, _ = _cluster_data(n, d, 3, seed=1)
     enc = Encoder(p, 4, random_source=RandomSource(3))
     dec = Decoder(p, 4).add(enc.encode_array(X))
@@ -62,7 +62,7 @@ def test_vector_test_drops_noise_only_leaves():
     # count estimate is a candidate. The vector-sum test keeps the real clusters only.
     d, k, n = 40, 3, 150000
     X, C = _cluster_data(n, d, k, seed=2)
-    p = ProtocolParams(n_features=d, epsilon=4.0, n_levels=10)
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=4.0, n_levels=10)
     assert p.resolved_histogram_levels() == (10,)
     dec = Decoder(p, 5).add(Encoder(p, 5, random_source=RandomSource(6)).encode_array(X))
     loose = dec.fit(k, min_count_sigmas=0.0, min_vector_sigmas=0.0, random_state=0)
@@ -76,7 +76,7 @@ def test_vector_test_drops_noise_only_leaves():
 def test_one_level_tree_recovers_clusters_with_default_parameters():
     d, k, n = 20, 4, 120000
     X, C = _cluster_data(n, d, k, seed=3)
-    p = ProtocolParams(n_features=d, epsilon=3.0, n_levels=8)
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=3.0, n_levels=8)
     res = Decoder(p, 1).add(Encoder(p, 1, random_source=RandomSource(2)).encode_array(X)).fit(k, random_state=0)
     assert res.info["histogram_levels"] == [8] and res.info["nodes_expanded_per_level"] == [1]
     err = [np.min(np.linalg.norm(res.cluster_centers - c, axis=1)) for c in C]
@@ -84,7 +84,7 @@ def test_one_level_tree_recovers_clusters_with_default_parameters():
 
 
 def test_fit_option_validation():
-    p = ProtocolParams(n_features=2, epsilon=1.0, n_levels=3)
+    p = ProtocolParams(radius="unit", n_features=2, epsilon=1.0, n_levels=3)
     dec = Decoder(p, 0).add(Encoder(p, 0, random_source=RandomSource(0)).encode_array(np.zeros((10, 2))))
     with pytest.raises(ValueError, match="center_estimator"):
         dec.fit(2, center_estimator="mean")

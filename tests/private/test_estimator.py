@@ -21,7 +21,7 @@ def _blobs(n=40000, d=4, k=3, seed=0):
 
 def test_local_report_accounting_and_contract():
     X, C = _blobs()
-    m = LocalDPKMeans(3, epsilon=12.0, n_levels=8, random_state=0).fit(X)
+    m = LocalDPKMeans(3, radius="unit", epsilon=12.0, n_levels=8, random_state=0).fit(X)
     r = m.report_
     assert r["epsilon"] == r["epsilon_histogram"] + r["epsilon_vector"] == 12.0
     assert r["delta"] == 0.0 and r["model"] == "local"
@@ -39,14 +39,14 @@ def test_local_report_accounting_and_contract():
 
 def test_epsilon_rounded_down_never_up():
     X, _ = _blobs(2000)
-    m = LocalDPKMeans(2, epsilon=0.3, n_levels=4, random_state=1).fit(X)
+    m = LocalDPKMeans(2, radius="unit", epsilon=0.3, n_levels=4, random_state=1).fit(X)
     assert m.report_["epsilon"] <= 0.3 and 0.3 - m.report_["epsilon"] < 2**-19
     assert m.report_["epsilon_histogram"] > 0 and m.report_["epsilon_vector"] > 0
 
 
 def test_unseeded_uses_csprng():
     X, _ = _blobs(1000)
-    m = LocalDPKMeans(2, epsilon=1.0, n_levels=4).fit(X)
+    m = LocalDPKMeans(2, radius="unit", epsilon=1.0, n_levels=4).fit(X)
     assert m.report_["private_randomness"].startswith("os.urandom")
 
 
@@ -72,7 +72,7 @@ def test_shuffle_accounting():
 
 def test_shuffle_estimator_reports_central_guarantee():
     X, C = _blobs(60000)
-    m = ShuffleDPKMeans(3, epsilon=2.0, delta=1e-6, n_levels=8, random_state=0).fit(X)
+    m = ShuffleDPKMeans(3, radius="unit", epsilon=2.0, delta=1e-6, n_levels=8, random_state=0).fit(X)
     r = m.report_
     assert r["model"] == "shuffle" and r["epsilon"] <= 2.0 and r["delta"] == 1e-6
     assert r["epsilon_local"] > 2.0
@@ -84,8 +84,8 @@ def test_shuffle_estimator_reports_central_guarantee():
 @given(st.integers(0, 2**31 - 1))
 def test_same_seed_same_result(seed):
     X, _ = _blobs(3000, d=3, seed=1)
-    a = LocalDPKMeans(2, epsilon=4.0, n_levels=5, random_state=seed).fit(X)
-    b = LocalDPKMeans(2, epsilon=4.0, n_levels=5, random_state=seed).fit(X)
+    a = LocalDPKMeans(2, radius="unit", epsilon=4.0, n_levels=5, random_state=seed).fit(X)
+    b = LocalDPKMeans(2, radius="unit", epsilon=4.0, n_levels=5, random_state=seed).fit(X)
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
     lab = a.predict(X)
     assert ((lab >= 0) & (lab < 2)).all() and lab.shape == (3000,)  # every point in one cluster
@@ -94,16 +94,16 @@ def test_same_seed_same_result(seed):
 def test_bad_input_errors():
     X, _ = _blobs(100)
     with pytest.raises(ValueError):
-        LocalDPKMeans(2, epsilon=0.0).fit(X)
+        LocalDPKMeans(2, radius="unit", epsilon=0.0).fit(X)
     with pytest.raises(ValueError):
         LocalDPKMeans(2, epsilon=1.0, radius=-1).fit(X)
     with pytest.raises(ValueError):
-        LocalDPKMeans(2, epsilon=1.0).fit(np.array([[1.0, np.nan]]))
+        LocalDPKMeans(2, radius="unit", epsilon=1.0).fit(np.array([[1.0, np.nan]]))
     with pytest.raises(ValueError):
-        ShuffleDPKMeans(2, epsilon=1.0, delta=1.5).fit(X)
+        ShuffleDPKMeans(2, radius="unit", epsilon=1.0, delta=1.5).fit(X)
     with pytest.raises(AttributeError):
-        LocalDPKMeans(2, epsilon=1.0).predict(X)
-    m = LocalDPKMeans(2, epsilon=1.0, n_levels=3, random_state=0).fit(X)
+        LocalDPKMeans(2, radius="unit", epsilon=1.0).predict(X)
+    m = LocalDPKMeans(2, radius="unit", epsilon=1.0, n_levels=3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         m.predict(X[:, :2])
 
@@ -113,23 +113,24 @@ def test_cli_private_kmeans(tmp_path, capsys):
     f = tmp_path / "x.npy"
     np.save(f, X)
     out = tmp_path / "c.npy"
-    code = main(["private-kmeans", str(f), "-k", "3", "--epsilon", "4", "--levels", "6", "--seed", "1", "-o", str(out)])
+    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "4", "--levels", "6", "--seed", "1", "-o", str(out)])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["epsilon"] == 4.0 and summary["delta"] == 0.0
-    assert np.load(out).shape == (3, 3)
-    code = main(["private-kmeans", str(f), "-k", "3", "--epsilon", "1", "--shuffle", "--delta", "1e-5", "--seed", "2"])
+    # k is capped by the coreset: as many centres as the summary states, at most k
+    assert np.load(out).shape == (summary["n_centers"], 3) and 1 <= summary["n_centers"] <= 3
+    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "1", "--shuffle", "--delta", "1e-5", "--seed", "2"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["model"] == "shuffle" and summary["epsilon"] <= 1.0
-    assert len(summary["cluster_centers"]) == 3
-    code = main(["private-kmeans", str(f), "-k", "3", "--epsilon", "4", "--levels", "6", "--seed", "3",
+    assert len(summary["cluster_centers"]) == summary["n_centers"] <= 3
+    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "4", "--levels", "6", "--seed", "3",
                  "--histogram-mechanism", "olh", "--histogram-levels", "3,6", "--histogram-share", "0.5"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["epsilon_histogram"] == 2.0 and summary["decoder_histogram_levels"] == [3, 6]
-    assert main(["private-kmeans", str(f), "-k", "3", "--epsilon", "1", "--histogram-levels", "3,5"]) == 2
+    assert main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "1", "--histogram-levels", "3,5"]) == 2
     assert "histogram_levels" in capsys.readouterr().err
-    assert main(["private-kmeans", str(f), "-k", "3", "--epsilon", "-1"]) == 2
+    assert main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "-1"]) == 2
     assert "epsilon" in capsys.readouterr().err
-    assert main(["private-kmeans", str(tmp_path / "missing.npy"), "-k", "3", "--epsilon", "1"]) == 2
+    assert main(["private-kmeans", str(tmp_path / "missing.npy"), "-k", "3", "--radius", "unit", "--epsilon", "1"]) == 2

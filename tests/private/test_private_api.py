@@ -105,7 +105,7 @@ def test_constraints_reject_bad_values_before_any_work(est):
 
 def test_labels_and_fit_predict():
     X = _blobs()
-    m = LocalDPKMeans(3, epsilon=8.0, n_levels=5, random_state=0, batch_size=700)
+    m = LocalDPKMeans(3, radius="unit", epsilon=8.0, n_levels=5, random_state=0, batch_size=700)
     labels = m.fit_predict(X)
     assert np.array_equal(labels, m.labels_) and np.array_equal(labels, m.predict(X))
     assert labels.dtype == np.int64 and labels.shape == (3000,)
@@ -131,7 +131,7 @@ def test_accounting_is_the_one_place():
     assert _shuffle.amplified_epsilon is _accounting.amplified_epsilon
     assert _shuffle.local_epsilon_for is _accounting.local_epsilon_for
     for tree, share in (("simhash", None), ("net", None), ("simhash", 0.4)):
-        p = ProtocolParams(n_features=3, epsilon=1.3, tree=tree, histogram_share=share)
+        p = ProtocolParams(radius="unit", n_features=3, epsilon=1.3, tree=tree, histogram_share=share)
         resolved = _accounting.default_histogram_share(tree) if share is None else share
         assert p.epsilons() == _accounting.split_epsilon(1.3, resolved)
     local = _accounting.local_budget(0.3, 0.25)

@@ -1,12 +1,14 @@
 """Encoder/Decoder: report format, aggregation against dense oracles, bounded memory, errors."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from scipy.linalg import hadamard
 
 from bigclust.private import (
+    FORMAT_VERSION,
     REPORT_DTYPE,
     REPORT_SIZE,
     Decoder,
@@ -14,7 +16,7 @@ from bigclust.private import (
     ProtocolParams,
     RandomSource,
 )
-from bigclust.private._protocol import parse_reports
+from bigclust.private._protocol import PrivateUtilityWarning, parse_reports
 
 
 def _data(n=3000, d=3, k=3, seed=0, spread=0.01):
@@ -26,7 +28,7 @@ def _data(n=3000, d=3, k=3, seed=0, spread=0.01):
 
 
 def test_report_format_fields():
-    p = ProtocolParams(n_features=3, epsilon=1.0, n_levels=5, bucket_bits=3)
+    p = ProtocolParams(radius="unit", n_features=3, epsilon=1.0, n_levels=5, bucket_bits=3)
     enc = Encoder(p, 11, random_source=RandomSource(0))
     X, _ = _data(500)
     one = enc.encode(X[0])
@@ -34,7 +36,7 @@ def test_report_format_fields():
     raw = enc.encode_batch(X)
     assert len(raw) == 24 * 500
     r = parse_reports(raw)
-    assert (r["version"] == 1).all()
+    assert (r["version"] == FORMAT_VERSION).all() and FORMAT_VERSION == 2
     assert ((r["hlevel"] >= 1) & (r["hlevel"] <= 5)).all()
     assert (r["vlevel"] == 5).all()  # "deepest"
     dom = np.minimum(2 ** r["hlevel"].astype(int), 8)
@@ -42,12 +44,12 @@ def test_report_format_fields():
     assert len(set(r["fingerprint"].tolist())) == 1
     # byte layout: little-endian, documented offsets
     b = np.frombuffer(raw[:24], dtype=np.uint8)
-    assert b[0] == 1 and int.from_bytes(raw[8:12], "little") == r["hrow"][0]
+    assert b[0] == 2 and int.from_bytes(raw[8:12], "little") == r["hrow"][0]
     assert int.from_bytes(raw[16:24], "little") == r["payload"][0]
 
 
 def test_seeded_encoder_reproducible_and_csprng_default():
-    p = ProtocolParams(n_features=3, epsilon=1.0, n_levels=4)
+    p = ProtocolParams(radius="unit", n_features=3, epsilon=1.0, n_levels=4)
     X, _ = _data(200)
     a = Encoder(p, 1, random_source=RandomSource(7)).encode_batch(X)
     b = Encoder(p, 1, random_source=RandomSource(7)).encode_batch(X)
@@ -58,7 +60,7 @@ def test_seeded_encoder_reproducible_and_csprng_default():
 @pytest.mark.parametrize("mech", ["duchi", "coordinate"])
 def test_decoder_estimates_match_dense_oracle(mech):
     d, T, bits = 3, 4, 2  # levels 3-4 are hashed into 4 buckets
-    p = ProtocolParams(n_features=d, epsilon=2.0, n_levels=T, bucket_bits=bits, vector_levels="all",
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=2.0, n_levels=T, bucket_bits=bits, vector_levels="all",
                        histogram_levels="all", vector_mechanism=mech)
     X, _ = _data(4000, d)
     rep = Encoder(p, 5, random_source=RandomSource(1)).encode_array(X)
@@ -80,7 +82,7 @@ def test_decoder_estimates_match_dense_oracle(mech):
 
 
 def test_batches_equal_single_add_and_memory_is_bounded():
-    p = ProtocolParams(n_features=4, epsilon=1.0, n_levels=6, bucket_bits=4)
+    p = ProtocolParams(radius="unit", n_features=4, epsilon=1.0, n_levels=6, bucket_bits=4)
     X, _ = _data(20000, 4)
     rep = Encoder(p, 3, random_source=RandomSource(2)).encode_array(X)
     one, many = Decoder(p, 3), Decoder(p, 3)
@@ -96,7 +98,7 @@ def test_batches_equal_single_add_and_memory_is_bounded():
 
 
 def test_list_of_single_reports_accepted():
-    p = ProtocolParams(n_features=2, epsilon=1.0, n_levels=3)
+    p = ProtocolParams(radius="unit", n_features=2, epsilon=1.0, n_levels=3)
     enc = Encoder(p, 0, random_source=RandomSource(3))
     X, _ = _data(50, 2)
     dec = Decoder(p, 0).add([enc.encode(x) for x in X])
@@ -104,8 +106,8 @@ def test_list_of_single_reports_accepted():
 
 
 def test_decoder_rejects_foreign_or_corrupt_reports():
-    p = ProtocolParams(n_features=2, epsilon=1.0, n_levels=3)
-    q = ProtocolParams(n_features=2, epsilon=2.0, n_levels=3)
+    p = ProtocolParams(radius="unit", n_features=2, epsilon=1.0, n_levels=3)
+    q = ProtocolParams(radius="unit", n_features=2, epsilon=2.0, n_levels=3)
     X, _ = _data(20, 2)
     rep = Encoder(p, 0, random_source=RandomSource(3)).encode_array(X)
     with pytest.raises(ValueError, match="different public parameters"):
@@ -129,7 +131,7 @@ def test_decoder_rejects_foreign_or_corrupt_reports():
 
 
 def test_errors_do_not_echo_private_values():
-    p = ProtocolParams(n_features=3, epsilon=1.0)
+    p = ProtocolParams(radius="unit", n_features=3, epsilon=1.0)
     enc = Encoder(p, 0)
     secret = 123.456789
     for bad in ([secret, np.nan, 1.0], [[secret, 1.0]], "abc"):
@@ -140,30 +142,32 @@ def test_errors_do_not_echo_private_values():
 
 def test_params_validation():
     with pytest.raises(ValueError):
-        ProtocolParams(n_features=2, epsilon=-1.0)
+        ProtocolParams(radius="unit", n_features=2, epsilon=-1.0)
     with pytest.raises(ValueError):
-        ProtocolParams(n_features=2, epsilon=1.0, tree="kd")
+        ProtocolParams(radius="unit", n_features=2, epsilon=1.0, tree="kd")
     with pytest.raises(ValueError):
-        ProtocolParams(n_features=2, epsilon=1.0, vector_levels=(0, 2))
+        ProtocolParams(radius="unit", n_features=2, epsilon=1.0, vector_levels=(0, 2))
     with pytest.raises(ValueError):
-        ProtocolParams(n_features=2, epsilon=1.0, histogram_share=1.0)
+        ProtocolParams(radius="unit", n_features=2, epsilon=1.0, histogram_share=1.0)
     with pytest.raises(ValueError):
-        ProtocolParams(n_features=20, epsilon=1.0, tree="net", projection_dim=9)
+        ProtocolParams(radius="unit", n_features=20, epsilon=1.0, tree="net", projection_dim=9)
     with pytest.raises(TypeError):
-        Encoder(ProtocolParams(n_features=2, epsilon=1.0), -3)
+        Encoder(ProtocolParams(radius="unit", n_features=2, epsilon=1.0), -3)
     for bad in ((3, 5), (0, 12), "some", (12, 13)):
         with pytest.raises(ValueError, match="histogram_levels"):
-            ProtocolParams(n_features=2, epsilon=1.0, histogram_levels=bad)
-    eh, ev = ProtocolParams(n_features=2, epsilon=1.0).epsilons()
+            ProtocolParams(radius="unit", n_features=2, epsilon=1.0, histogram_levels=bad)
+    eh, ev = ProtocolParams(radius="unit", n_features=2, epsilon=1.0).epsilons()
     assert eh + ev == 1 and 4 * eh == 1  # SimHash default split 1/4 : 3/4
-    eh, ev = ProtocolParams(n_features=2, epsilon=1.0, tree="net").epsilons()
+    eh, ev = ProtocolParams(radius="unit", n_features=2, epsilon=1.0, tree="net").epsilons()
     assert eh + ev == 1 and eh == ev  # the paper's split for the net tree
-    eh, ev = ProtocolParams(n_features=2, epsilon=1.0, histogram_share=0.5).epsilons()
+    eh, ev = ProtocolParams(radius="unit", n_features=2, epsilon=1.0, histogram_share=0.5).epsilons()
     assert eh == ev
 
 
 def test_histogram_levels_resolution():
-    P = ProtocolParams
+    def P(**kw):
+        return ProtocolParams(radius="unit", **kw)
+
     assert P(n_features=2, epsilon=1.0, n_levels=12).resolved_histogram_levels() == (12,)
     assert P(n_features=2, epsilon=1.0, n_levels=12, bucket_bits=8).resolved_histogram_levels() == (6, 12)
     assert P(n_features=2, epsilon=1.0, n_levels=20, bucket_bits=8).resolved_histogram_levels() == (6, 13, 20)
@@ -177,7 +181,7 @@ def test_histogram_levels_resolution():
 
 
 def test_reports_use_only_histogram_levels_and_decoder_rejects_others():
-    p = ProtocolParams(n_features=3, epsilon=1.0, n_levels=6, histogram_levels=(2, 6))
+    p = ProtocolParams(radius="unit", n_features=3, epsilon=1.0, n_levels=6, histogram_levels=(2, 6))
     X, _ = _data(2000)
     rep = Encoder(p, 3, random_source=RandomSource(2)).encode_array(X)
     assert set(np.unique(rep["hlevel"]).tolist()) == {2, 6}
@@ -195,7 +199,7 @@ def test_reports_use_only_histogram_levels_and_decoder_rejects_others():
 def test_end_to_end_recovers_separated_centres(tree, extra):
     d, k = 2 if tree == "net" else 5, 3
     X, C = _data(60000, d, k, seed=4, spread=0.005)
-    p = ProtocolParams(n_features=d, epsilon=16.0, tree=tree, **({"n_levels": 8} | extra))
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=16.0, tree=tree, **({"n_levels": 8} | extra))
     rep = Encoder(p, 9, random_source=RandomSource(5)).encode_array(X)
     res = Decoder(p, 9).add(rep).fit(k, random_state=0)
     got = res.cluster_centers
@@ -208,7 +212,7 @@ def test_net_tree_with_random_projection():
     # Algorithm 3 lines 2-6: project d=8 -> d'=3, scale by Lambda, then the lattice tree
     d, k = 8, 2
     X, C = _data(60000, d, k, seed=6, spread=0.003)
-    p = ProtocolParams(n_features=d, epsilon=16.0, tree="net", n_levels=6, projection_dim=3, vector_levels="all")
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=16.0, tree="net", n_levels=6, projection_dim=3, vector_levels="all")
     enc = Encoder(p, 2, random_source=RandomSource(8))
     assert enc._pub.projection.shape == (3, d)
     np.testing.assert_allclose(enc._pub.projection @ enc._pub.projection.T, np.eye(3), atol=1e-12)
@@ -220,7 +224,7 @@ def test_net_tree_with_random_projection():
 def test_decoder_is_order_invariant_and_shuffler_permutes():
     from bigclust.private import shuffle_reports
 
-    p = ProtocolParams(n_features=3, epsilon=8.0, n_levels=6)
+    p = ProtocolParams(radius="unit", n_features=3, epsilon=8.0, n_levels=6)
     X, _ = _data(20000, 3)
     rep = Encoder(p, 4, random_source=RandomSource(9)).encode_array(X)
     sh = shuffle_reports(rep, RandomSource(10))
@@ -248,12 +252,19 @@ from hypothesis import strategies as st  # noqa: E402
 )
 def test_any_parameters_give_valid_reports_and_a_fit(d, T, bits, tree, mech, eps, seed):
     kw = {"projection_dim": min(d, 2)} if tree == "net" else {}
-    p = ProtocolParams(n_features=d, epsilon=eps, n_levels=T, bucket_bits=bits, tree=tree, vector_mechanism=mech, **kw)
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=eps, n_levels=T, bucket_bits=bits, tree=tree, vector_mechanism=mech, **kw)
     X = np.random.default_rng(seed).standard_normal((300, d)) * 3.0  # many rows outside the ball
     rep = Encoder(p, seed, random_source=RandomSource(seed)).encode_array(X)
     dec = Decoder(p, seed).add(rep)  # validation inside add() accepts every report
-    res = dec.fit(2, random_state=0)
-    assert res.cluster_centers.shape == (2, d) and np.isfinite(res.cluster_centers).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivateUtilityWarning)  # tiny n: the guard rails speak
+        res = dec.fit(2, random_state=0)
+    # at most k centres, never more than the coreset supports, always at least one
+    m = res.cluster_centers.shape[0]
+    assert 1 <= m <= 2 and m <= res.info["coreset_size"] + 1 and res.cluster_centers.shape[1] == d
+    if res.info["public_centre_added"]:  # the spare slot holds the public centre (the origin here)
+        assert 1 <= res.info["coreset_size"] < 2 and (res.cluster_centers[-1] == 0).all()
+    assert m == res.info["n_centers"] and np.isfinite(res.cluster_centers).all()
     assert (np.linalg.norm(res.cluster_centers, axis=1) <= 1 + 1e-9).all()
     assert p.epsilon_spent <= eps
 
@@ -261,8 +272,8 @@ def test_any_parameters_give_valid_reports_and_a_fit(d, T, bits, tree, mech, eps
 def test_olh_histogram_mechanism_in_the_protocol():
     # eps_h = 2 -> OLH with g = 8: value in flag bits 2..7, bit 0 unused, vector bit 1 intact
     d, T = 3, 5
-    p = ProtocolParams(n_features=d, epsilon=8.0, n_levels=T, histogram_mechanism="olh")
-    ph = ProtocolParams(n_features=d, epsilon=8.0, n_levels=T)
+    p = ProtocolParams(radius="unit", n_features=d, epsilon=8.0, n_levels=T, histogram_mechanism="olh")
+    ph = ProtocolParams(radius="unit", n_features=d, epsilon=8.0, n_levels=T)
     assert p.fingerprint(1) != ph.fingerprint(1)
     X, C = _data(30000, d, 3, seed=2, spread=0.003)
     enc = Encoder(p, 1, random_source=RandomSource(4))

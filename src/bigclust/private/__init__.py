@@ -15,6 +15,7 @@ estimators, which need scikit-learn, are loaded on first use.
 
 from ._protocol import FORMAT_VERSION, REPORT_DTYPE, REPORT_SIZE, DecodeResult, Decoder, Encoder, ProtocolParams
 from ._random import RandomSource
+from ._protocol import MAX_EPSILON, ClippingWarning, PrivateUtilityWarning
 from ._shuffle import amplified_epsilon, local_epsilon_for, shuffle_reports
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "REPORT_DTYPE",
     "REPORT_SIZE",
     "FORMAT_VERSION",
+    "MAX_EPSILON",
+    "ClippingWarning",
+    "PrivateUtilityWarning",
 ]
 
 _ESTIMATORS = ("LocalDPKMeans", "ShuffleDPKMeans")

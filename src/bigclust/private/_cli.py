@@ -31,14 +31,47 @@ def _parse_center(text):
         raise ValueError("--center must be comma-separated numbers.") from None
 
 
-def _handler(args) -> int:
-    from .._core.io import read_matrix, write_array
-    from ._estimator import LocalDPKMeans, ShuffleDPKMeans
+def _parse_radius(text: str):
+    if text == "unit":
+        return "unit"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("--radius must be a positive number or 'unit'.") from None
+    if not (value > 0 and value < float("inf")):
+        raise ValueError("--radius must be a positive finite number or 'unit'.")
+    return value
 
-    X = read_matrix(args.input)
+
+def _read_private_matrix(path: str):
+    """read_matrix, without the reader's message when it could quote a cell of the file."""
+    from .._core.io import read_matrix
+
+    try:
+        return read_matrix(path)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+        # CSV/Parquet readers quote the offending cell ("could not convert string to
+        # float: ..."): the input is private data. Raised below, outside this block, so
+        # that the reader's exception is not even chained as context.
+        pass
+    raise ValueError("the input could not be read as a finite numeric matrix (the offending value "
+                     "is not shown: it is private data).")
+
+
+def _handler(args) -> int:
+    from .._core.io import write_array
+    from ._estimator import LocalDPKMeans, ShuffleDPKMeans
+    from ._protocol import MAX_EPSILON
+
+    if not 0.0 < args.epsilon <= MAX_EPSILON:
+        raise ValueError(f"--epsilon must be in (0, {MAX_EPSILON:g}] (a larger local budget gives no privacy).")
+    radius = _parse_radius(args.radius)
+    X = _read_private_matrix(args.input)
     common = dict(
         epsilon=args.epsilon,
-        radius=args.radius,
+        radius=radius,
         center=_parse_center(args.center),
         n_levels=args.levels,
         tree=args.tree,
@@ -85,10 +118,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("input", help=".npy, .csv/.tsv (optionally .gz) or .parquet file")
     p.add_argument("-k", type=int, required=True, help="number of clusters")
-    p.add_argument("--epsilon", type=float, required=True, help="privacy budget (local; central with --shuffle)")
+    p.add_argument("--epsilon", type=float, required=True,
+                   help="privacy budget in (0, 64] (local; central with --shuffle)")
     p.add_argument("--shuffle", action="store_true", help="shuffle model: (epsilon, delta)-DP by amplification")
     p.add_argument("--delta", type=float, default=None, help="delta for --shuffle (default 1e-6)")
-    p.add_argument("--radius", type=float, default=1.0, help="public bound on ||x - center|| (default 1)")
+    p.add_argument("--radius", required=True,
+                   help="public bound on ||x - center|| (required; 'unit' for data in the unit ball); not from the data")
     p.add_argument("--center", default=None, help="public centre, comma-separated (default: origin)")
     p.add_argument("--levels", type=int, default=12, help="tree depth T (default 12)")
     p.add_argument("--tree", choices=("simhash", "net"), default="simhash")

@@ -11,6 +11,8 @@ estimator, so that importing the client-side encoder does not.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
@@ -28,7 +30,16 @@ from .._core.validation import (
 )
 from ._accounting import PrivacyBudget, default_histogram_share, local_budget, shuffle_budget
 from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS
-from ._protocol import _MAX_NET_DIM, Decoder, Encoder, ProtocolParams
+from ._protocol import (
+    _MAX_NET_DIM,
+    MAX_EPSILON,
+    ClippingWarning,
+    Decoder,
+    Encoder,
+    PrivateUtilityWarning,
+    ProtocolParams,
+    _to_unit_ball,
+)
 from ._random import RandomSource
 from ._shuffle import shuffle_reports
 
@@ -36,6 +47,20 @@ __all__ = ["LocalDPKMeans", "ShuffleDPKMeans"]
 
 _SEQUENCE = InstanceOf((list, tuple, np.ndarray), "a list, tuple or array")
 _POSITIVE = Interval(float, 0.0, None, closed="neither")
+
+
+def _checked_points(X) -> np.ndarray:
+    """check_points without the offending value in the message (private data)."""
+    try:
+        return check_points(X, name="X")
+    except (TypeError, ValueError) as exc:
+        kind, text = type(exc), str(exc)
+    # Raised outside the except block, so the original exception is not even the
+    # context. check_points appends NumPy's conversion message, which quotes the
+    # offending value; its shape, dtype and count messages quote none and are kept.
+    if "could not be converted" in text or "not numbers" in text:
+        text = "X must be a numeric matrix (the offending value is not shown: it is private data)."
+    raise kind(text)
 
 
 def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -49,8 +74,8 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
 
     _parameter_constraints = {
         "n_clusters": [Interval(int, 1, None)],
-        "epsilon": [_POSITIVE],
-        "radius": [_POSITIVE],
+        "epsilon": [Interval(float, 0.0, MAX_EPSILON, closed="right")],
+        "radius": [NONE, _POSITIVE, Options(("unit",))],
         "center": [NONE, _SEQUENCE],
         "n_levels": [Interval(int, 1, 63)],
         "tree": [Options(("simhash", "net"))],
@@ -66,7 +91,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         "min_vector_sigmas": [Interval(float, 0.0, None)],
         "center_estimator": [Options(("shrink", "clip"))],
         "n_init": [Interval(int, 1, None)],
-        "public_seed": [NONE, Interval(int, 0, None)],
+        "public_seed": [NONE, Interval(int, 0, 2**64 - 1)],
         "random_state": [RANDOM_STATE],
         "batch_size": [Interval(int, 1, None)],
         "verbose": [BOOLEAN],
@@ -77,7 +102,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         n_clusters: int = 8,
         *,
         epsilon: float = 1.0,
-        radius: float = 1.0,
+        radius: float | str | None = None,
         center=None,
         n_levels: int = 12,
         tree: str = "simhash",
@@ -160,7 +185,12 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         self
         """
         validate_params(self)
-        X = check_points(X, name="X")
+        if self.radius is None:
+            raise ValueError(
+                "radius is required: a public bound on ||x - center|| that does not come from X "
+                "(or radius='unit' for data already in the unit ball)."
+            )
+        X = _checked_points(X)
         n, d = X.shape
         k = int(self.n_clusters)
         rng = check_random_state(self.random_state)
@@ -174,6 +204,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             source = RandomSource()
         else:
             source = RandomSource(np.random.SeedSequence(int(rng.integers(2**63))))
+        self._warn_clipping(X, params)
         encoder = Encoder(params, public_seed, random_source=source)
         decoder = Decoder(params, public_seed)
         with run.stage("encode"):
@@ -197,6 +228,17 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             )
         self.cluster_centers_ = result.cluster_centers
         self.n_features_in_ = d
+        trivial = self._trivial_cost(X, params)
+        floor = result.info["expected_noise_floor"]
+        if floor > trivial and floor <= n * params.radius**2:  # the decoder already warned above n radius^2
+            # the trivial cost is a statistic of X, not private: compared, never printed
+            warnings.warn(
+                f"the expected noise floor of the centres ({floor:.3g}, docs/private.md) exceeds the cost of the "
+                "trivial answer on this data (every centre at the public centre): expect no better than it. "
+                "Use fewer clusters, a larger epsilon or more users.",
+                PrivateUtilityWarning,
+                stacklevel=2,
+            )
         self.public_seed_ = public_seed
         self.labels_ = self._nearest(X)
         privacy = budget.report()
@@ -208,10 +250,39 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             **privacy,
             n_reports=n,
             report_bytes=24,
+            n_centers=int(result.cluster_centers.shape[0]),
+            n_distinct_centers=result.info["n_distinct_centers"],
             decoder_memory_bytes=decoder.aggregate_nbytes(),
             **{f"decoder_{key}": val for key, val in result.info.items()},
         )
         return self
+
+    @staticmethod
+    def _warn_clipping(X: np.ndarray, params: ProtocolParams) -> None:
+        # The analyst holds X, so the share of rows outside the public ball can be told to
+        # them (a deployment's Encoder never reveals it).
+        c = np.zeros(X.shape[1]) if params.center is None else np.asarray(params.center)
+        out = 0
+        for s in range(0, X.shape[0], 65536):
+            Y = X[s:s + 65536] - c
+            out += int(np.count_nonzero(np.einsum("ij,ij->i", Y, Y) > params.radius**2))
+        if out:
+            warnings.warn(
+                f"{100.0 * out / X.shape[0]:.2f}% of the rows lie outside the public ball (radius, center) and are "
+                "clipped to its surface; a larger radius or a better centre (public knowledge, not X) would keep them.",
+                ClippingWarning,
+                stacklevel=3,
+            )
+
+    @staticmethod
+    def _trivial_cost(X: np.ndarray, params: ProtocolParams) -> float:
+        """k-means cost of the trivial answer, every centre at the public centre (clipped rows)."""
+        c = np.zeros(X.shape[1]) if params.center is None else np.asarray(params.center)
+        total = 0.0
+        for s in range(0, X.shape[0], 65536):
+            Y = _to_unit_ball(X[s:s + 65536], c, params.radius)
+            total += float(np.einsum("ij,ij->", Y, Y))
+        return total * params.radius**2
 
     def _check_fitted(self):
         if not hasattr(self, "cluster_centers_"):
@@ -228,7 +299,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre for each row of ``X`` (shape (n,), int64)."""
         self._check_fitted()
-        X = check_points(X, name="X")
+        X = _checked_points(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {self.n_features_in_}.")
         return self._nearest(X)
@@ -240,7 +311,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
     def score(self, X, y=None) -> float:
         """Negative k-means cost of ``X`` with the fitted centres (sklearn convention)."""
         self._check_fitted()
-        X = check_points(X, name="X")
+        X = _checked_points(X)
         d2 = _sq_distances(X, self.cluster_centers_)
         return -float(np.maximum(d2.min(axis=1), 0.0).sum())
 
@@ -257,13 +328,18 @@ class LocalDPKMeans(_PrivateKMeansBase):
     ----------
     n_clusters : int, default=8
         k.
-    epsilon : float, default=1.0
+    epsilon : float in (0, 64], default=1.0
         Local privacy budget per user (rounded down to a multiple of 2^-20; the value
         actually spent is ``report_["epsilon"]``; see
         :mod:`~bigclust.private._accounting`).
-    radius, center : float, array-like (d,) or None, default=1.0, None
-        Public bound on the data: rows are mapped by ``(x - center)/radius`` and clipped
-        to the unit ball. They must come from public knowledge, not from ``X``.
+    radius : float or "unit"
+        Required public bound on ``||x - center||`` (there is no default: ``fit`` raises
+        without it). Rows are mapped by ``(x - center)/radius`` and clipped to the unit
+        ball; ``fit`` warns (:class:`~bigclust.private.ClippingWarning`) with the share of
+        rows clipped. ``"unit"`` means radius 1 (data already in the unit ball). It must
+        come from public knowledge, not from ``X``.
+    center : array-like (d,) or None, default=None
+        Public centre of that ball (None: the origin).
     n_levels : int, default=12
         Tree depth T (1 to 63).
     tree : {"simhash", "net"}, default="simhash"
@@ -330,6 +406,11 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     ``(epsilon, delta)``; for small n no amplification applies and eps0 = epsilon,
     delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`).
 
+    This is generic amplification of the local report: its additive error still grows
+    like ``sqrt(n)``. It is **not** the shuffle-model protocol of the paper's Theorem 2
+    (Appendix C: shuffle-DP histogram and vector summation, whose error does not grow with
+    n), which this package does not implement.
+
     Parameters
     ----------
     n_clusters : int, default=8
@@ -364,7 +445,7 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
         *,
         epsilon: float = 1.0,
         delta: float = 1e-6,
-        radius: float = 1.0,
+        radius: float | str | None = None,
         center=None,
         n_levels: int = 12,
         tree: str = "simhash",

@@ -338,6 +338,29 @@ class DuchiVector:
         g *= sign[:, None]
         return g
 
+    # The server aggregates t * g on the fixed-point grid 2^-24 (|g| < 6, so one term is
+    # below 2^27 and a bucket holds 2^36 reports before an int64 could overflow): integer
+    # sums are exact, hence the same whatever the order of the reports or the sharding.
+    # The grid is as fine as float32's own resolution near |g| = 1.
+    _FIXED_BITS = 24
+
+    def decode_fixed(self, payload: np.ndarray, bits: np.ndarray, dim: int) -> np.ndarray:
+        """Integer contributions (n, dim), as float32 holding exact integers below 2^27.
+
+        ``unit() * decode_fixed`` estimates like :meth:`decode`. Scaling a float32 by 2^24
+        is exact and ``rint`` of the result is an integer the float32 represents exactly,
+        so sums of up to 2^26 of them in float64 are exact too (the decoder sums chunks of
+        2^15 reports in float64, then adds them to int64 aggregates).
+        """
+        g = gaussian_from_seeds(payload, dim)
+        g *= np.float32(1 << self._FIXED_BITS)
+        np.rint(g, out=g)
+        g[~np.asarray(bits, dtype=bool)] *= np.float32(-1.0)
+        return g
+
+    def unit(self, dim: int) -> float:
+        return self.scale() / float(1 << self._FIXED_BITS)
+
 
 @dataclass(frozen=True)
 class CoordinateVector:
@@ -365,6 +388,16 @@ class CoordinateVector:
         val = np.where(bits, 1.0, -1.0) * (_c_eps(self.epsilon) * dim)
         out[np.arange(n), payload.astype(np.int64)] = val
         return out
+
+    def decode_fixed(self, payload: np.ndarray, bits: np.ndarray, dim: int) -> np.ndarray:
+        """Integer contributions (n, dim) as float32: +-1 at the reported coordinate."""
+        n = payload.shape[0]
+        out = np.zeros((n, dim), dtype=np.float32)
+        out[np.arange(n), payload.astype(np.int64)] = np.where(bits, 1.0, -1.0)
+        return out
+
+    def unit(self, dim: int) -> float:
+        return _c_eps(self.epsilon) * dim
 
 
 HISTOGRAM_MECHANISMS = {"hadamard": (1, HadamardResponse), "olh": (2, LinearHashOLH)}

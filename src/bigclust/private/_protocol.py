@@ -5,17 +5,19 @@ Encoder (client, Algorithm 3) and Decoder (server, Algorithm 4) share a
 randomness: SimHash hyperplanes or the random projection, and bucket hashes).
 The client path is NumPy only.
 
-Report format, version 1: 24 bytes per report, little-endian, no padding::
+Report format, version 2: 24 bytes per report, little-endian, no padding::
 
     offset size type   field
-    0      1    uint8  format version (= 1)
+    0      1    uint8  format version (= 2)
     1      1    uint8  histogram level l_h (one of the public histogram levels)
     2      1    uint8  vector level l_v (one of the public vector levels)
     3      1    uint8  flags: bit 1 = vector bit; "hadamard": bit 0 = histogram bit
                        (1 means +1), bits 2-7 zero; "olh": bit 0 zero, bits 2-7 = the
                        randomised hash value w < g
-    4      4    uint32 parameter fingerprint (first 4 bytes of SHA-256 of the public
-                       parameters and seed; lets a server reject foreign reports)
+    4      4    uint32 parameter fingerprint (first 4 bytes, little-endian, of the
+                       SHA-256 of the canonical text of every public parameter and the
+                       seed, :meth:`ProtocolParams.canonical`; lets a server reject
+                       foreign reports)
     8      4    uint32 "hadamard": histogram row r_h, uniform on the level's bucket
                        domain; "olh": the hash seed, uniform on [0, 2^32)
     12     4    uint32 vector row r_v, uniform on the level's bucket domain
@@ -26,26 +28,53 @@ Every field is either public (version, fingerprint), drawn independently of the 
 (levels, rows, seeds), or a randomised response. The histogram bit / OLH value and the
 vector bit are the only data-dependent fields and each is an exact randomised response
 with eps_h resp. eps_v: the report is (eps_h + eps_v)-LDP (basic composition).
+
+Version 2 derives all public randomness from ``public_seed`` with SHA-256 in counter mode
+(:mod:`bigclust.private._public`) instead of NumPy's generator, so reports of version 1
+are refused. docs/private.md ("Protocol specification") is the byte-for-byte reference.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
+from . import _public
 from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS, fwht
 from ._accounting import default_histogram_share, split_epsilon
 from ._random import RandomSource
 from ._trees import LatticeNetTree, SimHashTree, build_net_tree
 
-__all__ = ["ProtocolParams", "Encoder", "Decoder", "DecodeResult", "REPORT_DTYPE", "REPORT_SIZE", "FORMAT_VERSION"]
+__all__ = [
+    "ProtocolParams",
+    "Encoder",
+    "Decoder",
+    "DecodeResult",
+    "REPORT_DTYPE",
+    "REPORT_SIZE",
+    "FORMAT_VERSION",
+    "MAX_EPSILON",
+    "PrivateUtilityWarning",
+    "ClippingWarning",
+]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Largest accepted local budget: beyond it randomised response keeps the true value with
+# probability 1 - e^-64 (no privacy left), and exp(epsilon) would overflow a float.
+MAX_EPSILON = 64.0
+
+
+class PrivateUtilityWarning(UserWarning):
+    """The release will be poor: k beyond what the coreset supports, or noise above the trivial answer."""
+
+
+class ClippingWarning(UserWarning):
+    """Rows lie outside the public ball and were clipped to it (simulation estimators only)."""
 REPORT_DTYPE = np.dtype(
     [
         ("version", "u1"),
@@ -60,6 +89,19 @@ REPORT_DTYPE = np.dtype(
 )
 REPORT_SIZE = REPORT_DTYPE.itemsize  # 24
 _MAX_NET_DIM = 6
+
+
+def _as_float_array(values, what: str = "points") -> np.ndarray:
+    """np.asarray(values, float64) whose error never carries the offending value.
+
+    NumPy's message quotes it ("could not convert string to float: '...'"), so the
+    error is raised outside the ``except`` block: no message, cause or context holds it.
+    """
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise ValueError(f"{what} must be numeric (the offending value is not shown).")
 
 
 @dataclass(frozen=True)
@@ -115,9 +157,11 @@ class ProtocolParams:
         The frequency oracle: Hadamard randomised response (default) or optimal local
         hashing with GF(2)-linear hashes (same counter array and FWHT; lower variance
         when eps_h >~ 1: 0.79x HRR's at eps_h = 1, 0.42x at 2; identical below ~0.5).
-    radius : float
-        Public bound: users' points are mapped by ``(x - center) / radius`` and then
-        clipped to the unit ball. Must not be computed from the private data.
+    radius : float or "unit"
+        Required public bound: users' points are mapped by ``(x - center) / radius`` and
+        then clipped to the unit ball. Must not be computed from the private data.
+        ``"unit"`` states that the data already lie in the unit ball around ``center``
+        (radius 1). There is no silent default: a wrong bound clips real data.
     center : tuple of float or None
         Public centre (default: the origin).
     projection_dim : int or None
@@ -136,7 +180,7 @@ class ProtocolParams:
     histogram_share: float | None = None
     vector_mechanism: str = "duchi"
     histogram_mechanism: str = "hadamard"
-    radius: float = 1.0
+    radius: float | str | None = None
     center: tuple | None = None
     projection_dim: int | None = None
     projection_scale: float | None = None
@@ -146,6 +190,8 @@ class ProtocolParams:
 
         check_int(self.n_features, "n_features", low=1)
         check_positive(self.epsilon, "epsilon")
+        if not float(self.epsilon) <= MAX_EPSILON:
+            raise ValueError(f"epsilon must be at most {MAX_EPSILON:g} (a larger local budget gives no privacy).")
         check_int(self.n_levels, "n_levels", low=1, high=63)
         if self.tree not in ("simhash", "net"):
             raise ValueError(f"tree must be 'simhash' or 'net', got {self.tree!r}.")
@@ -157,11 +203,24 @@ class ProtocolParams:
             raise ValueError(f"vector_mechanism must be one of {sorted(VECTOR_MECHANISMS)}, got {self.vector_mechanism!r}.")
         if self.histogram_mechanism not in HISTOGRAM_MECHANISMS:
             raise ValueError(f"histogram_mechanism must be one of {sorted(HISTOGRAM_MECHANISMS)}, got {self.histogram_mechanism!r}.")
+        if self.radius is None:
+            raise ValueError(
+                "radius is required: a public bound on ||x - center|| (not computed from the data), "
+                "or 'unit' for points already in the unit ball."
+            )
+        if isinstance(self.radius, str):
+            if self.radius != "unit":
+                raise ValueError("radius must be a positive number or 'unit'.")
+            object.__setattr__(self, "radius", 1.0)
         check_positive(self.radius, "radius")
+        if not math.isfinite(float(self.radius)):
+            raise ValueError("radius must be finite.")
+        object.__setattr__(self, "radius", float(self.radius))
         if self.center is not None:
-            c = np.asarray(self.center, dtype=np.float64)
+            c = _as_float_array(self.center, what="center")
             if c.shape != (self.n_features,) or not np.isfinite(c).all():
                 raise ValueError(f"center must be {self.n_features} finite numbers.")
+            object.__setattr__(self, "center", tuple(float(v) + 0.0 for v in c))
         if self.projection_dim is not None:
             check_int(self.projection_dim, "projection_dim", low=1, high=min(self.n_features, _MAX_NET_DIM))
         if self.projection_scale is not None:
@@ -239,20 +298,60 @@ class ProtocolParams:
             lam = 1.0
         return dp, lam
 
+    def canonical(self, public_seed: int) -> bytes:
+        """The canonical text of every public parameter and the seed (UTF-8 bytes).
+
+        One ``key=value`` line per parameter, each ending in ``\\n``, in this order:
+        ``bigclust-private-params`` (a header line without ``=``), ``format``,
+        ``n_features``, ``epsilon``, ``histogram_share``, ``epsilon_histogram``,
+        ``epsilon_vector``, ``n_levels``, ``tree``, ``bucket_bits``, ``histogram_levels``,
+        ``vector_levels``, ``histogram_mechanism``, ``vector_mechanism``, ``radius``,
+        ``center``, ``projection_dim``, ``projection_scale``, ``public_seed``. Integers in
+        decimal; floats as the 16 lower-case hex digits of their IEEE 754 binary64 bit
+        pattern (big-endian; -0.0 written as 0.0); exact budgets as ``num/den``; level
+        lists comma-separated; ``center`` "none" or comma-separated floats;
+        ``projection_dim``/``projection_scale`` the resolved values for the net tree,
+        "none" for SimHash. Derived values (levels, share, budgets) are the resolved ones,
+        so two spellings of the same protocol have the same text.
+        """
+        seed = _public._check_seed(public_seed)
+        eps_h, eps_v = self.epsilons()
+        fh = _public.float_hex
+        if self.tree == "net":
+            dp, lam = self.net_dims()
+            proj = (str(dp), fh(lam))
+        else:
+            proj = ("none", "none")
+        lines = [
+            "bigclust-private-params",
+            f"format={FORMAT_VERSION}",
+            f"n_features={int(self.n_features)}",
+            f"epsilon={fh(self.epsilon)}",
+            f"histogram_share={fh(self.resolved_histogram_share())}",
+            f"epsilon_histogram={eps_h.numerator}/{eps_h.denominator}",
+            f"epsilon_vector={eps_v.numerator}/{eps_v.denominator}",
+            f"n_levels={int(self.n_levels)}",
+            f"tree={self.tree}",
+            f"bucket_bits={int(self.bucket_bits)}",
+            "histogram_levels=" + ",".join(str(v) for v in self.resolved_histogram_levels()),
+            "vector_levels=" + ",".join(str(v) for v in self.resolved_vector_levels()),
+            f"histogram_mechanism={self.histogram_mechanism}",
+            f"vector_mechanism={self.vector_mechanism}",
+            f"radius={fh(self.radius)}",
+            "center=" + ("none" if self.center is None else ",".join(fh(c) for c in self.center)),
+            f"projection_dim={proj[0]}",
+            f"projection_scale={proj[1]}",
+            f"public_seed={seed}",
+        ]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def digest(self, public_seed: int) -> bytes:
+        """SHA-256 of :meth:`canonical` (32 bytes): identifies the protocol instance."""
+        return hashlib.sha256(self.canonical(public_seed)).digest()
+
     def fingerprint(self, public_seed: int) -> int:
-        d = asdict(self)
-        d["center"] = None if self.center is None else [float(c) for c in self.center]
-        d["vector_levels"] = list(self.resolved_vector_levels())
-        d["histogram_levels"] = list(self.resolved_histogram_levels())
-        d["histogram_share"] = self.resolved_histogram_share()
-        blob = json.dumps({"params": d, "seed": int(public_seed), "format": FORMAT_VERSION}, sort_keys=True)
-        return int.from_bytes(hashlib.sha256(blob.encode()).digest()[:4], "little")
-
-
-def _check_seed(public_seed) -> int:
-    if isinstance(public_seed, bool) or not isinstance(public_seed, (int, np.integer)) or public_seed < 0:
-        raise TypeError("public_seed must be a non-negative integer.")
-    return int(public_seed)
+        """The report's 32-bit fingerprint: the first 4 bytes of :meth:`digest`, little-endian."""
+        return int.from_bytes(self.digest(public_seed)[:4], "little")
 
 
 class _Public:
@@ -260,13 +359,14 @@ class _Public:
 
     def __init__(self, params: ProtocolParams, public_seed: int):
         self.params = params
-        self.seed = _check_seed(public_seed)
-        rng = np.random.default_rng([self.seed, 0x707269766B6D])
+        self.seed = _public._check_seed(public_seed)
         p = params
         self.center = np.zeros(p.n_features) if p.center is None else np.asarray(p.center, dtype=np.float64)
         if p.tree == "simhash":
-            planes = rng.standard_normal((p.n_levels, p.n_features))
-            mult = rng.integers(0, 2**63, size=p.n_levels + 1, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+            # integer hyperplanes (centred Irwin-Hall sums, ~2^32 N(0, 1)); the scaling by
+            # 2^-32 is exact, so every platform holds the same float64 matrix
+            planes = _public.hyperplanes(self.seed, p.n_levels, p.n_features).astype(np.float64) * 2.0**-32
+            mult = _public.multipliers(self.seed, p.n_levels + 1)
             self.tree = SimHashTree(planes, mult, p.bucket_bits)
             self.projection = None
             self.scale = 1.0
@@ -275,10 +375,9 @@ class _Public:
             if dp == p.n_features and p.projection_dim in (None, p.n_features):
                 self.projection = None
             else:
-                q, _ = np.linalg.qr(rng.standard_normal((p.n_features, dp)))
-                self.projection = q.T  # (d', d), orthonormal rows: a random d'-dim subspace
+                self.projection = _public.projection(self.seed, dp, p.n_features)  # (d', d), orthonormal rows
             self.scale = lam
-            self.tree = LatticeNetTree(p.n_levels, dp, p.bucket_bits, int(rng.integers(0, 2**63)))
+            self.tree = LatticeNetTree(p.n_levels, dp, p.bucket_bits, _public.net_key(self.seed))
         self.eps_h, self.eps_v = p.epsilons()
         self.hist_mech = HISTOGRAM_MECHANISMS[p.histogram_mechanism][1](self.eps_h)
         self.vec_code, vec_cls = VECTOR_MECHANISMS[p.vector_mechanism]
@@ -337,10 +436,7 @@ class Encoder:
         return self.params.epsilon_spent
 
     def _check(self, X) -> np.ndarray:
-        try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("points must be numeric.") from None
+        X = _as_float_array(X)
         d = self.params.n_features
         if X.ndim != 2 or X.shape[1] != d:
             raise ValueError(f"points must have shape (n, {d}), got shape {X.shape}.")
@@ -350,7 +446,8 @@ class Encoder:
 
     def encode(self, x) -> bytes:
         """Encode one user's point ``x`` (shape (d,)) into one 24-byte report."""
-        x = np.asarray(x, dtype=np.float64) if not isinstance(x, np.ndarray) else x
+        if not isinstance(x, np.ndarray):
+            x = _as_float_array(x)
         if x.ndim != 1:
             raise ValueError(f"encode() takes one point of shape ({self.params.n_features},); use encode_batch for many.")
         return self.encode_batch(x[None, :])
@@ -434,7 +531,7 @@ class DecodeResult:
 
 
 class Decoder:
-    """Server side of the protocol (Algorithm 4) with bounded-memory aggregation.
+    """Server side of the protocol (Algorithm 4) with bounded-memory, mergeable aggregation.
 
     Parameters
     ----------
@@ -443,12 +540,22 @@ class Decoder:
 
     Notes
     -----
-    :meth:`add` folds any number of report batches into fixed-size aggregates:
-    per level, one counter per bucket (histogram) and one d-vector per bucket (vector
-    sums, for the vector levels). Memory does not depend on the number of reports.
+    :meth:`add` folds any number of report batches into fixed-size integer aggregates:
+    per histogram level, one counter per bucket; per vector level, one d-vector of
+    fixed-point sums per bucket (see ``DuchiVector.decode_fixed``). Memory does not
+    depend on the number of reports. The aggregates are exact integers, so
+    :meth:`merge` of decoders that saw disjoint shards of the reports equals, bit for
+    bit, one decoder that saw them all; :meth:`to_bytes` / :meth:`from_bytes` move an
+    aggregate between servers (a versioned format, not pickle; docs/private.md).
+
+    Where a deployment authenticates its clients, ``add(reports, client_ids=...)``
+    records a 16-byte digest of every id and refuses a report from an id already seen
+    (a replayed or duplicated client); this set grows with the number of clients.
     """
 
     _CHUNK = 1 << 15
+    _MAGIC = b"BCPRVDEC"
+    _SERIAL_VERSION = 1
 
     def __init__(self, params: ProtocolParams, public_seed: int):
         if not isinstance(params, ProtocolParams):
@@ -456,6 +563,7 @@ class Decoder:
         self.params = params
         self.public_seed = public_seed
         self._pub = _Public(params, public_seed)
+        self._digest = params.digest(self._pub.seed)
         T = params.n_levels
         dom = self._pub.tree.domain_sizes(np.arange(T + 1)).astype(np.int64)
         self._hdom = dom
@@ -467,15 +575,17 @@ class Decoder:
         vl = self._pub.vector_levels
         self._vidx = {int(lv): i for i, lv in enumerate(vl)}
         self._voff = np.concatenate([[0], np.cumsum(dom[vl])])
-        self._vsum = np.zeros((int(self._voff[-1]), params.n_features), dtype=np.float64)
+        self._vsum = np.zeros((int(self._voff[-1]), params.n_features), dtype=np.int64)
         self._vcount = np.zeros(T + 1, dtype=np.int64)
         self._vlut = np.zeros(T + 1, dtype=np.int64)  # level -> offset of its block in _vsum
         for lv, i in self._vidx.items():
             self._vlut[lv] = self._voff[i]
+        self._ids: set | None = None  # None until the first add; then a set iff ids are used
+        self._ids_mode: bool | None = None
         self.n_reports_ = 0
 
     def aggregate_nbytes(self) -> int:
-        """Bytes held by the aggregates (independent of the number of reports)."""
+        """Bytes held by the aggregates (independent of the number of reports; client ids excluded)."""
         return self._hsum.nbytes + self._hcount.nbytes + self._vsum.nbytes + self._vcount.nbytes
 
     def _validate(self, r: np.ndarray) -> None:
@@ -498,31 +608,213 @@ class Decoder:
         if not ok.all():
             raise ValueError(f"{np.count_nonzero(~ok)} report(s) have out-of-range fields.")
 
-    def add(self, reports) -> "Decoder":
+    @staticmethod
+    def _id_key(client_id) -> bytes:
+        if isinstance(client_id, str):
+            raw = b"s" + client_id.encode("utf-8")
+        elif isinstance(client_id, (bytes, bytearray, memoryview)):
+            raw = b"b" + bytes(client_id)
+        elif isinstance(client_id, (int, np.integer)) and not isinstance(client_id, bool):
+            raw = b"i" + str(int(client_id)).encode("ascii")
+        else:
+            raise TypeError("client ids must be str, bytes or int.")
+        return hashlib.sha256(b"bigclust/private/v2/client-id/" + raw).digest()[:16]
+
+    def _check_ids_mode(self, use_ids: bool) -> None:
+        if self._ids_mode is not None and self._ids_mode != use_ids:
+            raise ValueError(
+                "this decoder " + ("checks client ids: every batch needs client_ids." if self._ids_mode
+                                   else "was fed without client ids: it cannot check them now.")
+            )
+
+    def add(self, reports, client_ids=None) -> "Decoder":
         """Fold a batch of reports (bytes, list of bytes or REPORT_DTYPE array) into the aggregates.
+
+        Parameters
+        ----------
+        reports : bytes, list of bytes or ndarray of REPORT_DTYPE
+        client_ids : sequence of str, bytes or int, optional
+            One authenticated id per report. When given (and it must then be given for
+            every batch), a report whose id was already seen, or that repeats within
+            the batch, makes the whole batch fail: nothing is added.
 
         The whole batch is validated before anything is added.
         """
         r = parse_reports(reports)
         self._validate(r)
+        use_ids = client_ids is not None
+        self._check_ids_mode(use_ids)
+        keys = None
+        if use_ids:
+            try:
+                ids = list(client_ids)
+            except TypeError:
+                raise TypeError("client_ids must be a sequence with one id per report.") from None
+            if len(ids) != r.shape[0]:
+                raise ValueError(f"client_ids has {len(ids)} entries for {r.shape[0]} reports.")
+            keys = [self._id_key(c) for c in ids]
+            fresh = set(keys)
+            repeats = len(keys) - len(fresh) + (len(fresh & self._ids) if self._ids else 0)
+            if repeats:
+                raise ValueError(f"{repeats} report(s) come from client ids already seen (replays); nothing was added.")
         d = self.params.n_features
         for start in range(0, r.shape[0], self._CHUNK):
             c = r[start:start + self._CHUNK]
             hl = c["hlevel"].astype(np.int64)
             rows, signs = self._pub.hist_mech.terms(c["hrow"].astype(np.uint64), c["flags"], self._hdom[hl])
             key = self._hlut[hl][:, None] + rows
-            self._hsum += np.bincount(key.ravel(), weights=signs.ravel(), minlength=self._hsum.shape[0]).astype(np.int64)
+            self._hsum += np.rint(np.bincount(key.ravel(), weights=signs.ravel(), minlength=self._hsum.shape[0])).astype(np.int64)
             self._hcount += np.bincount(hl, minlength=self._hcount.shape[0])
             vl = c["vlevel"].astype(np.int64)
             self._vcount += np.bincount(vl, minlength=self._vcount.shape[0])
             vkey = self._vlut[vl] + c["vrow"].astype(np.int64)
-            Z = self._pub.vec_mech.decode(c["payload"], (c["flags"] & 2).astype(bool), d)
+            Z = self._pub.vec_mech.decode_fixed(c["payload"], (c["flags"] & 2).astype(bool), d)
             order = np.argsort(vkey, kind="stable")
             sk = vkey[order]
             starts = np.flatnonzero(np.concatenate([[True], sk[1:] != sk[:-1]]))
-            self._vsum[sk[starts]] += np.add.reduceat(Z[order], starts, axis=0)
+            # integer-valued float32 terms below 2^27, at most 2^15 per chunk: the float64
+            # sums are exact integers, so the int64 aggregates do not depend on the order
+            self._vsum[sk[starts]] += np.add.reduceat(Z[order], starts, axis=0, dtype=np.float64).astype(np.int64)
         self.n_reports_ += int(r.shape[0])
+        if self._ids_mode is None:
+            self._ids_mode = use_ids
+            self._ids = set() if use_ids else None
+        if keys is not None:
+            self._ids.update(keys)
         return self
+
+    # ---- sharding -------------------------------------------------------------------
+    def merge(self, other: "Decoder") -> "Decoder":
+        """Add the aggregates of ``other`` (same parameters and seed) into this decoder.
+
+        The result equals, exactly, one decoder fed both decoders' reports. With client
+        ids, an id seen by both decoders is a replay across shards and is refused.
+        Returns self.
+        """
+        if not isinstance(other, Decoder):
+            raise TypeError("merge() takes a Decoder.")
+        if other is self:
+            raise ValueError("cannot merge a decoder with itself (every report would count twice).")
+        if other._digest != self._digest:
+            raise ValueError("cannot merge decoders built with different public parameters or public seed.")
+        if other.n_reports_ == 0:
+            return self
+        self._check_ids_mode(bool(other._ids_mode))
+        if other._ids_mode:
+            both = len(self._ids & other._ids) if self._ids else 0
+            if both:
+                raise ValueError(f"{both} client id(s) appear in both decoders (replays across shards); nothing was merged.")
+        self._hsum += other._hsum
+        self._hcount += other._hcount
+        self._vsum += other._vsum
+        self._vcount += other._vcount
+        self.n_reports_ += other.n_reports_
+        if self._ids_mode is None:
+            self._ids_mode = other._ids_mode
+            self._ids = set() if other._ids_mode else None
+        if other._ids_mode:
+            self._ids |= other._ids
+        return self
+
+    def to_bytes(self) -> bytes:
+        """The aggregates in the versioned binary format of docs/private.md (no pickle).
+
+        Layout (little-endian): magic ``b"BCPRVDEC"``; uint16 serialisation version (1);
+        uint16 report format version; the 32-byte :meth:`ProtocolParams.digest`; uint64
+        number of reports; int64 ``hcount[T+1]``; int64 ``vcount[T+1]``; uint64 length
+        and int64 values of the histogram counters; uint64 rows, uint64 columns and int64
+        values (row-major) of the vector sums; uint8 id mode (0 unknown, 1 no ids, 2 ids);
+        uint64 number of id digests and the sorted 16-byte digests; finally the SHA-256 of
+        everything before it.
+        """
+        T1 = self.params.n_levels + 1
+        parts = [
+            self._MAGIC,
+            np.array([self._SERIAL_VERSION, FORMAT_VERSION], dtype="<u2").tobytes(),
+            self._digest,
+            np.array([self.n_reports_], dtype="<u8").tobytes(),
+            self._hcount.astype("<i8").tobytes(),
+            self._vcount.astype("<i8").tobytes(),
+            np.array([self._hsum.shape[0]], dtype="<u8").tobytes(),
+            self._hsum.astype("<i8").tobytes(),
+            np.array(self._vsum.shape, dtype="<u8").tobytes(),
+            self._vsum.astype("<i8").tobytes(),
+        ]
+        assert self._hcount.shape[0] == T1
+        mode = 0 if self._ids_mode is None else (2 if self._ids_mode else 1)
+        ids = sorted(self._ids) if self._ids else []
+        parts += [bytes([mode]), np.array([len(ids)], dtype="<u8").tobytes(), b"".join(ids)]
+        body = b"".join(parts)
+        return body + hashlib.sha256(body).digest()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, params: ProtocolParams, public_seed: int) -> "Decoder":
+        """Rebuild a decoder from :meth:`to_bytes` output; ``params`` and ``public_seed`` must match it."""
+        dec = cls(params, public_seed)
+        data = bytes(data)
+        bad = ValueError("not a bigclust private decoder aggregate, or it is corrupted.")
+        if len(data) < 8 + 4 + 32 + 8 + 32 or data[:8] != cls._MAGIC:
+            raise bad
+        if hashlib.sha256(data[:-32]).digest() != data[-32:]:
+            raise bad
+        ser, fmt = np.frombuffer(data, dtype="<u2", count=2, offset=8)
+        if int(ser) != cls._SERIAL_VERSION or int(fmt) != FORMAT_VERSION:
+            raise ValueError(f"unsupported aggregate version (this decoder reads serialisation {cls._SERIAL_VERSION}, "
+                             f"report format {FORMAT_VERSION}).")
+        if data[12:44] != dec._digest:
+            raise ValueError("the aggregate was made with different public parameters or public seed.")
+        pos = 44
+        body = data[:-32]
+
+        def take(dtype, count):
+            nonlocal pos
+            size = np.dtype(dtype).itemsize * count
+            if pos + size > len(body):
+                raise bad
+            out = np.frombuffer(body, dtype=dtype, count=count, offset=pos)
+            pos += size
+            return out
+
+        T1 = params.n_levels + 1
+        n = int(take("<u8", 1)[0])
+        hcount = take("<i8", T1)
+        vcount = take("<i8", T1)
+        hlen = int(take("<u8", 1)[0])
+        if hlen != dec._hsum.shape[0]:
+            raise bad
+        hsum = take("<i8", hlen)
+        rows, cols = (int(v) for v in take("<u8", 2))
+        if (rows, cols) != dec._vsum.shape:
+            raise bad
+        vsum = take("<i8", rows * cols).reshape(rows, cols)
+        mode = int(take("u1", 1)[0])
+        nid = int(take("<u8", 1)[0])
+        if mode not in (0, 1, 2) or (nid and mode != 2) or len(body) - pos != 16 * nid:
+            raise bad
+        raw = take("u1", 16 * nid).tobytes()
+        if hcount.sum() != n or vcount.sum() != n or (hcount < 0).any() or (vcount < 0).any():
+            raise bad
+        dec.n_reports_ = n
+        dec._hcount[:] = hcount
+        dec._vcount[:] = vcount
+        dec._hsum[:] = hsum
+        dec._vsum[:] = vsum
+        dec._ids_mode = None if mode == 0 else mode == 2
+        dec._ids = {raw[i:i + 16] for i in range(0, len(raw), 16)} if mode == 2 else None
+        return dec
+
+    def expected_noise_floor(self, n_clusters: int) -> float:
+        """Heuristic floor on the extra k-means cost the vector channel adds (data units).
+
+        ``k^2 |V| E||Z||^2 radius^2``: a centre estimated from the vector sums of a
+        cluster of ``n/k`` users in one bucket has squared error about
+        ``n^2 / n_v E||Z||^2 / (n/k)^2`` (``n_v = n / |V|`` reports per vector level,
+        ``E||Z||^2`` one report's noise: ``C^2 (pi/2) d`` for "duchi", ``C^2 d^2`` for
+        "coordinate", ``C = (e^eps_v + 1)/(e^eps_v - 1)``), and its ``n/k`` users pay it:
+        ``k^2 |V| E||Z||^2`` over the k clusters, whatever n is. Public quantities only.
+        """
+        V = self._pub.vector_levels.shape[0]
+        return float(n_clusters) ** 2 * V * self._pub.vec_mech.report_variance(self.params.n_features) * self.params.radius**2
 
     # ---- oracles ------------------------------------------------------------------
     def _hist_scale_sigma(self, level: int) -> tuple[float, float]:
@@ -548,8 +840,8 @@ class Decoder:
         block = self._vsum[int(self._voff[i]):int(self._voff[i + 1])]
         nv = int(self._vcount[level])
         if nv == 0:
-            return np.zeros_like(block)
-        return (self.n_reports_ / nv) * fwht(block)
+            return np.zeros(block.shape, dtype=np.float64)
+        return (self.n_reports_ / nv) * self._pub.vec_mech.unit(self.params.n_features) * fwht(block)
 
     def _vector_noise(self, level: int) -> float:
         """E||v~_y - v_y||^2 of one bucket's vector-sum estimate at ``level`` (upper bound).
@@ -620,6 +912,20 @@ class Decoder:
             positives whose position would be noise. Post-processing; 0 disables it.
         random_state : int, Generator or None
             Randomness of that k-means (not of the privacy mechanisms).
+
+        Returns
+        -------
+        DecodeResult
+            ``cluster_centers`` has ``min(n_clusters, coreset size)`` rows from the
+            coreset (the public centre when the coreset is empty) and, when the coreset
+            is smaller than ``n_clusters``, one more: the public centre, so that no point
+            pays more than the trivial answer would charge it
+            (``info["public_centre_added"]``). Never more centres than the coreset
+            supports, plus that one. A
+            :class:`PrivateUtilityWarning` says so, and another one when
+            :meth:`expected_noise_floor` exceeds ``n radius^2`` (the most the trivial
+            answer can cost). ``info`` states ``n_clusters_requested``, ``n_centers``,
+            ``n_distinct_centers`` and ``expected_noise_floor``.
         """
         from sklearn.cluster import KMeans
 
@@ -698,7 +1004,37 @@ class Decoder:
             "histogram_levels": pub.histogram_levels.tolist(),
             "histogram_sigma_per_level": [self._hist_scale_sigma(int(lv))[1] for lv in pub.histogram_levels],
         }
-        centers_unit = np.zeros((k, d))
+        # Guard rails (public quantities only): never more centres than coreset points,
+        # and a warning when the vector noise alone would cost more than the trivial
+        # answer (every centre at the public centre) could, n radius^2.
+        m = sum(int(pp.shape[0]) for pp in rep_pos)
+        k_eff = max(1, min(k, m))
+        # A spare slot (k > m >= 1) gets the public centre, i.e. the trivial answer: every
+        # point then pays at most what the trivial answer charges it, so a small coreset
+        # cannot make the release worse than answering the public centre. Public
+        # information, so post-processing.
+        add_public = 1 <= m < k
+        floor = self.expected_noise_floor(k)
+        info["n_clusters_requested"] = k
+        info["expected_noise_floor"] = floor
+        if k_eff < k:
+            warnings.warn(
+                f"n_clusters={k} but the private coreset has only {m} point(s): returning {k_eff} centre(s)"
+                + (" and the public centre" if add_public else " (the public centre)" if m == 0 else "")
+                + ". More reports, a larger epsilon or a smaller k would support more.",
+                PrivateUtilityWarning,
+                stacklevel=2,
+            )
+        if floor > n * self.params.radius**2:
+            warnings.warn(
+                f"the expected noise floor of the centres (k^2 |V| E||Z||^2 radius^2 = {floor:.3g}) exceeds "
+                f"n radius^2 = {n * self.params.radius**2:.3g}, the most the trivial answer (every centre at the "
+                "public centre) can cost: expect no better than the trivial answer. Use fewer clusters, a larger "
+                "epsilon or more users.",
+                PrivateUtilityWarning,
+                stacklevel=2,
+            )
+        centers_unit = np.zeros((k_eff, d))
         if rep_pos:
             P = np.concatenate(rep_pos)
             W = np.concatenate(rep_w)
@@ -707,14 +1043,14 @@ class Decoder:
             N = np.concatenate(rep_noise)
             info["coreset_size"] = int(P.shape[0])
             info["coreset_weight"] = float(W.sum())
-            if P.shape[0] <= k:
+            if P.shape[0] <= k_eff:
                 labels = np.arange(P.shape[0])
                 km_centers = P
             else:
-                km = KMeans(n_clusters=k, n_init=n_init, random_state=int(rng.integers(2**31 - 1)))
+                km = KMeans(n_clusters=k_eff, n_init=n_init, random_state=int(rng.integers(2**31 - 1)))
                 km.fit(P, sample_weight=W)
                 labels, km_centers = km.labels_, km.cluster_centers_
-            for j in range(min(k, km_centers.shape[0])):
+            for j in range(min(k_eff, km_centers.shape[0])):
                 sel = (labels == j) & H
                 if sel.any():
                     # Algorithm 4 lines 7-17: centre from the vector-sum oracle, back to the
@@ -727,5 +1063,10 @@ class Decoder:
                     c = np.zeros(d)
                 nrm = np.linalg.norm(c)
                 centers_unit[j] = c / nrm if nrm > 1.0 else c
+        if add_public:
+            centers_unit = np.vstack([centers_unit, np.zeros((1, d))])
+        info["public_centre_added"] = bool(add_public)
         centers = centers_unit * self.params.radius + pub.center
+        info["n_centers"] = int(centers.shape[0])
+        info["n_distinct_centers"] = int(np.unique(centers, axis=0).shape[0])
         return DecodeResult(cluster_centers=centers, info=info)

@@ -59,6 +59,7 @@ class RandomSource:
     """
 
     def __init__(self, seed=None):
+        self._stream = None
         if seed is None:
             self._gen = None
         else:
@@ -66,12 +67,45 @@ class RandomSource:
                 raise TypeError(f"seed must be None, an int or a SeedSequence, got {type(seed).__name__}.")
             self._gen = np.random.Generator(np.random.PCG64(seed))
 
+    @classmethod
+    def test_stream(cls, seed: int) -> "RandomSource":
+        """A reproducible source whose bytes are the SHA-256 counter stream ``"private-test"``.
+
+        The bytes are those of :func:`bigclust.private._public.stream_bytes` with label
+        ``"private-test"`` and this seed, consumed in order: a client written in another
+        language can reproduce them, which is what the report test vectors of
+        docs/private.md use. NOT for deployment (``secure`` is False): the seed is
+        guessable.
+        """
+        from ._public import _check_seed
+
+        src = cls(0)
+        src._gen = None
+        src._stream = [_check_seed(seed), 0, b""]  # seed, next block, buffered bytes
+        return src
+
     @property
     def secure(self) -> bool:
         """True when the bytes come from the operating system's CSPRNG."""
-        return self._gen is None
+        return self._gen is None and self._stream is None
 
     def random_bytes(self, n: int) -> bytes:
+        if self._stream is not None:
+            import hashlib
+
+            from ._public import STREAM_PREFIX
+
+            seed, block, buf = self._stream
+            head = STREAM_PREFIX + b"private-test/" + seed.to_bytes(8, "little")
+            parts = [buf]
+            have = len(buf)
+            while have < n:
+                parts.append(hashlib.sha256(head + block.to_bytes(8, "little")).digest())
+                block += 1
+                have += 32
+            data = b"".join(parts)
+            self._stream = [seed, block, data[n:]]
+            return data[:n]
         return os.urandom(n) if self._gen is None else self._gen.bytes(n)
 
     def words(self, size: int) -> np.ndarray:

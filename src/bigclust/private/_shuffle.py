@@ -5,6 +5,10 @@ Encoder report, eps0 = eps_h + eps_v) and a trusted shuffler forwards the report
 a uniformly random order. The analyst sees the multiset of reports only. Our decoder
 uses nothing but order-independent aggregates, so it runs unchanged.
 
+This is generic amplification by shuffling of the one-report local protocol (its error
+grows like sqrt(n)), not the multi-message shuffle-model protocol of the paper's
+Theorem 2 / Appendix C, which is not implemented.
+
 The accounting (the central (epsilon, delta) of shuffled reports, and the largest
 eps0 within a target) lives in :mod:`~bigclust.private._accounting`;
 :func:`amplified_epsilon` and :func:`local_epsilon_for` are re-exported here.
