@@ -25,6 +25,21 @@ __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
 _POSITIVE = Interval(float, 0, None, closed="neither")
 _COUNT = Interval(int, 1, None)
+# Bounds that keep time and memory finite (issue 22); each message says why.
+_SCALE_RATIO = Interval(float, 1.001, 1000, why=(
+    "the sweep visits at most about (37 + ln(2 max(edge_factor, 1))) / ln(scale_ratio) scales, "
+    "some 40,000 at 1.001; 1000^32 must stay a float for the doubling search"))
+_EDGE_FACTOR = Interval(float, 0.25, 1000, why=(
+    "below 0.25 a hash bucket is over 16 times the longest accepted edge and the fit degrades silently "
+    "(150 times the planted cost measured at 1e-3)"))
+_APPROX_EPSILON = Interval(float, 1e-6, None, closed="left", why=(
+    "Algorithm 6 keeps about ln(cost range) / ln(1 + epsilon / (2 depth)) cost levels; finer "
+    "values need more levels than memory holds, and a tree needing over 1e8 levels is refused"))
+_DP_STEP = Interval(float, 1e-9, None, closed="left", why=(
+    "about ln(cost range) / ln(1 + dp_step) cost levels are kept; a tree needing over 1e8 is refused"))
+_HASHES = Interval(int, 1, 1024, why="the bucket keys take 8 bytes per point and hash function per scale")
+_PROJECTIONS = Interval(int, 1, 1024, why="projections per hash function, each computed for every point and scale")
+_BUCKET_WIDTH = Interval(float, 1e-3, 1e3, why="the hash bucket is bucket_width times the scale")
 
 
 class _LSHTreeBase(ClusterMixin, BaseEstimator):
@@ -33,14 +48,14 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_clusters": [_COUNT],
         "method": [Options(("auto", "exact", "approx"))],
-        "approx_epsilon": [_POSITIVE],
-        "dp_step": [_POSITIVE, NONE],
+        "approx_epsilon": [_APPROX_EPSILON],
+        "dp_step": [_DP_STEP, NONE],
         "refine": [Interval(int, 0, None), Options(("auto",))],
-        "n_hashes": [_COUNT],
-        "n_projections": [_COUNT],
-        "bucket_width": [_POSITIVE],
-        "scale_ratio": [Interval(float, 1, None, closed="neither")],
-        "edge_factor": [_POSITIVE],
+        "n_hashes": [_HASHES],
+        "n_projections": [_PROJECTIONS],
+        "bucket_width": [_BUCKET_WIDTH],
+        "scale_ratio": [_SCALE_RATIO],
+        "edge_factor": [_EDGE_FACTOR],
         "projection_dim": [_COUNT, NONE, Options(("auto",))],
         "candidates": [Options(("components", "two_hop"))],
         "engine": [Options(("local", "spark"))],
@@ -224,6 +239,8 @@ _PARAMS_DOC = """
     approx_epsilon : float, default=0.1
         Approximation parameter ``epsilon`` of Algorithm 6: the returned pruning
         costs at most ``(1 + approx_epsilon)`` times the optimal pruning of the tree.
+        At least 1e-6; a tree whose Algorithm 6 would keep over 1e8 cost levels
+        (0.75 GiB) is refused with the finest value that fits.
     dp_step : float or None, default=None
         Ratio ``epsilon'`` between consecutive cost levels of Algorithm 6. None
         uses ``approx_epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs
@@ -269,17 +286,21 @@ _PARAMS_DOC = """
         far fewer suffice in practice (see benchmarks/); more hashes give a tree
         closer to the single-linkage tree at more time and memory
         (``n * n_hashes * n_projections`` float32 projections are kept).
+        At most 1024.
     n_projections : int, default=10
-        ``m``: projections concatenated per hash function (Datar et al.; Section 5).
+        ``m``: projections concatenated per hash function (Datar et al.; Section 5);
+        at most 1024.
     bucket_width : float, default=4.0
-        ``r`` of the p-stable hash (Section 5).
+        ``r`` of the p-stable hash (Section 5), in [1e-3, 1e3].
     scale_ratio : float, default=1.1
-        Ratio of consecutive scales ``D_i`` (Section 5; the analysis uses 1.01).
+        Ratio of consecutive scales ``D_i`` (Section 5; the analysis uses 1.01),
+        in [1.001, 1000]: the number of scales grows like ``1 / ln(scale_ratio)``.
     edge_factor : float, default=2.0
         ``c`` of Algorithm 1: an LSH edge found at scale ``D`` is kept only when
         the two points are closer than ``c * D`` (checked exactly, so Lemma 3.5 (2)
         holds surely). Smaller values protect separated clusters from early
-        merges; larger ones connect clusters at smaller scales.
+        merges; larger ones connect clusters at smaller scales. In [0.25, 1000]:
+        below, buckets dwarf the accepted edges and the tree degrades.
     projection_dim : int, None or "auto", default="auto"
         Appendix C.7's Johnson-Lindenstrauss projection of the points that are
         hashed and distance-checked (node weights always use the original
@@ -319,6 +340,12 @@ _PARAMS_DOC = """
         Deprecated alias of ``approx_epsilon`` (``epsilon`` means a privacy
         budget elsewhere in bigclust); setting it warns and overrides
         ``approx_epsilon``; it will be removed in 0.3.
+
+    Data range: points whose largest column range is outside ``[2^-64, 2^64]``
+    (float32 hash projections) or weights summing outside ``[2^-100, 2^100]`` are
+    multiplied by a power of two, which is exact, and the answer is mapped back
+    (``report_["rescaled"]`` gives the exponents); data whose cost could exceed
+    float64 (``sum(w) * d * range^2 >= 2^1023`` for k-means) is refused.
 
     Practical choices (all documented in the module docstrings):
     exact duplicates are merged before hashing; the Gaussian hash directions are
