@@ -175,9 +175,9 @@ def scale_exactly(a: np.ndarray, e: int, *, name: str = "X") -> np.ndarray:
     the scaling, which happens only for values more than ``2**1000`` times
     smaller or larger than the rest.
     """
-    out = np.ldexp(np.asarray(a, dtype=np.float64), -e)
     exact = True
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(np.asarray(a, dtype=np.float64), -e)
         for s in range(0, out.shape[0], 1 << 16):  # the round trip a block at a time (no second copy)
             block = out[s:s + (1 << 16)]
             exact = exact and bool(np.isfinite(block).all()) and np.array_equal(np.ldexp(block, e), a[s:s + (1 << 16)])

@@ -34,9 +34,9 @@ _EDGE_FACTOR = Interval(float, 0.25, 1000, why=(
     "(150 times the planted cost measured at 1e-3)"))
 _APPROX_EPSILON = Interval(float, 1e-6, None, closed="left", why=(
     "Algorithm 6 keeps about ln(cost range) / ln(1 + epsilon / (2 depth)) cost levels; finer "
-    "values need more levels than memory holds, and a tree needing over 1e8 levels is refused"))
+    "values need more levels than memory holds, and a tree needing over 1e7 levels is refused"))
 _DP_STEP = Interval(float, 1e-9, None, closed="left", why=(
-    "about ln(cost range) / ln(1 + dp_step) cost levels are kept; a tree needing over 1e8 is refused"))
+    "about ln(cost range) / ln(1 + dp_step) cost levels are kept; a tree needing over 1e7 is refused"))
 _HASHES = Interval(int, 1, 1024, why="the bucket keys take 8 bytes per point and hash function per scale")
 _PROJECTIONS = Interval(int, 1, 1024, why="projections per hash function, each computed for every point and scale")
 _BUCKET_WIDTH = Interval(float, 1e-3, 1e3, why="the hash bucket is bucket_width times the scale")
@@ -206,7 +206,13 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
-        labels, _ = pairwise_distances_argmin_min(X, self.cluster_centers_.astype(X.dtype, copy=False))
+        C = self.cluster_centers_.astype(X.dtype, copy=False)
+        # squared distances of data far outside [2^-64, 2^64] under- or overflow: compare them on both
+        # sides scaled by one power of two (the nearest centre does not change), as fit does (issue 22)
+        e = V.power_of_two_exponent(max(V.column_span(X)[0], V.column_span(C)[0]) or 1.0, -64, 64)
+        if e:
+            X, C = np.ldexp(X.astype(np.float64), -e), np.ldexp(C.astype(np.float64), -e)
+        labels, _ = pairwise_distances_argmin_min(X, C)
         return labels.astype(np.int64)
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -239,8 +245,8 @@ _PARAMS_DOC = """
     approx_epsilon : float, default=0.1
         Approximation parameter ``epsilon`` of Algorithm 6: the returned pruning
         costs at most ``(1 + approx_epsilon)`` times the optimal pruning of the tree.
-        At least 1e-6; a tree whose Algorithm 6 would keep over 1e8 cost levels
-        (0.75 GiB) is refused with the finest value that fits.
+        At least 1e-6; a tree whose Algorithm 6 would keep over 1e7 cost levels
+        (76 MiB) is refused with the finest value that fits.
     dp_step : float or None, default=None
         Ratio ``epsilon'`` between consecutive cost levels of Algorithm 6. None
         uses ``approx_epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs

@@ -27,7 +27,7 @@ from .pruning import approx_guarantee
 EXACT_MAX_WORK = 5e9
 EXACT_MAX_ENTRIES = 2e8
 # Algorithm 6 keeps a table of cost levels (float64 each): refused beyond this many.
-MAX_LEVELS = int(1e8)
+MAX_LEVELS = int(1e7)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def choose_step(params: TreeParams, k: int, depth: int, levels_for: Callable[[fl
         what = "dp_step" if params.dp_step is not None else "approx_epsilon"
         raise ValueError(
             f"{what} is too fine for this tree (depth {H}): Algorithm 6 would keep more than {MAX_LEVELS:.0e} "
-            f"cost levels ({8 * MAX_LEVELS / 2**30:.2f} GiB); use {what} >= {_finest(levels_for, step, eps, H, what):.3g}, "
+            f"cost levels ({8 * MAX_LEVELS / 2**20:.0f} MiB); use {what} >= {_finest(levels_for, step, eps, H, what):.3g}, "
             "or method='exact' or 'auto'.")
     info.update(step=step, guarantee=approx_guarantee(step, H, eps))
     return step, info
