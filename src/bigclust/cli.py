@@ -33,6 +33,7 @@ import traceback
 import warnings
 
 from . import __version__
+from ._core.outputs import OutputWriteError
 
 _FAMILIES = ("bigclust.lshtree._cli", "bigclust.graph._cli", "bigclust.private._cli")
 
@@ -75,7 +76,10 @@ _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError, Not
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a one-line usage error (status 2): returned, not raised
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -86,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = lambda message, category, *_a, **_k: print(
                 f"bigclust {args.command}: warning: {_one_line(message)}", file=sys.stderr)
             return int(args.func(args) or 0)
+    except OutputWriteError as exc:  # the outputs could not be written: nothing was changed
+        if debug:
+            traceback.print_exc()
+        print(f"bigclust {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except _USER_ERRORS as exc:
         if debug:
             traceback.print_exc()

@@ -160,6 +160,12 @@ def _read_npy(path: Path) -> np.ndarray:
     compression = _compression(path)
     if compression is not None:
         raise ValueError(f"{str(path)!r} is {compression}-compressed; .npy inputs must be plain (decompress it).")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":  # np.load would try it as a pickle
+        raise ValueError(f"{str(path)!r} is " + ("truncated: it ends before its .npy header." if
+                                                  b"\x93NUMPY".startswith(magic) else
+                                                  "not a valid .npy file (no .npy header).") )
     try:
         X = np.load(path, allow_pickle=False)
     except EOFError:

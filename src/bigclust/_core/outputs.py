@@ -24,8 +24,8 @@ own folder (so the final rename stays on one file system and is atomic), and onl
 when every writer has succeeded renames them into place, one after the other;
 an existing file is first moved aside and restored if a later rename fails, so
 either every output is new or every old file is as it was. A writer that fails
-leaves no temporary file behind; its error is re-raised as :class:`OutputError`
-(``OSError`` causes by their ``strerror``, never a data value). Directory
+leaves no temporary file behind; its error is re-raised as
+:class:`OutputWriteError` (``OSError`` causes by their ``strerror``, never a data value). Directory
 outputs (``kind=DIRECTORY``, e.g. a Spark Parquet directory) follow the same
 protocol, with a temporary directory name the writer creates.
 """
@@ -39,11 +39,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Outputs", "OutputError", "OutputKind", "ARRAY", "JSON", "DIRECTORY"]
+__all__ = ["Outputs", "OutputError", "OutputWriteError", "OutputKind", "ARRAY", "JSON", "DIRECTORY"]
 
 
 class OutputError(ValueError):
-    """An output path is unusable, or writing the outputs failed (nothing was changed)."""
+    """An output path is unusable (a user error: found by :meth:`Outputs.check`, before any work)."""
+
+
+class OutputWriteError(RuntimeError):
+    """Writing or renaming the outputs failed (disk full, permissions changed...); nothing was changed.
+
+    Not a ``ValueError``: the command line reports it with exit status 1, as an
+    environment failure, with this message (which names the option, the path and
+    the system's reason, never a data value).
+    """
 
 
 @dataclass(frozen=True)
@@ -147,7 +156,7 @@ class Outputs:
         """Write every declared output all or nothing; ``writers[option](tmp_path)`` writes one.
 
         Calls :meth:`check` again first (the file system may have changed during the
-        work). Raises :class:`OutputError` when a writer or a rename fails; then no
+        work). Raises :class:`OutputWriteError` when a writer or a rename fails; then no
         output has changed.
         """
         self.check()
@@ -163,10 +172,10 @@ class Outputs:
                 try:
                     writers[e.option](tmp)
                 except OSError as exc:
-                    raise OutputError(f"writing {e.option} {str(e.path)!r} failed "
+                    raise OutputWriteError(f"writing {e.option} {str(e.path)!r} failed "
                                       f"({exc.strerror or type(exc).__name__}); no output was changed.") from None
                 if not (tmp.exists()):
-                    raise OutputError(f"writing {e.option} {str(e.path)!r} produced no file; no output was changed.")
+                    raise OutputWriteError(f"writing {e.option} {str(e.path)!r} produced no file; no output was changed.")
             self._replace_all(temps, token)
         except BaseException:
             for _, tmp in temps:
@@ -186,14 +195,23 @@ class Outputs:
                 done.append((e.path, backup))
                 os.replace(tmp, e.path)
         except OSError as exc:
+            kept = []
             for dest, backup in reversed(done):
-                if backup is not None:
-                    _remove(dest)
-                    os.replace(backup, dest)
+                if backup is not None and backup.exists():
+                    try:
+                        if dest.exists() and not _same(dest, backup):
+                            _remove(dest)
+                        os.replace(backup, dest)
+                    except OSError:
+                        kept.append(f"{str(dest)!r} is kept as {str(backup)!r}")
                 else:
                     _remove(dest)
-            raise OutputError(f"moving the outputs into place failed ({exc.strerror or type(exc).__name__}); "
-                              "every old file was restored.") from None
+            why = exc.strerror or type(exc).__name__
+            if kept:
+                raise OutputWriteError(f"moving the outputs into place failed ({why}), and so did restoring: "
+                                       + "; ".join(kept) + ".") from None
+            raise OutputWriteError(f"moving the outputs into place failed ({why}); every old file was restored.") \
+                from None
         for _, backup in done:
             if backup is not None:
                 _remove(backup)
