@@ -105,7 +105,10 @@ CASES = _cases()
 
 
 def _run(argv, capsys):
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -192,6 +195,8 @@ def test_internal_errors_exit_1_without_their_text_unless_debug(command, files, 
 
 
 def test_argparse_errors_are_one_line(capsys):
-    assert main(["kmeans", "x.npy"]) == 2  # -k missing
+    with pytest.raises(SystemExit) as exc:
+        main(["kmeans", "x.npy"])  # -k missing
+    assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "required" in err and "--help" in err

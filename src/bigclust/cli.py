@@ -76,10 +76,7 @@ _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError, Not
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a one-line usage error (status 2): returned, not raised
-        return exc.code if isinstance(exc.code, int) else 2
+    args = parser.parse_args(argv)  # --help, --version and usage errors (one line, status 2) raise SystemExit
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -112,10 +112,10 @@ class PeakMemory:
             return
         self._max = now
         ref = weakref.ref(self)
-        stop = self._stop
+        stop, interval = self._stop, self.interval
 
         def sample():  # holds only a weak reference: a recorder dropped mid-fit ends its thread
-            while not stop.wait(self.interval):
+            while not stop.wait(interval):
                 me = ref()
                 if me is None:
                     return
@@ -144,7 +144,9 @@ class PeakMemory:
         return max(self._max, now), "sampled"
 
     def __del__(self):
-        self._stop.set()
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
 
 
 def peak_rss_mb() -> float:
