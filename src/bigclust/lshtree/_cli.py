@@ -43,6 +43,19 @@ def _refine_arg(text: str):
         raise argparse.ArgumentTypeError("expected 'auto' or a number of passes (an integer >= 0)")
     return value
 
+def _bounded_int(low: int, high: int):
+    """An argparse type: an integer in [low, high] (the message states the bounds, not the value)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}]") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}]")
+        return value
+    return parse
+
+
 def register(subparsers) -> None:
     for name, what in (("kmeans", "k-means (sum of squared distances)"), ("kmedian", "k-median (sum of distances)")):
         p = subparsers.add_parser(
@@ -90,8 +103,9 @@ def register(subparsers) -> None:
             g.add_argument("--master", help="Spark master URL (default local[*])")
             g.add_argument("--input-col", help="array or ml Vector column of a Parquet INPUT (default: the only such "
                                                "column, else the numeric --columns or all numeric columns)")
-            g.add_argument("--partitions", type=int, help="Spark partitions of the points (default 2 x cores)")
-            g.add_argument("--worker-idle-timeout", type=int, default=600, metavar="SECONDS",
+            g.add_argument("--partitions", type=_bounded_int(1, 10**6), metavar="N",
+                           help="Spark partitions of the points, 1..1e6 (default 2 x cores)")
+            g.add_argument("--worker-idle-timeout", type=_bounded_int(0, 7 * 86400), default=600, metavar="SECONDS",
                            help="retry a task whose Python worker moves no byte for this long (default 600; "
                                 "0 leaves the Spark session's setting)")
         p.set_defaults(func=_run, objective=name)

@@ -438,9 +438,10 @@ class LSHTreeKMedian(_LSHTreeBase):
 """
         + _PARAMS_DOC
         + """    median_sample_size : int, default=256
-        Points sampled per candidate cluster for the Weiszfeld median estimate.
+        Points sampled per candidate cluster for the Weiszfeld median estimate
+        (at most 10^6).
     weiszfeld_iter : int, default=50
-        Maximum Weiszfeld iterations per estimate.
+        Maximum Weiszfeld iterations per estimate (at most 10^4).
 """
         + _ATTRS_DOC.format(cost="sum over points of weight * distance to its centre (the k-median cost)")
     )
@@ -451,8 +452,9 @@ class LSHTreeKMedian(_LSHTreeBase):
 
     _parameter_constraints: dict = {
         **_LSHTreeBase._parameter_constraints,
-        "median_sample_size": [_COUNT],
-        "weiszfeld_iter": [_COUNT],
+        "median_sample_size": [Interval(int, 1, 10**6, why="points sampled per candidate cluster and its "
+                                                                   "Weiszfeld passes")],
+        "weiszfeld_iter": [Interval(int, 1, 10**4, why="Weiszfeld passes per candidate cluster")],
     }
 
     def __init__(
