@@ -9,8 +9,9 @@ Inputs (:func:`read_matrix`)
     content, whatever the suffix: gzip, bzip2 and xz are read; zstd and zip are
     refused with a message. A UTF-8 byte-order mark is skipped; UTF-16 files are
     refused. Parsed by ``pyarrow.csv`` when pyarrow is installed
-    (``bigclust[parquet]``), otherwise by a careful reader built on the standard
-    library's :mod:`csv` (same results, slower).
+    (``bigclust[parquet]``), otherwise by ``numpy.loadtxt``; a file either refuses
+    goes to a careful reader built on the standard library's :mod:`csv`, which
+    parses it the same way or names the first bad cell.
 ``.parquet``
     a file or a directory of part files (needs pyarrow).
 
@@ -45,6 +46,7 @@ import gzip
 import io
 import lzma
 import os
+import warnings
 import zlib
 from pathlib import Path
 
@@ -225,13 +227,17 @@ def _read_delimited(path: Path, columns, delimiter: str, header: str) -> np.ndar
     n_cols = len(tokens)
     if n_cols == 0:
         raise ValueError(f"{str(path)!r} has an empty first line; expected numbers or column names.")
+    X = None
     try:
         import pyarrow  # noqa: F401
+        pyarrow_ok = True
     except ImportError:
-        X = None
+        pyarrow_ok = False
     else:
         X = _read_arrow(path, compression, delimiter, n_cols, has_header, usecols)
-    if X is None:  # no pyarrow, or it refused the file: the careful reader parses it or names the bad cell
+    if X is None and not pyarrow_ok:  # no pyarrow: numpy's C parser first (its errors echo values: not shown)
+        X = _read_numpy(path, compression, delimiter, has_header, usecols)
+    if X is None:  # no parser took it: the careful reader parses it or names the bad cell
         first_hint = {"auto": " (line 1 was read as data because it holds a number; pass --header yes if it "
                               "is a header)", "no": " (--header no: line 1 is data)"}.get(header, "")
         X = _read_careful(path, compression, delimiter, n_cols, names, usecols, first_hint)
@@ -262,6 +268,19 @@ def _read_arrow(path, compression, delimiter, n_cols, has_header, usecols):
     for j, name in enumerate(keep):
         X[:, j] = table.column(name).to_numpy()
     return X
+
+
+def _read_numpy(path, compression, delimiter, has_header, usecols):
+    """``numpy.loadtxt`` on the decoded stream (None when it refuses the file)."""
+    with _open_binary(path, compression) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        try:
+            with warnings.catch_warnings():  # "input contained no data": reported by read_matrix instead
+                warnings.simplefilter("ignore", UserWarning)
+                return np.loadtxt(text, delimiter=delimiter, skiprows=int(has_header), usecols=usecols, ndmin=2,
+                                  dtype=np.float64, quotechar='"', comments=None)
+        except ValueError:
+            return None
 
 
 def _read_careful(path, compression, delimiter, n_cols, names, usecols, first_hint="") -> np.ndarray:
@@ -313,6 +332,9 @@ def _read_parquet(path: Path, columns) -> np.ndarray:
         import pyarrow.compute as pc
     except ImportError:
         raise ImportError("Reading Parquet needs pyarrow: pip install 'bigclust[parquet]'.") from None
+    if path.is_dir() and not any(p.suffix == ".parquet" or p.is_dir() for p in path.iterdir()):
+        raise ValueError(f"{str(path)!r} is a folder without .parquet files; name a file or a folder of "
+                         "Parquet part files.")
     try:
         table = pq.read_table(path, columns=columns)
     except (pa.ArrowInvalid, OSError) as exc:
