@@ -116,10 +116,19 @@ def test_cost_beyond_float64_is_refused_with_the_bound(Est, X):
     _no_echo(str(err.value), float(np.ldexp(X, e).max()))
 
 
-def test_values_too_far_apart_to_rescale_exactly_are_refused(X):
-    Y = np.c_[np.full(300, 1e300), np.ldexp(X[:, :1], -1000)]  # a constant huge column and a tiny spread
-    with pytest.raises(ValueError, match="2\\^1000"):
-        LSHTreeKMeans(3).fit(Y)
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_a_constant_column_far_beyond_the_range(Est, X):
+    """A constant column at 2^600 beside columns varying by ~1: the raw rows' squared norms would overflow
+    (scikit-learn's distances in refinement); within 2^544 of the range it is rescaled exactly, beyond
+    that it is refused with the bound."""
+    Y = np.c_[np.full(300, 2.0 ** 520), X]
+    ref = Est(3, random_state=0).fit(np.ldexp(Y, -41))
+    got = Est(3, random_state=0).fit(Y)
+    assert got.report_["rescaled"]["data"] == 41
+    assert np.array_equal(got.labels_, ref.labels_)
+    assert np.array_equal(got.cluster_centers_, np.ldexp(ref.cluster_centers_, 41))
+    with pytest.raises(ValueError, match=r"more than 2\^544 times the largest column range"):
+        Est(3).fit(np.c_[np.full(300, 1e300), X])
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
@@ -176,3 +185,46 @@ def test_bounds_are_open_where_documented(Est, X):
     for kw in (dict(scale_ratio=1000.0), dict(edge_factor=0.25), dict(edge_factor=1000.0), dict(n_hashes=1)):
         est = Est(3, random_state=0, refine=0, **kw).fit(X)
         assert est.labels_.shape == (300,)
+
+
+# --------------------------------------------------------------------------- documented behaviour
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("method", METHODS)
+def test_identical_points_warn_and_return_one_cluster(Est, method):
+    from sklearn.exceptions import ConvergenceWarning
+
+    Y = np.full((50, 3), 1e300)  # identical and huge: no range problem, one distinct point
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        est = Est(3, method=method, random_state=0).fit(Y)
+    assert est.inertia_ == 0.0 and np.array_equal(est.cluster_centers_, Y[:1])
+    assert (est.labels_ == 0).all()
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("method", METHODS)
+def test_zero_weight_rows_do_not_move_the_answer(Est, method, X):
+    """Rows of weight 0 are as if removed, then labelled by their nearest centre (documented)."""
+    far = np.full((5, 3), 50.0)
+    Y = np.vstack([X, far])
+    w = np.r_[np.ones(300), np.zeros(5)]
+    ref = _fit(Est, X, method)
+    got = _fit(Est, Y, method, w)
+    assert np.array_equal(got.labels_[:300], ref.labels_)
+    assert np.array_equal(got.cluster_centers_, ref.cluster_centers_) and got.inertia_ == ref.inertia_
+    assert np.array_equal(got.labels_[300:], ref.predict(far))
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("X_bad, error, match", [
+    ("abc", TypeError, "string"),
+    ([[1.0, 2.0], [3.0]], ValueError, "could not be converted|inhomogeneous|sequence"),
+    (np.zeros((0, 3)), ValueError, "at least 1 required"),
+    (np.zeros((5, 0)), ValueError, "0 feature"),
+    (np.array([[1 + 2j, 0], [0, 1]]), ValueError, "Complex"),
+    (np.array([["a", "b"], ["c", "d"]]), TypeError, "dtype"),
+])
+def test_malformed_arrays_are_refused(Est, X_bad, error, match):
+    with pytest.raises(error, match=match):
+        Est(1).fit(X_bad)

@@ -383,7 +383,9 @@ _ATTRS_DOC = """
     tree_ : ClusterTree
         The hierarchy: parent array, children, sizes, weights, node costs.
     report_ : dict
-        ``time`` (seconds per stage), ``total_seconds``, ``peak_memory_mb``,
+        ``time`` (seconds per stage), ``total_seconds``, ``peak_memory_mb`` and
+        ``peak_memory_kind`` (how it was measured, :mod:`bigclust._core.report`),
+        ``rescaled`` (only when the data or weights were rescaled, see above),
         ``answer`` (which answer was returned, see ``refine``), ``method`` (the
         pruning DP that produced the tree's answer: ``"exact"``, ``"approx"``
         (Algorithm 6 beside the Lagrangian relaxation) or ``"lagrangian"`` (its

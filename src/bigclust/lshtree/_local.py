@@ -53,6 +53,9 @@ _CHUNK = 65536  # rows per chunk of the passes over X
 # Inside both bands nothing is rescaled and ordinary data keeps its bits.
 SPAN_BAND = (-64, 64)
 WEIGHT_BAND = (-100, 100)
+# Raw rows enter squared norms (scikit-learn's distances in refinement and labelling): |x| stays
+# below 2^VALUE_LOG2_MAX, rescaled by the largest |x| when only constant columns are beyond it.
+VALUE_LOG2_MAX = 480
 # The answer's cost must be a float64: sum(w) * d^(p/2) * span^p < 2^COST_LOG2_MAX (p = 2 for
 # k-means, 1 for k-median) bounds every cost the fit can report.
 COST_LOG2_MAX = 1023
@@ -76,7 +79,7 @@ def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.ra
     """
     n, d = X.shape
     p = 2 if params.objective == "kmeans" else 1
-    span, _ = V.column_span(X)
+    span, biggest = V.column_span(X)
     total = float(np.sum(sample_weight))
     what = "k-means" if p == 2 else "k-median"
     if span > 0 and (not np.isfinite(span) or math.log2(total) + p * math.log2(span) + p / 2 * math.log2(d)
@@ -86,6 +89,16 @@ def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.ra
             f"n_features^{p / 2:g} x (largest column range)^{p} below 2^{COST_LOG2_MAX} (about 9e307); "
             "divide the data or the weights by a common factor.")
     ex = V.power_of_two_exponent(span, *SPAN_BAND) if span > 0 else 0
+    if biggest >= 2.0 ** (VALUE_LOG2_MAX + ex):
+        # only a constant column (or identical points) can be this far beyond the range: a varying
+        # float64 column spans at least 2^-52 of its largest value. Scale |x| just below the bound,
+        # which keeps the range in its band while the two are at most 2^(480 + 64) apart.
+        ex = int(np.frexp(biggest)[1]) - VALUE_LOG2_MAX
+        if span > 0 and span < 2.0 ** (SPAN_BAND[0] + ex):
+            raise ValueError(
+                f"X has a column whose values are more than 2^{VALUE_LOG2_MAX - SPAN_BAND[0]} times the largest "
+                "column range, beyond what the kernels handle (squared norms of the raw rows); subtract a "
+                "constant from that column (e.g. its first value) first.")
     ew = V.power_of_two_exponent(total, *WEIGHT_BAND)
     if ex == 0 and ew == 0:
         return _fit(X, sample_weight, params, rng)
