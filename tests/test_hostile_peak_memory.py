@@ -58,14 +58,17 @@ def test_sampled_peak_sees_an_allocation_below_the_high_water_mark(no_clear_refs
     assert peak >= base + 60
 
 
-@linux
-def test_hwm_kind_when_the_fit_sets_a_new_peak(no_clear_refs):
+def test_hwm_kind_when_the_fit_sets_a_new_peak(no_clear_refs, monkeypatch):
+    """The high-water mark rose during the run: its final value is the run's peak (no big allocation here:
+    the kernel's figure is simulated)."""
+    marks = iter([100.0, 150.0])
+    monkeypatch.setattr(R, "peak_rss_mb", lambda: next(marks))
     m = R.PeakMemory()
-    hwm = R.peak_rss_mb()
-    a = np.ones(int((hwm + 64) * 2**17))  # beyond the previous high-water mark
-    del a
+    assert m.stop() == (150.0, "hwm")
+    marks = iter([100.0, 100.0])
+    m = R.PeakMemory()
     peak, kind = m.stop()
-    assert kind == "hwm" and peak >= hwm + 60
+    assert kind in ("sampled", "process_lifetime") and peak > 0
 
 
 @linux
