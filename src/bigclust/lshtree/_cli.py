@@ -23,7 +23,8 @@ writable folder, not the input, not each other) and written all or nothing: each
 to a temporary file beside it, renamed into place once all are written. The
 summary is printed only then. Errors are one line on stderr: exit status 2 for a
 problem with the input, options or paths, 1 for anything else (--debug shows the
-traceback).
+traceback). With --engine spark, a --labels URI (scheme://...) is written by Spark
+itself, after the other outputs (not atomically).
 """
 
 # planted:N,D,K draws N x D float64 values: bounded so a typo cannot ask for terabytes.
@@ -174,7 +175,8 @@ def _outputs(args, spark_labels: bool):
     from .._core.outputs import ARRAY, DIRECTORY, JSON, Outputs
 
     outs = Outputs(inputs=[args.input])
-    outs.add("--labels", args.labels, DIRECTORY if spark_labels else ARRAY)
+    if not (spark_labels and args.labels and "://" in args.labels):  # a Spark URI is written by Spark itself
+        outs.add("--labels", args.labels, DIRECTORY if spark_labels else ARRAY)
     outs.add("--centers", args.centers, ARRAY)
     outs.add("--report", args.report, JSON)
     outs.check()
@@ -253,6 +255,8 @@ def _summarise(args, est, X, truth, t0) -> int:
     writers["--centers"] = lambda tmp: write_array(tmp, est.cluster_centers_, suffix=outs.suffix("--centers"))
     writers["--report"] = lambda tmp: write_json(tmp, r)
     outs.write({k: v for k, v in writers.items() if k in outs})  # all or nothing; the summary only after
+    if spark_labels and args.labels and "--labels" not in outs:  # scheme://...: Spark's own (Hadoop) file system
+        est.labels_.write.mode("overwrite").parquet(args.labels)
     width = max(len(k) for k in summary)
     for key, value in summary.items():
         if value is not None:
