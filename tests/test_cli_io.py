@@ -172,7 +172,7 @@ def test_binary_and_compressed_errors_are_one_clear_line(tmp_path):
         "trunc.npy": (raw[:64], "truncated|not a valid .npy"),
         "junk.npy": (b"not an npy file at all", "not a valid .npy"),
         "gz.npy": (gzip.compress(raw), "gzip-compressed; .npy inputs must be plain"),
-        "bad.csv.gz": (gzip.compress("".join(f"{v!r},1\n" for v in np.random.default_rng(0).random(200)).encode())
+        "bad.csv.gz": (gzip.compress("".join(f"{float(v)!r},1\n" for v in np.random.default_rng(0).random(200)).encode())
                        [:-100], "corrupt or truncated compressed"),
         "nocrc.csv.gz": (gzip.compress(b"1,2\n3,4\n" * 50)[:-4], "corrupt or truncated compressed"),
         "z.csv": (b"\x28\xb5\x2f\xfd" + b"\0" * 20, "zstd-compressed, which bigclust does not read"),

@@ -258,15 +258,25 @@ def _read_arrow(path, compression, delimiter, n_cols, has_header, usecols):
     convert = pcsv.ConvertOptions(column_types={c: pa.float64() for c in names}, include_columns=keep,
                                   null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False)
     try:
-        with _open_binary(path, compression) as raw:
+        # Arrow's own streams (no Python file in between, no guess from the file name); xz through Python
+        if compression in (None, "gzip", "bzip2"):
+            raw = pa.OSFile(str(path), "rb")
+            if compression is not None:
+                raw = pa.CompressedInputStream(raw, {"gzip": "gzip", "bzip2": "bz2"}[compression])
+        else:
+            raw = _open_binary(path, compression)
+        with raw:
             table = pcsv.read_csv(raw, read_options=read, parse_options=parse, convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowIOError, OSError):
+        return None  # the careful reader reports what is wrong (a corrupt stream, a bad cell, ...)
     if table.num_rows == 0:
         return np.empty((0, len(keep)))
     X = np.empty((table.num_rows, len(keep)))
     for j, name in enumerate(keep):
-        X[:, j] = table.column(name).to_numpy()
+        start = 0
+        for chunk in table.column(name).chunks:  # chunk by chunk: ChunkedArray.to_numpy is ~50x slower
+            X[start:start + len(chunk), j] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
     return X
 
 
