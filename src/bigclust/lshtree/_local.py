@@ -355,7 +355,7 @@ def _warn_if_degenerate(labels, w, params: TreeParams, refine_info) -> None:
             f"the tree's partition puts {share:.1%} of the weight in one of its {k} clusters ({why}); "
             "the data may not be perturbation-resilient, where the tree's pruning is one large cluster "
             "plus outliers. Pass refine='auto' (or a number of Lloyd passes) for a k-means answer.",
-            DegenerateClusteringWarning, stacklevel=4)
+            DegenerateClusteringWarning, stacklevel=5)
 
 
 @numba.njit(cache=True)
