@@ -249,3 +249,21 @@ def test_write_array_csv_round_trips_exactly(tmp_path):
     C = np.random.default_rng(0).standard_normal((5, 3)) * 1e-7
     write_array(tmp_path / "c.csv", C)
     assert np.array_equal(np.loadtxt(tmp_path / "c.csv", delimiter=","), C)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scanner"])
+def test_read_delimited_whitespace_any_name_for_other_families(tmp_path, backend, monkeypatch):
+    """read_delimited is the reusable reader (graph edge lists): whitespace runs, any file name,
+    compression by content, the same header rule and row/column errors."""
+    from bigclust._core import io as bio
+
+    if backend == "scanner":
+        monkeypatch.setattr(bio, "_read_numpy", lambda *a: None)
+    (tmp_path / "g.edges").write_bytes(gzip.compress(b"src  dst\tw\n0 1   2.5\n1\t2 9007199254740992\n"))
+    E = bio.read_delimited(tmp_path / "g.edges", delimiter="whitespace")
+    assert E.shape == (2, 3) and E[1, 2] == 2.0 ** 53 and E[0, 2] == 2.5
+    (tmp_path / "h.txt").write_text("0 1 2.5\n1 2 x\n")
+    with pytest.raises(ValueError, match=r"data row 2 \(line 2\), column 3 is not a number"):
+        bio.read_delimited(tmp_path / "h.txt", delimiter="whitespace")
+    with pytest.raises(ValueError, match="is a folder"):
+        bio.read_delimited(tmp_path, delimiter=",")

@@ -31,6 +31,13 @@ missing path) naming the file and, for a bad cell, its row (1-based data row and
 file line) and column (1-based, and its header name when there is one). No
 message repeats a value read from the file.
 
+Reuse
+-----
+Other families read their own text formats with :func:`read_delimited` (any
+file name, one-character or ``"whitespace"`` delimiters, the same header rule,
+compression handling and row/column errors) and check their own declared counts
+on top.
+
 Outputs
 -------
 :func:`write_array` and :func:`write_json` write one file directly; commands use
@@ -52,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_matrix", "write_array", "write_json", "ARRAY_SUFFIXES", "HEADER_CHOICES"]
+__all__ = ["read_matrix", "read_delimited", "write_array", "write_json", "ARRAY_SUFFIXES", "HEADER_CHOICES"]
 
 ARRAY_SUFFIXES = (".npy", ".csv", ".tsv", ".txt")
 HEADER_CHOICES = ("auto", "yes", "no")
@@ -134,28 +141,75 @@ def read_matrix(path: str | os.PathLike, *, columns: list[str] | None = None, de
     if path.is_dir() or _base_suffix(path) == ".parquet":
         return _read_parquet(path, columns)
     suffix = _base_suffix(path)
-    try:
-        if path.stat().st_size == 0:
-            raise ValueError(f"{str(path)!r} is empty (0 bytes).")
-        if suffix == ".npy":
-            if columns is not None:
-                raise ValueError("--columns applies to CSV and Parquet inputs, not .npy.")
+    if suffix == ".npy":
+        if columns is not None:
+            raise ValueError("--columns applies to CSV and Parquet inputs, not .npy.")
+        with _file_errors(path):
             return _read_npy(path)
-        if suffix in _TEXT_SUFFIXES:
-            return _read_delimited(path, columns, delimiter or ("\t" if suffix == ".tsv" else ","), header)
-    except _STREAM_ERRORS:
-        raise ValueError(f"{str(path)!r} is a corrupt or truncated compressed file.") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{str(path)!r} is not UTF-8 text (first bad byte at offset {exc.start} of its "
-                         "decoded stream).") from None
-    except PermissionError:
-        raise ValueError(f"{str(path)!r} cannot be read (permission denied).") from None
-    except OSError as exc:  # bz2 reports corrupt data as a bare OSError; errno-less means the stream
-        if exc.errno is None:
-            raise ValueError(f"{str(path)!r} is a corrupt or truncated compressed file.") from None
-        raise ValueError(f"{str(path)!r} could not be read ({exc.strerror}).") from None
+    if suffix in _TEXT_SUFFIXES:
+        return read_delimited(path, delimiter=delimiter or ("\t" if suffix == ".tsv" else ","), header=header,
+                              columns=columns)
     raise ValueError(f"Unsupported input format {path.suffix!r} for {str(path)!r}: use .npy, .csv, .tsv, .txt "
                      "(optionally compressed) or .parquet.")
+
+
+def read_delimited(path: str | os.PathLike, *, delimiter: str = ",", header: str = "auto",
+                   columns: list[str] | None = None) -> np.ndarray:
+    """Read a delimited numeric text file (any name; compression by content) into float64.
+
+    The reader behind :func:`read_matrix` for ``.csv``/``.tsv``/``.txt``, for
+    callers with their own formats (edge lists: integer ids up to 2^53 are exact
+    in float64). Same header rule, errors and parsers (module docstring).
+
+    Parameters
+    ----------
+    path : path-like
+    delimiter : str
+        One character, or ``"whitespace"`` for runs of spaces and tabs.
+    header : {"auto", "yes", "no"}
+    columns : list of str, optional
+        Header names of the columns to keep (needs a header).
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_columns), float64
+    """
+    path = Path(path)
+    if header not in HEADER_CHOICES:
+        raise ValueError(f"header must be one of {', '.join(HEADER_CHOICES)}.")
+    if not path.exists():
+        raise FileNotFoundError(f"Input file {str(path)!r} does not exist.")
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder; name a file.")
+    with _file_errors(path):
+        return _read_delimited(path, columns, delimiter, header)
+
+
+class _file_errors:
+    """Turn the ways reading a file can fail into one-line ValueErrors naming the file (never its content)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        if self.path.stat().st_size == 0:
+            raise ValueError(f"{str(self.path)!r} is empty (0 bytes).")
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        path = str(self.path)
+        if kind is None or not issubclass(kind, (*_STREAM_ERRORS, UnicodeDecodeError, OSError)):
+            return False
+        if issubclass(kind, _STREAM_ERRORS):
+            raise ValueError(f"{path!r} is a corrupt or truncated compressed file.") from None
+        if issubclass(kind, UnicodeDecodeError):
+            raise ValueError(f"{path!r} is not UTF-8 text (first bad byte at offset {exc.start} of its "
+                             "decoded stream).") from None
+        if issubclass(kind, PermissionError):
+            raise ValueError(f"{path!r} cannot be read (permission denied).") from None
+        if exc.errno is None:  # bz2 reports corrupt data as a bare OSError
+            raise ValueError(f"{path!r} is a corrupt or truncated compressed file.") from None
+        raise ValueError(f"{path!r} could not be read ({exc.strerror}).") from None
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -203,6 +257,8 @@ def _first_line(path: Path, compression: str | None) -> str:
 
 
 def _split(line: str, delimiter: str) -> list[str]:
+    if delimiter == "whitespace":
+        return line.split()
     return next(csv.reader([line], delimiter=delimiter)) if line else []
 
 
@@ -230,10 +286,10 @@ def _read_delimited(path: Path, columns, delimiter: str, header: str) -> np.ndar
     X = None
     try:
         import pyarrow  # noqa: F401
-        pyarrow_ok = True
+        pyarrow_ok = delimiter != "whitespace"  # Arrow splits on one character only
     except ImportError:
         pyarrow_ok = False
-    else:
+    if pyarrow_ok:
         X = _read_arrow(path, compression, delimiter, n_cols, has_header, usecols)
     if X is None and not pyarrow_ok:  # no pyarrow: numpy's C parser first (its errors echo values: not shown)
         X = _read_numpy(path, compression, delimiter, has_header, usecols)
@@ -287,7 +343,7 @@ def _read_numpy(path, compression, delimiter, has_header, usecols):
         try:
             with warnings.catch_warnings():  # "input contained no data": reported by read_matrix instead
                 warnings.simplefilter("ignore", UserWarning)
-                return np.loadtxt(text, delimiter=delimiter, skiprows=int(has_header), usecols=usecols, ndmin=2,
+                return np.loadtxt(text, delimiter=None if delimiter == "whitespace" else delimiter, skiprows=int(has_header), usecols=usecols, ndmin=2,
                                   dtype=np.float64, quotechar='"', comments=None)
         except ValueError:
             return None
@@ -303,14 +359,17 @@ def _read_careful(path, compression, delimiter, n_cols, names, usecols, first_hi
     cols = range(n_cols) if usecols is None else usecols
     with _open_binary(path, compression) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        if delimiter == "whitespace":
+            lines = ((i + 1, ln.split()) for i, ln in enumerate(text))
+        else:
+            reader = csv.reader(text, delimiter=delimiter)
+            lines = ((reader.line_num, fields) for fields in reader)
         skip = names is not None
         row = 0
-        for fields in reader:
+        for line, fields in lines:
             if skip:
                 skip = False
                 continue
-            line = reader.line_num
             if not fields or (len(fields) == 1 and fields[0].strip() == ""):
                 continue  # blank lines carry no row (as in numpy.loadtxt and pyarrow)
             row += 1
