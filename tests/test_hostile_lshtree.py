@@ -228,3 +228,12 @@ def test_zero_weight_rows_do_not_move_the_answer(Est, method, X):
 def test_malformed_arrays_are_refused(Est, X_bad, error, match):
     with pytest.raises(error, match=match):
         Est(1).fit(X_bad)
+
+
+def test_spark_engine_refuses_out_of_band_numpy_input_before_any_spark_work(X):
+    """The spark engine does not rescale yet: refused with the bands, before a session starts."""
+    pytest.importorskip("pyspark")
+    with pytest.raises(ValueError, match=r"\[2\^-64, 2\^64\].*engine='local'"):
+        LSHTreeKMeans(3, engine="spark").fit(np.ldexp(X, 200))
+    with pytest.raises(ValueError, match=r"summing to \[2\^-100, 2\^100\]"):
+        LSHTreeKMeans(3, engine="spark").fit(X, sample_weight=np.full(300, 2.0 ** 120))

@@ -42,6 +42,23 @@ _PROJECTIONS = Interval(int, 1, 1024, why="projections per hash function, each c
 _BUCKET_WIDTH = Interval(float, 1e-3, 1e3, why="the hash bucket is bucket_width times the scale")
 
 
+def _check_spark_range(X, sample_weight) -> None:
+    """The spark engine does not rescale (the local engine does, see ``_local.fit``): local data outside the
+    bands is refused before any Spark work, with the bands stated (issue 22)."""
+    from ._local import SPAN_BAND, VALUE_LOG2_MAX, WEIGHT_BAND
+
+    X = V.check_points(X)
+    span, biggest = V.column_span(X)
+    w = V.check_sample_weight(sample_weight, X.shape[0])
+    if (span > 0 and not 2.0 ** SPAN_BAND[0] <= span <= 2.0 ** SPAN_BAND[1]) or biggest >= 2.0 ** VALUE_LOG2_MAX:
+        raise ValueError(f"engine='spark' needs X's largest column range in [2^{SPAN_BAND[0]}, 2^{SPAN_BAND[1]}] and "
+                         f"|x| below 2^{VALUE_LOG2_MAX} (it does not rescale yet); multiply X by a power of two, "
+                         "or use engine='local', which rescales exactly.")
+    if not 2.0 ** WEIGHT_BAND[0] <= float(w.sum()) <= 2.0 ** WEIGHT_BAND[1]:
+        raise ValueError(f"engine='spark' needs sample_weight summing to [2^{WEIGHT_BAND[0]}, 2^{WEIGHT_BAND[1]}] "
+                         "(it does not rescale yet); multiply the weights by a power of two, or use engine='local'.")
+
+
 class _LSHTreeBase(ClusterMixin, BaseEstimator):
     _objective = "kmeans"
 
@@ -157,6 +174,8 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ImportError("engine='spark' needs PySpark: pip install 'bigclust[spark]'") from exc
             # fit_spark validates X (on the cluster for a DataFrame) and the options before any work
+            if not (type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")):
+                _check_spark_range(X, sample_weight)
             result = fit_spark(X, sample_weight, params, rng, self.spark_options)
         else:
             if type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark"):
