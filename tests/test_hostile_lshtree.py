@@ -231,8 +231,8 @@ def test_malformed_arrays_are_refused(Est, X_bad, error, match):
 
 
 def test_spark_engine_refuses_out_of_band_numpy_input_before_any_spark_work(X):
-    """The spark engine does not rescale yet: refused with the bands, before a session starts."""
-    pytest.importorskip("pyspark")
+    """The spark engine does not rescale yet: refused with the bands, before a session starts (or pyspark
+    is even imported)."""
     with pytest.raises(ValueError, match=r"\[2\^-64, 2\^64\].*engine='local'"):
         LSHTreeKMeans(3, engine="spark").fit(np.ldexp(X, 200))
     with pytest.raises(ValueError, match=r"summing to \[2\^-100, 2\^100\]"):

@@ -169,13 +169,13 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         if self.engine == "spark":
             if self._objective != "kmeans":
                 raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
+            if not (type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")):
+                _check_spark_range(X, sample_weight)
             try:
                 from ._spark import fit_spark
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ImportError("engine='spark' needs PySpark: pip install 'bigclust[spark]'") from exc
             # fit_spark validates X (on the cluster for a DataFrame) and the options before any work
-            if not (type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")):
-                _check_spark_range(X, sample_weight)
             result = fit_spark(X, sample_weight, params, rng, self.spark_options)
         else:
             if type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark"):
