@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
-    for command in sub.choices.values():  # --debug after the command name too
+    for command in sub.choices.values():  # --debug after the command name too (unless a family adds its own)
+        if "--debug" in command._option_string_actions:
+            continue
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the full traceback of an error")
     return parser
