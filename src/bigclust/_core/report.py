@@ -16,19 +16,43 @@ runs that last more than a few seconds. Estimators do::
 ``total_seconds``
     wall-clock seconds of the whole fit.
 ``peak_memory_mb``
-    peak resident set size of the process during the fit, in MiB (Linux: the
-    kernel's high-water mark, reset at the start of the fit; elsewhere the
-    process-lifetime peak, and ``peak_memory_kind`` says so).
+    peak resident set size of the process during the fit, in MiB, measured
+    without touching any process-wide counter; ``peak_memory_kind`` says how:
+
+    ``"hwm"``
+        the kernel's high-water mark (``VmHWM``, or ``ru_maxrss`` elsewhere) rose
+        during the fit, so its value at the end is the fit's peak: exact.
+    ``"sampled"``
+        the high-water mark was set before the fit; the largest resident size a
+        background thread read (``/proc/self/statm``) every ``SAMPLE_SECONDS``
+        during the fit: a lower bound (a spike shorter than the interval, or while
+        a kernel holds the GIL, can be missed). Concurrent fits each see their
+        own figure only in this mode, and it includes the other fits' memory.
+    ``"process_lifetime"``
+        neither is available (no ``/proc``, and the lifetime peak did not rise):
+        the process-lifetime peak, an upper bound.
+    ``"clear_refs"``
+        only when asked (``RunRecorder(peak_memory="clear_refs")`` or the
+        environment variable ``BIGCLUST_PEAK_MEMORY=clear_refs``): the kernel's
+        counter is reset at the start of the fit (``/proc/self/clear_refs``, Linux
+        >= 4.0), which is exact but resets the figure a host application may be
+        watching, and concurrent fits then share one process-wide figure. The
+        benchmarks reset it themselves through :func:`peak_rss_reset`.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
+import threading
 import time
+import weakref
 from contextlib import contextmanager
 
-__all__ = ["RunRecorder", "Progress", "peak_rss_reset", "peak_rss_mb"]
+__all__ = ["RunRecorder", "Progress", "peak_rss_reset", "peak_rss_mb", "current_rss_mb", "PeakMemory"]
+
+SAMPLE_SECONDS = 0.005  # resident-size sampling interval of PeakMemory
 
 
 def peak_rss_reset() -> bool:
@@ -39,6 +63,90 @@ def peak_rss_reset() -> bool:
         return True
     except OSError:
         return False
+
+
+def current_rss_mb() -> float | None:
+    """Resident set size of this process now, in MiB (None without ``/proc/self/statm``)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE_MB
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+try:
+    _PAGE_MB = os.sysconf("SC_PAGE_SIZE") / (1024.0 * 1024.0)
+except (AttributeError, ValueError, OSError):  # pragma: no cover - non-POSIX
+    _PAGE_MB = 4096 / (1024.0 * 1024.0)
+
+
+class PeakMemory:
+    """The peak resident memory of the process while this object runs, without resetting any counter.
+
+    Reads the kernel's high-water mark at :meth:`start` and :meth:`stop`; if it
+    rose, the final value is the peak (``kind = "hwm"``). Otherwise the peak
+    is the largest resident size sampled by a daemon thread every ``interval``
+    seconds (``"sampled"``); without ``/proc`` it falls back to the lifetime peak
+    (``"process_lifetime"``). ``mode="clear_refs"`` resets the kernel's counter
+    at start instead (``"clear_refs"``; see the module docstring).
+    """
+
+    def __init__(self, mode: str | None = None, interval: float = SAMPLE_SECONDS):
+        mode = mode or os.environ.get("BIGCLUST_PEAK_MEMORY", "auto")
+        if mode not in ("auto", "clear_refs"):
+            raise ValueError("peak memory mode must be 'auto' or 'clear_refs' (BIGCLUST_PEAK_MEMORY).")
+        self.mode = mode
+        self.interval = float(interval)
+        self._cleared = False
+        self._stop = threading.Event()
+        self._max = 0.0
+        self._thread = None
+        self.start()
+
+    def start(self) -> None:
+        if self.mode == "clear_refs":
+            self._cleared = peak_rss_reset()
+        self._hwm0 = peak_rss_mb()
+        now = current_rss_mb()
+        if now is None or self._cleared:
+            return
+        self._max = now
+        ref = weakref.ref(self)
+        stop, interval = self._stop, self.interval
+
+        def sample():  # holds only a weak reference: a recorder dropped mid-fit ends its thread
+            while not stop.wait(interval):
+                me = ref()
+                if me is None:
+                    return
+                rss = current_rss_mb()
+                if rss is not None and rss > me._max:
+                    me._max = rss
+                del me
+
+        self._thread = threading.Thread(target=sample, name="bigclust-peak-memory", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> tuple[float, str]:
+        """(peak MiB, kind) of the run so far; stops the sampling thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        hwm = peak_rss_mb()
+        if self._cleared:
+            return hwm, "clear_refs"
+        if hwm > self._hwm0:
+            return hwm, "hwm"
+        now = current_rss_mb()
+        if now is None:
+            return hwm, "process_lifetime"
+        return max(self._max, now), "sampled"
+
+    def __del__(self):
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
 
 
 def peak_rss_mb() -> float:
@@ -96,12 +204,16 @@ class Progress:
 
 
 class RunRecorder:
-    """Times stages, records peak memory and drives :class:`Progress` for one fit."""
+    """Times stages, records peak memory (:class:`PeakMemory`) and drives :class:`Progress` for one fit.
 
-    def __init__(self, verbose: bool = False, progress: Progress | None = None):
+    ``peak_memory``: None (the ``BIGCLUST_PEAK_MEMORY`` environment variable, else
+    ``"auto"``) or ``"clear_refs"``; see the module docstring.
+    """
+
+    def __init__(self, verbose: bool = False, progress: Progress | None = None, peak_memory: str | None = None):
         self.progress = progress if progress is not None else Progress(enabled=verbose)
         self.time: dict[str, float] = {}
-        self._exact_peak = peak_rss_reset()
+        self._memory = PeakMemory(peak_memory)  # no process-wide counter is touched unless asked
         self._t0 = time.perf_counter()
 
     @contextmanager
@@ -117,11 +229,12 @@ class RunRecorder:
 
     def finish(self, **extra) -> dict:
         """Return the report dict: stage times, total seconds, peak memory, plus ``extra``."""
+        peak, kind = self._memory.stop()
         report = {
             "time": dict(self.time),
             "total_seconds": time.perf_counter() - self._t0,
-            "peak_memory_mb": peak_rss_mb(),
-            "peak_memory_kind": "fit" if self._exact_peak else "process_lifetime",
+            "peak_memory_mb": peak,
+            "peak_memory_kind": kind,
         }
         report.update(extra)
         return report

@@ -21,6 +21,9 @@ __all__ = [
     "check_fraction",
     "check_int",
     "check_random_state",
+    "column_span",
+    "power_of_two_exponent",
+    "scale_exactly",
     "validate_params",
     "Interval",
     "Options",
@@ -101,7 +104,7 @@ def check_sample_weight(sample_weight, n_samples: int, *, dtype=np.float64) -> n
     if np.isscalar(sample_weight):
         w = float(sample_weight)
         if not np.isfinite(w) or w <= 0:
-            raise ValueError(f"A scalar sample_weight must be positive and finite, got {sample_weight!r}.")
+            raise ValueError("A scalar sample_weight must be a positive finite number.")
         return np.full(n_samples, w, dtype=dtype)
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "biuf":
@@ -113,20 +116,86 @@ def check_sample_weight(sample_weight, n_samples: int, *, dtype=np.float64) -> n
         raise ValueError("sample_weight contains NaN or infinite values.")
     if (w < 0).any():
         raise ValueError(f"sample_weight contains {int((w < 0).sum())} negative value(s); weights must be >= 0.")
-    if w.sum() <= 0:
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):
+        raise ValueError("sample_weight sums to more than the largest float64 (about 1.8e308); "
+                         "divide the weights by a common factor (only their ratios matter to the clustering).")
+    if total <= 0:
         raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
     return w
+
+
+# --------------------------------------------------------------------------- exact rescaling
+#
+# Multiplying a float by a power of two changes only its exponent, so as long as
+# nothing overflows or falls below the smallest normal number the result is
+# exact and can be undone exactly. Estimators whose kernels need data within a
+# range (float32 hash projections, squared distances summed in float64) map data
+# outside it into the range this way, fit, and map the answer back: the fit on
+# ``X * 2**-e`` is bit for bit the fit on that array, and centres and costs are
+# scaled back by the same powers of two.
+
+
+def column_span(X: np.ndarray, chunk: int = 1 << 16) -> tuple[float, float]:
+    """(largest column range ``max_j (max_i X[i, j] - min_i X[i, j])``, largest ``|X[i, j]|``), a block of rows at a time.
+
+    ``X`` must be finite (:func:`check_points`); the range is computed in float64
+    and may be ``inf`` when a column spans more than the float64 range.
+    """
+    X = np.asarray(X)
+    lo = np.full(X.shape[1], np.inf)
+    hi = np.full(X.shape[1], -np.inf)
+    for s in range(0, X.shape[0], chunk):
+        block = X[s:s + chunk]
+        np.minimum(lo, block.min(axis=0), out=lo)
+        np.maximum(hi, block.max(axis=0), out=hi)
+    with np.errstate(over="ignore"):
+        span = float((hi - lo).max()) if X.shape[0] else 0.0
+    biggest = float(max(np.abs(lo).max(), np.abs(hi).max())) if X.shape[0] else 0.0
+    return span, biggest
+
+
+def power_of_two_exponent(value: float, low: int, high: int) -> int:
+    """The ``e`` with ``value * 2**-e`` in ``[0.5, 1)`` when ``value`` lies outside ``[2**low, 2**high]``, else 0.
+
+    ``value`` must be positive (finite or ``inf``: then ``e`` is 1024, one past the float64 range).
+    """
+    if not np.isfinite(value):
+        return 1024
+    if 2.0 ** low <= value <= 2.0 ** high:
+        return 0
+    return int(np.frexp(value)[1])
+
+
+def scale_exactly(a: np.ndarray, e: int, *, name: str = "X") -> np.ndarray:
+    """``a * 2**-e`` in float64 (a new array), checked to be exact (no value over- or underflowed).
+
+    Raises ValueError naming ``name`` when some value cannot be represented after
+    the scaling, which happens only for values more than ``2**1000`` times
+    smaller or larger than the rest.
+    """
+    exact = True
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(np.asarray(a, dtype=np.float64), -e)
+        for s in range(0, out.shape[0], 1 << 16):  # the round trip a block at a time (no second copy)
+            block = out[s:s + (1 << 16)]
+            exact = exact and bool(np.isfinite(block).all()) and np.array_equal(np.ldexp(block, e), a[s:s + (1 << 16)])
+    if not exact:
+        raise ValueError(f"{name} mixes magnitudes more than 2^1000 apart, beyond what can be rescaled exactly "
+                         "into the range the kernels handle; divide or drop the outlying values.")
+    return out
 
 
 def check_int(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """Check that ``value`` is an integer (not bool) in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}.")
+        raise TypeError(f"{name} must be an integer; got a value of type {type(value).__name__}.")
     value = int(value)
     if low is not None and value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}.")
+        raise ValueError(f"{name} must be >= {low}.")
     if high is not None and value > high:
-        raise ValueError(f"{name} must be <= {high}, got {value}.")
+        raise ValueError(f"{name} must be <= {high}.")
     return value
 
 
@@ -134,19 +203,19 @@ def check_n_clusters(n_clusters, n_samples: int, *, name: str = "n_clusters") ->
     """Check 1 <= n_clusters <= n_samples."""
     k = check_int(n_clusters, name, low=1)
     if k > n_samples:
-        raise ValueError(f"{name}={k} is larger than the number of samples ({n_samples}).")
+        raise ValueError(f"{name} is larger than the number of samples ({n_samples}); it must be in [1, {n_samples}].")
     return k
 
 
 def check_positive(value, name: str, *, allow_zero: bool = False, allow_inf: bool = False) -> float:
     """Check a real number is > 0 (or >= 0) and finite (unless ``allow_inf``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}.")
+        raise TypeError(f"{name} must be a real number; got a value of type {type(value).__name__}.")
     value = float(value)
     if np.isnan(value) or (np.isinf(value) and not allow_inf):
-        raise ValueError(f"{name} must be finite, got {value}.")
+        raise ValueError(f"{name} must be a finite number.")
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}.")
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}.")
     return value
 
 
@@ -154,7 +223,7 @@ def check_fraction(value, name: str, *, inclusive_high: bool = False) -> float:
     """Check 0 < value < 1 (or <= 1 with ``inclusive_high``)."""
     value = check_positive(value, name)
     if value > 1 or (value == 1 and not inclusive_high):
-        raise ValueError(f"{name} must be in (0, 1{']' if inclusive_high else ')'}, got {value}.")
+        raise ValueError(f"{name} must be in (0, 1{']' if inclusive_high else ')'}.")
     return value
 
 
@@ -166,7 +235,7 @@ def check_random_state(seed) -> np.random.Generator:
     """
     if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
-            raise ValueError(f"random_state must be a non-negative integer, got {seed}.")
+            raise ValueError("random_state must be a non-negative integer.")
         return np.random.default_rng(seed)
     if isinstance(seed, np.random.Generator):
         return seed
@@ -210,6 +279,7 @@ class Interval:
     high: float | None = None
     closed: str = "both"
     finite: bool = True
+    why: str = ""  # why the bounds are what they are, appended to the message
 
     def is_type(self, value) -> bool:
         if isinstance(value, bool):
@@ -236,7 +306,7 @@ class Interval:
         hi = "inf" if self.high is None else f"{self.high:g}"
         left = "[" if self.closed in ("both", "left") and self.low is not None else "("
         right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
-        return f"{what} in {left}{lo}, {hi}{right}"
+        return f"{what} in {left}{lo}, {hi}{right}" + (f" ({self.why})" if self.why else "")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,38 @@ __all__ = ["LSHTreeKMeans", "LSHTreeKMedian", "ClusterTree"]
 
 _POSITIVE = Interval(float, 0, None, closed="neither")
 _COUNT = Interval(int, 1, None)
+# Bounds that keep time and memory finite (issue 22); each message says why.
+_SCALE_RATIO = Interval(float, 1.001, 1000, why=(
+    "the sweep visits at most about (37 + ln(2 max(edge_factor, 1))) / ln(scale_ratio) scales, "
+    "some 40,000 at 1.001; 1000^32 must stay a float for the doubling search"))
+_EDGE_FACTOR = Interval(float, 0.25, 1000, why=(
+    "below 0.25 a hash bucket is over 16 times the longest accepted edge and the fit degrades silently "
+    "(150 times the planted cost measured at 1e-3)"))
+_APPROX_EPSILON = Interval(float, 1e-6, None, closed="left", why=(
+    "Algorithm 6 keeps about ln(cost range) / ln(1 + epsilon / (2 depth)) cost levels; finer "
+    "values need more levels than memory holds, and a tree needing over 1e7 levels is refused"))
+_DP_STEP = Interval(float, 1e-9, None, closed="left", why=(
+    "about ln(cost range) / ln(1 + dp_step) cost levels are kept; a tree needing over 1e7 is refused"))
+_HASHES = Interval(int, 1, 1024, why="the bucket keys take 8 bytes per point and hash function per scale")
+_PROJECTIONS = Interval(int, 1, 1024, why="projections per hash function, each computed for every point and scale")
+_BUCKET_WIDTH = Interval(float, 1e-3, 1e3, why="the hash bucket is bucket_width times the scale")
+
+
+def _check_spark_range(X, sample_weight) -> None:
+    """The spark engine does not rescale (the local engine does, see ``_local.fit``): local data outside the
+    bands is refused before any Spark work, with the bands stated (issue 22)."""
+    from ._local import SPAN_BAND, VALUE_LOG2_MAX, WEIGHT_BAND
+
+    X = V.check_points(X)
+    span, biggest = V.column_span(X)
+    w = V.check_sample_weight(sample_weight, X.shape[0])
+    if (span > 0 and not 2.0 ** SPAN_BAND[0] <= span <= 2.0 ** SPAN_BAND[1]) or biggest >= 2.0 ** VALUE_LOG2_MAX:
+        raise ValueError(f"engine='spark' needs X's largest column range in [2^{SPAN_BAND[0]}, 2^{SPAN_BAND[1]}] and "
+                         f"|x| below 2^{VALUE_LOG2_MAX} (it does not rescale yet); multiply X by a power of two, "
+                         "or use engine='local', which rescales exactly.")
+    if not 2.0 ** WEIGHT_BAND[0] <= float(w.sum()) <= 2.0 ** WEIGHT_BAND[1]:
+        raise ValueError(f"engine='spark' needs sample_weight summing to [2^{WEIGHT_BAND[0]}, 2^{WEIGHT_BAND[1]}] "
+                         "(it does not rescale yet); multiply the weights by a power of two, or use engine='local'.")
 
 
 class _LSHTreeBase(ClusterMixin, BaseEstimator):
@@ -33,14 +65,14 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_clusters": [_COUNT],
         "method": [Options(("auto", "exact", "approx"))],
-        "approx_epsilon": [_POSITIVE],
-        "dp_step": [_POSITIVE, NONE],
+        "approx_epsilon": [_APPROX_EPSILON],
+        "dp_step": [_DP_STEP, NONE],
         "refine": [Interval(int, 0, None), Options(("auto",))],
-        "n_hashes": [_COUNT],
-        "n_projections": [_COUNT],
-        "bucket_width": [_POSITIVE],
-        "scale_ratio": [Interval(float, 1, None, closed="neither")],
-        "edge_factor": [_POSITIVE],
+        "n_hashes": [_HASHES],
+        "n_projections": [_PROJECTIONS],
+        "bucket_width": [_BUCKET_WIDTH],
+        "scale_ratio": [_SCALE_RATIO],
+        "edge_factor": [_EDGE_FACTOR],
         "projection_dim": [_COUNT, NONE, Options(("auto",))],
         "candidates": [Options(("components", "two_hop"))],
         "engine": [Options(("local", "spark"))],
@@ -137,6 +169,8 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         if self.engine == "spark":
             if self._objective != "kmeans":
                 raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
+            if not (type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")):
+                _check_spark_range(X, sample_weight)
             try:
                 from ._spark import fit_spark
             except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -191,7 +225,13 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
-        labels, _ = pairwise_distances_argmin_min(X, self.cluster_centers_.astype(X.dtype, copy=False))
+        C = self.cluster_centers_.astype(X.dtype, copy=False)
+        # squared distances of data far outside [2^-64, 2^64] under- or overflow: compare them on both
+        # sides scaled by one power of two (the nearest centre does not change), as fit does (issue 22)
+        e = V.power_of_two_exponent(max(V.column_span(X)[0], V.column_span(C)[0]) or 1.0, -64, 64)
+        if e:
+            X, C = np.ldexp(X.astype(np.float64), -e), np.ldexp(C.astype(np.float64), -e)
+        labels, _ = pairwise_distances_argmin_min(X, C)
         return labels.astype(np.int64)
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -224,6 +264,8 @@ _PARAMS_DOC = """
     approx_epsilon : float, default=0.1
         Approximation parameter ``epsilon`` of Algorithm 6: the returned pruning
         costs at most ``(1 + approx_epsilon)`` times the optimal pruning of the tree.
+        At least 1e-6; a tree whose Algorithm 6 would keep over 1e7 cost levels
+        (76 MiB) is refused with the finest value that fits.
     dp_step : float or None, default=None
         Ratio ``epsilon'`` between consecutive cost levels of Algorithm 6. None
         uses ``approx_epsilon / (2 H)`` (``H`` = tree depth), which Lemma 3.12 needs
@@ -269,17 +311,21 @@ _PARAMS_DOC = """
         far fewer suffice in practice (see benchmarks/); more hashes give a tree
         closer to the single-linkage tree at more time and memory
         (``n * n_hashes * n_projections`` float32 projections are kept).
+        At most 1024.
     n_projections : int, default=10
-        ``m``: projections concatenated per hash function (Datar et al.; Section 5).
+        ``m``: projections concatenated per hash function (Datar et al.; Section 5);
+        at most 1024.
     bucket_width : float, default=4.0
-        ``r`` of the p-stable hash (Section 5).
+        ``r`` of the p-stable hash (Section 5), in [1e-3, 1e3].
     scale_ratio : float, default=1.1
-        Ratio of consecutive scales ``D_i`` (Section 5; the analysis uses 1.01).
+        Ratio of consecutive scales ``D_i`` (Section 5; the analysis uses 1.01),
+        in [1.001, 1000]: the number of scales grows like ``1 / ln(scale_ratio)``.
     edge_factor : float, default=2.0
         ``c`` of Algorithm 1: an LSH edge found at scale ``D`` is kept only when
         the two points are closer than ``c * D`` (checked exactly, so Lemma 3.5 (2)
         holds surely). Smaller values protect separated clusters from early
-        merges; larger ones connect clusters at smaller scales.
+        merges; larger ones connect clusters at smaller scales. In [0.25, 1000]:
+        below, buckets dwarf the accepted edges and the tree degrades.
     projection_dim : int, None or "auto", default="auto"
         Appendix C.7's Johnson-Lindenstrauss projection of the points that are
         hashed and distance-checked (node weights always use the original
@@ -320,6 +366,12 @@ _PARAMS_DOC = """
         budget elsewhere in bigclust); setting it warns and overrides
         ``approx_epsilon``; it will be removed in 0.3.
 
+    Data range: points whose largest column range is outside ``[2^-64, 2^64]``
+    (float32 hash projections) or weights summing outside ``[2^-100, 2^100]`` are
+    multiplied by a power of two, which is exact, and the answer is mapped back
+    (``report_["rescaled"]`` gives the exponents); data whose cost could exceed
+    float64 (``sum(w) * d * range^2 >= 2^1023`` for k-means) is refused.
+
     Practical choices (all documented in the module docstrings):
     exact duplicates are merged before hashing; the Gaussian hash directions are
     shared by all scales (one matrix product), with fresh offsets per scale;
@@ -350,7 +402,9 @@ _ATTRS_DOC = """
     tree_ : ClusterTree
         The hierarchy: parent array, children, sizes, weights, node costs.
     report_ : dict
-        ``time`` (seconds per stage), ``total_seconds``, ``peak_memory_mb``,
+        ``time`` (seconds per stage), ``total_seconds``, ``peak_memory_mb`` and
+        ``peak_memory_kind`` (how it was measured, :mod:`bigclust._core.report`),
+        ``rescaled`` (only when the data or weights were rescaled, see above),
         ``answer`` (which answer was returned, see ``refine``), ``method`` (the
         pruning DP that produced the tree's answer: ``"exact"``, ``"approx"``
         (Algorithm 6 beside the Lagrangian relaxation) or ``"lagrangian"`` (its
@@ -405,9 +459,10 @@ class LSHTreeKMedian(_LSHTreeBase):
 """
         + _PARAMS_DOC
         + """    median_sample_size : int, default=256
-        Points sampled per candidate cluster for the Weiszfeld median estimate.
+        Points sampled per candidate cluster for the Weiszfeld median estimate
+        (at most 10^6).
     weiszfeld_iter : int, default=50
-        Maximum Weiszfeld iterations per estimate.
+        Maximum Weiszfeld iterations per estimate (at most 10^4).
 """
         + _ATTRS_DOC.format(cost="sum over points of weight * distance to its centre (the k-median cost)")
     )
@@ -418,8 +473,9 @@ class LSHTreeKMedian(_LSHTreeBase):
 
     _parameter_constraints: dict = {
         **_LSHTreeBase._parameter_constraints,
-        "median_sample_size": [_COUNT],
-        "weiszfeld_iter": [_COUNT],
+        "median_sample_size": [Interval(int, 1, 10**6, why="points sampled per candidate cluster and its "
+                                                                   "Weiszfeld passes")],
+        "weiszfeld_iter": [Interval(int, 1, 10**4, why="Weiszfeld passes per candidate cluster")],
     }
 
     def __init__(

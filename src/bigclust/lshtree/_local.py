@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numba
 import numpy as np
@@ -43,8 +44,80 @@ from .two_hop import build_hierarchy_two_hop
 _CHUNK = 65536  # rows per chunk of the passes over X
 
 
+# The range the kernels handle. The hashed points are projected in float32 and
+# squared distances are summed, weighted, in float64, so data whose largest column
+# range lies outside [2^-64, 2^64], or weights summing outside [2^-100, 2^100],
+# are mapped into [0.5, 1) by a power of two, which is exact (see
+# bigclust._core.validation), fitted, and the answer mapped back: the fit on
+# ``X * 2**-e`` is the fit on that very array, so nothing but the scale changes.
+# Inside both bands nothing is rescaled and ordinary data keeps its bits.
+SPAN_BAND = (-64, 64)
+WEIGHT_BAND = (-100, 100)
+# Raw rows enter squared norms (scikit-learn's distances in refinement and labelling): |x| stays
+# below 2^VALUE_LOG2_MAX, rescaled by the largest |x| when only constant columns are beyond it.
+VALUE_LOG2_MAX = 480
+# The answer's cost must be a float64: sum(w) * d^(p/2) * span^p < 2^COST_LOG2_MAX (p = 2 for
+# k-means, 1 for k-median) bounds every cost the fit can report.
+COST_LOG2_MAX = 1023
+
+
 def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.random.Generator) -> FitResult:
-    """Fit on validated points ``X`` (n, d) with weights (n,); see the module docstring.
+    """Fit on validated points ``X`` (n, d) with weights (n,), rescaled exactly when out of range.
+
+    Data range (issue 22): see ``SPAN_BAND``, ``WEIGHT_BAND`` and ``COST_LOG2_MAX``
+    above. When a power of two is applied, ``report_["rescaled"]`` holds the
+    exponents ``{"data": ex, "weight": ew}`` (the fit ran on ``X * 2**-ex`` with
+    weights ``w * 2**-ew``); ``labels_``, ``cluster_centers_``, ``inertia_``,
+    ``cost_curve_`` and ``tree_`` are in the caller's units, the costs inside
+    ``report_["dp"]`` and ``report_["refine"]`` in the rescaled ones.
+
+    Raises
+    ------
+    ValueError
+        When the cost could exceed float64 (the bound above), or when some value
+        cannot be rescaled exactly (magnitudes more than 2^1000 apart).
+    """
+    n, d = X.shape
+    p = 2 if params.objective == "kmeans" else 1
+    span, biggest = V.column_span(X)
+    total = float(np.sum(sample_weight))
+    what = "k-means" if p == 2 else "k-median"
+    if span > 0 and (not np.isfinite(span) or math.log2(total) + p * math.log2(span) + p / 2 * math.log2(d)
+                     >= COST_LOG2_MAX):
+        raise ValueError(
+            f"the {what} cost of this data could exceed the float64 range: it needs sum(sample_weight) x "
+            f"n_features^{p / 2:g} x (largest column range)^{p} below 2^{COST_LOG2_MAX} (about 9e307); "
+            "divide the data or the weights by a common factor.")
+    ex = V.power_of_two_exponent(span, *SPAN_BAND) if span > 0 else 0
+    if biggest >= 2.0 ** (VALUE_LOG2_MAX + ex):
+        # only a constant column (or identical points) can be this far beyond the range: a varying
+        # float64 column spans at least 2^-52 of its largest value. Scale |x| just below the bound,
+        # which keeps the range in its band while the two are at most 2^(480 + 64) apart.
+        ex = int(np.frexp(biggest)[1]) - VALUE_LOG2_MAX
+        if span > 0 and span < 2.0 ** (SPAN_BAND[0] + ex):
+            raise ValueError(
+                f"X has a column whose values are more than 2^{VALUE_LOG2_MAX - SPAN_BAND[0]} times the largest "
+                "column range, beyond what the kernels handle (squared norms of the raw rows); subtract a "
+                "constant from that column (e.g. its first value) first.")
+    ew = V.power_of_two_exponent(total, *WEIGHT_BAND)
+    if ex == 0 and ew == 0:
+        return _fit(X, sample_weight, params, rng)
+    Xs = V.scale_exactly(X, ex) if ex else X
+    ws = V.scale_exactly(sample_weight, ew, name="sample_weight") if ew else sample_weight
+    r = _fit(Xs, ws, params, rng)
+    del Xs, ws
+    c = p * ex + ew  # costs scale by 2**(p ex) with the data and linearly with the weights
+    t = r.tree
+    tree = replace(t, cost=np.ldexp(t.cost, c), weight=np.ldexp(t.weight, ew), scale=np.ldexp(t.scale, ex))
+    report = dict(r.report, rescaled={"data": ex, "weight": ew})
+    return FitResult(labels=r.labels, centers=np.ldexp(r.centers, ex).astype(X.dtype, copy=False),
+                     inertia=float(np.ldexp(r.inertia, c)),
+                     cost_curve=None if r.cost_curve is None else np.ldexp(r.cost_curve, c),
+                     tree=tree, report=report, n_features=d)
+
+
+def _fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.random.Generator) -> FitResult:
+    """Fit on validated points ``X`` (n, d) with weights (n,) in range; see the module docstring.
 
     Memory: the distinct points are ``X[rows]`` (leaf order) and the hashed points
     ``X[rows] - mean``; neither is copied for the k-means tree, its weights and its
@@ -282,7 +355,7 @@ def _warn_if_degenerate(labels, w, params: TreeParams, refine_info) -> None:
             f"the tree's partition puts {share:.1%} of the weight in one of its {k} clusters ({why}); "
             "the data may not be perturbation-resilient, where the tree's pruning is one large cluster "
             "plus outliers. Pass refine='auto' (or a number of Lloyd passes) for a k-means answer.",
-            DegenerateClusteringWarning, stacklevel=4)
+            DegenerateClusteringWarning, stacklevel=5)
 
 
 @numba.njit(cache=True)

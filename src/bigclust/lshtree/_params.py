@@ -26,6 +26,8 @@ from .pruning import approx_guarantee
 # both engines choose the same DP for the same tree.
 EXACT_MAX_WORK = 5e9
 EXACT_MAX_ENTRIES = 2e8
+# Algorithm 6 keeps a table of cost levels (float64 each): refused beyond this many.
+MAX_LEVELS = int(1e7)
 
 
 @dataclass(frozen=True)
@@ -112,13 +114,28 @@ def choose_step(params: TreeParams, k: int, depth: int, levels_for: Callable[[fl
         step = eps / (2 * H)
         if params.method == "auto":
             while True:
-                work, entries = measure(approx_table_cap(levels_for(step), k))
-                if (work <= EXACT_MAX_WORK and entries <= EXACT_MAX_ENTRIES) or step >= eps:
+                n_levels = levels_for(step)
+                work, entries = measure(approx_table_cap(n_levels, k))
+                if (work <= EXACT_MAX_WORK and entries <= EXACT_MAX_ENTRIES and n_levels <= MAX_LEVELS) or step >= eps:
                     break
                 step = min(2 * step, eps)
             info["approx_work"] = work
+    n_levels = levels_for(step)
+    if n_levels > MAX_LEVELS:  # before Algorithm 6 allocates its level table (issue 22: 13 PiB at epsilon 1e-12)
+        what = "dp_step" if params.dp_step is not None else "approx_epsilon"
+        raise ValueError(
+            f"{what} is too fine for this tree (depth {H}): Algorithm 6 would keep more than {MAX_LEVELS:.0e} "
+            f"cost levels ({8 * MAX_LEVELS / 2**20:.0f} MiB); use {what} >= {_finest(levels_for, step, eps, H, what):.3g}, "
+            "or method='exact' or 'auto'.")
     info.update(step=step, guarantee=approx_guarantee(step, H, eps))
     return step, info
+
+
+def _finest(levels_for: Callable[[float], int], step: float, eps: float, H: int, what: str) -> float:
+    """The least ``dp_step`` (or ``approx_epsilon = 2 H step``) found by doubling whose table has at most MAX_LEVELS levels."""
+    while levels_for(step) > MAX_LEVELS:
+        step *= 2
+    return step if what == "dp_step" else 2 * H * step
 
 
 def approx_pruning(params: TreeParams, info: dict, lagrangian: Callable[[], tuple[np.ndarray, dict]],
