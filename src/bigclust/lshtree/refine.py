@@ -68,7 +68,7 @@ def kmeanspp(X: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator):
     if X.shape[1] >= DENSE_MIN_DIM and k <= BLAS_SEEDING_MAX_K:
         # In high dimension the compiled scalar distances of the pruned seeding cost more than
         # scikit-learn's BLAS candidates at small k (mnist, d = 784: k = 10 in 1.8 s instead of
-        # 6.9 s, k = 100 in 17 s instead of 96 s; python /tmp/seed_cmp.py in the issue-18 note).
+        # 6.9 s, k = 100 in 17 s instead of 96 s; benchmarks/euclidean_seeding.py).
         from sklearn.cluster import kmeans_plusplus
 
         _, idx = kmeans_plusplus(X, int(k), sample_weight=w, random_state=int(rng.integers(2**31 - 1)))
