@@ -76,16 +76,18 @@ def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup)
         C = new
 
 
-@pytest.mark.parametrize("mode", ["pruned", "blas", "full"])
+@pytest.mark.parametrize("mode", ["pruned", "blas", "blas-retry", "full-retry"])
 @pytest.mark.parametrize("d,k", [(2, 40), (8, 60), (30, 12)])
 def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, mode, monkeypatch):
     """Pruned passes, and the BLAS or compiled full passes a run switches to where pruning
-    does not pay (forced here: full passes alternate with pruned ones that must start from
-    the bounds a full pass leaves), all give exact nearest centres and never raise the cost."""
+    does not pay, all give exact nearest centres and never raise the cost. Forced here:
+    BLAS passes throughout ("blas"), or full passes alternating with pruned ones that must
+    start from the bounds a full pass leaves ("-retry")."""
     monkeypatch.setattr(R, "DENSE_SWITCH", 2.0 if mode == "pruned" else -1.0)
     monkeypatch.setattr(R, "DENSE_MIN_DIM", 1 if mode == "blas" else 10**9)
     monkeypatch.setattr(R, "BLAS_SEEDING_MAX_K", k if mode == "blas" else 0)  # BLAS from the first pass, or never
-    dense = mode == "blas"
+    monkeypatch.setattr(R, "BLAS_MIN_DIM", 10**9 if mode == "full-retry" else 1)
+    dense = mode.startswith("blas")
     rng = np.random.default_rng(d * k)
     X = rng.standard_normal((1500, d))
     w = rng.uniform(0.1, 3, 1500)
@@ -97,7 +99,9 @@ def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, mode
     np.testing.assert_allclose(_assigned_sq(X, C, labels), _nearest_sq(X, C), rtol=1e-12)
     assert inertia == pytest.approx(float(w @ _assigned_sq(X, C, labels)), rel=1e-12)
     assert (info["dense_passes"] > 0) == dense
-    assert (info["full_passes"] > 0) == (mode == "full")
+    assert (info["full_passes"] > 0) == (mode == "full-retry")
+    if mode.endswith("retry"):
+        assert info["list_scans"] + info["full_scans"] + info["settled_by_candidates"] > 0  # pruned passes ran too
     # the same passes as a dense Lloyd (scikit-learn's, from the same start, to convergence)
     km = KMeans(k, init=start, n_init=1, max_iter=300, tol=0.0, algorithm="lloyd").fit(X, sample_weight=w)
     assert inertia == pytest.approx(km.inertia_, rel=1e-9)

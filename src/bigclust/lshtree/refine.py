@@ -42,6 +42,8 @@ DENSE_SWITCH = 0.5          # fraction of the n k distances above which a pass g
 DENSE_MIN_DIM = 32          # ... in at least this dimension
 BLAS_SEEDING_MAX_K = 128    # k-means++ by BLAS candidates (scikit-learn's) and BLAS passes from the start
                             # up to this k, from DENSE_MIN_DIM
+BLAS_MIN_DIM = 8            # full passes by BLAS from this dimension, compiled loops below (at d = 3
+                            # BLAS took 1.6x as long, at d = 8-10 0.85-1.0x, at d = 32 0.4x)
 _CANDIDATES = 8            # nearest other centres each point remembers between passes
 _PREFIXES = (0, 4, 8, 16, 32, 64, 128)  # neighbour-list prefixes whose drifts bound a point's bounds
 # Centre-side work (centre-centre distances: k^2 d per list, (2 + ln k) k^2 d / 2 for the
@@ -187,34 +189,30 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     stats = np.zeros(5, np.int64)
     cost = np.inf
 
-    # in high dimension with few centres the bounds settle few points, and a first pruned
-    # pass (no bounds yet) searches for every point: go dense from the start (mnist, k = 10:
-    # a pruned first pass took 3x a BLAS pass)
-    dense = X.shape[1] >= DENSE_MIN_DIM and k <= BLAS_SEEDING_MAX_K
-
-    xnorm = None
+    xnorm = _row_norms(X) if X.shape[1] >= BLAS_MIN_DIM else None
     # the cost of a partition with its means, from the sums each pass computes anyway (k d, not n d)
     mean = (w @ X) / w.sum()
     spread = float(K.feature_spread(X, w, mean).sum())
 
-    full_until = 0   # passes before this one compare every point with every centre ...
-    backoff = 1      # ... for this many passes after a pruned pass that did not pay
+    # Passes before ``full_until`` compare every point with every centre (see assign()). In high
+    # dimension with few centres the bounds settle few points, and a first pruned pass (no
+    # bounds yet) searches for every point: such runs are full from the start (mnist, k = 10:
+    # a pruned first pass took 3x a BLAS pass), without retrying pruned passes.
+    always_full = X.shape[1] >= DENSE_MIN_DIM and k <= BLAS_SEEDING_MAX_K
+    full_until = max_passes + 1 if always_full else 0
+    backoff = 1      # full passes after a pruned pass that did not pay
 
     def assign():
-        nonlocal dense, xnorm, full_until, backoff
+        nonlocal full_until, backoff
         p = info["passes"]
-        if not dense and p < full_until:
-            K.full_pass(X, C, labels, upper, lower, cand, rest, stats)
-            info["full_passes"] += 1
+        if p < full_until:
+            if xnorm is not None:
+                _dense_assign(X, xnorm, C, labels, upper, lower, cand, rest, stats)
+                info["dense_passes"] += 1
+            else:
+                K.full_pass(X, C, labels, upper, lower, cand, rest, stats)
+                info["full_passes"] += 1
             info["distances"] += int(stats[4])
-            return
-        if dense:
-            if xnorm is None:
-                xnorm = _row_norms(X)
-            changed = _dense_assign(X, xnorm, C, labels, upper)
-            stats[:] = 0
-            stats[0] = changed
-            info["dense_passes"] += 1
             return
         nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
         near_drift, beyond_near = lists.near_drift(drift, nb_lb, beyond_lb)
@@ -225,17 +223,13 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         info["settled_by_candidates"] += int(stats[3])
         info["distances"] += int(stats[4])
         # Where the bounds prune little (few centres for the dimension), a pass comparing every
-        # point with every centre costs less: a pruned distance costs 1.6-2.7x one of
-        # full_pass (uniform d = 8 at k = 1000 and 100, magic at k = 100). Not judged on the
-        # first pass, whose bounds are all unknown. In high dimension BLAS passes, for the rest
-        # of the run (they keep no bounds); below, compiled full passes, which leave exact
-        # bounds, so a pruned pass is tried again after 1, 2, 4, ... of them.
+        # point with every centre costs less: a pruned distance cost 1.6-2.7x one of a full pass
+        # (uniform d = 8 at k = 1000 and 100, magic at k = 100). Not judged on the first pass,
+        # whose bounds are all unknown. Full passes leave valid bounds, so a pruned pass is
+        # tried again after 1, 2, 4, ... of them (pruning pays more as a run settles).
         if p > 0 and int(stats[4]) > DENSE_SWITCH * n * k:
-            if X.shape[1] >= DENSE_MIN_DIM:
-                dense = True
-            else:
-                full_until = p + 1 + backoff
-                backoff *= 2
+            full_until = p + 1 + backoff
+            backoff *= 2
         elif p > 0:
             backoff = 1
 
@@ -269,22 +263,39 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     return labels, C, inertia, info
 
 
-def _dense_assign(X, xnorm, C, labels, upper) -> int:
-    """Nearest centres by blocks of matrix products, made exact by :func:`_kernels.lloyd.nearest_from_gram`.
+def _dense_assign(X, xnorm, C, labels, upper, lower=None, cand=None, rest=None, stats=None) -> int:
+    """A full pass by blocks of matrix products (BLAS), made exact by
+    :func:`_kernels.lloyd.nearest_from_gram`: labels become the exact nearest centres.
 
-    ``xnorm`` (n,) is :func:`_row_norms` of ``X``. Returns the number of labels that changed.
+    ``xnorm`` (n,) is :func:`_row_norms` of ``X``. ``upper`` receives an upper bound on each
+    point's distance to its centre; with ``lower`` (and ``cand``, ``rest``), the bounds a
+    pruned pass can start from: ``lower = rest`` a lower bound on the distance to every other
+    centre, no candidates. ``stats`` (5,) as :func:`_kernels.lloyd.full_pass`. Returns the
+    number of labels that changed.
     """
     n, k = X.shape[0], C.shape[0]
     old = labels.copy()
     c2 = np.einsum("ij,ij->i", C, C)
     c_norm_max = float(np.sqrt(c2.max()))
-    step = max(1, min(4096, int(2**24 // max(k, 1))))  # blocks of at most 128 MB of distances
+    # blocks of about 1 MB of products, which stay in cache for the exact pass over them
+    # (at k = 1000 this took 65 ms a pass where blocks of 4096 rows took 95 ms)
+    step = max(64, min(4096, 2**17 // max(k, 1)))
+    if lower is None:
+        lower = np.empty(n)
     for s in range(0, n, step):
         G = X[s:s + step] @ C.T
         G *= -2.0
         G += c2
-        K.nearest_from_gram(X, xnorm, C, G, s, c_norm_max, labels, upper)
-    return int(np.count_nonzero(labels != old))
+        K.nearest_from_gram(X, xnorm, C, G, s, c_norm_max, labels, upper, lower)
+    changed = int(np.count_nonzero(labels != old))
+    if cand is not None:
+        cand[:] = -1
+        rest[:] = lower
+    if stats is not None:
+        stats[:] = 0
+        stats[0] = changed
+        stats[4] = n * (k - 1)
+    return changed
 
 
 def _cost_of_means(spread: float, mean, tot, sums) -> float:

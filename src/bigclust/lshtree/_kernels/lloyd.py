@@ -567,7 +567,7 @@ def brute_nearest(X, C):
 
 
 @numba.njit(cache=True, parallel=True)
-def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper):
+def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower):
     """Exact nearest centres of rows ``row0 .. row0 + m`` of ``X`` from ``G = |c|^2 - 2 X C^T`` (m, k);
     ``xnorm`` (n,) holds ``|x|`` per row (a bound's input: its own rounding is covered by the margin).
 
@@ -577,7 +577,8 @@ def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper):
     form of the usual dot-product bound), so the nearest centre is among those with
     ``G <= min G + 2 err``: those few are compared exactly, as :func:`assign_pass`
     compares, and ``labels`` receives the nearest. ``upper`` receives its distance where
-    several were compared, otherwise the upper bound ``sqrt(min G + |x|^2 + err)``.
+    several were compared, otherwise the upper bound ``sqrt(min G + |x|^2 + err)``;
+    ``lower`` a lower bound on the distance to every other centre (``inf`` if none).
     """
     m, k = G.shape
     d = X.shape[1]
@@ -600,14 +601,19 @@ def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper):
         if near == 1:  # no near-tie: the product decides, and bounds the distance from above
             labels[i] = best
             upper[i] = math.sqrt(max(0.0, gmin + xn * xn + err))
-            continue
-        best = -1
-        bd = np.inf
+        else:
+            best = -1
+            bd = np.inf
+            for c in range(k):
+                if G[r, c] <= thr:
+                    dd = _sq(X, i, C, c)
+                    if dd < bd:
+                        bd = dd
+                        best = c
+            labels[i] = best
+            upper[i] = math.sqrt(bd)
+        g2 = np.inf  # every other centre c has |x - c|^2 >= G[r, c] + |x|^2 - err
         for c in range(k):
-            if G[r, c] <= thr:
-                dd = _sq(X, i, C, c)
-                if dd < bd:
-                    bd = dd
-                    best = c
-        labels[i] = best
-        upper[i] = math.sqrt(bd)
+            if c != best and G[r, c] < g2:
+                g2 = G[r, c]
+        lower[i] = math.sqrt(max(0.0, g2 + xn * xn - err))
