@@ -454,7 +454,7 @@ _ATTRS_DOC = """
         checked/accepted, scale range), ``dp`` and ``refine`` details.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,), object
+    feature_names_in_ : ndarray of shape (``n_features_in_``,), object
         Column names of ``X`` in ``fit``, when it was a DataFrame whose column
         names are all strings (absent otherwise); ``predict``, ``transform``
         and ``score`` then check that their input has the same columns.
