@@ -156,6 +156,19 @@ def test_feature_names_in_and_n_features_in(Est, blobs):
     assert isinstance(out, pd.DataFrame) and out.shape == (len(df), 3)
 
 
+def test_mixed_column_name_types_are_refused_before_any_work(blobs, monkeypatch):
+    pd = pytest.importorskip("pandas")
+    import bigclust.lshtree._local as local
+
+    def no_work(*a, **k):
+        raise AssertionError("the fit started")
+
+    monkeypatch.setattr(local, "fit", no_work)
+    df = pd.DataFrame(blobs, columns=["a", 1, "c"])
+    with pytest.raises(TypeError, match="string"):
+        LSHTreeKMeans(3).fit(df)
+
+
 def test_grid_search_selects_by_score(blobs):
     """GridSearchCV uses score (held-out negative cost): more clusters never cost more on
     planted blobs, so the largest n_clusters of the grid wins, and the refit model is fitted."""

@@ -135,7 +135,10 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
         """
         params = self._tree_params()
         rng = V.check_random_state(self.random_state)
-        X_in = X  # for feature_names_in_ (pandas column names), read after the checks
+        X_in = X  # for feature_names_in_ (pandas column names)
+        if hasattr(X, "columns") and not _is_spark_frame(X):
+            # a DataFrame's column names first: scikit-learn's TypeError for mixed name types comes before any work
+            validate_data(self, X, skip_check_array=True, reset=True)
         if self.engine == "spark":
             if self._objective != "kmeans":
                 raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
@@ -219,7 +222,7 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
             validate_data(self, X_in, skip_check_array=True, reset=False)
         return X
 
-    def transform(self, X):
+    def transform(self, X) -> np.ndarray:
         """Euclidean distance from each row of ``X`` to each centre.
 
         Parameters
@@ -238,7 +241,7 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
         # scikit-learn's (as KMeans.transform): float32 input is summed in float64 blocks, returned as float32
         return euclidean_distances(X, self.cluster_centers_.astype(X.dtype, copy=False))
 
-    def fit_transform(self, X, y=None, sample_weight=None):
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return the distances of the training points to the centres (see :meth:`transform`).
 
         Parameters
