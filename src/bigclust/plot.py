@@ -190,7 +190,7 @@ def tree(est, *, n_leaves: int = 30, ax=None, orientation: str = "top"):
     # scipy linkage over the cut: the leaves are 0..p-1, merges numbered p.. in bottom-up order
     index = {v: i for i, v in enumerate(leaves)}
     above = sorted({int(p) for v in leaves for p in _ancestors(parent, v)})  # bottom-up (ids grow upwards)
-    rows = []
+    rows: list[list[float]] = []
     height = dict.fromkeys(leaves, 0.0)
     count = dict.fromkeys(leaves, 1)  # linkage counts are of the picture's leaves, not of samples
     for v in above:
@@ -281,7 +281,7 @@ def facilities(est, graph, *, ax=None, pos=None, draw_edges: bool = True, max_la
         src = np.repeat(np.arange(n), np.diff(indptr))
         keep = src < indices  # each undirected edge once
         seg = np.stack([pos[src[keep]], pos[indices[keep]]], axis=1)
-        ax.add_collection(LineCollection(seg, colors="0.8", linewidths=0.5, zorder=1))
+        ax.add_collection(LineCollection(list(seg), colors="0.8", linewidths=0.5, zorder=1))
     # colour = rank of the serving facility, so neighbouring clusters differ in a qualitative map
     rank = np.searchsorted(fac, assign)
     cmap = "tab20" if fac.size <= 20 else "hsv"

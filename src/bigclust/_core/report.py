@@ -109,7 +109,7 @@ class Progress:
         """Whether the application gave these records a handler (NullHandlers do not count)."""
         import logging
 
-        lg = self.logger
+        lg: logging.Logger | None = self.logger
         while lg is not None:
             if any(not isinstance(h, logging.NullHandler) for h in lg.handlers):
                 return True
@@ -126,7 +126,10 @@ class Progress:
         # no configuration: show verbose runs unless a level was set on a bigclust logger (or it is disabled)
         if not self.enabled or self.logger.disabled:
             return False
-        lg, explicit = self.logger, False
+        import logging
+
+        lg: logging.Logger | None = self.logger
+        explicit = False
         while lg is not None and (lg.name == self.LOGGER or lg.name.startswith(self.LOGGER + ".")):
             explicit = explicit or lg.level != 0
             lg = lg.parent

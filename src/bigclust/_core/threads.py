@@ -11,6 +11,7 @@ both should be bounded; :func:`limit_threads` bounds both at once.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 __all__ = ["limit_threads"]
 
@@ -60,11 +61,11 @@ class limit_threads:  # noqa: N801 - used like a function, as threadpoolctl.thre
         from threadpoolctl import threadpool_limits
 
         ceiling = int(numba.config.NUMBA_NUM_THREADS)
-        self.n_threads = ceiling if n_threads == -1 else min(n_threads, ceiling)
-        self._numba_before = int(numba.get_num_threads())
+        self.n_threads: int = ceiling if n_threads == -1 else min(n_threads, ceiling)
+        self._numba_before: int = int(numba.get_num_threads())
         numba.set_num_threads(self.n_threads)
         # -1 lifts the BLAS limit to what the libraries had at start-up (None = leave them as they are)
-        self._pools = threadpool_limits(limits=None if n_threads == -1 else self.n_threads)
+        self._pools: Any = threadpool_limits(limits=None if n_threads == -1 else self.n_threads)
 
     def restore(self) -> None:
         """Put back the limits that were in force when this object was created."""
