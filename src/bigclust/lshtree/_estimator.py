@@ -158,9 +158,11 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
             w = V.check_sample_weight(sample_weight, X.shape[0])
             result = fit_local(X, w, params, rng)
         self._store(result)
-        if self.engine == "local" or not _is_spark_frame(X_in):
+        if not _is_spark_frame(X_in):
             # sets feature_names_in_ from a DataFrame's string column names (removes a stale one otherwise)
             validate_data(self, X_in, skip_check_array=True, reset=True)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # a Spark DataFrame's features are one vector column, not named ones
         return self
 
     def _store(self, result: FitResult) -> None:
