@@ -208,7 +208,7 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
     # ------------------------------------------------- scikit-learn conventions
 
     def _check_new_points(self, X, method: str) -> np.ndarray:
-        """``X`` for transform/score: an in-memory array with the fitted features (names checked as in scikit-learn)."""
+        """``X`` for predict/transform/score: an in-memory array with the fitted features (names checked as in scikit-learn)."""
         check_is_fitted(self, "cluster_centers_")
         if _is_spark_frame(X):
             raise TypeError(f"{method} needs an in-memory array; label a Spark DataFrame with predict.")
