@@ -14,11 +14,20 @@ bigclust.graph
 bigclust.private
     One-round local-DP and shuffle-DP k-means ("Locally Private k-Means in One
     Round", Chang, Ghazi, Kumar and Manurangsi, ICML 2021).
+
+Also: :func:`bigclust.limit_threads` bounds the threads of the compiled kernels
+and of BLAS; progress goes to the ``"bigclust"`` logger (:mod:`logging`);
+``bigclust.plot`` draws fitted models (``pip install 'bigclust[plot]'``).
 """
 
+# The one place the version is written: pyproject.toml reads it
+# ([tool.setuptools.dynamic]), CHANGELOG.md names it.
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "LSHTreeKMeans", "LSHTreeKMedian"]
+__all__ = ["__version__", "LSHTreeKMeans", "LSHTreeKMedian", "limit_threads"]
+
+# Imports numba and threadpoolctl only when called.
+from ._core.threads import limit_threads  # noqa: E402
 
 
 def __getattr__(name):

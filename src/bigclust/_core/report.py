@@ -163,44 +163,133 @@ def peak_rss_mb() -> float:
 
 
 class Progress:
-    """Progress lines on stderr, shown only once a run has lasted ``delay`` seconds.
+    """Progress of a long run, as records of the standard :mod:`logging` module.
+
+    Records go to the ``"bigclust"`` logger (level ``INFO`` when ``enabled``,
+    ``DEBUG`` otherwise), once a run has lasted ``delay`` seconds, so an
+    application routes, filters or silences them with its own logging
+    configuration. When the application has configured no handler for them
+    (the root logger and the ``"bigclust"`` loggers have none) and ``enabled``
+    is true, they are written to ``stream``: on a terminal as one status line
+    rewritten in place (with a bar when the message counts ``i/n``) and kept
+    at the end of each stage, elsewhere as one line per record. Setting a
+    level on the ``"bigclust"`` logger (e.g. ``WARNING``) or disabling it
+    silences that too. Records carry ``bigclust_event`` (``"start"``,
+    ``"update"``, ``"end"``), ``bigclust_stage`` and ``bigclust_elapsed``
+    (seconds since the run started) for handlers that want them.
 
     Parameters
     ----------
     enabled : bool
-        False silences everything.
+        True (an estimator's ``verbose``): records at ``INFO``, shown on
+        ``stream`` when logging is not configured. False: records at
+        ``DEBUG`` only, which an application sees by enabling that level.
     delay : float
-        Seconds before the first line appears; short runs print nothing.
+        Seconds before the first record; short runs emit nothing.
     stream : file-like, optional
-        Defaults to ``sys.stderr``.
+        Where records are written when logging is not configured; defaults
+        to ``sys.stderr`` (looked up at each write).
+    prefix : str
+        Name shown at the start of each line, and the logger's name below
+        ``"bigclust"`` when it is not ``"bigclust"`` itself.
     """
 
+    LOGGER = "bigclust"
+    _BAR = 20
+
     def __init__(self, enabled: bool = True, delay: float = 2.0, stream=None, prefix: str = "bigclust"):
+        import logging
+
         self.enabled = bool(enabled)
         self.delay = float(delay)
         self.stream = stream
         self.prefix = prefix
         self.t0 = time.perf_counter()
         self._last_update = 0.0
+        name = self.LOGGER if prefix in ("", self.LOGGER) else f"{self.LOGGER}.{prefix.replace(' ', '.')}"
+        self.logger = logging.getLogger(name)
+        self.level = logging.INFO if self.enabled else logging.DEBUG
+        self._open_line = False  # a status line is showing on the terminal, not yet ended
+
+    # ---------------------------------------------------------------- emitting
+
+    def _configured(self) -> bool:
+        """Whether the application gave these records a handler (NullHandlers do not count)."""
+        import logging
+
+        lg: logging.Logger | None = self.logger
+        while lg is not None:
+            if any(not isinstance(h, logging.NullHandler) for h in lg.handlers):
+                return True
+            if not lg.propagate:
+                return False
+            lg = lg.parent
+        return False
+
+    def _wanted(self) -> bool:
+        if time.perf_counter() - self.t0 < self.delay:
+            return False
+        if self._configured():
+            return self.logger.isEnabledFor(self.level)
+        # no configuration: show verbose runs unless a level was set on a bigclust logger (or it is disabled)
+        if not self.enabled or self.logger.disabled:
+            return False
+        import logging
+
+        lg: logging.Logger | None = self.logger
+        explicit = False
+        while lg is not None and (lg.name == self.LOGGER or lg.name.startswith(self.LOGGER + ".")):
+            explicit = explicit or lg.level != 0
+            lg = lg.parent
+        return not explicit or self.logger.isEnabledFor(self.level)
+
+    def _emit(self, event: str, stage: str, msg: str) -> None:
+        elapsed = time.perf_counter() - self.t0
+        extra = {"bigclust_event": event, "bigclust_stage": stage, "bigclust_elapsed": elapsed}
+        if self._configured():
+            self.logger.log(self.level, msg, extra=extra)
+            return
+        stream = self.stream if self.stream is not None else sys.stderr
+        line = f"[{self.prefix} {elapsed:7.1f}s] {msg}"
+        tty = bool(getattr(stream, "isatty", lambda: False)())
+        if not tty:
+            print(line, file=stream, flush=True)
+            return
+        # a terminal: one status line rewritten in place; a stage's end stays on screen
+        import re
+
+        counted = re.search(r"(\d+)\s*/\s*(\d+)", msg)
+        if event == "update" and counted and int(counted.group(2)) > 0:
+            frac = min(int(counted.group(1)) / int(counted.group(2)), 1.0)
+            filled = int(round(frac * self._BAR))
+            line += f" [{'#' * filled}{'.' * (self._BAR - filled)}] {100 * frac:3.0f}%"
+        stream.write("\r\x1b[K" + line + ("\n" if event == "end" else ""))
+        stream.flush()
+        self._open_line = event != "end"
 
     def _write(self, msg: str) -> None:
-        stream = self.stream if self.stream is not None else sys.stderr
-        print(f"[{self.prefix} {time.perf_counter() - self.t0:7.1f}s] {msg}", file=stream, flush=True)
+        """A free-form record (kept for callers of the earlier printer)."""
+        if self._wanted():
+            self._emit("update", "", msg)
+
+    # ----------------------------------------------------------------- public
 
     def start(self, stage: str) -> None:
-        if self.enabled and time.perf_counter() - self.t0 >= self.delay:
-            self._write(f"{stage} ...")
+        """A stage begins."""
+        if self._wanted():
+            self._emit("start", stage, f"{stage} ...")
 
     def end(self, stage: str, seconds: float) -> None:
-        if self.enabled and time.perf_counter() - self.t0 >= self.delay:
-            self._write(f"{stage} done ({seconds:.2f}s)")
+        """A stage ended after ``seconds``."""
+        if self._wanted():
+            self._emit("end", stage, f"{stage} done ({seconds:.2f}s)")
 
     def update(self, msg: str, every: float = 1.0) -> None:
-        """A rate-limited line from inside a long stage (e.g. 'scale 3/12')."""
+        """A rate-limited record from inside a long stage (e.g. 'scale 3/12'), at most one per ``every`` seconds."""
         now = time.perf_counter()
-        if self.enabled and now - self.t0 >= self.delay and now - self._last_update >= every:
+        if now - self._last_update >= every and self._wanted():
             self._last_update = now
-            self._write(msg)
+            self._emit("update", "", msg)
 
 
 class RunRecorder:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.metrics import pairwise_distances_argmin_min
-from sklearn.utils.validation import check_is_fitted
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._core import validation as V
 from .._core.validation import BOOLEAN, NONE, RANDOM_STATE, InstanceOf, Interval, Options
@@ -59,7 +60,7 @@ def _check_spark_range(X, sample_weight) -> None:
                          "(it does not rescale yet); multiply the weights by a power of two, or use engine='local'.")
 
 
-class _LSHTreeBase(ClusterMixin, BaseEstimator):
+class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     _objective = "kmeans"
 
     _parameter_constraints: dict = {
@@ -166,6 +167,10 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         """
         params = self._tree_params()
         rng = V.check_random_state(self.random_state)
+        X_in = X  # for feature_names_in_ (pandas column names)
+        if hasattr(X, "columns") and not _is_spark_frame(X):
+            # a DataFrame's column names first: scikit-learn's TypeError for mixed name types comes before any work
+            validate_data(self, X, skip_check_array=True, reset=True)
         if self.engine == "spark":
             if self._objective != "kmeans":
                 raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
@@ -187,6 +192,11 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             w = V.check_sample_weight(sample_weight, X.shape[0])
             result = fit_local(X, w, params, rng)
         self._store(result)
+        if not _is_spark_frame(X_in):
+            # sets feature_names_in_ from a DataFrame's string column names (removes a stale one otherwise)
+            validate_data(self, X_in, skip_check_array=True, reset=True)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # a Spark DataFrame's features are one vector column, not named ones
         return self
 
     def _store(self, result: FitResult) -> None:
@@ -221,10 +231,7 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
             from ._spark import predict_spark
 
             return predict_spark(self.cluster_centers_, X, self.spark_options)
-        X = V.check_points(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
+        X = self._check_new_points(X, "predict")
         C = self.cluster_centers_.astype(X.dtype, copy=False)
         # squared distances of data far outside [2^-64, 2^64] under- or overflow: compare them on both
         # sides scaled by one power of two (the nearest centre does not change), as fit does (issue 22)
@@ -238,10 +245,103 @@ class _LSHTreeBase(ClusterMixin, BaseEstimator):
         """Fit and return ``labels_``: the partition found (before ``predict``'s nearest-centre rule)."""
         return self.fit(X, sample_weight=sample_weight).labels_
 
+    # ------------------------------------------------- scikit-learn conventions
+
+    def _check_new_points(self, X, method: str) -> np.ndarray:
+        """``X`` for predict/transform/score: an in-memory array with the fitted features (names checked as in scikit-learn)."""
+        check_is_fitted(self, "cluster_centers_")
+        if _is_spark_frame(X):
+            raise TypeError(f"{method} needs an in-memory array; label a Spark DataFrame with predict.")
+        # the column names against fit (scikit-learn's messages), and the feature count: for a
+        # DataFrame before its values (reindexed columns read as NaN), otherwise after the checks
+        # of the values, whose messages are clearer than a failed count
+        frame = hasattr(X, "columns")
+        if frame:
+            validate_data(self, X, skip_check_array=True, reset=False)
+        X_in = X
+        X = V.check_points(X)
+        if not frame:
+            validate_data(self, X_in, skip_check_array=True, reset=False)
+        return X
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance from each row of ``X`` to each centre.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_centers)
+            ``distances[i, j] = |X[i] - cluster_centers_[j]|``, in the dtype of
+            ``X`` (float32 stays float32); ``n_centers`` is
+            ``cluster_centers_.shape[0]`` (``n_clusters`` unless the training
+            data had fewer distinct points).
+        """
+        X = self._check_new_points(X, "transform")
+        # scikit-learn's (as KMeans.transform): float32 input is summed in float64 blocks, returned as float32
+        return euclidean_distances(X, self.cluster_centers_.astype(X.dtype, copy=False))
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return the distances of the training points to the centres (see :meth:`transform`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_centers)
+        """
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Opposite of the cost of ``X`` with each point at its nearest centre (higher is better).
+
+        As :meth:`sklearn.cluster.KMeans.score`, so that model selection
+        (``GridSearchCV``, ``cross_val_score``) compares fits by held-out cost.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each point (default 1).
+
+        Returns
+        -------
+        score : float
+            ``-sum_i w_i min_j |X[i] - c_j|^2`` for LSHTreeKMeans, ``-sum_i w_i
+            min_j |X[i] - c_j|`` (the k-median cost) for LSHTreeKMedian: the
+            objective of ``inertia_``, evaluated on ``X``.
+        """
+        X = self._check_new_points(X, "score")
+        w = V.check_sample_weight(sample_weight, X.shape[0])
+        # float64 distances: a float32 cost summed over many points would lose digits
+        _, dist = pairwise_distances_argmin_min(X, self.cluster_centers_.astype(X.dtype, copy=False))
+        dist = dist.astype(np.float64)
+        cost = dist * dist if self._objective == "kmeans" else dist
+        return -float(np.dot(w, cost))
+
+    @property
+    def _n_features_out(self) -> int:
+        # get_feature_names_out: one output column per centre ("lshtreekmeans0", ...)
+        return self.cluster_centers_.shape[0]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _is_spark_frame(X) -> bool:
+    return type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")
+
+
 
 
 _PARAMS_DOC = """
@@ -412,6 +512,11 @@ _ATTRS_DOC = """
         ``tree_nodes``, ``tree_depth``, ``n_distinct``, ``tree_info`` (edges
         checked/accepted, scale range), ``dp`` and ``refine`` details.
     n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,), object
+        Column names of ``X`` in ``fit``, when it was a DataFrame whose column
+        names are all strings (absent otherwise); ``predict``, ``transform``
+        and ``score`` then check that their input has the same columns.
 """
 
 
