@@ -466,18 +466,6 @@ _PARAMS_DOC = """
         budget elsewhere in bigclust); setting it warns and overrides
         ``approx_epsilon``; it will be removed in 0.3.
 
-    Data range: points whose largest column range is outside ``[2^-64, 2^64]``
-    (float32 hash projections) or weights summing outside ``[2^-100, 2^100]`` are
-    multiplied by a power of two, which is exact, and the answer is mapped back
-    (``report_["rescaled"]`` gives the exponents); data whose cost could exceed
-    float64 (``sum(w) * d * range^2 >= 2^1023`` for k-means) is refused.
-
-    Practical choices (all documented in the module docstrings):
-    exact duplicates are merged before hashing; the Gaussian hash directions are
-    shared by all scales (one matrix product), with fresh offsets per scale;
-    scales below the first at which any checked edge exists are skipped by a
-    doubling search; if no scale up to twice the diameter bound connects all
-    points, the remaining components are joined under one root.
 """
 
 _ATTRS_DOC = """
@@ -520,6 +508,24 @@ _ATTRS_DOC = """
 """
 
 
+_NOTES_DOC = """
+    Notes
+    -----
+    Data range: points whose largest column range is outside ``[2^-64, 2^64]``
+    (float32 hash projections) or weights summing outside ``[2^-100, 2^100]`` are
+    multiplied by a power of two, which is exact, and the answer is mapped back
+    (``report_["rescaled"]`` gives the exponents); data whose cost could exceed
+    float64 (``sum(w) * d * range^2 >= 2^1023`` for k-means) is refused.
+
+    Practical choices (all documented in the module docstrings):
+    exact duplicates are merged before hashing; the Gaussian hash directions are
+    shared by all scales (one matrix product), with fresh offsets per scale;
+    scales below the first at which any checked edge exists are skipped by a
+    doubling search; if no scale up to twice the diameter bound connects all
+    points, the remaining components are joined under one root.
+"""
+
+
 class LSHTreeKMeans(_LSHTreeBase):
     __doc__ = (
         """k-means from an LSH tree of candidate clusters and an optimal tree pruning.
@@ -535,6 +541,7 @@ class LSHTreeKMeans(_LSHTreeBase):
 """
         + _PARAMS_DOC
         + _ATTRS_DOC.format(cost="sum over points of weight * squared distance to its centre")
+        + _NOTES_DOC
         + """
     Examples
     --------
@@ -570,9 +577,8 @@ class LSHTreeKMedian(_LSHTreeBase):
         Maximum Weiszfeld iterations per estimate (at most 10^4).
 """
         + _ATTRS_DOC.format(cost="sum over points of weight * distance to its centre (the k-median cost)")
+        + _NOTES_DOC
     )
-
-    _objective = "kmedian"
 
     _objective = "kmedian"
 
