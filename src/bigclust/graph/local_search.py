@@ -45,6 +45,9 @@ def swap_local_search(
     tol: float = 1e-12,
     on_sssp=None,
     clients: np.ndarray | None = None,
+    demand: np.ndarray | None = None,
+    candidates: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Improve a facility set by swap (and, with opening costs, open/close) moves.
 
@@ -69,6 +72,13 @@ def swap_local_search(
     clients : ndarray of bool, optional
         Only these vertices pay connection costs (default all). Candidates are the vertices
         with a finite opening cost.
+    demand : ndarray of shape (n_vertices,), optional
+        Client weights: the connection cost is ``sum_v demand[v] d(v, F)`` (vertices of weight
+        0 are not clients).
+    candidates : ndarray of bool, shape (n_vertices,), optional
+        p-median: where a facility may move to (default everywhere).
+    fixed : array-like of int, optional
+        Facilities that are never closed or swapped out.
 
     Returns
     -------
@@ -77,7 +87,12 @@ def swap_local_search(
         ``passes``, ``swaps``, ``sssp_calls``.
     """
     n = graph.n_vertices
-    cidx = np.arange(n) if clients is None else np.flatnonzero(clients)
+    mask = np.ones(n, dtype=bool) if clients is None else np.asarray(clients, dtype=bool).copy()
+    if demand is not None:
+        mask &= np.asarray(demand) > 0
+    cidx = np.flatnonzero(mask)
+    wv = np.ones(cidx.size) if demand is None else np.asarray(demand, dtype=np.float64)[cidx]
+    fixed_set = set() if fixed is None else {int(x) for x in np.asarray(fixed).ravel()}
     fac = [int(x) for x in np.unique(np.asarray(facilities, dtype=np.int64))]
     # distances from each facility to the clients only: a p x |clients| table
     D = np.vstack([sssp(graph, f)[cidx] for f in fac])
@@ -85,7 +100,7 @@ def swap_local_search(
     f_cost = opening_cost
     fl = f_cost is not None
     d1, a1, d2 = _nearest_two(D)
-    total = d1.sum() + (f_cost[fac].sum() if fl else 0.0)
+    total = (wv * d1).sum() + (f_cost[fac].sum() if fl else 0.0)
     moves = 0
     passes = 0
     for passes in range(1, max_passes + 1):
@@ -93,19 +108,24 @@ def swap_local_search(
         is_fac = np.zeros(n, dtype=bool)
         is_fac[fac] = True
         allowed = ~is_fac if f_cost is None else (~is_fac & np.isfinite(f_cost))
+        if candidates is not None:
+            allowed &= candidates
+        pinned = np.array([x in fixed_set for x in fac], dtype=bool)  # never closed / swapped out
         cand = np.flatnonzero(allowed)
         cand = cand[rng.permutation(cand.size)]
         if max_candidates is not None:
             cand = cand[:max_candidates]
         if fl and len(fac) > 1:
             # close moves, checked once per pass
-            loss = np.bincount(a1, weights=np.minimum(d2, 1e300) - d1, minlength=len(fac)) - f_cost[fac]
+            loss = np.bincount(a1, weights=wv * (np.minimum(d2, 1e300) - d1), minlength=len(fac)) - f_cost[fac]
+            loss[pinned] = np.inf
             i = int(np.argmin(loss))
             if loss[i] < -tol * max(total, 1.0) and np.isfinite(d2[a1 == i]).all():
                 del fac[i]
+                pinned = np.delete(pinned, i)
                 D = np.delete(D, i, axis=0)
                 d1, a1, d2 = _nearest_two(D)
-                total = d1.sum() + f_cost[fac].sum()
+                total = (wv * d1).sum() + f_cost[fac].sum()
                 moves += 1
                 improved = True
         for c in cand:
@@ -115,12 +135,13 @@ def swap_local_search(
             dc = sssp(graph, c)[cidx]
             calls += 1
             m1 = np.minimum(dc, d1)
-            common = float((m1 - d1).sum())
-            extra = np.bincount(a1, weights=np.minimum(dc, d2) - m1, minlength=len(fac))
+            common = float((wv * (m1 - d1)).sum())
+            extra = np.bincount(a1, weights=wv * (np.minimum(dc, d2) - m1), minlength=len(fac))
             delta = common + extra
             if fl:
                 delta = delta + f_cost[c] - f_cost[fac]
                 add_delta = common + f_cost[c]
+            delta[pinned] = np.inf
             i = int(np.argmin(delta))
             best = float(delta[i])
             do_add = fl and add_delta < best
@@ -130,12 +151,13 @@ def swap_local_search(
                 continue
             if do_add:
                 fac.append(c)
+                pinned = np.append(pinned, False)
                 D = np.vstack([D, dc[None, :]])
             else:
                 fac[i] = c
                 D[i] = dc
             d1, a1, d2 = _nearest_two(D)
-            total = d1.sum() + (f_cost[fac].sum() if fl else 0.0)
+            total = (wv * d1).sum() + (f_cost[fac].sum() if fl else 0.0)
             moves += 1
             improved = True
         if not improved:
