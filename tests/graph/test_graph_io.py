@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from _graph_helpers import orlib_path
 from bigclust.graph import FacilityLocation, Graph, PCenter, PMedian
 
-ORLIB = "/work/shared/data/orlib/pmed/pmed1.txt"
+ORLIB = orlib_path("pmed1.txt")
 
 
 def test_from_edges_builds_symmetric_csr():

@@ -4,8 +4,9 @@ checked against the exact MIP oracles (bigclust.graph.exact) with tight measured
 The factor assertions are on the MEAN ratio to the optimum over a fixed set of instances (and
 every instance is also held to the paper's worst-case factor). Each test computes the same mean
 for random facility sets obeying the same constraints and asserts that it FAILS the bound, so the
-bound is known to reject a random answer (measured over seeds 0-9 on the same instances:
-PMedian mean 1.07 vs random 1.52; PCenter 1.08 vs 1.41; FacilityLocation 1.28 vs 1.61).
+bound is known to reject a random answer (measured on these six instances: PMedian mean 1.11
+vs random 1.53, worst 1.42; PCenter 1.10 vs 1.43, worst 1.41; FacilityLocation 1.27 vs 1.60,
+worst 1.46).
 """
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_pmedian_weighted_sites_against_mip():
             ls = PMedian(p, random_state=seed, local_search=True).fit(g, demand=w, candidates=cand, fixed=fixed)
             assert np.isin(fixed, ls.facilities_).all() and np.isin(ls.facilities_, cand).all()
             assert opt - 1e-9 <= ls.cost_ <= pm.cost_ + 1e-9
-    bound = 1.15  # measured mean 1.07 (seeds 0-9)
+    bound = 1.15  # measured mean 1.11
     assert np.mean(ratios) <= bound
     assert np.mean(random_ratios) > bound  # a random answer fails the same assertion
 
@@ -82,7 +83,7 @@ def test_pcenter_weighted_sites_against_mip():
             opt2, _ = exact.pcenter(D, p, demand=w)
             pc2 = PCenter(p, random_state=seed).fit(g, demand=w)
             assert opt2 - 1e-9 <= pc2.cost_ <= pc2.search_radius_ + 1e-9 <= 2 * (1 + pc2.distance_precision) * opt2 + 1e-6
-    bound = 1.20  # measured mean 1.08 (seeds 0-9)
+    bound = 1.20  # measured mean 1.10
     assert np.mean(ratios) <= bound
     assert np.mean(random_ratios) > bound
 
@@ -108,7 +109,7 @@ def test_facility_location_weighted_sites_against_mip():
         for _ in range(200):
             S = np.union1d(fixed, rng.choice(cand, rng.integers(1, cand.size + 1), replace=False))
             random_ratios.append((paid[S].sum() + (w * D[:, S].min(axis=1)).sum()) / opt)
-    bound = 1.38  # measured mean 1.28 (seeds 0-9)
+    bound = 1.38  # measured mean 1.27
     assert np.mean(ratios) <= bound
     assert np.mean(random_ratios) > bound
 
@@ -127,8 +128,9 @@ def test_weighted_radii_match_the_exact_weighted_mp_equation():
     # to (1+eps) levels
     rel = approx / exact_r
     assert np.all(rel > 0.9) and np.all(rel < (1 + eps) ** 2 * 1.1)
-    # zero demand weighs nothing: doubling a zero-demand vertex's weight away changes nothing
     assert np.median(np.abs(rel - 1)) < 0.06
+    # the unweighted radii (every vertex weighs 1) are a different answer: the test can fail
+    assert np.median(np.abs(exact_radii(D, f) / exact_r - 1)) > 0.1
 
 
 def test_demand_forms_and_errors():
