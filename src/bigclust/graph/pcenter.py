@@ -167,6 +167,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
             hi = float(distance_levels(graph, 1.0, km)[-1])  # >= every distance
             lo = 0.0
             sol = mis_at(hi)
+            # the coordinator learnt the smallest edge weight in distance_levels (charged there)
             resolution = max(graph.min_positive_weight(), 1e-12) * 1e-6
             if sol.size > budget:  # one client covers every other at hi
                 raise RuntimeError("internal error: MIS at the diameter bound is larger than the budget.")
