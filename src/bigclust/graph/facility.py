@@ -178,9 +178,11 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
 
     Parameters
     ----------
-    opening_cost : float or array-like of shape (n_vertices,), default=1.0
-        Cost of opening a facility at each vertex (same units as the edge weights), >= 0;
-        ``inf`` marks vertices that cannot host a facility.
+    opening_cost : float or array-like, default=1.0
+        Cost of opening a facility (same units as the edge weights times demand), >= 0: a
+        scalar for every candidate, an array of shape (n_vertices,), or, when ``fit`` gets
+        ``candidates``, of shape (n_candidates,) in the listed order. ``inf`` marks vertices
+        that cannot host a facility.
     distance_precision : float in (0, 1], default=0.1
         Relative precision of distances: radii and distances are discretised into powers of
         ``1 + distance_precision`` (the paper's epsilon, Sections 4.1-4.3). Smaller is closer to
@@ -213,7 +215,13 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         The facility serving each vertex (its nearest open facility).
     distances_ : ndarray of shape (n_vertices,)
         Distance of each vertex to its facility.
+    facility_ids_ : ndarray
+        The open facilities in the graph's node ids (``labels``; vertex numbers when none).
+    demand_ : ndarray of shape (n_vertices,)
+        The client weights used (1 everywhere by default).
     cost_, facility_cost_, connection_cost_ : float
+        ``facility_cost_ + connection_cost_``; the opening costs of the open facilities (0 for
+        ``fixed`` ones); ``sum_v demand[v] * distances_[v]``.
     radii_ : ndarray of shape (n_vertices,)
         The approximate MP radii used by the greedy phase.
     report_ : dict

@@ -132,8 +132,12 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
     Attributes
     ----------
     facilities_, assignment_, distances_ : see :class:`FacilityLocation`
+    facility_ids_ : ndarray
+        The medians in the graph's node ids (``labels``; vertex numbers when none).
+    demand_ : ndarray of shape (n_vertices,)
+        The client weights used (1 everywhere by default).
     cost_ : float
-        ``sum_v d(v, facility)``.
+        ``sum_v demand[v] d(v, facility)``.
     report_ : dict
         Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
         (before the local search), ``local_search`` (its passes and moves), ``search``
