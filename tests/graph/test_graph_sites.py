@@ -184,3 +184,28 @@ def test_machines_same_guarantees_with_sites(k):
     pc = PCenter(3, random_state=0, machines=k, n_trials=2).fit(g, demand=w, candidates=cand, fixed=fixed)
     assert np.isin(fixed, pc.facilities_).all() and np.isin(pc.facilities_, cand).all()
     assert pc.report_["outside_model"] == ([] if k == 1 else ["connected_components"])
+
+
+def test_distributed_weighted_facility_location():
+    g, D, w, cand, fixed = instance(1)
+    f = np.full(cand.size, 60.0)
+    full = np.full(N, np.inf)
+    full[cand] = 60.0
+    opt, _ = exact.facility_location(D, full, demand=w, fixed=fixed)
+    fl = FacilityLocation(f, machines=3, n_repetitions=32, random_state=0).fit(g, demand=w, candidates=cand, fixed=fixed)
+    assert np.isin(fixed, fl.facilities_).all() and np.isin(fl.facilities_, cand).all()
+    assert opt - 1e-9 <= fl.cost_ <= 3.0 * (1 + fl.distance_precision) ** 3 * opt
+    assert fl.report_["rounds"] > 0 and fl.report_["outside_model"] == ["connected_components"]
+
+
+def test_to_frame_and_geojson_need_coordinates(tmp_path):
+    g = random_graph(10, seed=0)
+    pm = PMedian(2, random_state=0).fit(g)
+    frame = pm.to_frame()
+    assert frame["node"].tolist() == list(range(10)) and frame["demand"].tolist() == [1.0] * 10
+    assert set(frame["facility"]) == set(pm.facilities_.tolist()) == set(pm.facility_ids_.tolist())
+    with pytest.raises(ValueError, match="needs node coordinates"):
+        pm.to_geojson(tmp_path / "x.geojson")
+    assert not (tmp_path / "x.geojson").exists()
+    with pytest.raises(AttributeError, match="fit"):
+        PMedian(2).to_frame()
