@@ -209,3 +209,30 @@ def test_to_frame_and_geojson_need_coordinates(tmp_path):
     assert not (tmp_path / "x.geojson").exists()
     with pytest.raises(AttributeError, match="fit"):
         PMedian(2).to_frame()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10**6), p=st.integers(1, 6), n_fixed=st.integers(0, 2), zero_frac=st.floats(0.0, 0.8))
+def test_sites_are_respected_property(seed, p, n_fixed, zero_frac):
+    rng = np.random.default_rng(seed)
+    n = 16
+    g = random_graph(n, seed=seed % 101)
+    D = dense(g)
+    w = rng.uniform(0.5, 5.0, n) * (rng.random(n) >= zero_frac)
+    if not (w > 0).any():
+        w[0] = 1.0
+    cand = np.sort(rng.choice(n, rng.integers(p, n + 1), replace=False))
+    fixed = cand[: min(n_fixed, p)]
+    pm = PMedian(p, random_state=seed).fit(g, demand=w, candidates=cand, fixed=fixed)
+    pc = PCenter(p, random_state=seed).fit(g, demand=w, candidates=cand, fixed=fixed)
+    for est in (pm, pc):
+        F = est.facilities_
+        assert np.isin(fixed, F).all() and np.isin(F, cand).all() and F.size <= p
+        assert np.allclose(est.distances_, D[:, F].min(axis=1))
+    assert pm.facilities_.size == p
+    assert pm.cost_ == pytest.approx((w * pm.distances_).sum())
+    assert pc.cost_ == pytest.approx(pc.distances_[w > 0].max())
