@@ -236,3 +236,29 @@ def test_sites_are_respected_property(seed, p, n_fixed, zero_frac):
     assert pm.facilities_.size == p
     assert pm.cost_ == pytest.approx((w * pm.distances_).sum())
     assert pc.cost_ == pytest.approx(pc.distances_[w > 0].max())
+
+
+def test_default_fit_mean_factors_reject_random_answers():
+    """The plain fit(graph) (every vertex a client of weight 1 and a site), on the graphs of
+    test_graph_estimators.py: measured means 1.085 (PMedian), 1.067 (PCenter), 1.166
+    (FacilityLocation); random sets 1.50, 1.63, 2.17."""
+    pm, pm_rand, pc, pc_rand, fl, fl_rand = [], [], [], [], [], []
+    for seed in SEEDS:
+        g = random_graph(N, seed=seed)
+        D = dense(g)
+        rng = np.random.default_rng(seed)
+        for p in (3, 5):
+            opt, _ = exact.pmedian(D, p)
+            pm.append(PMedian(p, random_state=seed).fit(g).cost_ / opt)
+            pm_rand += [D[:, rng.choice(N, p, replace=False)].min(axis=1).sum() / opt for _ in range(200)]
+            opt, _ = exact.pcenter(D, p)
+            pc.append(PCenter(p, random_state=seed).fit(g).cost_ / opt)
+            pc_rand += [D[:, rng.choice(N, p, replace=False)].min(axis=1).max() / opt for _ in range(200)]
+        f = np.random.default_rng(seed).uniform(5, 60, N)
+        opt, _ = exact.facility_location(D, f)
+        fl.append(FacilityLocation(f, random_state=seed, n_repetitions=64).fit(g).cost_ / opt)
+        for _ in range(200):
+            S = rng.choice(N, rng.integers(1, N + 1), replace=False)
+            fl_rand.append((f[S].sum() + D[:, S].min(axis=1).sum()) / opt)
+    for ours, rand, bound in ((pm, pm_rand, 1.15), (pc, pc_rand, 1.15), (fl, fl_rand, 1.25)):
+        assert np.mean(ours) <= bound < np.mean(rand)
