@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bigclust.datasets import find_data_dir
-from bigclust.graph import FacilityLocation, Graph, PCenter, PMedian
+from bigclust.graph import Graph, PCenter, PMedian
 from bigclust.graph.paths import sssp
 
 
