@@ -48,7 +48,10 @@ def test_pmedian_graphml_demand_geojson_and_csv(city, tmp_path, capsys):
     out = tmp_path / "a.csv"
     fixed = tmp_path / "fixed.txt"
     fixed.write_text(f"{ids[5]}\n")
-    assert main(["pcenter", str(path), "-p", "2", "--fixed", str(fixed), "--quiet", "--out", str(out)]) == 0
+    assert main(["pcenter", str(path), "-p", "2", "--fixed", str(fixed), "--quiet", "--out", str(out),
+                 "--local-search"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["cost"] <= summary["raw_cost"]
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["node", "facility", "distance", "demand"]
     assert ids[5] in set(frame["facility"]) and frame["facility"].nunique() <= 2

@@ -117,6 +117,8 @@ def register(subparsers) -> None:
     _common_args(p, precision=0.01, precision_help="of the radius search")
     p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius (default 16)")
+    p.add_argument("--local-search", action="store_true",
+                   help="vertex-substitution local search on the radius afterwards (beyond the paper)")
     p.set_defaults(func=_run, problem="pcenter")
 
     p = subparsers.add_parser(
@@ -283,7 +285,7 @@ def _run(args) -> int:
                           random_state=args.seed, verbose=verbose)
         else:
             est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials, machines=args.machines,
-                          random_state=args.seed, verbose=verbose)
+                          local_search=args.local_search, random_state=args.seed, verbose=verbose)
     else:
         try:
             cost = float(args.cost)
@@ -320,7 +322,7 @@ def _run(args) -> int:
         "messages": rep["messages"],
         "max_load": rep["max_load"],
     }
-    if args.problem == "pmedian":
+    if args.problem in ("pmedian", "pcenter"):
         summary["raw_cost"] = rep["raw_cost"]
     print(json.dumps(summary))
     return 0

@@ -165,3 +165,119 @@ def swap_local_search(
     if on_sssp is not None:
         on_sssp(calls)
     return np.sort(np.asarray(fac, dtype=np.int64)), {"passes": passes, "swaps": moves, "sssp_calls": calls}
+
+
+def pcenter_local_search(
+    graph,
+    facilities,
+    rng: np.random.Generator,
+    *,
+    clients: np.ndarray | None = None,
+    candidates: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    max_passes: int = 50,
+    max_candidates: int | None = None,
+) -> tuple[np.ndarray, dict]:
+    """Vertex-substitution local search for p-center (beyond the paper).
+
+    Each pass looks at one critical client v (a client at the current radius R) and at the
+    candidate sites u with ``d(u, v) < R`` (only those can bring v closer). For each u, one SSSP
+    gives, for every centre c at once, the objective after "u replaces c": with ``d1``/``d2``
+    the distances to the nearest / second-nearest centre and ``a1`` the nearest,
+
+        R(u, c) = max( max over clients not served by c of min(d_u, d1),
+                       max over clients served by c of min(d_u, d2) ),
+
+    computed with per-centre maxima (the p-center analogue of the FasterPAM decomposition used
+    by :func:`swap_local_search`). The best move is applied when it lowers the radius, or keeps
+    it and lowers the number of clients at the radius (so ties between several critical
+    clients do not stop the search). Stops after a pass without such a move or ``max_passes``.
+
+    Parameters
+    ----------
+    graph : Graph
+    facilities : array-like of int
+    rng : numpy.random.Generator
+        Order of the candidates (and which ones when ``max_candidates`` cuts the list).
+    clients : ndarray of bool, optional
+        The vertices that must be covered (default all).
+    candidates : ndarray of bool, optional
+        Where a centre may move to (default everywhere).
+    fixed : array-like of int, optional
+        Centres that are never swapped out.
+    max_passes : int
+    max_candidates : int, optional
+        Sites examined per pass (default all sites closer than R to the critical client).
+
+    Returns
+    -------
+    facilities : ndarray of int64 (sorted)
+    info : dict
+        ``passes``, ``swaps``, ``sssp_calls``.
+    """
+    n = graph.n_vertices
+    cmask = np.ones(n, dtype=bool) if clients is None else np.asarray(clients, dtype=bool)
+    cidx = np.flatnonzero(cmask)
+    allowed = np.ones(n, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool).copy()
+    fixed_set = set() if fixed is None else {int(x) for x in np.asarray(fixed).ravel()}
+    fac = [int(x) for x in np.unique(np.asarray(facilities, dtype=np.int64))]
+    D = np.vstack([sssp(graph, f)[cidx] for f in fac])
+    calls = len(fac)
+    d1, a1, d2 = _nearest_two(D)
+    moves = 0
+    passes = 0
+
+    def at_radius(values, R):
+        return values >= R * (1 - 1e-12)
+
+    for passes in range(1, max_passes + 1):
+        R = float(d1.max())
+        if R <= 0:
+            break
+        count = int(at_radius(d1, R).sum())
+        k = len(fac)
+        pinned = np.array([x in fixed_set for x in fac], dtype=bool)
+        crit = np.flatnonzero(at_radius(d1, R))
+        v = int(cidx[crit[rng.integers(crit.size)]])
+        dv = sssp(graph, v)
+        calls += 1
+        is_fac = np.zeros(n, dtype=bool)
+        is_fac[fac] = True
+        cand = np.flatnonzero(allowed & ~is_fac & (dv < R))
+        cand = cand[rng.permutation(cand.size)]
+        if max_candidates is not None:
+            cand = cand[:max_candidates]
+        best = (R, count, None, None, None)
+        for u in cand:
+            du = sssp(graph, int(u))[cidx]
+            calls += 1
+            m1 = np.minimum(du, d1)
+            m2 = np.minimum(du, d2)
+            g1 = np.full(k, -np.inf)
+            np.maximum.at(g1, a1, m1)
+            g2 = np.full(k, -np.inf)
+            np.maximum.at(g2, a1, m2)
+            if k > 1:
+                top = np.argsort(g1)[::-1][:2]
+                others = np.where(np.arange(k) == top[0], g1[top[1]], g1[top[0]])
+            else:
+                others = np.full(1, -np.inf)
+            r = np.maximum(others, g2)
+            r[pinned] = np.inf
+            c = int(np.argmin(r))
+            rc = float(r[c])
+            if rc < best[0] * (1 - 1e-12):
+                cnt = int(at_radius(np.where(a1 == c, m2, m1), rc).sum())
+                best = (rc, cnt, int(u), c, du)
+            elif rc <= best[0] * (1 + 1e-12) and np.isfinite(rc):
+                cnt = int(at_radius(np.where(a1 == c, m2, m1), rc).sum())
+                if cnt < best[1]:
+                    best = (rc, cnt, int(u), c, du)
+        if best[2] is None:
+            break
+        _, _, u, c, du = best
+        fac[c] = u
+        D[c] = du
+        d1, a1, d2 = _nearest_two(D)
+        moves += 1
+    return np.sort(np.asarray(fac, dtype=np.int64)), {"passes": passes, "swaps": moves, "sssp_calls": calls}

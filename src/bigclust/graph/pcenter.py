@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, validate_params
+from .._core.validation import BOOLEAN, NONE, validate_params
 from ._common import (
     COMMON_CONSTRAINTS,
     AtLeast,
@@ -24,6 +24,7 @@ from ._common import (
 from .facility import _charge_output
 from .mis import approximate_mis, greedy_cover
 from .neighbourhood import distance_levels
+from .local_search import pcenter_local_search
 from .paths import mssp
 
 __all__ = ["PCenter"]
@@ -53,6 +54,14 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         feasible smaller radii more often.
     fill : bool, default=True
         Top up to exactly p centres farthest-first.
+    local_search : bool, default=False
+        Afterwards, vertex-substitution local search on the radius (beyond the paper; see
+        :func:`~bigclust.graph.local_search.pcenter_local_search`): one SSSP per examined site.
+        It never raises the radius.
+    max_local_search_passes : int, default=50
+        Passes (moves tried) of the local search; each looks at one critical client.
+    local_search_candidates : int, optional
+        Sites examined per pass (default all sites closer than the radius to the critical client).
     machines : int, default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
@@ -84,6 +93,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         "p": [AtLeast(int, 1)],
         "n_trials": [AtLeast(int, 1)],
         "fill": [BOOLEAN],
+        "local_search": [BOOLEAN],
+        "max_local_search_passes": [AtLeast(int, 1)],
+        "local_search_candidates": [AtLeast(int, 1), NONE],
         **COMMON_CONSTRAINTS,
     }
 
@@ -94,6 +106,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         distance_precision: float = 0.01,
         n_trials: int = 16,
         fill: bool = True,
+        local_search: bool = False,
+        max_local_search_passes: int = 50,
+        local_search_candidates: int | None = None,
         machines: int = 1,
         random_state=None,
         verbose: bool = False,
@@ -103,6 +118,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         self.distance_precision = distance_precision
         self.n_trials = n_trials
         self.fill = fill
+        self.local_search = local_search
+        self.max_local_search_passes = max_local_search_passes
+        self.local_search_candidates = local_search_candidates
         self.machines = machines
         self.random_state = random_state
         self.verbose = verbose
@@ -207,9 +225,20 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
                         greedy_cover(graph, [site], np.full(n, -1.0), cover=cover, nearest=nearest)
                 sol = np.union1d(sol, np.asarray(extra, dtype=np.int64))
             dist, nearest = mssp(graph, sol, km)
+        raw_cost = float(dist[clients].max())
+        info = {}
+        if self.local_search:
+            with run.stage("local_search"):
+                sol, info = pcenter_local_search(
+                    graph, sol, rng, clients=clients, candidates=sites.candidates if restricted else None,
+                    fixed=fixed_v, max_passes=int(self.max_local_search_passes),
+                    max_candidates=None if self.local_search_candidates is None else int(self.local_search_candidates),
+                )
+                dist, nearest = mssp(graph, sol)
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
         self.cost_ = float(self.distances_[clients].max())
-        self.report_ = run.finish(**ledger_report(km), n_vertices=n, p=p, search=search, **outside_model(km))
+        self.report_ = run.finish(**ledger_report(km), n_vertices=n, p=p, search=search, raw_cost=raw_cost,
+                                  local_search=info, **outside_model(km, bool(self.local_search)))
         return self
