@@ -177,11 +177,13 @@ def pcenter_local_search(
     fixed: np.ndarray | None = None,
     max_passes: int = 50,
     max_candidates: int | None = None,
+    max_critical: int = 8,
 ) -> tuple[np.ndarray, dict]:
     """Vertex-substitution local search for p-center (beyond the paper).
 
-    Each pass looks at one critical client v (a client at the current radius R) and at the
-    candidate sites u with ``d(u, v) < R`` (only those can bring v closer). For each u, one SSSP
+    Each pass looks at a critical client v (a client at the current radius R) and at the
+    candidate sites u with ``d(u, v) < R`` (only those can bring v closer); when none of them
+    gives a move, the next critical client (up to ``max_critical``, in random order). For each u, one SSSP
     gives, for every centre c at once, the objective after "u replaces c": with ``d1``/``d2``
     the distances to the nearest / second-nearest centre and ``a1`` the nearest,
 
@@ -207,7 +209,9 @@ def pcenter_local_search(
         Centres that are never swapped out.
     max_passes : int
     max_candidates : int, optional
-        Sites examined per pass (default all sites closer than R to the critical client).
+        Sites examined per critical client (default all sites closer than R to it).
+    max_critical : int
+        Critical clients tried per pass before the search stops.
 
     Returns
     -------
@@ -238,41 +242,47 @@ def pcenter_local_search(
         k = len(fac)
         pinned = np.array([x in fixed_set for x in fac], dtype=bool)
         crit = np.flatnonzero(at_radius(d1, R))
-        v = int(cidx[crit[rng.integers(crit.size)]])
-        dv = sssp(graph, v)
-        calls += 1
         is_fac = np.zeros(n, dtype=bool)
         is_fac[fac] = True
-        cand = np.flatnonzero(allowed & ~is_fac & (dv < R))
-        cand = cand[rng.permutation(cand.size)]
-        if max_candidates is not None:
-            cand = cand[:max_candidates]
         best = (R, count, None, None, None)
-        for u in cand:
-            du = sssp(graph, int(u))[cidx]
+        tried = np.zeros(n, dtype=bool)
+        # critical clients in random order until one yields a move (at most max_critical)
+        for j in crit[rng.permutation(crit.size)][:max_critical]:
+            v = int(cidx[j])
+            dv = sssp(graph, v)
             calls += 1
-            m1 = np.minimum(du, d1)
-            m2 = np.minimum(du, d2)
-            g1 = np.full(k, -np.inf)
-            np.maximum.at(g1, a1, m1)
-            g2 = np.full(k, -np.inf)
-            np.maximum.at(g2, a1, m2)
-            if k > 1:
-                top = np.argsort(g1)[::-1][:2]
-                others = np.where(np.arange(k) == top[0], g1[top[1]], g1[top[0]])
-            else:
-                others = np.full(1, -np.inf)
-            r = np.maximum(others, g2)
-            r[pinned] = np.inf
-            c = int(np.argmin(r))
-            rc = float(r[c])
-            if rc < best[0] * (1 - 1e-12):
-                cnt = int(at_radius(np.where(a1 == c, m2, m1), rc).sum())
-                best = (rc, cnt, int(u), c, du)
-            elif rc <= best[0] * (1 + 1e-12) and np.isfinite(rc):
-                cnt = int(at_radius(np.where(a1 == c, m2, m1), rc).sum())
-                if cnt < best[1]:
+            cand = np.flatnonzero(allowed & ~is_fac & ~tried & (dv < R))
+            cand = cand[rng.permutation(cand.size)]
+            if max_candidates is not None:
+                cand = cand[:max_candidates]
+            tried[cand] = True
+            for u in cand:
+                du = sssp(graph, int(u))[cidx]
+                calls += 1
+                m1 = np.minimum(du, d1)
+                m2 = np.minimum(du, d2)
+                g1 = np.full(k, -np.inf)
+                np.maximum.at(g1, a1, m1)
+                g2 = np.full(k, -np.inf)
+                np.maximum.at(g2, a1, m2)
+                if k > 1:
+                    top = np.argsort(g1)[::-1][:2]
+                    others = np.where(np.arange(k) == top[0], g1[top[1]], g1[top[0]])
+                else:
+                    others = np.full(1, -np.inf)
+                r = np.maximum(others, g2)
+                r[pinned] = np.inf
+                c = int(np.argmin(r))
+                rc = float(r[c])
+                if rc < best[0] * (1 - 1e-12):
+                    cnt = int(at_radius(np.where(a1 == c, m2, m1), rc).sum())
                     best = (rc, cnt, int(u), c, du)
+                elif rc <= best[0] * (1 + 1e-12) and np.isfinite(rc):
+                    cnt = int(at_radius(np.where(a1 == c, m2, m1), rc).sum())
+                    if cnt < best[1]:
+                        best = (rc, cnt, int(u), c, du)
+            if best[2] is not None:
+                break
         if best[2] is None:
             break
         _, _, u, c, du = best
