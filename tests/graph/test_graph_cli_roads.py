@@ -103,3 +103,28 @@ def test_osm_extract_and_edge_csv(tmp_path, capsys):
     csv.write_text("from,to,length\nA,B,1\nB,C,1\nC,D,1\n")
     assert main(["pmedian", str(csv), "-p", "1", "--quiet", "--out", str(tmp_path / "o.csv")]) == 0
     assert set(pd.read_csv(tmp_path / "o.csv")["facility"]) in ({"B"}, {"C"})
+
+
+def test_plot_map_on_the_real_extract(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import warnings
+
+    from bigclust.graph import Graph, PMedian
+
+    osm = find_data_dir() / "roads" / "West-Oakland.osm.bz2"
+    if not osm.exists():
+        pytest.skip("West-Oakland.osm.bz2 is not in the data folder")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = Graph.read_osm(osm)
+    _, lab = g.components()
+    sub, _ = g.subgraph(np.flatnonzero(lab == np.argmax(np.bincount(lab))))
+    pm = PMedian(4, random_state=0).fit(sub)
+    ax = pm.plot_map(sub)
+    assert len(ax.collections) == 3  # edges, served vertices, facilities
+    offsets = ax.collections[2].get_offsets()
+    assert np.allclose(np.sort(offsets[:, 0]), np.sort(sub.coords[pm.facilities_, 0]))
+    ax.figure.savefig(tmp_path / "map.png")
+    with pytest.raises(ValueError, match="vertex counts differ"):
+        pm.plot_map(g)

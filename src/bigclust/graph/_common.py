@@ -306,6 +306,23 @@ class ClusteringResultMixin:
             "demand": getattr(self, "demand_", np.ones(n)),
         })
 
+    def plot_map(self, graph=None, ax=None):
+        """Draw facilities and the areas they serve at the node coordinates (needs matplotlib).
+
+        Every vertex is a dot coloured by its facility (20 colours, cycling); facilities are
+        black stars; with ``graph`` (the fitted graph) the edges are drawn in grey underneath.
+
+        Parameters
+        ----------
+        graph : Graph, optional
+        ax : matplotlib Axes, optional
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        return _plot_assignment(self, graph, ax)
+
     def to_geojson(self, path) -> None:
         """Write the assignment as a GeoJSON FeatureCollection (needs node coordinates).
 
@@ -342,6 +359,36 @@ class ClusteringResultMixin:
     def fit_predict(self, graph) -> np.ndarray:
         """Fit and return ``assignment_`` (the facility serving each vertex)."""
         return self.fit(graph).assignment_
+
+
+def _plot_assignment(est, graph=None, ax=None):
+    """See :meth:`ClusteringResultMixin.plot_map`."""
+    try:
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import LineCollection
+    except ImportError:
+        raise ImportError("plot_map needs matplotlib: pip install matplotlib (or bigclust[plot]).") from None
+    est._check_fitted()
+    coords = getattr(est, "_coords", None)
+    if coords is None:
+        raise ValueError("plot_map needs node coordinates (a graph from networkx / GraphML / OSM with x and y).")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 7))
+    if graph is not None:
+        if graph.n_vertices != coords.shape[0]:
+            raise ValueError("graph is not the graph this estimator was fitted on (vertex counts differ).")
+        A = graph.to_scipy().tocoo()
+        keep = A.row < A.col
+        segs = np.stack([coords[A.row[keep]], coords[A.col[keep]]], axis=1)
+        ax.add_collection(LineCollection(segs, colors="0.8", linewidths=0.6, zorder=1))
+    # served areas: each vertex coloured by its facility (colours cycle over facilities)
+    fac_index = np.searchsorted(est.facilities_, est.assignment_)
+    ax.scatter(coords[:, 0], coords[:, 1], c=fac_index % 20, cmap="tab20", vmin=0, vmax=19, s=8, zorder=2)
+    f = coords[est.facilities_]
+    ax.scatter(f[:, 0], f[:, 1], c="black", marker="*", s=120, zorder=3, label="facilities")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="best")
+    return ax
 
 
 def _json_id(x):
