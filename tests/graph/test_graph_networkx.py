@@ -218,3 +218,27 @@ def test_edge_errors_do_not_echo_values(u, v, w, n, secret):
     with pytest.raises(ValueError) as exc:
         Graph.from_edges(u, v, w, n_vertices=n, duplicates="same" if len(u) == 3 else "error")
     assert secret not in str(exc.value)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(arcs=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.integers(1, 30)), min_size=1, max_size=30))
+def test_multidigraph_metric_is_the_shortest_direction(arcs):
+    G = nx.MultiDiGraph()
+    G.add_nodes_from(range(8))
+    H = nx.Graph()  # oracle: every pair with the smallest length over both directions
+    H.add_nodes_from(range(8))
+    for a, b, L in arcs:
+        G.add_edge(a, b, length=float(L))
+        if a != b and (not H.has_edge(a, b) or H[a][b]["weight"] > L):
+            H.add_edge(a, b, weight=float(L))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = Graph.from_networkx(G)
+    for s in range(8):
+        want = nx.single_source_dijkstra_path_length(H, s)
+        got = sssp(g, s)
+        assert all(got[t] == want.get(t, np.inf) for t in range(8))

@@ -89,7 +89,8 @@ def check_graph(graph) -> Graph:
     if not isinstance(graph, Graph):
         raise TypeError(
             f"fit expects a bigclust.graph.Graph, got {type(graph).__name__}; build one with "
-            "Graph.from_edges / from_scipy / from_networkx / read_orlib / read_dimacs."
+            "Graph.from_edges / from_scipy / from_networkx / read_graphml / read_osm / read_edge_csv / "
+            "read_orlib / read_dimacs."
         )
     if graph.n_vertices < 1:
         raise ValueError("The graph is empty (0 vertices).")
