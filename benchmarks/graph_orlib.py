@@ -8,7 +8,6 @@ Usage: python benchmarks/graph_orlib.py [--first 1] [--last 40] [--seed 0]
 import argparse
 import csv
 import json
-import os
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ from bigclust.graph.exact import all_pairs_distances
 
 from bigclust.datasets import find_data_dir
 
-DATA = os.environ.get("BIGCLUST_DATA") or str(find_data_dir())
+DATA = str(find_data_dir())  # BIGCLUST_DATA_DIR, else shared/data beside the checkout
 
 
 def main():
