@@ -62,3 +62,26 @@ def test_report_names_what_ran_outside_the_model(est):
     assert rep["rounds"] > 0 and rep["messages"] > 0
     one = type(est)(**{**est.get_params(), "machines": 1}).fit(g)
     assert one.report_["outside_model"] == [] and one.report_["rounds"] == 0
+
+
+def test_weighted_algorithm3_equals_cohen_given_same_rounded_ranks():
+    """Exponential (weighted) ranks: the distributed Algorithm 3 and the sequential pruned
+    Dijkstra accumulate the same minima once both round the ranks to (1+eps) classes."""
+    from bigclust.graph.neighbourhood import distance_levels, estimate_neighbourhood_sizes
+
+    g = random_graph(35, seed=3)
+    w = np.random.default_rng(0).uniform(0.0, 3.0, 35)
+    w[::4] = 0.0
+    levels = distance_levels(g, 0.1)
+    seq = estimate_neighbourhood_sizes(g, 0.1, 5, np.random.default_rng(9), None, levels=levels,
+                                       round_to_classes=True, demand=w)
+    km = KMachine(g, 4, np.random.default_rng(1))
+    dist = estimate_neighbourhood_sizes(g, 0.1, 5, np.random.default_rng(9), km, levels=levels, demand=w)
+    assert np.allclose(seq.acc, dist.acc, rtol=1e-6)
+    assert seq.weighted and seq.min_weight == pytest.approx(w[w > 0].min())
+    # the whole graph's ball weighs w.sum(): 400 repetitions estimate it within 15%
+    big = estimate_neighbourhood_sizes(g, 0.1, 400, np.random.default_rng(2), None, levels=levels, demand=w)
+    assert np.allclose(big.sizes()[:, -1], w.sum(), rtol=0.15)
+    # B(v, 0) of a zero-demand vertex holds no client: estimated weight 0
+    zero = np.flatnonzero(w == 0)
+    assert np.all(big.sizes()[zero, 0] == 0)
