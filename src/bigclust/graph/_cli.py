@@ -249,10 +249,20 @@ def _read_values(path: str, want: int, what: str):
     return values
 
 
-def _write_frame_csv(path: str, frame) -> None:
-    from ._common import _atomic_write_text
+def _write_assignment_csv(path: str, est) -> None:
+    """node,facility,distance,demand rows (no pandas needed), written atomically."""
+    import csv
+    import io
 
-    _atomic_write_text(path, frame.to_csv(index=False))
+    from ._common import _atomic_write_text, _json_id
+
+    cols = est._assignment_columns()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["node", "facility", "distance", "demand"])
+    for node, fac, dist, dem in zip(cols["node"], cols["facility"], cols["distance"], cols["demand"]):
+        w.writerow([_json_id(node), _json_id(fac), repr(float(dist)), repr(float(dem))])
+    _atomic_write_text(path, buf.getvalue())
 
 
 def _run(args) -> int:
@@ -304,7 +314,7 @@ def _run(args) -> int:
         write_array(args.facilities, est.facilities_)
     if out:
         if out.lower().endswith(".csv"):
-            _write_frame_csv(out, est.to_frame())
+            _write_assignment_csv(out, est)
         else:
             est.to_geojson(out)
     if args.report:

@@ -293,19 +293,23 @@ class ClusteringResultMixin:
             ``distance`` (shortest-path distance to it, edge-length units) and ``demand``
             (its client weight; 1 when no demand was given, 0 for non-clients).
         """
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame needs pandas: pip install pandas.") from None
+        return pd.DataFrame(self._assignment_columns())
 
+    def _assignment_columns(self) -> dict:
+        """node, facility, distance, demand arrays (the columns of :meth:`to_frame`)."""
         self._check_fitted()
         ids = getattr(self, "_node_ids", None)
         n = self.assignment_.size
-        node = np.arange(n) if ids is None else ids
-        fac = self.assignment_ if ids is None else ids[self.assignment_]
-        return pd.DataFrame({
-            "node": node,
-            "facility": fac,
+        return {
+            "node": np.arange(n) if ids is None else ids,
+            "facility": self.assignment_ if ids is None else ids[self.assignment_],
             "distance": self.distances_,
             "demand": getattr(self, "demand_", np.ones(n)),
-        })
+        }
 
     def plot_map(self, graph=None, ax=None):
         """Draw facilities and the areas they serve at the node coordinates (needs matplotlib).
@@ -344,11 +348,11 @@ class ClusteringResultMixin:
                 "to_geojson needs node coordinates: build the graph from networkx / GraphML / OSM "
                 "with numeric 'x' and 'y' on every node."
             )
-        df = self.to_frame()
+        cols = self._assignment_columns()
         is_fac = np.zeros(self.assignment_.size, dtype=bool)
         is_fac[self.facilities_] = True
         feats = []
-        for i, (node, fac, dist, dem) in enumerate(df.itertuples(index=False, name=None)):
+        for i, (node, fac, dist, dem) in enumerate(zip(cols["node"], cols["facility"], cols["distance"], cols["demand"])):
             feats.append({
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [float(coords[i, 0]), float(coords[i, 1])]},

@@ -22,6 +22,14 @@ __all__ = ["Graph"]
 _DUPLICATE_RULES = ("error", "last", "min", "same")
 
 
+def _networkx(what: str):
+    try:
+        import networkx
+    except ImportError:
+        raise ImportError(f"{what} needs networkx: pip install networkx (or bigclust[networkx]).") from None
+    return networkx
+
+
 def _object_array(values) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
@@ -280,6 +288,30 @@ class Graph:
         return cls.from_edges(i, m + j, C[i, j], n_vertices=m + n)
 
     @classmethod
+    def _from_arcs(cls, u, v, w, n: int, *, directed: bool) -> "Graph":
+        """Edges or arcs -> the symmetric metric: loops dropped, parallel edges keep the
+        shortest, a pair with an arc in one direction only counted in one warning."""
+        keep = u != v  # self-loops never shorten a path
+        u, v, w = u[keep], v[keep], w[keep]
+        if directed and u.size:
+            a = np.minimum(u, v)
+            b = np.maximum(u, v)
+            key = a * n + b
+            # a pair is two-way when it has an arc in each orientation
+            fwd = np.unique(key[u < v])
+            bwd = np.unique(key[u > v])
+            n_pairs = np.unique(key).size
+            one_way = n_pairs - np.intersect1d(fwd, bwd, assume_unique=True).size
+            if one_way:
+                warnings.warn(
+                    f"the graph is directed: {one_way} one-way vertex pair(s) (of {n_pairs}) were made two-way; "
+                    "the metric is the shortest direction of each pair (the paper's metric is symmetric).",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        return cls.from_edges(u, v, w, n_vertices=n, duplicates="min")
+
+    @classmethod
     def from_networkx(cls, G, *, weight: str | None = None, default_weight: float = 1.0) -> "Graph":
         """Build a graph from a ``networkx`` Graph, DiGraph, MultiGraph or MultiDiGraph.
 
@@ -313,8 +345,7 @@ class Graph:
         against the traffic. Self-loops (OSMnx keeps some) are dropped: they never lie on a
         shortest path.
         """
-        import networkx as nx
-
+        nx = _networkx("from_networkx")
         if not isinstance(G, nx.Graph):  # MultiGraph, DiGraph, MultiDiGraph are subclasses
             raise TypeError(f"G must be a networkx graph, got {type(G).__name__}.")
         nodes = list(G.nodes)
@@ -339,25 +370,7 @@ class Graph:
             except (TypeError, ValueError):
                 # the message names the edge position and attribute, never the user's value
                 raise ValueError(f"edge {e} has a non-numeric {weight!r} attribute.") from None
-        keep = u != v  # self-loops never shorten a path
-        u, v, w = u[keep], v[keep], w[keep]
-        if G.is_directed() and u.size:
-            a = np.minimum(u, v)
-            b = np.maximum(u, v)
-            key = a * len(nodes) + b
-            # a pair is two-way when it has an arc in each orientation
-            fwd = np.unique(key[u < v])
-            bwd = np.unique(key[u > v])
-            n_pairs = np.unique(key).size
-            one_way = n_pairs - np.intersect1d(fwd, bwd, assume_unique=True).size
-            if one_way:
-                warnings.warn(
-                    f"G is directed: {one_way} one-way vertex pair(s) (of {n_pairs}) were made two-way; "
-                    "the metric is the shortest direction of each pair (the paper's metric is symmetric).",
-                    UserWarning,
-                    stacklevel=2,
-                )
-        g = cls.from_edges(u, v, w, n_vertices=len(nodes), duplicates="min")
+        g = cls._from_arcs(u, v, w, len(nodes), directed=G.is_directed())
         g.labels = _object_array(nodes)
         g.node_data = _node_data(G, nodes)
         g.coords = _coords_of(g.node_data)
@@ -465,8 +478,7 @@ class Graph:
         The graph then goes through :meth:`from_networkx` (same weight default, parallel-edge
         and one-way rules).
         """
-        import networkx as nx
-
+        nx = _networkx("read_graphml")
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such file: {path}")
@@ -500,8 +512,10 @@ class Graph:
             With ``labels`` holding the node ids in order of first appearance. A vertex pair
             listed more than once keeps its shortest length (as :meth:`from_networkx`).
         """
-        import pandas as pd
-
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("read_edge_csv needs pandas: pip install pandas.") from None
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"No such file: {path}")
@@ -591,20 +605,20 @@ class Graph:
         missing = {x for a in arcs for x in a if x not in lat}
         if missing:
             raise ValueError(f"{path}: {len(missing)} node(s) used by highway ways have no coordinates.")
-        import networkx as nx
-
-        G = nx.MultiDiGraph()
         used = list(dict.fromkeys(x for a in arcs for x in a))
-        for x in used:
-            G.add_node(x, x=lon[x], y=lat[x])
+        index = {x: i for i, x in enumerate(used)}
         a = np.array(arcs, dtype=np.int64)
         la1, lo1 = np.radians([lat[x] for x in a[:, 0]]), np.radians([lon[x] for x in a[:, 0]])
         la2, lo2 = np.radians([lat[x] for x in a[:, 1]]), np.radians([lon[x] for x in a[:, 1]])
         h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
         length = 2 * 6371008.8 * np.arcsin(np.sqrt(np.minimum(h, 1.0)))  # metres, mean Earth radius
-        for (x, y), d in zip(arcs, length):
-            G.add_edge(x, y, length=float(d))
-        return cls.from_networkx(G, weight="length")
+        u = np.array([index[x] for x in a[:, 0]], dtype=np.int64)
+        v = np.array([index[x] for x in a[:, 1]], dtype=np.int64)
+        g = cls._from_arcs(u, v, length, len(used), directed=True)
+        g.labels = _object_array(used)
+        g.coords = np.column_stack([[lon[x] for x in used], [lat[x] for x in used]]).astype(np.float64)
+        g.node_data = {"x": _object_array(g.coords[:, 0].tolist()), "y": _object_array(g.coords[:, 1].tolist())}
+        return g
 
     @classmethod
     def read_osm_pbf(cls, path, *, network_type: str = "driving") -> "Graph":
