@@ -15,7 +15,6 @@ Usage: python benchmarks/graph_facility.py [--last 10] [--costs 50,200,1000] [--
 import argparse
 import csv
 import json
-import os
 import time
 
 import numpy as np
@@ -23,7 +22,9 @@ import numpy as np
 from bigclust.graph import FacilityLocation, Graph
 from bigclust.graph import exact
 
-DATA = os.environ.get("BIGCLUST_DATA", "/work/shared/data")
+from bigclust.datasets import find_data_dir  # noqa: E402
+
+DATA = str(find_data_dir())  # BIGCLUST_DATA_DIR, else shared/data beside the checkout
 
 
 def read_ufl(path):

@@ -26,3 +26,11 @@ def random_graph(n, extra=None, seed=0, wmax=20, zero_frac=0.0):
 
 def dense(g):
     return floyd_warshall(g.to_scipy(), directed=True)
+
+
+def orlib_path(name):
+    """An OR-Library p-median file, found through the project's data-dir lookup
+    (``BIGCLUST_DATA_DIR`` or the ``shared/data`` folder beside the checkout)."""
+    from bigclust.datasets import find_data_dir
+
+    return str(find_data_dir() / "orlib" / "pmed" / name)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone
 
-from _graph_helpers import random_graph
+from _graph_helpers import orlib_path, random_graph
 from bigclust.cli import main
 from bigclust.graph import FacilityLocation, PCenter, PMedian
 
-PMED2 = "/work/shared/data/orlib/pmed/pmed2.txt"
+PMED2 = orlib_path("pmed2.txt")
 
 ESTIMATORS = [
     PMedian(5, distance_precision=0.1, local_search=True, local_search_candidates=7, random_state=1),

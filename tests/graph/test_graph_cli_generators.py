@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from _graph_helpers import dense
+from _graph_helpers import dense, orlib_path
 from bigclust.cli import main
 from bigclust.graph import FacilityLocation, PCenter, PMedian
 from bigclust.graph.generators import lower_bound_graph, road_like_grid
 
-PMED2 = "/work/shared/data/orlib/pmed/pmed2.txt"
+PMED2 = orlib_path("pmed2.txt")
 
 
 def test_cli_pmedian_orlib(tmp_path, capsys):

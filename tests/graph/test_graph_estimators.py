@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _graph_helpers import dense, random_graph
+from _graph_helpers import dense, orlib_path, random_graph
 from bigclust.graph import FacilityLocation, Graph, PCenter, PMedian, exact, mssp
 
 
@@ -129,7 +129,7 @@ def test_p_equals_n_and_p_one():
 
 
 def test_orlib_pmed1_close_to_published_optima():
-    g, p = Graph.read_orlib("/work/shared/data/orlib/pmed/pmed1.txt")
+    g, p = Graph.read_orlib(orlib_path("pmed1.txt"))
     pm = PMedian(p, random_state=0, local_search=True).fit(g)
     assert pm.cost_ <= 5819 * 1.01
     assert pm.report_["raw_cost"] <= 5819 * 1.2

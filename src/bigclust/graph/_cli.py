@@ -12,11 +12,20 @@ _GRAPH_HELP = """\
 GRAPH is one of
   an OR-Library p-median file   (first line 'n m p', then 'i j cost', 1-based; repeated
                                  pairs: the last occurrence wins). Its p is the default -p.
-  a DIMACS shortest-path file   .gr ('p sp n m', 'a u v w'; arcs read as undirected edges)
-  an edge list                  .npy/.csv/.parquet with 2 or 3 columns u, v[, w] (0-based ids;
-                                 weight 1 when missing; repeated pairs are an error)
+  a DIMACS shortest-path file   .gr or .gr.gz ('p sp n m', 'a u v w'; gzip found by content;
+                                 arcs read as undirected edges)
+  a GraphML file                .graphml (e.g. osmnx.save_graphml): edge length 'length', else
+                                 'weight', else 1; directed/parallel edges: the shortest direction
+  an OpenStreetMap XML extract  .osm, .osm.bz2, .osm.gz: the highway ways, lengths in metres
+  an OpenStreetMap PBF extract  .osm.pbf: its driving network, through the optional pyrosm package
+  an edge-list CSV with header  .csv whose first line names the columns: source, target[, length]
+                                 (node ids of any kind; repeated pairs keep the shortest)
+  an edge list                  .npy/.csv/.parquet with 2 or 3 numeric columns u, v[, w] (0-based
+                                 ids; weight 1 when missing; repeated pairs are an error)
   grid:ROWSxCOLS                a generated road-like grid (bigclust.graph.generators.road_like_grid)
-Use --format to override the detection (orlib, dimacs, edges).
+Use --format to override the detection (orlib, dimacs, graphml, osm, pbf, csv, edges).
+Node ids in --candidates/--fixed files and in --out are the graph's own ids (OSM ids, GraphML
+ids, CSV ids; 0-based vertex numbers for the other formats).
 """
 
 
@@ -48,8 +57,18 @@ def _add_renamed(p, new: str, old: str, *, flag: bool = False, **kwargs) -> None
 
 def _common_args(p, *, precision: float, precision_help: str) -> None:
     p.add_argument("graph", metavar="GRAPH", help="graph file (see below)")
-    p.add_argument("--format", choices=("auto", "orlib", "dimacs", "edges"), default="auto",
+    p.add_argument("--format", choices=("auto", "orlib", "dimacs", "graphml", "osm", "pbf", "csv", "edges"), default="auto",
                    help="input format (default: by suffix / content)")
+    p.add_argument("--demand", metavar="ATTR|FILE",
+                   help="client weight per vertex: a node attribute of the graph (e.g. population) or a "
+                        ".npy/.csv file with one value per vertex (0 = not a client; default 1 everywhere)")
+    p.add_argument("--candidates", metavar="FILE",
+                   help="text file of node ids (one per line) where a facility may open (default all)")
+    p.add_argument("--fixed", metavar="FILE",
+                   help="text file of node ids (one per line) of facilities already open (they count toward -p)")
+    p.add_argument("--out", metavar="FILE",
+                   help="write the assignment in the graph's node ids: .csv (node,facility,distance,demand) "
+                        "or .geojson (points; needs node coordinates)")
     p.add_argument("--machines", type=int, default=1,
                    help="simulated k-machine model size; >1 runs the distributed algorithms and counts rounds (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -77,7 +96,8 @@ def register(subparsers) -> None:
         "pmedian", help="p-median on a weighted graph's shortest-path metric",
         description="Choose P vertices minimising the sum of shortest-path distances to the nearest one "
                     "(facility location + binary search on the opening cost + bipoint rounding).",
-        epilog=_GRAPH_HELP + "\nExample:\n  bigclust pmedian pmed1.txt -p 5 --local-search --assignment a.npy",
+        epilog=_GRAPH_HELP + "\nExamples:\n  bigclust pmedian pmed1.txt -p 5 --local-search --assignment a.npy\n"
+               "  bigclust pmedian city.graphml -p 10 --demand population --out assignment.geojson",
         formatter_class=fmt,
     )
     _common_args(p, precision=0.05, precision_help="radius and distance discretisation")
@@ -97,6 +117,8 @@ def register(subparsers) -> None:
     _common_args(p, precision=0.01, precision_help="of the radius search")
     p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius (default 16)")
+    p.add_argument("--local-search", action="store_true",
+                   help="vertex-substitution local search on the radius afterwards (beyond the paper)")
     p.set_defaults(func=_run, problem="pcenter")
 
     p = subparsers.add_parser(
@@ -108,15 +130,53 @@ def register(subparsers) -> None:
     )
     _common_args(p, precision=0.1, precision_help="radius and distance discretisation")
     p.add_argument("--cost", required=True, metavar="F",
-                   help="opening cost: a number (every vertex) or a .npy/.csv file with one value per vertex")
+                   help="opening cost: a number (every candidate) or a .npy/.csv file with one value per vertex "
+                        "(per candidate, in the --candidates order, when --candidates is given)")
     _facility_args(p, repetitions=32, moves="open/close/swap")
     p.set_defaults(func=_run, problem="facility")
 
 
 def _is_orlib(path: str) -> bool:
-    with open(path) as fh:
+    with open(path, errors="replace") as fh:
         first = fh.readline().split()
     return len(first) == 3 and all(t.lstrip("-").isdigit() for t in first)
+
+
+def _csv_has_header(path: str) -> bool:
+    import gzip
+
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rt", errors="replace") as fh:
+        first = fh.readline().replace(";", ",").replace("\t", ",").split(",")
+    for tok in first:
+        try:
+            float(tok)
+        except ValueError:
+            return True
+    return False
+
+
+def _detect(spec: str) -> str:
+    low = spec.lower()
+    if low.endswith((".gr", ".gr.gz")):
+        return "dimacs"
+    if low.endswith(".graphml"):
+        return "graphml"
+    if low.endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.xml")):
+        return "osm"
+    if low.endswith(".pbf"):
+        return "pbf"
+    if low.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+        return "csv" if _csv_has_header(spec) else "edges"
+    if low.endswith((".npy", ".parquet")):
+        return "edges"
+    with open(spec, "rb") as fh:
+        head = fh.read(2)
+    if head == b"\x1f\x8b":
+        return "dimacs"  # the only gzip-compressed graph format read by content
+    if _is_orlib(spec):
+        return "orlib"
+    raise ValueError(f"cannot tell the format of {spec}; pass --format orlib|dimacs|graphml|osm|pbf|csv|edges.")
 
 
 def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
@@ -134,19 +194,19 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
     if not os.path.exists(spec):
         raise FileNotFoundError(f"No such file: {spec}")
     if fmt == "auto":
-        low = spec.lower()
-        if low.endswith(".gr") or low.endswith(".gr.gz"):
-            fmt = "dimacs"
-        elif low.endswith((".npy", ".parquet", ".csv", ".tsv")):
-            fmt = "edges"
-        elif _is_orlib(spec):
-            fmt = "orlib"
-        else:
-            raise ValueError(f"cannot tell the format of {spec}; pass --format orlib|dimacs|edges.")
+        fmt = _detect(spec)
     if fmt == "orlib":
         return Graph.read_orlib(spec)
     if fmt == "dimacs":
         return Graph.read_dimacs(spec), None
+    if fmt == "graphml":
+        return Graph.read_graphml(spec), None
+    if fmt == "osm":
+        return Graph.read_osm(spec), None
+    if fmt == "pbf":
+        return Graph.read_osm_pbf(spec), None
+    if fmt == "csv":
+        return Graph.read_edge_csv(spec), None
     from .._core.io import read_matrix
 
     E = read_matrix(spec)
@@ -156,11 +216,73 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
     return Graph.from_edges(E[:, 0], E[:, 1], w), None
 
 
+def _read_ids(path: str, graph, what: str) -> list:
+    """Node ids listed one per line in a text file, as the graph's own ids."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path}")
+    with open(path, errors="replace") as fh:
+        tokens = [line.strip() for line in fh if line.strip()]
+    if graph.labels is None:
+        try:
+            return [int(t) for t in tokens]
+        except ValueError:
+            raise ValueError(f"{what} file {path}: the graph's vertices are numbered 0..n-1; found a non-integer id.") from None
+    by_text = {str(x): x for x in graph.labels}
+    missing = sum(t not in by_text for t in tokens)
+    if missing:
+        raise ValueError(f"{what} file {path}: {missing} id(s) are not nodes of the graph.")
+    return [by_text[t] for t in tokens]
+
+
+def _read_values(path: str, want: int, what: str):
+    """One number per vertex (or candidate) from a .npy/.csv table; refuse any other shape."""
+    import numpy as np
+
+    from .._core.io import read_matrix
+
+    values = np.asarray(read_matrix(path))
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.shape != (want,):
+        raise ValueError(f"{what} file {path} holds a table of shape {values.shape}; expected one value per "
+                         f"row, {want} rows.")
+    return values
+
+
+def _write_assignment_csv(path: str, est) -> None:
+    """node,facility,distance,demand rows (no pandas needed), written atomically."""
+    import csv
+    import io
+
+    from ._common import _atomic_write_text, _json_id
+
+    cols = est._assignment_columns()
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["node", "facility", "distance", "demand"])
+    for node, fac, dist, dem in zip(cols["node"], cols["facility"], cols["distance"], cols["demand"]):
+        w.writerow([_json_id(node), _json_id(fac), repr(float(dist)), repr(float(dem))])
+    _atomic_write_text(path, buf.getvalue())
+
+
 def _run(args) -> int:
     from .._core.io import write_array, write_json
     from . import FacilityLocation, PCenter, PMedian
 
+    out = args.out
+    if out and not out.lower().endswith((".csv", ".geojson", ".json")):
+        raise ValueError("--out must end in .csv or .geojson.")
     graph, p_file = load_graph(args.graph, args.format, args.seed)
+    if out and out.lower().endswith((".geojson", ".json")) and graph.coords is None:
+        raise ValueError("--out .geojson needs node coordinates (GraphML/OSM input with x/y on every node).")
+    demand = None
+    if args.demand is not None:
+        if os.path.exists(args.demand):
+            demand = _read_values(args.demand, graph.n_vertices, "--demand")
+        else:
+            demand = args.demand  # a node attribute name, checked by fit
+    candidates = _read_ids(args.candidates, graph, "--candidates") if args.candidates else None
+    fixed = _read_ids(args.fixed, graph, "--fixed") if args.fixed else None
     verbose = not args.quiet
     if args.problem in ("pmedian", "pcenter"):
         p = args.p if args.p is not None else p_file
@@ -173,19 +295,30 @@ def _run(args) -> int:
                           random_state=args.seed, verbose=verbose)
         else:
             est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials, machines=args.machines,
-                          random_state=args.seed, verbose=verbose)
+                          local_search=args.local_search, random_state=args.seed, verbose=verbose)
     else:
         try:
             cost = float(args.cost)
         except ValueError:
-            from .._core.io import read_matrix
-
-            cost = read_matrix(args.cost).ravel()
+            want = len(candidates) if candidates is not None else graph.n_vertices
+            cost = _read_values(args.cost, want, "--cost")
         est = FacilityLocation(cost, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
                                machines=args.machines, local_search=args.local_search, random_state=args.seed,
                                verbose=verbose)
-    est.fit(graph)
+    est.fit(graph, demand=demand, candidates=candidates, fixed=fixed)
     rep = est.report_
+    # every output first; the success summary only once they are all written
+    if args.assignment:
+        write_array(args.assignment, est.assignment_)
+    if args.facilities:
+        write_array(args.facilities, est.facilities_)
+    if out:
+        if out.lower().endswith(".csv"):
+            _write_assignment_csv(out, est)
+        else:
+            est.to_geojson(out)
+    if args.report:
+        write_json(args.report, rep)
     summary = {
         "problem": args.problem,
         "n_vertices": graph.n_vertices,
@@ -199,14 +332,7 @@ def _run(args) -> int:
         "messages": rep["messages"],
         "max_load": rep["max_load"],
     }
-    if args.problem == "pmedian":
+    if args.problem in ("pmedian", "pcenter"):
         summary["raw_cost"] = rep["raw_cost"]
     print(json.dumps(summary))
-    if args.assignment:
-        write_array(args.assignment, est.assignment_)
-    if args.facilities:
-        write_array(args.facilities, est.facilities_)
-    if args.report:
-        write_json(args.report, rep)
     return 0
-

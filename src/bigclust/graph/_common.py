@@ -3,7 +3,10 @@ checks, the output representation, the report."""
 
 from __future__ import annotations
 
+import json
 import numbers
+import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 
@@ -86,7 +89,8 @@ def check_graph(graph) -> Graph:
     if not isinstance(graph, Graph):
         raise TypeError(
             f"fit expects a bigclust.graph.Graph, got {type(graph).__name__}; build one with "
-            "Graph.from_edges / from_scipy / from_networkx / read_orlib / read_dimacs."
+            "Graph.from_edges / from_scipy / from_networkx / read_graphml / read_osm / read_edge_csv / "
+            "read_orlib / read_dimacs."
         )
     if graph.n_vertices < 1:
         raise ValueError("The graph is empty (0 vertices).")
@@ -98,6 +102,144 @@ def check_p(p, n: int) -> int:
     if p > n:
         raise ValueError(f"p is larger than the number of vertices ({n}).")
     return int(p)
+
+
+@dataclass
+class Sites:
+    """The resolved ``fit(graph, demand, candidates, fixed)`` arguments, in internal numbers.
+
+    Attributes
+    ----------
+    demand : ndarray of shape (n_vertices,)
+        Client weight of every vertex (>= 0; 1 everywhere when no demand was given).
+    weighted : bool
+        A demand was given (the weighted estimators run).
+    clients : ndarray of bool, shape (n_vertices,)
+        ``demand > 0``.
+    candidates : ndarray of bool, shape (n_vertices,)
+        Vertices where a facility may open (fixed ones included).
+    fixed : ndarray of int64
+        Already open facilities (sorted).
+    candidate_order : ndarray of int64 or None
+        The candidates in the order the user listed them (for per-candidate opening costs).
+    """
+
+    demand: np.ndarray
+    weighted: bool
+    clients: np.ndarray
+    candidates: np.ndarray
+    fixed: np.ndarray
+    candidate_order: np.ndarray | None
+
+    @property
+    def restricted(self) -> bool:
+        """Some vertex may not host a facility."""
+        return not bool(self.candidates.all())
+
+
+def _demand_array(graph: Graph, demand) -> np.ndarray:
+    n = graph.n_vertices
+    if isinstance(demand, str):
+        d = graph.node_attribute(demand)
+        if np.isnan(d).any():
+            raise ValueError(f"node attribute {demand!r} is missing on {int(np.isnan(d).sum())} node(s).")
+        return d
+    if isinstance(demand, dict) or (hasattr(demand, "index") and hasattr(demand, "to_dict")):
+        # a mapping (dict / pandas Series) from the user's node ids to weights; absent ids: 0
+        items = demand.items()
+        keys = [k for k, _ in items]
+        vals = np.array([float(v) for _, v in demand.items()], dtype=np.float64) if keys else np.empty(0)
+        d = np.zeros(n)
+        d[graph.index_of(keys, "demand")] = vals
+        return d
+    arr = np.asarray(demand)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"demand must hold numbers, got dtype {arr.dtype}.")
+    if arr.shape != (n,):
+        raise ValueError(f"demand must have one value per vertex, shape ({n},), got {arr.shape}.")
+    return arr.astype(np.float64)
+
+
+def _vertex_set(graph: Graph, ids, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(boolean mask, internal numbers in the given order) of a list of node ids or a mask."""
+    n = graph.n_vertices
+    is_mask = getattr(ids, "dtype", None) == bool or (
+        isinstance(ids, (list, tuple)) and len(ids) > 0 and all(isinstance(x, (bool, np.bool_)) for x in ids)
+    )
+    if is_mask:
+        arr = np.asarray(ids, dtype=bool)
+        if arr.shape != (n,):
+            raise ValueError(f"a boolean {name} mask must have shape ({n},), got {arr.shape}.")
+        order = np.flatnonzero(arr)
+    else:
+        if isinstance(ids, (str, bytes)) or not hasattr(ids, "__iter__"):
+            ids = [ids]  # one node id
+        order = graph.index_of(list(ids), name)
+    mask = np.zeros(n, dtype=bool)
+    mask[order] = True
+    if np.unique(order).size != order.size:
+        raise ValueError(f"{name} lists {order.size - np.unique(order).size} id(s) more than once.")
+    return mask, order
+
+
+def check_sites(graph: Graph, demand=None, candidates=None, fixed=None, *, clients=None) -> Sites:
+    """Validate the ``fit`` arguments shared by the three estimators (before any work).
+
+    ``demand``: None, a node attribute name, an array of shape (n_vertices,), or a mapping
+    (dict / pandas Series) from node ids to weights (absent nodes: 0). ``candidates`` /
+    ``fixed``: node ids (the graph's ``labels`` when it has them) or boolean masks.
+    ``clients`` (FacilityLocation's older argument) is a 0/1 demand.
+    """
+    n = graph.n_vertices
+    if demand is not None and clients is not None:
+        raise ValueError("pass either demand or clients, not both.")
+    weighted = demand is not None
+    if weighted:
+        d = _demand_array(graph, demand)
+        if not np.isfinite(d).all():
+            raise ValueError(f"demand has {int((~np.isfinite(d)).sum())} non-finite value(s).")
+        if (d < 0).any():
+            raise ValueError(f"demand has {int((d < 0).sum())} negative value(s).")
+    elif clients is not None:
+        c = np.asarray(clients)
+        if c.dtype == bool:
+            if c.shape != (n,):
+                raise ValueError(f"a boolean clients mask must have shape ({n},), got {c.shape}.")
+            d = c.astype(np.float64)
+        else:
+            if c.size and c.dtype.kind not in "iu":
+                raise TypeError(f"clients must be a boolean mask or integer vertex ids, got dtype {c.dtype}.")
+            if c.size and (c.min() < 0 or c.max() >= n):
+                raise ValueError(f"client ids must be in [0, {n}).")
+            d = np.zeros(n)
+            d[c.astype(np.int64)] = 1.0
+    else:
+        d = np.ones(n)
+    clients_mask = d > 0
+    if not clients_mask.any():
+        raise ValueError("the clients are empty (no vertex has positive demand): there is nobody to serve.")
+    if candidates is None:
+        cand, order = np.ones(n, dtype=bool), None
+    else:
+        cand, order = _vertex_set(graph, candidates, "candidates")
+        if not cand.any():
+            raise ValueError("candidates is empty: no vertex may host a facility.")
+    if fixed is None:
+        fx = np.empty(0, dtype=np.int64)
+    else:
+        fmask, _ = _vertex_set(graph, fixed, "fixed")
+        fx = np.flatnonzero(fmask)
+        cand = cand | fmask  # an open facility is a site
+    return Sites(d, weighted, clients_mask, cand, fx, order)
+
+
+def check_fixed_p(sites: Sites, p: int) -> None:
+    """``len(fixed) <= p <= number of candidates`` (they count toward p)."""
+    if sites.fixed.size > p:
+        raise ValueError(f"fixed holds {sites.fixed.size} facilities, more than p = {p}.")
+    n_cand = int(sites.candidates.sum())
+    if p > n_cand:
+        raise ValueError(f"p is larger than the number of candidate sites ({n_cand}).")
 
 
 def machines_for(est, graph):
@@ -125,15 +267,171 @@ class ClusteringResultMixin:
         hi = self._clients_bounds[pos + 1] if pos + 1 < self.facilities_.size else self.assignment_.size
         return np.sort(self._clients_order[lo:hi])
 
-    def _set_solution(self, facilities, dist, nearest):
+    def _set_solution(self, facilities, dist, nearest, graph=None, sites=None):
         self.facilities_ = np.sort(np.asarray(facilities, dtype=np.int64))
         self.assignment_ = np.asarray(nearest, dtype=np.int64)
         self.distances_ = np.asarray(dist, dtype=np.float64)
         self._clients_order = None
+        if graph is not None:
+            self._node_ids = graph.labels
+            self._coords = graph.coords
+            self.facility_ids_ = graph.ids_of(self.facilities_)
+        if sites is not None:
+            self.demand_ = sites.demand
+
+    def _check_fitted(self):
+        if not hasattr(self, "assignment_"):
+            raise AttributeError("call fit first.")
+
+    def to_frame(self):
+        """The assignment as a pandas DataFrame, one row per vertex, in the graph's node ids.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``node`` (the node id), ``facility`` (the id of the facility serving it),
+            ``distance`` (shortest-path distance to it, edge-length units) and ``demand``
+            (its client weight; 1 when no demand was given, 0 for non-clients).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame needs pandas: pip install pandas.") from None
+        return pd.DataFrame(self._assignment_columns())
+
+    def _assignment_columns(self) -> dict:
+        """node, facility, distance, demand arrays (the columns of :meth:`to_frame`)."""
+        self._check_fitted()
+        ids = getattr(self, "_node_ids", None)
+        n = self.assignment_.size
+        return {
+            "node": np.arange(n) if ids is None else ids,
+            "facility": self.assignment_ if ids is None else ids[self.assignment_],
+            "distance": self.distances_,
+            "demand": getattr(self, "demand_", np.ones(n)),
+        }
+
+    def plot_map(self, graph=None, ax=None):
+        """Draw facilities and the areas they serve at the node coordinates (needs matplotlib).
+
+        Every vertex is a dot coloured by its facility (20 colours, cycling); facilities are
+        black stars; with ``graph`` (the fitted graph) the edges are drawn in grey underneath.
+
+        Parameters
+        ----------
+        graph : Graph, optional
+        ax : matplotlib Axes, optional
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        return _plot_assignment(self, graph, ax)
+
+    def to_geojson(self, path) -> None:
+        """Write the assignment as a GeoJSON FeatureCollection (needs node coordinates).
+
+        One Point feature per vertex at its ``(x, y)`` (longitude, latitude for OSM data) with
+        properties ``node``, ``facility``, ``distance``, ``demand`` and ``is_facility``
+        (facilities are the points with ``is_facility: true``). Node ids that JSON cannot hold
+        (tuples, ...) are written as strings. The file is written to a temporary name and
+        renamed, so a failed write never leaves a partial file.
+
+        Parameters
+        ----------
+        path : path-like
+        """
+        self._check_fitted()
+        coords = getattr(self, "_coords", None)
+        if coords is None:
+            raise ValueError(
+                "to_geojson needs node coordinates: build the graph from networkx / GraphML / OSM "
+                "with numeric 'x' and 'y' on every node."
+            )
+        cols = self._assignment_columns()
+        is_fac = np.zeros(self.assignment_.size, dtype=bool)
+        is_fac[self.facilities_] = True
+        feats = []
+        for i, (node, fac, dist, dem) in enumerate(zip(cols["node"], cols["facility"], cols["distance"], cols["demand"])):
+            feats.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [float(coords[i, 0]), float(coords[i, 1])]},
+                "properties": {"node": _json_id(node), "facility": _json_id(fac), "distance": float(dist),
+                               "demand": float(dem), "is_facility": bool(is_fac[i])},
+            })
+        _atomic_write_text(path, json.dumps({"type": "FeatureCollection", "features": feats}))
 
     def fit_predict(self, graph) -> np.ndarray:
         """Fit and return ``assignment_`` (the facility serving each vertex)."""
         return self.fit(graph).assignment_
+
+
+def _plot_assignment(est, graph=None, ax=None):
+    """See :meth:`ClusteringResultMixin.plot_map`."""
+    try:
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import LineCollection
+    except ImportError:
+        raise ImportError("plot_map needs matplotlib: pip install matplotlib (or bigclust[plot]).") from None
+    est._check_fitted()
+    coords = getattr(est, "_coords", None)
+    if coords is None:
+        raise ValueError("plot_map needs node coordinates (a graph from networkx / GraphML / OSM with x and y).")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 7))
+    if graph is not None:
+        if graph.n_vertices != coords.shape[0]:
+            raise ValueError("graph is not the graph this estimator was fitted on (vertex counts differ).")
+        A = graph.to_scipy().tocoo()
+        keep = A.row < A.col
+        segs = np.stack([coords[A.row[keep]], coords[A.col[keep]]], axis=1)
+        ax.add_collection(LineCollection(segs, colors="0.8", linewidths=0.6, zorder=1))
+    # served areas: each vertex coloured by its facility (colours cycle over facilities)
+    fac_index = np.searchsorted(est.facilities_, est.assignment_)
+    ax.scatter(coords[:, 0], coords[:, 1], c=fac_index % 20, cmap="tab20", vmin=0, vmax=19, s=8, zorder=2)
+    f = coords[est.facilities_]
+    ax.scatter(f[:, 0], f[:, 1], c="black", marker="*", s=120, zorder=3, label="facilities")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="best")
+    return ax
+
+
+def _json_id(x):
+    if isinstance(x, np.generic):
+        x = x.item()
+    return x if isinstance(x, (int, float, str, bool)) or x is None else str(x)
+
+
+def _atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bigclust-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def outside_model(km: KMachine, local_search: bool = False) -> dict:
+    """``report_["outside_model"]``: what a distributed run computed without charging the ledger.
+
+    With ``machines > 1`` every primitive of the paper runs in the simulated model and is
+    charged; two steps are not: the connected components of the input (used to reject or split
+    disconnected inputs and to bound distances per component; the paper assumes a connected
+    graph) and the swap local search (beyond the paper, sequential). With one machine nothing
+    is charged at all and the list is empty.
+    """
+    if not km.distributed:
+        return {"outside_model": []}
+    names = ["connected_components"]
+    if local_search:
+        names.append("local_search")
+    return {"outside_model": names}
 
 
 def ledger_report(km: KMachine) -> dict:

@@ -22,6 +22,8 @@ from .._core.report import RunRecorder
 from .._core.validation import BOOLEAN, NONE, Interval, check_positive, validate_params
 from ._common import (
     ARRAY_LIKE,
+    check_sites,
+    outside_model,
     COMMON_CONSTRAINTS,
     AtLeast,
     ClusteringResultMixin,
@@ -116,43 +118,57 @@ def _charge_output(km: KMachine, nearest: np.ndarray) -> None:
     km.ledger.charge(int(link.max()), int(cross.sum()), np.bincount(dst_m[cross], minlength=k))
 
 
-def _check_opening_cost(opening_cost, n: int) -> np.ndarray:
+def _check_opening_cost(opening_cost, n: int, sites=None) -> np.ndarray:
+    """Opening cost per vertex, shape (n,): inf where no facility may open, 0 at fixed ones.
+
+    A scalar applies to every candidate; an array holds one value per vertex (no candidates
+    given) or one per candidate in the order the candidates were listed.
+    """
+    per_candidate = sites is not None and sites.candidate_order is not None
     if isinstance(opening_cost, numbers.Real) and not isinstance(opening_cost, bool):
         f = check_positive(opening_cost, "opening_cost", allow_zero=True)
-        return np.full(n, f)
-    arr = np.asarray(opening_cost)
-    if arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
-        raise TypeError(f"opening_cost must be a number or an array of numbers, got dtype {arr.dtype}.")
-    if arr.shape != (n,):
-        raise ValueError(f"opening_cost must be a scalar or have shape ({n},), got {arr.shape}.")
-    arr = arr.astype(np.float64)
-    if np.isnan(arr).any():
-        raise ValueError("opening_cost contains NaN values.")
-    if (arr < 0).any():
-        raise ValueError(f"opening_cost contains {int((arr < 0).sum())} negative value(s).")
+        arr = np.full(n, f)
+    else:
+        arr = np.asarray(opening_cost)
+        if arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
+            raise TypeError(f"opening_cost must be a number or an array of numbers, got dtype {arr.dtype}.")
+        want = (sites.candidate_order.size,) if per_candidate else (n,)
+        what = "one value per candidate" if per_candidate else "one value per vertex"
+        if arr.shape != want:
+            raise ValueError(f"opening_cost must be a scalar or hold {what}, shape {want}, got {arr.shape}.")
+        arr = arr.astype(np.float64)
+        if np.isnan(arr).any():
+            raise ValueError("opening_cost contains NaN values.")
+        if (arr < 0).any():
+            raise ValueError(f"opening_cost contains {int((arr < 0).sum())} negative value(s).")
+        if per_candidate:
+            full = np.full(n, np.inf)
+            full[sites.candidate_order] = arr
+            arr = full
+    if sites is not None:
+        arr = np.where(sites.candidates, arr, np.inf)
+        arr[sites.fixed] = 0.0  # already open: its cost is sunk
     if not np.isfinite(arr).any():
         raise ValueError("opening_cost is infinite everywhere: no vertex can host a facility.")
     return arr
 
 
-def _check_clients(clients, n: int) -> np.ndarray | None:
-    if clients is None:
-        return None
-    c = np.asarray(clients)
-    if c.dtype == bool:
-        if c.shape != (n,):
-            raise ValueError(f"a boolean clients mask must have shape ({n},), got {c.shape}.")
-        mask = c.copy()
-    else:
-        if c.dtype.kind not in "iu":
-            raise TypeError(f"clients must be a boolean mask or integer vertex ids, got dtype {c.dtype}.")
-        if c.size and (c.min() < 0 or c.max() >= n):
-            raise ValueError(f"client ids must be in [0, {n}).")
-        mask = np.zeros(n, dtype=bool)
-        mask[c] = True
-    if not mask.any():
-        raise ValueError("clients is empty: there is nobody to serve.")
-    return mask
+def _nbhd_weights(sites) -> dict:
+    """Keyword arguments of :func:`estimate_neighbourhood_sizes` for these clients."""
+    if sites.weighted:
+        return {"demand": sites.demand}
+    if not sites.clients.all():
+        return {"clients": sites.clients}
+    return {}
+
+
+def _open_fixed(graph, fac, sites, km):
+    """Add the fixed facilities to ``fac`` (MP opens them first, radius 0, unless one lies at
+    distance 0 of another facility) and recompute the assignment when that changed anything."""
+    if sites.fixed.size == 0 or np.isin(sites.fixed, fac).all():
+        return fac, None
+    fac = np.union1d(fac, sites.fixed)
+    return fac, mssp(graph, fac, km)
 
 
 class FacilityLocation(ClusteringResultMixin, BaseEstimator):
@@ -162,9 +178,11 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
 
     Parameters
     ----------
-    opening_cost : float or array-like of shape (n_vertices,), default=1.0
-        Cost of opening a facility at each vertex (same units as the edge weights), >= 0;
-        ``inf`` marks vertices that cannot host a facility.
+    opening_cost : float or array-like, default=1.0
+        Cost of opening a facility (same units as the edge weights times demand), >= 0: a
+        scalar for every candidate, an array of shape (n_vertices,), or, when ``fit`` gets
+        ``candidates``, of shape (n_candidates,) in the listed order. ``inf`` marks vertices
+        that cannot host a facility.
     distance_precision : float in (0, 1], default=0.1
         Relative precision of distances: radii and distances are discretised into powers of
         ``1 + distance_precision`` (the paper's epsilon, Sections 4.1-4.3). Smaller is closer to
@@ -197,7 +215,13 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         The facility serving each vertex (its nearest open facility).
     distances_ : ndarray of shape (n_vertices,)
         Distance of each vertex to its facility.
+    facility_ids_ : ndarray
+        The open facilities in the graph's node ids (``labels``; vertex numbers when none).
+    demand_ : ndarray of shape (n_vertices,)
+        The client weights used (1 everywhere by default).
     cost_, facility_cost_, connection_cost_ : float
+        ``facility_cost_ + connection_cost_``; the opening costs of the open facilities (0 for
+        ``fixed`` ones); ``sum_v demand[v] * distances_[v]``.
     radii_ : ndarray of shape (n_vertices,)
         The approximate MP radii used by the greedy phase.
     report_ : dict
@@ -251,30 +275,39 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         self.refine = refine
         self.max_refine_passes = max_refine_passes
 
-    def fit(self, graph, clients=None) -> "FacilityLocation":
+    def fit(self, graph, demand=None, candidates=None, fixed=None, *, clients=None) -> "FacilityLocation":
         """Open facilities on ``graph`` (a :class:`~bigclust.graph.Graph`).
 
         Parameters
         ----------
         graph : Graph
+        demand : str, array-like of shape (n_vertices,) or mapping, optional
+            Client weight of every vertex (>= 0; 0 = not a client): a node attribute name
+            (``"population"``), an array in vertex order, or a dict / pandas Series from node
+            ids to weights (absent nodes 0). The connection cost becomes
+            ``sum_v demand[v] d(v, F)`` and the radii solve the weighted MP equation
+            ``sum_{u in B(v, r)} demand[u] (r - d(u, v)) = f_v``. Default: every vertex weighs 1.
+        candidates : array-like of node ids or bool mask, optional
+            Where a facility may open (default everywhere). Node ids are the graph's
+            ``labels`` when it has them. An array ``opening_cost`` then holds one value per
+            candidate, in this order.
+        fixed : array-like of node ids or bool mask, optional
+            Facilities that are already open: always in ``facilities_``, opening cost 0.
         clients : array-like of bool (n_vertices,) or of int, optional
-            The vertices that must be served (demand 1); default every vertex. With a subset,
-            balls of the radius computation count clients only and the connection cost sums
-            over clients only (e.g. customers of a bipartite facility/customer graph, see
-            :meth:`Graph.from_cost_matrix`).
+            Older form of a 0/1 demand (vertex numbers); exclusive with ``demand``. It keeps the
+            uniform-rank estimator of Algorithm 3.
         """
         validate_params(self)
         eps = float(resolve_renamed(self, "distance_precision"))
         local_search = resolve_renamed(self, "local_search")
         passes = int(resolve_renamed(self, "max_local_search_passes"))
         graph = check_graph(graph)
-        f = _check_opening_cost(self.opening_cost, graph.n_vertices)
-        cmask = _check_clients(clients, graph.n_vertices)
+        sites = check_sites(graph, demand, candidates, fixed, clients=clients)
+        f = _check_opening_cost(self.opening_cost, graph.n_vertices, sites)
         _, lab = graph.components()
         served = np.zeros(lab.max() + 1, dtype=bool)
         served[lab[np.isfinite(f)]] = True
-        need = lab if cmask is None else lab[cmask]
-        if not served[need].all():
+        if not served[lab[sites.clients]].all():
             raise ValueError(
                 "a connected component with clients has no vertex with a finite opening cost; "
                 "its clients cannot be served."
@@ -282,20 +315,25 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         rng, km = machines_for(self, graph)
         run = RunRecorder(verbose=self.verbose)
         with run.stage("neighbourhood_sizes"):
-            nbhd = estimate_neighbourhood_sizes(graph, eps, int(self.n_repetitions), rng, km, clients=cmask)
+            nbhd = estimate_neighbourhood_sizes(graph, eps, int(self.n_repetitions), rng, km, **_nbhd_weights(sites))
         with run.stage("greedy_phase"):
             fac, dist, nearest, radii = mettu_plaxton(graph, nbhd, f, rng, km, beta=float(self.beta))
-        w = np.ones(graph.n_vertices, dtype=bool) if cmask is None else cmask
-        raw_cost = float(f[fac].sum() + dist[w].sum())
+            fac, again = _open_fixed(graph, fac, sites, km)
+            if again is not None:
+                dist, nearest = again
+        w = sites.demand
+        cw = w > 0
+        raw_cost = float(f[fac].sum() + (w[cw] * dist[cw]).sum())
         info = {}
         if local_search:
             with run.stage("local_search"):
-                fac, info = swap_local_search(graph, fac, rng, opening_cost=f, max_passes=passes, clients=cmask)
+                fac, info = swap_local_search(graph, fac, rng, opening_cost=f, max_passes=passes,
+                                              clients=cw, demand=w, fixed=sites.fixed)
                 dist, nearest = mssp(graph, fac)
-        self._set_solution(fac, dist, nearest)
+        self._set_solution(fac, dist, nearest, graph, sites)
         self.radii_ = radii
         self.facility_cost_ = float(f[self.facilities_].sum())
-        self.connection_cost_ = float(self.distances_[w].sum())
+        self.connection_cost_ = float((w[cw] * self.distances_[cw]).sum())
         self.cost_ = self.facility_cost_ + self.connection_cost_
         self.report_ = run.finish(
             **ledger_report(km),
@@ -304,5 +342,6 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
             raw_cost=raw_cost,
             n_levels=int(nbhd.levels.size),
             local_search=info,
+            **outside_model(km, local_search),
         )
         return self

@@ -48,7 +48,11 @@ class NeighbourhoodSizes:
     n_repetitions : int
     eps : float
     component_size : ndarray of shape (n_vertices,)
-        Number of clients in each vertex's connected component (an upper bound of every ball).
+        Number (total demand when weighted) of clients in each vertex's connected component
+        (an upper bound of every ball).
+    min_weight : float, default=0.0
+        Weighted estimate only: the smallest positive demand (a ball holding a client weighs
+        at least this much). 0 marks the unweighted (uniform-rank) estimate.
     """
 
     levels: np.ndarray
@@ -56,16 +60,30 @@ class NeighbourhoodSizes:
     n_repetitions: int
     eps: float
     component_size: np.ndarray
+    min_weight: float = 0.0
+
+    @property
+    def weighted(self) -> bool:
+        return self.min_weight > 0
+
+    def _estimator(self) -> tuple[float, float, float]:
+        """(numerator, offset, floor) of the estimate ``numerator / acc - offset`` (see module doc)."""
+        ell = float(self.n_repetitions)
+        if self.weighted:
+            # minima of exponential ranks: (l - 1) / sum is unbiased for the ball's weight
+            return (ell - 1.0 if ell > 1 else ell), 0.0, float(self.min_weight)
+        return ell, 1.0, 1.0
 
     def sizes(self) -> np.ndarray:
-        """Estimated ball sizes, shape (n_vertices, L), clipped to [1, component size].
+        """Estimated ball sizes (weights), shape (n_vertices, L), clipped to [floor, component size].
 
         A ball without any client (possible when only some vertices are clients) has
         ``acc = 0`` in every repetition and estimated size 0.
         """
+        num, off, floor = self._estimator()
         acc = self.acc.astype(np.float64)
         with np.errstate(divide="ignore"):
-            est = np.clip(self.n_repetitions / acc - 1.0, 1.0, self.component_size[:, None].astype(np.float64))
+            est = np.clip(num / acc - off, floor, self.component_size[:, None].astype(np.float64))
         return np.where(acc > 0, est, 0.0)
 
     def query(self, v: int, d: float) -> float:
@@ -74,9 +92,10 @@ class NeighbourhoodSizes:
         return float(self.sizes_row(v)[max(i, 0)])
 
     def sizes_row(self, v: int) -> np.ndarray:
+        num, off, floor = self._estimator()
         acc = self.acc[v].astype(np.float64)
         with np.errstate(divide="ignore"):
-            est = np.clip(self.n_repetitions / acc - 1.0, 1.0, max(float(self.component_size[v]), 1.0))
+            est = np.clip(num / acc - off, floor, max(float(self.component_size[v]), floor))
         return np.where(acc > 0, est, 0.0)
 
 
@@ -92,6 +111,8 @@ def distance_levels(graph, eps: float, km: KMachine | None = None) -> np.ndarray
     d, _ = mssp(graph, first, km)
     hi = 2.0 * float(d[np.isfinite(d)].max()) if np.isfinite(d).any() else 0.0
     lo = graph.min_positive_weight()
+    if km is not None and km.distributed:
+        km.ledger.aggregate(2)  # global min edge weight and max eccentricity at the coordinator
     if lo <= 0:
         lo = 1.0
     hi = max(hi, lo)
@@ -167,6 +188,7 @@ def estimate_neighbourhood_sizes(
     levels: np.ndarray | None = None,
     round_to_classes: bool | None = None,
     clients: np.ndarray | None = None,
+    demand: np.ndarray | None = None,
 ) -> NeighbourhoodSizes:
     """Estimate ``|B(v, R_i)|`` for every vertex v and level ``R_i`` (Algorithm 3).
 
@@ -188,6 +210,12 @@ def estimate_neighbourhood_sizes(
         Round ranks to powers of ``1/(1+eps)`` (default: only when distributed).
     clients : ndarray of bool, shape (n_vertices,), optional
         Count only these vertices in the balls (default: every vertex). Non-clients get no rank.
+    demand : ndarray of shape (n_vertices,), optional
+        Client weights >= 0 (overrides ``clients``): estimate the ball WEIGHTS
+        ``sum_{u in B(v, R_i)} demand[u]``. Cohen's weighted variant: vertex u gets an
+        exponential rank of rate ``demand[u]`` (none when 0); the minimum over a ball is then
+        exponential with rate the ball's weight, and ``(l - 1) / sum of minima`` estimates it
+        without bias. Weights 0/1 estimate the same sizes as ``clients`` (another estimator).
 
     Returns
     -------
@@ -201,11 +229,18 @@ def estimate_neighbourhood_sizes(
         round_to_classes = distributed
     n = graph.n_vertices
     acc = np.zeros((n, levels.shape[0]), dtype=np.float32)
+    if demand is not None:
+        demand = np.asarray(demand, dtype=np.float64)
+        clients = demand > 0
     for _ in range(int(n_repetitions)):
         # ranks uniform in (0, 1]; each machine draws those of the vertices it hosts (local work)
         rank = 1.0 - rng.random(n)
+        if demand is not None:
+            with np.errstate(divide="ignore"):
+                rank = -np.log(rank) / demand  # Exp(demand[u]); inf at demand 0
         if round_to_classes:
-            rank = round_ranks(rank, eps)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rank = np.where(np.isfinite(rank), round_ranks(np.where(np.isfinite(rank), rank, 1.0), eps), np.inf)
         if clients is not None:
             rank[~clients] = np.inf  # never a source: not counted in any ball
         if distributed:
@@ -218,26 +253,32 @@ def estimate_neighbourhood_sizes(
                 order = order[: int(clients.sum())]
             _cohen_pass(graph.indptr, graph.indices, graph.weights, order, rank, levels, acc)
     _, lab = graph.components()
+    if demand is not None:
+        comp_size = np.bincount(lab, weights=demand)[lab]
+        pos = demand[demand > 0]
+        min_w = float(pos.min()) if pos.size else 1.0
+        return NeighbourhoodSizes(levels, acc, int(n_repetitions), float(eps), comp_size, min_w)
     weights = None if clients is None else clients.astype(np.float64)
     comp_size = np.bincount(lab, weights=weights)[lab].astype(np.int64)
     return NeighbourhoodSizes(levels, acc, int(n_repetitions), float(eps), comp_size)
 
 
 @numba.njit(cache=True, inline="always")
-def _size(a, ell, cap):
-    # Cohen's estimate ell / sum(min ranks) - 1, clipped to [1, cap]; 0 when no client in reach
+def _size(a, num, off, floor, cap):
+    # Cohen's estimate num / sum(min ranks) - off, clipped to [floor, cap]; 0 when no client in
+    # reach. Uniform ranks: (l, 1, 1); exponential (weighted) ranks: (l - 1, 0, min weight).
     if a <= 0.0:
         return 0.0
-    nb = ell / a - 1.0
-    if nb < 1.0:
-        nb = 1.0
+    nb = num / a - off
+    if nb < floor:
+        nb = floor
     if nb > cap:
         nb = cap
     return nb
 
 
 @numba.njit(cache=True)
-def _radii_kernel(acc, levels, ell, comp_size, f, eps, out):
+def _radii_kernel(acc, levels, num, off, floor, comp_size, f, eps, out):
     n, L = acc.shape
     for v in range(n):
         fv = f[v]
@@ -254,7 +295,7 @@ def _radii_kernel(acc, levels, ell, comp_size, f, eps, out):
         # Below R_1 (the smallest positive edge weight) B(v, r) = B(v, 0), so Phi(r) = n_0 r is
         # exact there; the radius is then rounded UP to a power of (1+eps) below R_1 so that
         # radii stay discrete (the classes of the greedy phase, Section 4.4).
-        nb0 = _size(acc[v, 0], ell, cap)
+        nb0 = _size(acc[v, 0], num, off, floor, cap)
         if L > 1 and nb0 > 0.0 and fv <= nb0 * levels[1]:
             r_exact = fv / nb0
             j = np.floor(np.log(levels[1] / r_exact) / np.log(1.0 + eps) + 1e-12)
@@ -267,7 +308,7 @@ def _radii_kernel(acc, levels, ell, comp_size, f, eps, out):
                 out[v] = levels[t]
                 found = True
                 break
-            nb = _size(acc[v, t], ell, cap)
+            nb = _size(acc[v, t], num, off, floor, cap)
             s += nb * (levels[t + 1] - levels[t])
         if found:
             continue
@@ -300,10 +341,13 @@ def compute_radii(nbhd: NeighbourhoodSizes, opening_cost: np.ndarray) -> np.ndar
         Values among the levels (or further powers of (1+eps) beyond them).
     """
     out = np.empty(nbhd.acc.shape[0], dtype=np.float64)
+    num, off, floor = nbhd._estimator()
     _radii_kernel(
         nbhd.acc,
         nbhd.levels,
-        float(nbhd.n_repetitions),
+        num,
+        off,
+        floor,
         nbhd.component_size.astype(np.float64),
         np.asarray(opening_cost, dtype=np.float64),
         nbhd.eps,
@@ -312,23 +356,32 @@ def compute_radii(nbhd: NeighbourhoodSizes, opening_cost: np.ndarray) -> np.ndar
     return out
 
 
-def exact_radii(dist_matrix: np.ndarray, opening_cost: np.ndarray) -> np.ndarray:
+def exact_radii(dist_matrix: np.ndarray, opening_cost: np.ndarray, demand: np.ndarray | None = None) -> np.ndarray:
     """Exact Mettu-Plaxton radii from a dense distance matrix (test oracle; O(n^2 log n)).
 
-    Solves ``sum_u max(0, r - d(v, u)) = f_v`` for every v.
+    Solves ``sum_u w_u max(0, r - d(v, u)) = f_v`` for every v (``w = demand``, default 1).
+    A vertex with no client of positive weight in reach gets ``inf``.
     """
     n = dist_matrix.shape[0]
+    w_all = np.ones(n) if demand is None else np.asarray(demand, dtype=np.float64)
     out = np.empty(n)
     for v in range(n):
-        d = np.sort(dist_matrix[v][np.isfinite(dist_matrix[v])])
         f = opening_cost[v]
         if f <= 0:
             out[v] = 0.0
             continue
-        cs = np.cumsum(d)
+        ok = np.isfinite(dist_matrix[v]) & (w_all > 0)
+        order = np.argsort(dist_matrix[v][ok], kind="stable")
+        d = dist_matrix[v][ok][order]
+        w = w_all[ok][order]
+        if d.size == 0:
+            out[v] = np.inf
+            continue
+        cw = np.cumsum(w)
+        cs = np.cumsum(w * d)
         for j in range(1, d.size + 1):
-            # with the j closest vertices inside: j r - cs[j-1] = f
-            r = (f + cs[j - 1]) / j
+            # with the j closest clients inside: W_j r - sum w d = f
+            r = (f + cs[j - 1]) / cw[j - 1]
             if j == d.size or r <= d[j]:
                 out[v] = r
                 break

@@ -7,13 +7,16 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, validate_params
+from .._core.validation import BOOLEAN, NONE, validate_params
 from ._common import (
     COMMON_CONSTRAINTS,
     AtLeast,
     ClusteringResultMixin,
+    check_fixed_p,
     check_graph,
     check_p,
+    check_sites,
+    outside_model,
     ledger_report,
     machines_for,
     resolve_renamed,
@@ -21,6 +24,7 @@ from ._common import (
 from .facility import _charge_output
 from .mis import approximate_mis, greedy_cover
 from .neighbourhood import distance_levels
+from .local_search import pcenter_local_search
 from .paths import mssp
 
 __all__ = ["PCenter"]
@@ -50,6 +54,14 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         feasible smaller radii more often.
     fill : bool, default=True
         Top up to exactly p centres farthest-first.
+    local_search : bool, default=False
+        Afterwards, vertex-substitution local search on the radius (beyond the paper; see
+        :func:`~bigclust.graph.local_search.pcenter_local_search`): one SSSP per examined site.
+        It never raises the radius.
+    max_local_search_passes : int, default=50
+        Passes (moves tried) of the local search; each looks at one critical client.
+    local_search_candidates : int, optional
+        Sites examined per pass (default all sites closer than the radius to the critical client).
     machines : int, default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
@@ -62,7 +74,11 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         The centres (sorted).
     assignment_, distances_ : ndarray of shape (n_vertices,)
     cost_ : float
-        ``max_v d(v, centre)``.
+        ``max over clients v of d(v, centre)`` (every vertex is a client by default).
+    facility_ids_ : ndarray
+        The centres in the graph's node ids (``labels``; the vertex numbers when it has none).
+    demand_ : ndarray of shape (n_vertices,)
+        The client weights used (1 everywhere by default).
     search_radius_ : float
         The radius d of the accepted MIS (``cost_ <= search_radius_``).
     report_ : dict
@@ -77,6 +93,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         "p": [AtLeast(int, 1)],
         "n_trials": [AtLeast(int, 1)],
         "fill": [BOOLEAN],
+        "local_search": [BOOLEAN],
+        "max_local_search_passes": [AtLeast(int, 1)],
+        "local_search_candidates": [AtLeast(int, 1), NONE],
         **COMMON_CONSTRAINTS,
     }
 
@@ -87,6 +106,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         distance_precision: float = 0.01,
         n_trials: int = 16,
         fill: bool = True,
+        local_search: bool = False,
+        max_local_search_passes: int = 50,
+        local_search_candidates: int | None = None,
         machines: int = 1,
         random_state=None,
         verbose: bool = False,
@@ -96,78 +118,127 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         self.distance_precision = distance_precision
         self.n_trials = n_trials
         self.fill = fill
+        self.local_search = local_search
+        self.max_local_search_passes = max_local_search_passes
+        self.local_search_candidates = local_search_candidates
         self.machines = machines
         self.random_state = random_state
         self.verbose = verbose
         self.epsilon = epsilon
 
-    def fit(self, graph) -> "PCenter":
-        """Choose at most ``p`` centres on ``graph`` (a connected :class:`~bigclust.graph.Graph`)."""
+    def fit(self, graph, demand=None, candidates=None, fixed=None) -> "PCenter":
+        """Choose at most ``p`` centres on ``graph`` (a connected :class:`~bigclust.graph.Graph`).
+
+        Parameters
+        ----------
+        graph : Graph
+        demand : str, array-like of shape (n_vertices,) or mapping, optional
+            Vertices of positive demand are the clients that must be covered; the objective is
+            ``max over clients of d(v, F)``. The weights' values are otherwise ignored: the
+            paper's p-center (and Lemma 6.1) has no weights, and a weighted maximum
+            ``max_v demand[v] d(v, F)`` is a different problem. ``demand_`` and
+            ``to_frame()`` report the weights given.
+        candidates : array-like of node ids or bool mask, optional
+            Where a centre may open (default everywhere). Each MIS member is then replaced by
+            its nearest candidate (the k-supplier rule of Hochbaum and Shmoys): the factor
+            becomes ``3 (1 + distance_precision)`` instead of ``2 (1 + distance_precision)``.
+        fixed : array-like of node ids or bool mask, optional
+            Already open centres; they count toward ``p``. Only clients farther than the tested
+            radius from them enter the MIS, which may then hold ``p - len(fixed)`` vertices.
+        """
         validate_params(self)
         eps = float(resolve_renamed(self, "distance_precision"))
         graph = check_graph(graph)
         n = graph.n_vertices
         p = check_p(self.p, n)
+        sites = check_sites(graph, demand, candidates, fixed)
+        check_fixed_p(sites, p)
         trials = int(self.n_trials)
         graph.check_connected("p-center")
         rng, km = machines_for(self, graph)
         run = RunRecorder(verbose=self.verbose)
         search = []
-
-        def mis_at(d):
-            best = None
-            for _ in range(trials):
-                m = approximate_mis(graph, np.arange(n), d, rng, km)
-                if best is None or m.size < best.size:
-                    best = m
-            km.ledger.gather(1)  # MIS size at the coordinator
-            search.append((float(d), int(best.size)))
-            return best
-
+        clients = sites.clients
+        fixed_v = sites.fixed
+        budget = p - fixed_v.size
+        restricted = sites.restricted
         with run.stage("radius_search"):
+            # distances to the fixed centres and to the nearest candidate: one MSSP each
+            d_fixed = mssp(graph, fixed_v, km)[0] if fixed_v.size else np.full(n, np.inf)
+            near_site = mssp(graph, np.flatnonzero(sites.candidates), km)[1] if restricted else None
+
+            def centres(m):
+                opened = m if near_site is None else np.unique(near_site[m])
+                return np.union1d(opened, fixed_v) if fixed_v.size else opened
+
+            def mis_at(d):
+                W = np.flatnonzero(clients & (d_fixed > d))
+                best = None
+                for _ in range(trials):
+                    m = approximate_mis(graph, W, d, rng, km)
+                    if best is None or m.size < best.size:
+                        best = m
+                km.ledger.gather(1)  # MIS size at the coordinator
+                search.append((float(d), int(best.size)))
+                return best
+
             hi = float(distance_levels(graph, 1.0, km)[-1])  # >= every distance
             lo = 0.0
             sol = mis_at(hi)
+            # the coordinator learnt the smallest edge weight in distance_levels (charged there)
             resolution = max(graph.min_positive_weight(), 1e-12) * 1e-6
-            if sol.size > p:  # only possible with p = ... never: one vertex covers all at hi
-                raise RuntimeError("internal error: MIS at the diameter bound has more than p vertices.")
+            if sol.size > budget:  # one client covers every other at hi
+                raise RuntimeError("internal error: MIS at the diameter bound is larger than the budget.")
             m0 = mis_at(0.0)
-            if m0.size <= p:
+            if m0.size <= budget:
                 sol, hi = m0, 0.0
             while hi - lo > max(eps * lo, resolution):
                 mid = 0.5 * (lo + hi)
                 km.ledger.broadcast(1)
                 m = mis_at(mid)
                 run.progress.update(f"radius {mid:.6g}: {m.size} centres")
-                if m.size <= p:
+                if m.size <= budget:
                     hi, sol = mid, m
                 else:
                     lo = mid
+            sol = centres(sol)
         self.search_radius_ = hi
         with run.stage("assign"):
             if self.fill and sol.size < p:
+                # farthest-first (Gonzalez) over the clients: open the farthest client's site
                 dist, nearest = mssp(graph, sol, km)
                 cover = dist.copy()
-                near = nearest.copy()
                 extra = []
                 for _ in range(p - sol.size):
-                    v = int(np.argmax(cover))
-                    km.ledger.aggregate(1)  # farthest vertex via a global max
+                    v = int(np.argmax(np.where(clients, cover, -1.0)))
+                    km.ledger.aggregate(1)  # farthest client via a global max
                     if cover[v] <= 0:
                         break
-                    extra.append(v)
+                    site = v if near_site is None else int(near_site[v])
+                    if site in extra or np.isin(site, sol):
+                        break  # the farthest client's site is open already: nothing to gain
+                    extra.append(site)
                     if km.distributed:
-                        d_new, _ = mssp(graph, [v], km)
-                        better = d_new < cover
-                        cover[better] = d_new[better]
-                        near[better] = v
+                        d_new, _ = mssp(graph, [site], km)
+                        np.minimum(cover, d_new, out=cover)
                     else:
-                        greedy_cover(graph, [v], np.full(n, -1.0), cover=cover, nearest=near)
+                        greedy_cover(graph, [site], np.full(n, -1.0), cover=cover, nearest=nearest)
                 sol = np.union1d(sol, np.asarray(extra, dtype=np.int64))
             dist, nearest = mssp(graph, sol, km)
+        raw_cost = float(dist[clients].max())
+        info = {}
+        if self.local_search:
+            with run.stage("local_search"):
+                sol, info = pcenter_local_search(
+                    graph, sol, rng, clients=clients, candidates=sites.candidates if restricted else None,
+                    fixed=fixed_v, max_passes=int(self.max_local_search_passes),
+                    max_candidates=None if self.local_search_candidates is None else int(self.local_search_candidates),
+                )
+                dist, nearest = mssp(graph, sol)
         if km.distributed:
             _charge_output(km, nearest)
-        self._set_solution(sol, dist, nearest)
-        self.cost_ = float(self.distances_.max())
-        self.report_ = run.finish(**ledger_report(km), n_vertices=n, p=p, search=search)
+        self._set_solution(sol, dist, nearest, graph, sites)
+        self.cost_ = float(self.distances_[clients].max())
+        self.report_ = run.finish(**ledger_report(km), n_vertices=n, p=p, search=search, raw_cost=raw_cost,
+                                  local_search=info, **outside_model(km, bool(self.local_search)))
         return self

@@ -13,13 +13,16 @@ from ._common import (
     COMMON_CONSTRAINTS,
     AtLeast,
     ClusteringResultMixin,
+    check_fixed_p,
     check_graph,
     check_p,
+    check_sites,
+    outside_model,
     ledger_report,
     machines_for,
     resolve_renamed,
 )
-from .facility import _charge_output, mettu_plaxton
+from .facility import _charge_output, _nbhd_weights, mettu_plaxton
 from .kmachine import KMachine
 from .local_search import swap_local_search
 from .neighbourhood import estimate_neighbourhood_sizes
@@ -35,6 +38,9 @@ def bipoint_round(
     p: int,
     rng: np.random.Generator,
     km: KMachine | None = None,
+    *,
+    pool: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Jain-Vazirani rounding of a bipoint solution (Section 5.1) to exactly ``p`` facilities.
 
@@ -42,12 +48,20 @@ def bipoint_round(
     B, Lemma 2.3), padded with random vertices of B until ``|B'| = |A|``. With probability
     ``a = (|B| - p) / (|B| - |A|)`` take A, otherwise B'; then add ``p - |A|`` random vertices of
     ``B - B'``. (If A and B share vertices the result may have fewer than p distinct vertices; it
-    is then topped up with random vertices of B, then of V, which can only lower the cost.)
+    is then topped up with random vertices of B, then of ``pool``, which can only lower the cost.)
+
+    ``pool`` (default every vertex) are the allowed sites; ``fixed`` facilities must lie in A and
+    in B and are kept: each is its own nearest vertex of B, so it is in B' and in the answer.
+    The rounding does not look at client weights (Jain-Vazirani's argument holds for any
+    non-negative client weights; only the cost of the result depends on them).
     """
+    pool_all = None if pool is None else np.asarray(pool, dtype=np.int64)
     A = np.unique(A)
     B = np.unique(B)
     n_a, n_b = A.size, B.size
     _, near = mssp(graph, B, km)
+    if fixed is not None and fixed.size:
+        near[fixed] = fixed  # a fixed facility is its own nearest vertex of B (ties at distance 0)
     b_prime = np.unique(near[A])
     rest = np.setdiff1d(B, b_prime)
     if b_prime.size < n_a:
@@ -62,7 +76,8 @@ def bipoint_round(
     if C.size < p:
         pool = np.setdiff1d(B, C)
         if pool.size < p - C.size:
-            pool = np.setdiff1d(np.arange(graph.n_vertices), C)
+            everyone = np.arange(graph.n_vertices) if pool_all is None else pool_all
+            pool = np.setdiff1d(everyone, C)
         C = np.union1d(C, rng.choice(pool, p - C.size, replace=False))
     return C
 
@@ -117,8 +132,12 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
     Attributes
     ----------
     facilities_, assignment_, distances_ : see :class:`FacilityLocation`
+    facility_ids_ : ndarray
+        The medians in the graph's node ids (``labels``; vertex numbers when none).
+    demand_ : ndarray of shape (n_vertices,)
+        The client weights used (1 everywhere by default).
     cost_ : float
-        ``sum_v d(v, facility)``.
+        ``sum_v demand[v] d(v, facility)``.
     report_ : dict
         Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
         (before the local search), ``local_search`` (its passes and moves), ``search``
@@ -181,8 +200,24 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         self.max_refine_passes = max_refine_passes
         self.refine_candidates = refine_candidates
 
-    def fit(self, graph) -> "PMedian":
-        """Choose ``p`` medians on ``graph`` (a connected :class:`~bigclust.graph.Graph`)."""
+    def fit(self, graph, demand=None, candidates=None, fixed=None) -> "PMedian":
+        """Choose ``p`` medians on ``graph`` (a connected :class:`~bigclust.graph.Graph`).
+
+        Parameters
+        ----------
+        graph : Graph
+        demand : str, array-like of shape (n_vertices,) or mapping, optional
+            Client weight per vertex (>= 0; 0 = not a client); see
+            :meth:`FacilityLocation.fit`. The objective becomes ``sum_v demand[v] d(v, F)``;
+            the facility-location runs of the search use the weighted MP radii, the bipoint
+            rounding is unchanged (Jain-Vazirani's analysis holds for weighted clients).
+        candidates : array-like of node ids or bool mask, optional
+            Where a median may open (default everywhere): other vertices get an infinite
+            opening cost in every facility-location run.
+        fixed : array-like of node ids or bool mask, optional
+            Already open facilities; they count toward ``p`` (``len(fixed) <= p``) and stay
+            open (opening cost 0 in every run; never swapped out by the local search).
+        """
         validate_params(self)
         eps = float(resolve_renamed(self, "distance_precision"))
         local_search = resolve_renamed(self, "local_search")
@@ -192,6 +227,8 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         graph = check_graph(graph)
         n = graph.n_vertices
         p = check_p(self.p, n)
+        sites = check_sites(graph, demand, candidates, fixed)
+        check_fixed_p(sites, p)
         ell = int(self.n_repetitions)
         steps = int(self.max_search_steps)
         n_round = max(1, int(np.ceil(np.log2(max(n, 2))))) if self.n_roundings is None else int(self.n_roundings)
@@ -199,24 +236,38 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         graph.check_connected("p-median")
         rng, km = machines_for(self, graph)
         run = RunRecorder(verbose=self.verbose)
-        ones = np.ones(n)
+        w = sites.demand
+        fixed_v = sites.fixed
+        site_ids = np.flatnonzero(sites.candidates)
+        # the opening-cost pattern of every run: z at candidates, inf elsewhere, 0 when fixed
+        base = np.where(sites.candidates, 1.0, np.inf)
+        base[fixed_v] = 0.0
+
+        def cost_of(d):
+            return float((w * d).sum())
+
+        def mp(z):
+            fac = mettu_plaxton(graph, nbhd, z * base, rng, km)[0]
+            return np.union1d(fac, fixed_v) if fixed_v.size else fac
+
         search = []
         with run.stage("neighbourhood_sizes"):
-            nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km)
+            nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km, **_nbhd_weights(sites))
         with run.stage("opening_cost_search"):
-            if p == n:
-                sol = np.arange(n)
+            if p == site_ids.size or p == fixed_v.size:
+                sol = site_ids if p == site_ids.size else fixed_v
             else:
-                # z -> 0 opens every vertex; z = n * (distance bound) leaves one facility.
-                z_lo = max(graph.min_positive_weight(), 1e-12) * 1e-3
-                z_hi = float(n) * max(nbhd.levels[-1], 1.0) * 4.0
+                # z -> 0 opens every candidate near a client; z = W * (distance bound) leaves one.
+                w_min = float(w[w > 0].min())
+                z_lo = max(graph.min_positive_weight(), 1e-12) * min(w_min, 1.0) * 1e-3
+                z_hi = float(w.sum()) * max(nbhd.levels[-1], 1.0) * 4.0
                 km.ledger.aggregate(2)  # coordinator learns the min / max edge weight
-                best_small = best_big = None  # (z, facilities) with count < p / > p
+                best_small = best_big = None  # facility sets with count < p / > p
                 sol = None
                 for _ in range(steps):
                     z = float(np.sqrt(z_lo * z_hi))
                     km.ledger.broadcast(1)  # coordinator announces z
-                    fac, _, _, _ = mettu_plaxton(graph, nbhd, z * ones, rng, km)
+                    fac = mp(z)
                     km.ledger.gather(1)  # facility count
                     search.append((z, int(fac.size)))
                     run.progress.update(f"opening cost {z:.4g}: {fac.size} facilities")
@@ -230,50 +281,58 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                         z_hi, best_small = z, fac
                     if z_hi / z_lo < 1.0 + 1e-9:
                         break
-            if sol is not None and n_probe > 0 and p < n:
+            if sol is not None and n_probe > 0 and p < site_ids.size and p > fixed_v.size and search:
                 # Amplification (as the paper's O(log n) repetitions): more MP runs with fresh
                 # tie orders at opening costs near the one that gave p facilities; keep the
                 # cheapest solution with exactly p facilities.
-                best_cost = mssp(graph, sol, km)[0].sum()
+                best_cost = cost_of(mssp(graph, sol, km)[0])
                 for _ in range(n_probe):
                     z = z_found * (1.0 + eps) ** rng.uniform(-1.0, 1.0)
                     km.ledger.broadcast(1)
-                    fac, d, _, _ = mettu_plaxton(graph, nbhd, z * ones, rng, km)
+                    fac = mp(z)
                     km.ledger.aggregate(2)  # count and cost at the coordinator
                     search.append((z, int(fac.size)))
-                    if fac.size == p and d.sum() < best_cost:
-                        best_cost, sol = float(d.sum()), fac
+                    if fac.size == p:
+                        c = cost_of(mssp(graph, fac, km)[0])
+                        if c < best_cost:
+                            best_cost, sol = c, fac
         rounded = False
         with run.stage("bipoint_rounding"):
             if sol is None:
                 if best_big is None:  # never saw more than p: take the cheapest z solution
-                    best_big = mettu_plaxton(graph, nbhd, z_lo * ones, rng, km)[0]
+                    best_big = mp(z_lo)
                 if best_small is None:
-                    best_small = mettu_plaxton(graph, nbhd, z_hi * ones, rng, km)[0]
+                    best_small = mp(z_hi)
                 if best_big.size <= p:  # cannot bracket (ties): top up the largest solution
-                    best_big = np.union1d(best_big, rng.choice(np.setdiff1d(np.arange(n), best_big), p + 1 - best_big.size, replace=False))
+                    free = np.setdiff1d(site_ids, best_big)
+                    best_big = np.union1d(best_big, rng.choice(free, p + 1 - best_big.size, replace=False))
                 if best_small.size >= p:
-                    best_small = rng.choice(best_small, p - 1, replace=False) if p > 1 else best_small[:1]
+                    movable = np.setdiff1d(best_small, fixed_v)
+                    keep = rng.choice(movable, p - 1 - fixed_v.size, replace=False)
+                    best_small = np.union1d(keep, fixed_v)
                 rounded = True
                 best_cost = np.inf
                 for _ in range(n_round):
-                    C = bipoint_round(graph, best_small, best_big, p, rng, km)
+                    C = bipoint_round(graph, best_small, best_big, p, rng, km, pool=site_ids, fixed=fixed_v)
                     d, _ = mssp(graph, C, km)
                     km.ledger.aggregate(1)  # total cost at the coordinator
-                    c = float(d.sum())
+                    c = cost_of(d)
                     if c < best_cost:
                         best_cost, sol = c, C
         dist, nearest = mssp(graph, sol, km)
-        raw_cost = float(dist.sum())
+        raw_cost = cost_of(dist)
         info = {}
         if local_search:
             with run.stage("local_search"):
-                sol, info = swap_local_search(graph, sol, rng, max_passes=passes, max_candidates=cand)
+                sol, info = swap_local_search(
+                    graph, sol, rng, max_passes=passes, max_candidates=cand, clients=w > 0, demand=w,
+                    candidates=sites.candidates if sites.restricted else None, fixed=fixed_v,
+                )
                 dist, nearest = mssp(graph, sol)
         if km.distributed:
             _charge_output(km, nearest)
-        self._set_solution(sol, dist, nearest)
-        self.cost_ = float(self.distances_.sum())
+        self._set_solution(sol, dist, nearest, graph, sites)
+        self.cost_ = cost_of(self.distances_)
         self.report_ = run.finish(
             **ledger_report(km),
             n_vertices=n,
@@ -283,5 +342,6 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
             search=search,
             n_levels=int(nbhd.levels.size),
             local_search=info,
+            **outside_model(km, bool(local_search)),
         )
         return self
