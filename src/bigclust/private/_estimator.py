@@ -33,6 +33,7 @@ from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS
 from ._protocol import (
     _MAX_NET_DIM,
     MAX_EPSILON,
+    RADIUS_RANGE,
     ClippingWarning,
     Decoder,
     Encoder,
@@ -46,7 +47,7 @@ from ._shuffle import shuffle_reports
 __all__ = ["LocalDPKMeans", "ShuffleDPKMeans"]
 
 _SEQUENCE = InstanceOf((list, tuple, np.ndarray), "a list, tuple or array")
-_POSITIVE = Interval(float, 0.0, None, closed="neither")
+_RADIUS = Interval(float, RADIUS_RANGE[0], RADIUS_RANGE[1], closed="both")
 
 
 def _checked_points(X) -> np.ndarray:
@@ -75,7 +76,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
     _parameter_constraints = {
         "n_clusters": [Interval(int, 1, None)],
         "epsilon": [Interval(float, 0.0, MAX_EPSILON, closed="right")],
-        "radius": [NONE, _POSITIVE, Options(("unit",))],
+        "radius": [NONE, _RADIUS, Options(("unit",))],
         "center": [NONE, _SEQUENCE],
         "n_levels": [Interval(int, 1, 63)],
         "tree": [Options(("simhash", "net"))],
@@ -192,7 +193,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             )
         X = _checked_points(X)
         n, d = X.shape
-        k = int(self.n_clusters)
+        k = int(self.n_clusters)  # k > n is allowed: the centres are capped by the coreset, with a warning
         rng = check_random_state(self.random_state)
         run = RunRecorder(verbose=self.verbose)
         budget = self._budget(n)
@@ -264,8 +265,10 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         c = np.zeros(X.shape[1]) if params.center is None else np.asarray(params.center)
         out = 0
         for s in range(0, X.shape[0], 65536):
-            Y = X[s:s + 65536] - c
-            out += int(np.count_nonzero(np.einsum("ij,ij->i", Y, Y) > params.radius**2))
+            with np.errstate(over="ignore"):
+                Y = X[s:s + 65536] - c
+            with np.errstate(over="ignore", under="ignore"):  # inf > radius^2: outside, as it should be
+                out += int(np.count_nonzero(np.einsum("ij,ij->i", Y, Y) > params.radius**2))
         if out:
             warnings.warn(
                 f"{100.0 * out / X.shape[0]:.2f}% of the rows lie outside the public ball (radius, center) and are "
