@@ -73,8 +73,8 @@ def rational_epsilon(epsilon: float, *, bits: int = EPSILON_BITS) -> Fraction:
     num = math.floor(eps * (1 << bits))
     if num <= 0:
         # about the epsilon the user passed: the bound, never the value (issue 22)
-        raise ValueError(f"epsilon must be at least 2**-{bits} (about {_ceil3(2.0 ** -bits)}): every budget is a "
-                         f"multiple of 2**-{bits}.")
+        raise ValueError(f"epsilon is too small: it must be at least 2**-{bits} (about {_ceil3(2.0 ** -bits)}), as "
+                         f"every budget is a multiple of 2**-{bits}.")
     return Fraction(num, 1 << bits)
 
 
@@ -100,7 +100,7 @@ def split_epsilon(epsilon: float, histogram_share: float) -> tuple[Fraction, Fra
         # the bound it implies for this histogram_share.
         need = max(2.0 * float(unit), float(unit) / histogram_share)
         raise ValueError(
-            f"epsilon must be at least {_ceil3(need)} here: the histogram channel gets epsilon x histogram_share, "
+            f"epsilon is too small: it must be at least {_ceil3(need)} here, as the histogram channel gets epsilon x histogram_share, "
             f"which must be at least 2**-{EPSILON_BITS} (raise epsilon, or histogram_share)."
         )
     return eps_h, total - eps_h

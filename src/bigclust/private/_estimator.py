@@ -39,6 +39,7 @@ from ._protocol import (
     Encoder,
     PrivateUtilityWarning,
     ProtocolParams,
+    _as_float_array,
     _to_unit_ball,
 )
 from ._random import RandomSource
@@ -167,7 +168,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             vector_mechanism=self.vector_mechanism,
             histogram_mechanism=self.histogram_mechanism,
             radius=self.radius,
-            center=None if self.center is None else tuple(float(c) for c in np.ravel(self.center)),
+            center=None if self.center is None else tuple(_as_float_array(self.center, "center").ravel().tolist()),
             projection_dim=self.projection_dim,
         )
 

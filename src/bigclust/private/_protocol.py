@@ -535,6 +535,13 @@ def parse_reports(reports) -> np.ndarray:
     if isinstance(reports, np.ndarray) and reports.dtype == REPORT_DTYPE:
         return reports
     if isinstance(reports, (list, tuple)):
+        for i, r in enumerate(reports):  # each item is whole reports: a misaligned item would shift the rest
+            if not isinstance(r, (bytes, bytearray, memoryview)):
+                raise TypeError(f"reports must be bytes, a list of bytes, or an array of dtype REPORT_DTYPE "
+                                f"(item {i} of the list is a {type(r).__name__}).")
+            if len(r) % REPORT_SIZE:
+                raise ValueError(f"item {i} of the reports has a length that is not a multiple of the "
+                                 f"{REPORT_SIZE}-byte report size.")
         reports = b"".join(reports)
     if isinstance(reports, (bytes, bytearray, memoryview)):
         if len(reports) % REPORT_SIZE:
