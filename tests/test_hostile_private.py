@@ -207,6 +207,30 @@ def test_huge_data_is_clipped_with_a_warning(Est, X):
     assert np.all(np.sqrt((m.cluster_centers_ ** 2).sum(1)) <= 1.0 + 1e-12)
 
 
+@pytest.mark.parametrize("shift, scale", [(0.0, 1.0), (0.0, 1e300), (1e200, 1.0), (-1e300, 1e150), (0.0, 1e-300)])
+def test_labels_and_cost_of_extreme_rows(X, shift, scale):
+    """CORRECT: the nearest centre and the cost of rows far from the origin (near the public centre,
+    or far from every centre) against brute force on the differences; was: |x|^2 overflowed to
+    inf - inf = NaN and every such row got label 0."""
+    from bigclust.private._estimator import _nearest_and_cost
+
+    rng = np.random.default_rng(3)
+    origin = np.full(D, shift)
+    C = origin + rng.uniform(-1, 1, (5, D)) * (1.0 if scale >= 1 else 1e-300)
+    Y = origin + X * scale
+    diff = Y[:, None, :] - C[None, :, :]
+    with np.errstate(over="ignore"):
+        brute = (diff * diff).sum(axis=2)
+    idx, cost = _nearest_and_cost(Y, C, origin if shift else None)
+    if np.isfinite(brute).all():
+        np.testing.assert_array_equal(idx, brute.argmin(axis=1))
+        np.testing.assert_allclose(cost, brute.min(axis=1), rtol=1e-9, atol=0)
+    else:  # beyond the float64 range: the nearest centre is the one most in the row's direction
+        direction = (Y - origin) / np.abs(Y - origin).max(axis=1, keepdims=True)
+        np.testing.assert_array_equal(idx, (direction @ (C - origin).T - 0.0).argmax(axis=1))
+        assert np.isinf(cost).all()
+
+
 @pytest.mark.parametrize("Est", ESTIMATORS)
 @pytest.mark.parametrize("k", [N, N + 1, 10**18])
 def test_k_above_the_coreset_is_capped_and_stated(Est, X, k):
@@ -223,8 +247,12 @@ def test_predict_checks_its_input(X):
         m.predict(X[:, :2])
     with pytest.raises(ValueError, match="NaN or infinite"):
         m.predict(np.r_[X, [[np.nan, 0, 0]]])
+    with pytest.raises(ValueError, match="features"):
+        m.score(X[:, :2])
     with pytest.raises(AttributeError, match="not fitted"):
         LocalDPKMeans(3, radius=1.0).predict(X)
+    assert m.score(X * 1e300) == -np.inf  # beyond the float64 range, said so (was NaN)
+    assert np.isfinite(m.score(X)) and m.score(X) <= 0
 
 
 # --------------------------------------------------------------------------- Encoder / Decoder

@@ -71,6 +71,33 @@ def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return (X * X).sum(1)[:, None] - 2.0 * X @ c.T + (c * c).sum(1)[None, :]
 
 
+def _nearest_and_cost(X: np.ndarray, centers: np.ndarray, origin: np.ndarray | None):
+    """(index of the nearest centre, squared distance to it) of every row of X, for any finite X.
+
+    Distances are taken relative to ``origin`` (the public centre: the centres lie
+    within ``radius`` of it), so data far from 0 but near the public centre does not
+    overflow. A row whose squared distances still overflow is more than ~1e154 from
+    every centre: its nearest centre is found on the row divided by its largest
+    |entry| m (``argmin_j (|x|^2 - 2 x.c_j + |c_j|^2) / m`` without the constant
+    ``|x|^2 / m``), and its cost is ``inf`` (it exceeds the float64 range).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        Y = X if origin is None else X - origin
+        C = centers if origin is None else centers - origin
+        d2 = _sq_distances(Y, C)
+    bad = ~np.isfinite(d2).all(axis=1)
+    idx = np.argmin(np.where(bad[:, None], 0.0, d2), axis=1)
+    cost = np.maximum(d2[np.arange(d2.shape[0]), idx], 0.0)
+    if bad.any():
+        with np.errstate(over="ignore"):
+            Yb = X[bad] * 0.5 - (0.0 if origin is None else origin * 0.5)  # halved: finite for any finite X
+        m = np.abs(Yb).max(axis=1)[:, None]
+        S = Yb / m
+        idx[bad] = np.argmin(-2.0 * S @ (0.5 * C).T + (0.5 * C * 0.5 * C).sum(1)[None, :] / m, axis=1)
+        cost[bad] = np.inf
+    return idx, cost
+
+
 class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
     """Both sides of the protocol over a data set; subclasses say how the budget is spent."""
 
@@ -297,7 +324,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         step = int(self.batch_size)
         out = np.empty(X.shape[0], dtype=np.int64)
         for s in range(0, X.shape[0], step):
-            out[s:s + step] = np.argmin(_sq_distances(X[s:s + step], self.cluster_centers_), axis=1)
+            out[s:s + step] = _nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[0]
         return out
 
     def predict(self, X) -> np.ndarray:
@@ -312,12 +339,20 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         """Fit and return ``labels_``, the nearest centre of each row of ``X``."""
         return self.fit(X).labels_
 
+    def _origin(self) -> np.ndarray | None:
+        return None if self.center is None else _as_float_array(self.center, "center").ravel()
+
     def score(self, X, y=None) -> float:
-        """Negative k-means cost of ``X`` with the fitted centres (sklearn convention)."""
+        """Negative k-means cost of ``X`` with the fitted centres (sklearn convention; ``-inf`` when the
+        cost exceeds the float64 range)."""
         self._check_fitted()
         X = _checked_points(X)
-        d2 = _sq_distances(X, self.cluster_centers_)
-        return -float(np.maximum(d2.min(axis=1), 0.0).sum())
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {self.n_features_in_}.")
+        step, total = int(self.batch_size), 0.0
+        for s in range(0, X.shape[0], step):
+            total += float(_nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[1].sum())
+        return -total
 
 
 class LocalDPKMeans(_PrivateKMeansBase):
