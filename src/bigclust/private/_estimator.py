@@ -366,12 +366,16 @@ class LocalDPKMeans(_PrivateKMeansBase):
     Parameters
     ----------
     n_clusters : int, default=8
-        k.
+        k. It may exceed what the data supports (even ``n_samples``): the release then
+        has fewer centres, at most the private coreset's size + 1, and ``fit`` warns
+        (:class:`~bigclust.private.PrivateUtilityWarning`).
     epsilon : float in (0, 64], default=1.0
         Local privacy budget per user (rounded down to a multiple of 2^-20; the value
         actually spent is ``report_["epsilon"]``; see
-        :mod:`~bigclust.private._accounting`).
-    radius : float or "unit"
+        :mod:`~bigclust.private._accounting`). Each of a report's two channels needs at
+        least 2^-20 of it, so the smallest usable epsilon is ``2^-20 / histogram_share``
+        (3.82e-06 with the SimHash default); the error states it.
+    radius : float in [1e-100, 1e100] or "unit"
         Required public bound on ``||x - center||`` (there is no default: ``fit`` raises
         without it). Rows are mapped by ``(x - center)/radius`` and clipped to the unit
         ball; ``fit`` warns (:class:`~bigclust.private.ClippingWarning`) with the share of

@@ -160,9 +160,10 @@ class ProtocolParams:
         The frequency oracle: Hadamard randomised response (default) or optimal local
         hashing with GF(2)-linear hashes (same counter array and FWHT; lower variance
         when eps_h >~ 1: 0.79x HRR's at eps_h = 1, 0.42x at 2; identical below ~0.5).
-    radius : float or "unit"
+    radius : float in [1e-100, 1e100] or "unit"
         Required public bound: users' points are mapped by ``(x - center) / radius`` and
-        then clipped to the unit ball. Must not be computed from the private data.
+        then clipped to the unit ball (any finite point, however far: see the
+        specification's step 1 in docs/private.md). Must not be computed from the private data.
         ``"unit"`` states that the data already lie in the unit ball around ``center``
         (radius 1). There is no silent default: a wrong bound clips real data.
     center : tuple of float or None
