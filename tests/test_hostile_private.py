@@ -473,6 +473,9 @@ def _cli_cases():
         "header yes, columns": (["{in}/header.csv"] + _BASE + ["--header", "yes", "--columns", "a,c",
                                                                "--center", "0,0"], OK(N, 2)),
         "gzip by content": (["{in}/gz_named_csv.csv"] + _BASE, OK(N)),
+        "dataset": (["dataset:zoo", "-k", "3", "--epsilon", "2", "--radius", "20", "--levels", "6", "--seed", "0"],
+                    OK(101, 16)),
+        "k above n": (x + ["-k", "500", "--epsilon", "2", "--radius", "1", "--levels", "6", "--seed", "0"], OK(N)),
     }
 
 
@@ -516,6 +519,8 @@ def test_hostile_cli_case(case, files, tmp_path, capsys):
     else:
         assert code == 0, err
         assert "error" not in err
+        if case == "k above n":
+            assert "n_clusters=500 but the private coreset" in err  # DOCUMENTED: fewer centres, stated
         summary = json.loads(out)
         assert summary["n_reports"] == expected.n_samples and summary["command"] == "private-kmeans"
         assert np.load(out_dir / "old_labels.npy").shape == (expected.n_samples,)
