@@ -318,6 +318,8 @@ DECODE_CASES = {
                      ValueError, r"different public parameters or seed"),
     "bad level": (lambda r: _with_byte(r, 1, 60), ValueError, r"invalid level|different public parameters"),
     "a string": (lambda r: "reports", TypeError, r"reports must be bytes"),
+    "float array": (lambda r: np.zeros((2, 3)), TypeError, r"reports must be bytes"),
+    "zero bytes as uint8": (lambda r: np.zeros(2 * REPORT_SIZE, np.uint8), ValueError, r"unsupported format version"),
     "ints": (lambda r: [1, 2, 3], TypeError, r"reports must be bytes.*item 0 of the list is a int"),
     "misaligned items": (lambda r: [r[:23], r[23:48]], ValueError, r"item 0 of the reports has a length"),
 }
@@ -400,6 +402,9 @@ def files(tmp_path_factory, X):
     d = tmp_path_factory.mktemp("in")
     np.save(d / "x.npy", X)
     (d / "empty.npy").write_bytes(b"")
+    np.save(d / "no_rows.npy", np.zeros((0, D)))
+    np.save(d / "vector.npy", np.zeros(D))
+    (d / "header_only.csv").write_text("a,b,c\n")
     (d / "trunc.npy").write_bytes((d / "x.npy").read_bytes()[:100])
     rows = "\n".join(",".join(f"{v:.6f}" for v in r) for r in X)
     (d / "bom.csv").write_bytes(b"\xef\xbb\xbf" + (rows + "\n").encode())
@@ -447,6 +452,9 @@ def _cli_cases():
         "missing file": (["{in}/nope.csv"] + _BASE, ERROR(2, "does not exist")),
         "empty npy": (["{in}/empty.npy"] + _BASE, ERROR(2, r"is empty \(0 bytes\)")),
         "truncated npy": (["{in}/trunc.npy"] + _BASE, ERROR(2, "truncated|not a valid .npy")),
+        "no rows npy": (["{in}/no_rows.npy"] + _BASE, ERROR(2, r"0 sample\(s\)")),
+        "1-D npy": (["{in}/vector.npy"] + _BASE, ERROR(2, r"must be 2-D")),
+        "header only csv": (["{in}/header_only.csv"] + _BASE, ERROR(2, r"no data rows after its header")),
         "corrupt csv.gz": (["{in}/bad.csv.gz"] + _BASE, ERROR(2, "corrupt or truncated compressed")),
         "utf-16 csv": (["{in}/utf16.csv"] + _BASE, ERROR(2, "UTF-16")),
         "typo in row 1": (["{in}/typo.csv"] + _BASE, ERROR(2, r"data row 1 \(line 1\), column 1 is not a number")),
