@@ -448,6 +448,11 @@ def _cli_cases():
         "histogram levels": (x + _BASE + ["--histogram-levels", "3,5"], ERROR(2, r"histogram_levels")),
         "vector levels": (x + _BASE + ["--vector-levels", "deep"], ERROR(2, r"--vector-levels must be one of")),
         "histogram share 1": (x + _BASE + ["--histogram-share", "1"], ERROR(2, r"histogram_share")),
+        "levels 64": (x + _BASE + ["--levels", "64"], ERROR(2, r"n_levels must be an integer in \[1, 63\]")),
+        "bucket bits 0": (x + _BASE + ["--bucket-bits", "0"], ERROR(2, r"bucket_bits must be an integer in \[1, 24\]")),
+        "projection dim 9": (x + _BASE + ["--tree", "net", "--projection-dim", "9"], ERROR(2, r"projection_dim")),
+        "public seed -1": (x + _BASE + ["--public-seed", "-1"], ERROR(2, r"public_seed must be None or an integer")),
+        "seed -1": (x + ["-k", "3", "--epsilon", "2", "--radius", "1", "--seed", "-1"], ERROR(2, r"random_state")),
         # inputs
         "missing file": (["{in}/nope.csv"] + _BASE, ERROR(2, "does not exist")),
         "empty npy": (["{in}/empty.npy"] + _BASE, ERROR(2, r"is empty \(0 bytes\)")),
