@@ -185,8 +185,19 @@ def encode(P: Params, seed: int, x, rng: Private) -> bytes:
     d, T, b = P.d, P.T, P.b
     c = P.center or [0.0] * d
     y = [xi - ci for xi, ci in zip(x, c)]
-    inv = 1.0 / max(math.sqrt(sum(v * v for v in y)), P.radius)
-    y = [v * inv for v in y]
+    s = sum(v * v for v in y)
+    if math.isfinite(s) and (s > 1e-280 or not any(y)):
+        inv = 1.0 / max(math.sqrt(s), P.radius)
+        y = [v * inv for v in y]
+    else:  # extreme rows (spec step 1 amendment): scaled by the largest |coordinate| first
+        h = 1.0
+        if not all(math.isfinite(v) for v in y):
+            y, h = [xi * 0.5 - ci * 0.5 for xi, ci in zip(x, c)], 2.0
+        m = max(abs(v) for v in y)
+        z = [v / m for v in y]
+        limit = P.radius / m / h if m > 0 else P.radius
+        inv_z = max(math.sqrt(sum(v * v for v in z)), limit)
+        y = [v / inv_z for v in z]
     if P.tree == "simhash":
         V = hyperplanes(seed, T, d)
         M = multipliers(seed, T + 1)

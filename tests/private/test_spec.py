@@ -179,3 +179,18 @@ def test_seed_range():
     with pytest.raises(TypeError, match="public_seed"):
         Decoder(P1, -1)
     Decoder(P1, 2**64 - 1)
+
+
+@pytest.mark.parametrize("tree", ["simhash", "net"])
+def test_reference_client_agrees_on_extreme_points(tree):
+    """Spec step 1's amendment for extreme rows (issue 22): |x - center| beyond ~1e154 or the float64
+    range is clipped by direction, a tiny row mapped to its true image; encoder and reference agree."""
+    p = ProtocolParams(n_features=3, epsilon=2.0, n_levels=6, bucket_bits=3, tree=tree, radius=1e-100,
+                       center=(1e308, 0.0, -2.5))
+    pts = [[-1e308, 0.0, 0.0], [1e308, 3e-101, -2.5], [1e308, 5e-324, -2.5], [1e200, 1e160, 7.0],
+           [1e308, 0.0, -2.5], [0.0, 1e-300, 1e-310]]
+    for priv in range(3):
+        enc = Encoder(p, 11, random_source=RandomSource.test_stream(priv))
+        ref = R.Private(priv)
+        for x in pts:
+            assert enc.encode(np.array(x)) == R.encode(_ref_params(p), 11, x, ref)

@@ -72,7 +72,9 @@ def rational_epsilon(epsilon: float, *, bits: int = EPSILON_BITS) -> Fraction:
     eps = Fraction(epsilon)  # exact value of the float
     num = math.floor(eps * (1 << bits))
     if num <= 0:
-        raise ValueError(f"epsilon is too small (below 2**-{bits}).")
+        # about the epsilon the user passed: the bound, never the value (issue 22)
+        raise ValueError(f"epsilon is too small: it must be at least 2**-{bits} (about {_ceil3(2.0 ** -bits)}), as "
+                         f"every budget is a multiple of 2**-{bits}.")
     return Fraction(num, 1 << bits)
 
 
@@ -89,11 +91,28 @@ def split_epsilon(epsilon: float, histogram_share: float) -> tuple[Fraction, Fra
     least ``2**-20`` to the vector channel).
     """
     total = rational_epsilon(epsilon)
-    eps_h = rational_epsilon(epsilon * histogram_share)
-    eps_h = min(eps_h, total - Fraction(1, 1 << EPSILON_BITS))
+    unit = Fraction(1, 1 << EPSILON_BITS)
+    eps_h = Fraction(math.floor(Fraction(epsilon * histogram_share) * (1 << EPSILON_BITS)), 1 << EPSILON_BITS)
+    eps_h = min(eps_h, total - unit)
     if eps_h <= 0:
-        raise ValueError("epsilon is too small to split between the two channels.")
+        # The histogram channel's share fell below the 2**-20 grid. Say so in terms of the
+        # epsilon the user passed (not the share's product, which they never typed), with
+        # the bound it implies for this histogram_share.
+        need = max(2.0 * float(unit), float(unit) / histogram_share)
+        raise ValueError(
+            f"epsilon is too small: it must be at least {_ceil3(need)} here, as the histogram channel gets epsilon x histogram_share, "
+            f"which must be at least 2**-{EPSILON_BITS} (raise epsilon, or histogram_share)."
+        )
     return eps_h, total - eps_h
+
+
+def _ceil3(x: float) -> str:
+    """``x`` to three significant digits, rounded up (a lower bound the user can type and pass)."""
+    text = f"{x:.2e}"
+    if float(text) < x:
+        mant, exp = text.split("e")
+        text = f"{float(mant) + 0.01:.2f}e{exp}"
+    return text
 
 
 def amplified_epsilon(eps0: float, n: int, delta: float) -> float:

@@ -33,11 +33,13 @@ from ._mechanisms import HISTOGRAM_MECHANISMS, VECTOR_MECHANISMS
 from ._protocol import (
     _MAX_NET_DIM,
     MAX_EPSILON,
+    RADIUS_RANGE,
     ClippingWarning,
     Decoder,
     Encoder,
     PrivateUtilityWarning,
     ProtocolParams,
+    _as_float_array,
     _to_unit_ball,
 )
 from ._random import RandomSource
@@ -46,7 +48,7 @@ from ._shuffle import shuffle_reports
 __all__ = ["LocalDPKMeans", "ShuffleDPKMeans"]
 
 _SEQUENCE = InstanceOf((list, tuple, np.ndarray), "a list, tuple or array")
-_POSITIVE = Interval(float, 0.0, None, closed="neither")
+_RADIUS = Interval(float, RADIUS_RANGE[0], RADIUS_RANGE[1], closed="both")
 
 
 def _checked_points(X) -> np.ndarray:
@@ -69,13 +71,40 @@ def _sq_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return (X * X).sum(1)[:, None] - 2.0 * X @ c.T + (c * c).sum(1)[None, :]
 
 
+def _nearest_and_cost(X: np.ndarray, centers: np.ndarray, origin: np.ndarray | None):
+    """(index of the nearest centre, squared distance to it) of every row of X, for any finite X.
+
+    Distances are taken relative to ``origin`` (the public centre: the centres lie
+    within ``radius`` of it), so data far from 0 but near the public centre does not
+    overflow. A row whose squared distances still overflow is more than ~1e154 from
+    every centre: its nearest centre is found on the row divided by its largest
+    |entry| m (``argmin_j (|x|^2 - 2 x.c_j + |c_j|^2) / m`` without the constant
+    ``|x|^2 / m``), and its cost is ``inf`` (it exceeds the float64 range).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        Y = X if origin is None else X - origin
+        C = centers if origin is None else centers - origin
+        d2 = _sq_distances(Y, C)
+    bad = ~np.isfinite(d2).all(axis=1)
+    idx = np.argmin(np.where(bad[:, None], 0.0, d2), axis=1)
+    cost = np.maximum(d2[np.arange(d2.shape[0]), idx], 0.0)
+    if bad.any():
+        with np.errstate(over="ignore"):
+            Yb = X[bad] * 0.5 - (0.0 if origin is None else origin * 0.5)  # halved: finite for any finite X
+        m = np.abs(Yb).max(axis=1)[:, None]
+        S = Yb / m
+        idx[bad] = np.argmin(-2.0 * S @ (0.5 * C).T + (0.5 * C * 0.5 * C).sum(1)[None, :] / m, axis=1)
+        cost[bad] = np.inf
+    return idx, cost
+
+
 class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
     """Both sides of the protocol over a data set; subclasses say how the budget is spent."""
 
     _parameter_constraints = {
         "n_clusters": [Interval(int, 1, None)],
         "epsilon": [Interval(float, 0.0, MAX_EPSILON, closed="right")],
-        "radius": [NONE, _POSITIVE, Options(("unit",))],
+        "radius": [NONE, _RADIUS, Options(("unit",))],
         "center": [NONE, _SEQUENCE],
         "n_levels": [Interval(int, 1, 63)],
         "tree": [Options(("simhash", "net"))],
@@ -166,7 +195,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             vector_mechanism=self.vector_mechanism,
             histogram_mechanism=self.histogram_mechanism,
             radius=self.radius,
-            center=None if self.center is None else tuple(float(c) for c in np.ravel(self.center)),
+            center=None if self.center is None else tuple(_as_float_array(self.center, "center").ravel().tolist()),
             projection_dim=self.projection_dim,
         )
 
@@ -192,7 +221,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             )
         X = _checked_points(X)
         n, d = X.shape
-        k = int(self.n_clusters)
+        k = int(self.n_clusters)  # k > n is allowed: the centres are capped by the coreset, with a warning
         rng = check_random_state(self.random_state)
         run = RunRecorder(verbose=self.verbose)
         budget = self._budget(n)
@@ -264,8 +293,10 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         c = np.zeros(X.shape[1]) if params.center is None else np.asarray(params.center)
         out = 0
         for s in range(0, X.shape[0], 65536):
-            Y = X[s:s + 65536] - c
-            out += int(np.count_nonzero(np.einsum("ij,ij->i", Y, Y) > params.radius**2))
+            with np.errstate(over="ignore"):
+                Y = X[s:s + 65536] - c
+            with np.errstate(over="ignore", under="ignore"):  # inf > radius^2: outside, as it should be
+                out += int(np.count_nonzero(np.einsum("ij,ij->i", Y, Y) > params.radius**2))
         if out:
             warnings.warn(
                 f"{100.0 * out / X.shape[0]:.2f}% of the rows lie outside the public ball (radius, center) and are "
@@ -293,7 +324,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         step = int(self.batch_size)
         out = np.empty(X.shape[0], dtype=np.int64)
         for s in range(0, X.shape[0], step):
-            out[s:s + step] = np.argmin(_sq_distances(X[s:s + step], self.cluster_centers_), axis=1)
+            out[s:s + step] = _nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[0]
         return out
 
     def predict(self, X) -> np.ndarray:
@@ -308,12 +339,20 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         """Fit and return ``labels_``, the nearest centre of each row of ``X``."""
         return self.fit(X).labels_
 
+    def _origin(self) -> np.ndarray | None:
+        return None if self.center is None else _as_float_array(self.center, "center").ravel()
+
     def score(self, X, y=None) -> float:
-        """Negative k-means cost of ``X`` with the fitted centres (sklearn convention)."""
+        """Negative k-means cost of ``X`` with the fitted centres (sklearn convention; ``-inf`` when the
+        cost exceeds the float64 range)."""
         self._check_fitted()
         X = _checked_points(X)
-        d2 = _sq_distances(X, self.cluster_centers_)
-        return -float(np.maximum(d2.min(axis=1), 0.0).sum())
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {self.n_features_in_}.")
+        step, total = int(self.batch_size), 0.0
+        for s in range(0, X.shape[0], step):
+            total += float(_nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[1].sum())
+        return -total
 
 
 class LocalDPKMeans(_PrivateKMeansBase):
@@ -327,12 +366,16 @@ class LocalDPKMeans(_PrivateKMeansBase):
     Parameters
     ----------
     n_clusters : int, default=8
-        k.
+        k. It may exceed what the data supports (even ``n_samples``): the release then
+        has fewer centres, at most the private coreset's size + 1, and ``fit`` warns
+        (:class:`~bigclust.private.PrivateUtilityWarning`).
     epsilon : float in (0, 64], default=1.0
         Local privacy budget per user (rounded down to a multiple of 2^-20; the value
         actually spent is ``report_["epsilon"]``; see
-        :mod:`~bigclust.private._accounting`).
-    radius : float or "unit"
+        :mod:`~bigclust.private._accounting`). Each of a report's two channels needs at
+        least 2^-20 of it, so the smallest usable epsilon is ``2^-20 / histogram_share``
+        (3.82e-06 with the SimHash default); the error states it.
+    radius : float in [1e-100, 1e100] or "unit"
         Required public bound on ``||x - center||`` (there is no default: ``fit`` raises
         without it). Rows are mapped by ``(x - center)/radius`` and clipped to the unit
         ball; ``fit`` warns (:class:`~bigclust.private.ClippingWarning`) with the share of

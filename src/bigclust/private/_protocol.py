@@ -67,6 +67,9 @@ FORMAT_VERSION = 2
 # Largest accepted local budget: beyond it randomised response keeps the true value with
 # probability 1 - e^-64 (no privacy left), and exp(epsilon) would overflow a float.
 MAX_EPSILON = 64.0
+# Public radius bounds: radius^2 times n k^2 (the noise floor, the trivial cost) stays
+# finite and non-zero in float64 for any realistic n and k.
+RADIUS_RANGE = (1e-100, 1e100)
 
 
 class PrivateUtilityWarning(UserWarning):
@@ -157,9 +160,10 @@ class ProtocolParams:
         The frequency oracle: Hadamard randomised response (default) or optimal local
         hashing with GF(2)-linear hashes (same counter array and FWHT; lower variance
         when eps_h >~ 1: 0.79x HRR's at eps_h = 1, 0.42x at 2; identical below ~0.5).
-    radius : float or "unit"
+    radius : float in [1e-100, 1e100] or "unit"
         Required public bound: users' points are mapped by ``(x - center) / radius`` and
-        then clipped to the unit ball. Must not be computed from the private data.
+        then clipped to the unit ball (any finite point, however far: see the
+        specification's step 1 in docs/private.md). Must not be computed from the private data.
         ``"unit"`` states that the data already lie in the unit ball around ``center``
         (radius 1). There is no silent default: a wrong bound clips real data.
     center : tuple of float or None
@@ -213,8 +217,9 @@ class ProtocolParams:
                 raise ValueError("radius must be a positive number or 'unit'.")
             object.__setattr__(self, "radius", 1.0)
         check_positive(self.radius, "radius")
-        if not math.isfinite(float(self.radius)):
-            raise ValueError("radius must be finite.")
+        if not RADIUS_RANGE[0] <= float(self.radius) <= RADIUS_RANGE[1]:
+            raise ValueError(f"radius must be in [{RADIUS_RANGE[0]:g}, {RADIUS_RANGE[1]:g}] (rescale the data and "
+                             "centre by a public constant otherwise).")
         object.__setattr__(self, "radius", float(self.radius))
         if self.center is not None:
             c = _as_float_array(self.center, what="center")
@@ -397,11 +402,48 @@ class _Public:
 
 
 def _to_unit_ball(X: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
-    """(X - center) / radius, rows longer than 1 scaled back to the unit sphere (a new array)."""
-    Y = X - center
-    norms = np.sqrt(np.einsum("ij,ij->i", Y, Y))
-    Y *= (1.0 / np.maximum(norms, radius))[:, None]
+    """(X - center) / radius, rows longer than 1 scaled back to the unit sphere (a new array).
+
+    Any finite X: a row whose squared norm overflows (|x - center| beyond ~1e154, or
+    beyond the float64 range) or underflows is redone scaled by its largest entry, so
+    it is clipped to the sphere (not sent to the origin) or mapped to its true tiny
+    image; every other row gets exactly the plain arithmetic.
+    """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        Y = X - center
+        sq = _sum_of_squares(Y)
+        unsafe = ~(np.isfinite(sq) & ((sq > 1e-280) | (sq == 0.0) & ~Y.any(axis=1)))
+        norms = np.sqrt(sq)
+        if unsafe.any():
+            norms[unsafe] = radius  # placeholder: these rows are redone below
+        Y *= (1.0 / np.maximum(norms, radius))[:, None]
+        if unsafe.any():
+            Y[unsafe] = _to_unit_ball_scaled(X[unsafe], center, radius)
     return Y
+
+
+def _sum_of_squares(Y: np.ndarray) -> np.ndarray:
+    """Sum of squares of each row in coordinate order, as the specification's step 1 says.
+
+    Not ``einsum``: its pairwise/SIMD order rounds differently in the last bit for some
+    rows, and the report of such a row then differs from the reference client's.
+    """
+    # cumsum is sequential by definition (each entry the previous one plus the next square)
+    return np.cumsum(Y * Y, axis=1)[:, -1]
+
+
+def _to_unit_ball_scaled(X: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
+    """_to_unit_ball for extreme rows: each row divided by its largest |entry| m first,
+    ``Y / max(|Y|, radius) = Z / max(|Z|, radius / m)`` with ``Z = Y / m``."""
+    Y = X - center
+    halved = ~np.isfinite(Y).all(axis=1)  # |x - c| beyond float64: the same direction at half the size
+    if halved.any():
+        Y[halved] = 0.5 * X[halved] - 0.5 * center
+    m = np.abs(Y).max(axis=1)
+    m[m == 0.0] = 1.0
+    Z = Y / m[:, None]
+    limit = radius / m / np.where(halved, 2.0, 1.0)  # may overflow to inf: then the image underflows to 0
+    return Z / np.maximum(np.sqrt(_sum_of_squares(Z)), limit)[:, None]
 
 
 class Encoder:
@@ -504,6 +546,13 @@ def parse_reports(reports) -> np.ndarray:
     if isinstance(reports, np.ndarray) and reports.dtype == REPORT_DTYPE:
         return reports
     if isinstance(reports, (list, tuple)):
+        for i, r in enumerate(reports):  # each item is whole reports: a misaligned item would shift the rest
+            if not isinstance(r, (bytes, bytearray, memoryview)):
+                raise TypeError(f"reports must be bytes, a list of bytes, or an array of dtype REPORT_DTYPE "
+                                f"(item {i} of the list is a {type(r).__name__}).")
+            if len(r) % REPORT_SIZE:
+                raise ValueError(f"item {i} of the reports has a length that is not a multiple of the "
+                                 f"{REPORT_SIZE}-byte report size.")
         reports = b"".join(reports)
     if isinstance(reports, (bytes, bytearray, memoryview)):
         if len(reports) % REPORT_SIZE:
