@@ -40,7 +40,7 @@ from ..refine import AUTO_MAX_PASSES, AUTO_REL_TOL
 from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                        tree_with_parents)
-from ._session import SparkMeter, get_session, python_worker_watchdog
+from ._session import SparkMeter, check_workers, get_session, python_worker_watchdog
 from ._tree import TreeJob, build_hierarchy_spark
 from ._two_hop import build_hierarchy_two_hop_spark
 
@@ -201,13 +201,14 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
     from pyspark.sql import functions as F
 
     opts = _options(spark_options)
-    spark = get_session(opts["master"])
+    numpy_input = not is_spark_dataframe(X)
+    spark = get_session(opts["master"]) if numpy_input else X.sparkSession
+    check_workers(spark)  # one one-row job: workers that cannot import bigclust fail here, in seconds
     run = RunRecorder(verbose=params.verbose)
     meter = SparkMeter(spark)
     P = opts["num_partitions"] or max(2, 2 * spark.sparkContext.defaultParallelism)
     workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
     own_workdir = opts["workdir"] is None
-    numpy_input = not is_spark_dataframe(X)
     with contextlib.ExitStack() as cleanup:  # the workdir goes even if setting the watchdog fails
         if own_workdir:
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)

@@ -11,22 +11,38 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import time
 import urllib.request
 
-__all__ = ["get_session", "SparkMeter", "checkpoint_partitioned", "python_worker_watchdog"]
+__all__ = ["get_session", "SparkMeter", "checkpoint_partitioned", "python_worker_watchdog", "check_workers",
+           "is_connect", "WorkerEnvironmentError"]
 
 # read by the Arrow runners of mapInArrow / pandas UDFs (Spark >= 4.1) when a task starts
 _IDLE_TIMEOUT_KEYS = ("spark.sql.execution.pyspark.udf.idleTimeoutSeconds",
                       "spark.sql.execution.pyspark.udf.killOnIdleTimeout")
 
 
+class WorkerEnvironmentError(RuntimeError):
+    """Spark's Python workers cannot run bigclust (found by :func:`check_workers` before any heavy job)."""
+
+
+def is_connect(spark) -> bool:
+    """Whether ``spark`` is a Spark Connect session (no ``sparkContext``, no RDDs, no JVM on this side)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def get_session(master: str | None = None, app_name: str = "bigclust"):
     """The active SparkSession, or a new one on ``master`` (default ``local[*]``).
 
-    A new session gets settings bigclust relies on: Arrow transfers and a task
+    A new session gets settings bigclust relies on: Arrow transfers, a task
     retry budget in local mode (``local[N,4]``: a failed task is retried up to 3
-    times, as on a cluster).
+    times, as on a cluster), and, unless ``PYSPARK_PYTHON`` is set, this very
+    interpreter (``sys.executable``) as the Python of the workers and the driver
+    (``spark.pyspark.python``, ``spark.pyspark.driver.python``): otherwise Spark
+    starts workers with whatever ``python3`` is first on ``PATH``, which need not
+    have bigclust (a virtual environment run by its full path).
     """
     from pyspark.sql import SparkSession
 
@@ -36,14 +52,77 @@ def get_session(master: str | None = None, app_name: str = "bigclust"):
     m = master or "local[*,4]"
     if m.startswith("local[") and "," not in m:
         m = m[:-1] + ",4]"
-    return (
+    builder = (
         SparkSession.builder.master(m)
         .appName(app_name)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
     )
+    own_python = not os.environ.get("PYSPARK_PYTHON")
+    if own_python:
+        builder = (builder.config("spark.pyspark.python", sys.executable)
+                   .config("spark.pyspark.driver.python", sys.executable))
+    spark = builder.getOrCreate()
+    if own_python and not is_connect(spark):
+        # PySpark's driver hands the JVM ``sc.pythonExec`` (read from PYSPARK_PYTHON, else "python3")
+        # with every Python function it ships; the setting above covers spark-submit and executors
+        sc = spark.sparkContext
+        if sc.pythonExec == "python3":
+            sc.pythonExec = sys.executable
+    return spark
+
+
+_CHECKED_SESSIONS: set = set()
+
+
+def _session_key(spark):
+    if is_connect(spark):
+        return ("connect", spark.session_id)
+    return ("classic", spark.sparkContext.applicationId)
+
+
+def _probe_task(batches):
+    """Runs on an executor: unpickling this function imports bigclust there (it is pickled by reference)."""
+    import pyarrow as pa
+
+    import bigclust
+
+    for _ in batches:
+        pass
+    yield pa.RecordBatch.from_arrays([pa.array([sys.executable]), pa.array([str(bigclust.__version__)])],
+                                     names=["python", "version"])
+
+
+def check_workers(spark) -> None:
+    """Fail in seconds, before any heavy job, if the executors' Python cannot import bigclust.
+
+    One task on one row (cached per session: a session is checked once). The
+    message names what to set: ``spark.pyspark.python`` / ``PYSPARK_PYTHON``
+    (an interpreter with bigclust installed, on every executor) before the
+    session starts.
+    """
+    key = _session_key(spark)
+    if key in _CHECKED_SESSIONS:
+        return
+    try:
+        spark.range(1, numPartitions=1).mapInArrow(_probe_task, "python string, version string").collect()
+    except Exception as exc:
+        text = str(exc)
+        if "bigclust" in text or "Cannot run program" in text or "No module named" in text:
+            conf = None
+            with contextlib.suppress(Exception):
+                conf = spark.conf.get("spark.pyspark.python", None)
+            used = conf or os.environ.get("PYSPARK_PYTHON") or "'python3' first on the executors' PATH"
+            raise WorkerEnvironmentError(
+                "Spark's Python workers cannot import bigclust (worker Python: "
+                f"{used}). Set spark.pyspark.python (or the environment variable PYSPARK_PYTHON) before the "
+                "SparkSession starts to a Python that has bigclust installed on every executor, e.g. this driver's "
+                f"interpreter {sys.executable}; or install bigclust (pip install 'bigclust[spark]') into the "
+                "executors' Python. A session bigclust starts itself (no active session) sets it to "
+                "sys.executable.") from exc
+        raise
+    _CHECKED_SESSIONS.add(key)
 
 
 def checkpoint_partitioned(df):
