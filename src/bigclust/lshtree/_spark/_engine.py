@@ -54,6 +54,7 @@ DEFAULT_OPTIONS = {
     "local_cc_max_edges": 5_000_000,  # components of at most this many edges are found in one task
     "workdir": None,            # Parquet of tree vertices; None: a temporary directory (local mode)
     "worker_idle_timeout": 600,  # seconds a Python worker may stay silent before its task is retried; None: off
+    "refine_max_passes": None,  # refine="auto": at most this many Lloyd passes per start (None: 300, scikit-learn's)
 }
 
 
@@ -68,6 +69,8 @@ def _options(spark_options):
         opts.update(spark_options)
     opts["subtree_leaves"] = V.check_int(opts["subtree_leaves"], "spark_options['subtree_leaves']", low=2)
     opts["local_cc_max_edges"] = V.check_int(opts["local_cc_max_edges"], "spark_options['local_cc_max_edges']", low=0)
+    if opts["refine_max_passes"] is not None:
+        opts["refine_max_passes"] = V.check_int(opts["refine_max_passes"], "spark_options['refine_max_passes']", low=1)
     if opts["worker_idle_timeout"] is not None:
         opts["worker_idle_timeout"] = V.check_int(opts["worker_idle_timeout"], "spark_options['worker_idle_timeout']",
                                                   low=1)
@@ -293,7 +296,8 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
                 coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
                 auto = params.refine == "auto"
                 centers, inertia, refine_info = refine_spark(
-                    points, n, k, d, centers, coreset, AUTO_MAX_PASSES if auto else params.refine,
+                    points, n, k, d, centers, coreset,
+                    (opts["refine_max_passes"] or AUTO_MAX_PASSES) if auto else params.refine,
                     (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0)
                 refine_info["mode"] = "auto" if auto else "passes"
                 if skipped:
