@@ -101,8 +101,13 @@ class LSHTreeClusteringSummary:
 
     @property
     def sparkStages(self) -> int | None:
-        """Spark stages the fit ran (None where unknown)."""
+        """Stages of the fit's Spark jobs, including skipped ones (None where unknown)."""
         return self._report["spark"]["spark_stages"]
+
+    @property
+    def sparkStagesRun(self) -> int | None:
+        """Of ``sparkStages``, those that ran (the others reused shuffle output; None where unknown)."""
+        return self._report["spark"]["spark_stages_run"]
 
     @property
     def sparkShuffleStages(self) -> int | None:

@@ -88,8 +88,8 @@ def _features_as_array(df, col):
     from pyspark.sql.types import ArrayType, NumericType
 
     if col not in df.columns:
-        raise ValueError(f"input column {col!r} not in the DataFrame (columns: {df.columns}); "
-                         "set spark_options={'input_col': ...}.")
+        raise ValueError(f"features column {col!r} not in the DataFrame (columns: {df.columns}); "
+                         "name it with spark_options={'input_col': ...} (pyspark.ml: featuresCol).")
     dt = df.schema[col].dataType
     if isinstance(dt, ArrayType) and isinstance(dt.elementType, NumericType):
         return F.col(col).cast("array<double>")
@@ -97,13 +97,19 @@ def _features_as_array(df, col):
         from pyspark.ml.functions import vector_to_array
 
         return vector_to_array(F.col(col), "float64")
-    raise TypeError(f"input column {col!r} has type {dt.simpleString()}; expected an array of numbers or an ml Vector.")
+    raise TypeError(f"features column {col!r} has type {dt.simpleString()}; expected an array of numbers or an ml "
+                    "Vector.")
 
 
-def _check_dataframe(df, xcol, wcol):
-    """Validation before any work: one pass for n, dimension, finiteness and weights."""
+def _check_dataframe(df, xcol, wcol, xname=None, wname=None):
+    """Validation before any work: one aggregation for n, dimension, finiteness and weights.
+
+    ``xname`` / ``wname`` are the user's column names, used in the messages (no data value is echoed).
+    """
     from pyspark.sql import functions as F
 
+    xname = xname or xcol
+    wname = wname or wcol
     aggs = [F.count(F.lit(1)).alias("n"), F.min(F.size(xcol)).alias("dmin"), F.max(F.size(xcol)).alias("dmax"),
             F.sum(F.when(F.col(xcol).isNull(), 1).otherwise(0)).alias("nulls"),
             F.sum(F.when(F.exists(xcol, lambda v: v.isNull() | F.isnan(v) | (F.abs(v) == float("inf"))), 1)
@@ -116,20 +122,22 @@ def _check_dataframe(df, xcol, wcol):
     if n == 0:
         raise ValueError("the DataFrame has no rows; at least 1 is required.")
     if r["nulls"]:
-        raise ValueError(f"the input column has {r['nulls']} null rows.")
+        raise ValueError(f"the features column {xname!r} is null in {r['nulls']} rows.")
     if r["dmin"] != r["dmax"]:
-        raise ValueError(f"the input vectors have different lengths ({r['dmin']} to {r['dmax']}).")
+        raise ValueError(f"the vectors of the features column {xname!r} have different lengths "
+                         f"({r['dmin']} to {r['dmax']}).")
     if r["dmin"] == 0:
-        raise ValueError("the input vectors are empty (0 features).")
+        raise ValueError(f"the vectors of the features column {xname!r} are empty (0 features).")
     if r["bad"]:
-        raise ValueError(f"the input contains NaN or infinity in {r['bad']} rows.")
+        raise ValueError(f"the features column {xname!r} contains NaN or infinity (or null elements) in {r['bad']} "
+                         "rows.")
     if wcol is not None:
         if r["wbad"]:
-            raise ValueError(f"the weight column has {r['wbad']} null or NaN values.")
+            raise ValueError(f"the weight column {wname!r} has {r['wbad']} null or NaN values.")
         if r["wmin"] < 0:
-            raise ValueError("sample weights must be non-negative.")
+            raise ValueError(f"the weight column {wname!r} holds negative values; weights must be non-negative.")
         if not np.isfinite(r["wmax"]):
-            raise ValueError("sample weights must be finite.")
+            raise ValueError(f"the weight column {wname!r} holds infinite values; weights must be finite.")
     return n, int(r["dmin"])
 
 
@@ -202,9 +210,21 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType
 
     opts = _options(spark_options)
     numpy_input = not is_spark_dataframe(X)
+    if not numpy_input:  # the schema first: no Spark job for a missing or mistyped column
+        _features_as_array(X, opts["input_col"])
+        if sample_weight is not None:
+            raise ValueError("with a Spark DataFrame, pass weights as a column: spark_options={'weight_col': ...}.")
+        if opts["weight_col"] is not None:
+            if opts["weight_col"] not in X.columns:
+                raise ValueError(f"weight column {opts['weight_col']!r} not in the DataFrame (columns: {X.columns}).")
+            wtype = X.schema[opts["weight_col"]].dataType
+            if not isinstance(wtype, NumericType):
+                raise TypeError(f"weight column {opts['weight_col']!r} has type {wtype.simpleString()}; expected "
+                                "numbers.")
     spark = get_session(opts["master"]) if numpy_input else X.sparkSession
     check_workers(spark)  # one one-row job: workers that cannot import bigclust fail here, in seconds
     run = RunRecorder(verbose=params.verbose)
@@ -227,13 +247,10 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
                 df = spark.createDataFrame(pdf, "row long, x array<double>, w double").repartition(P)
                 xdtype = Xn.dtype
             else:
-                if sample_weight is not None:
-                    raise ValueError("with a Spark DataFrame, pass weights as a column: spark_options={'weight_col': ...}.")
-                if opts["weight_col"] is not None and opts["weight_col"] not in X.columns:
-                    raise ValueError(f"weight column {opts['weight_col']!r} not in the DataFrame (columns: {X.columns}).")
                 wexpr = F.col(opts["weight_col"]).cast("double") if opts["weight_col"] else F.lit(1.0)
                 df = X.select(_features_as_array(X, opts["input_col"]).alias("x"), wexpr.alias("w"))
-                n_rows, d = _check_dataframe(df, "x", "w" if opts["weight_col"] else None)
+                n_rows, d = _check_dataframe(df, "x", "w" if opts["weight_col"] else None, opts["input_col"],
+                                             opts["weight_col"])
                 xdtype = np.float64
         params = params.for_data(n_rows, d)
 
@@ -427,9 +444,9 @@ def predict_spark(centers: np.ndarray, df, spark_options):
     opts = _options(spark_options)
     pred = opts["prediction_col"]
     if pred in df.columns:
-        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}}.")
+        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}} (pyspark.ml: predictionCol).")
     xin = _features_as_array(df, opts["input_col"])
-    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None)
+    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None, opts["input_col"])
     if d != centers.shape[1]:
         raise ValueError(f"the input vectors have {d} features, but the model has {centers.shape[1]}.")
     C = np.ascontiguousarray(centers, dtype=np.float64)

@@ -58,6 +58,9 @@ def get_session(master: str | None = None, app_name: str = "bigclust"):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.showConsoleProgress", "false")
+        # the UI's job and stage records are what report_["spark"] counts (SparkMeter); 1,000 is too few for a fit
+        .config("spark.ui.retainedJobs", "100000")
+        .config("spark.ui.retainedStages", "100000")
     )
     own_python = not os.environ.get("PYSPARK_PYTHON")
     if own_python:
@@ -193,6 +196,20 @@ def python_worker_watchdog(spark, seconds: int | None):
 class SparkMeter:
     """Counts rounds and collects job, stage and shuffle figures of one fit.
 
+    The algorithmic count (``mpc_rounds``: one per data exchange the algorithm
+    asks for, tallied where the code asks for it) sits beside what Spark ran,
+    read from Spark itself for the jobs of this fit's job group:
+    ``spark_jobs`` (status tracker), ``spark_stages`` (stages of those jobs,
+    including ones Spark skipped because their shuffle output already existed),
+    and, from the driver UI's REST API, ``spark_stages_run`` (stages that
+    completed), ``spark_stages_with_shuffle`` (of those, the ones that wrote or
+    read shuffle data) and the shuffle bytes written and read. The UI keeps the
+    last ``spark.ui.retainedJobs`` / ``retainedStages`` (1,000 by default;
+    :func:`get_session` raises both to 100,000), so on a session with lower
+    limits a long fit's counts are lower bounds (``spark_counts_complete``
+    says whether every job id of the fit's span was found). Over Spark Connect
+    the client has no status tracker: the Spark figures are ``None``.
+
     Parameters
     ----------
     spark : SparkSession
@@ -200,11 +217,14 @@ class SparkMeter:
 
     def __init__(self, spark):
         self.spark = spark
-        self.sc = spark.sparkContext
+        self.sc = None if is_connect(spark) else spark.sparkContext
         self.rounds = 0
         self.round_log: dict[str, int] = {}
-        self.sc.setJobGroup(f"bigclust-{id(self)}-{time.time_ns()}", "bigclust LSHTreeKMeans fit", interruptOnCancel=False)
-        self.group = self.sc.getLocalProperty("spark.jobGroup.id")
+        self.group = None
+        if self.sc is not None:
+            self.sc.setJobGroup(f"bigclust-{id(self)}-{time.time_ns()}", "bigclust LSHTreeKMeans fit",
+                                interruptOnCancel=False)
+            self.group = self.sc.getLocalProperty("spark.jobGroup.id")
         self._t0 = time.time()
 
     def round(self, what: str, n: int = 1) -> None:
@@ -213,34 +233,37 @@ class SparkMeter:
         self.round_log[what] = self.round_log.get(what, 0) + n
 
     def finish(self) -> dict:
-        """Jobs, stages and shuffle bytes of this fit (the REST figures are best effort)."""
+        """Jobs, stages and shuffle bytes of this fit (the REST figures are best effort: None when unknown)."""
+        out = {"mpc_rounds": self.rounds, "mpc_rounds_by_step": dict(self.round_log)}
+        if self.sc is None:
+            out.update(spark_jobs=None, spark_stages=None, spark_counts_complete=None,
+                       **self._rest_stage_metrics(set()))
+            return out
         tracker = self.sc.statusTracker()
-        job_ids = list(tracker.getJobIdsForGroup(self.group))
+        job_ids = sorted(tracker.getJobIdsForGroup(self.group))
         stage_ids = set()
         for j in job_ids:
             info = tracker.getJobInfo(j)
             if info is not None:
                 stage_ids.update(info.stageIds)
-        out = {
-            "mpc_rounds": self.rounds,
-            "mpc_rounds_by_step": dict(self.round_log),
-            "spark_jobs": len(job_ids),
-            "spark_stages": len(stage_ids),
-        }
+        out.update(spark_jobs=len(job_ids), spark_stages=len(stage_ids),
+                   spark_counts_complete=bool(job_ids) and len(job_ids) == job_ids[-1] - job_ids[0] + 1)
         out.update(self._rest_stage_metrics(stage_ids))
         self.sc.setLocalProperty("spark.jobGroup.id", None)
         return out
 
     def _rest_stage_metrics(self, stage_ids) -> dict:
-        url = self.sc.uiWebUrl
+        unknown = {"spark_stages_run": None, "shuffle_bytes_written": None, "shuffle_bytes_read": None,
+                   "spark_stages_with_shuffle": None}
+        url = None if self.sc is None else self.sc.uiWebUrl
         if not url or not stage_ids:
-            return {"shuffle_bytes_written": None, "shuffle_bytes_read": None, "spark_stages_with_shuffle": None}
+            return unknown
         try:
             app = self.sc.applicationId
             with urllib.request.urlopen(f"{url}/api/v1/applications/{app}/stages?status=complete", timeout=10) as fh:
                 stages = json.load(fh)
         except Exception:  # the UI may be disabled; the figures are then unknown, not zero
-            return {"shuffle_bytes_written": None, "shuffle_bytes_read": None, "spark_stages_with_shuffle": None}
+            return unknown
         written = read = 0
         with_shuffle = 0
         seen = set()
@@ -254,4 +277,5 @@ class SparkMeter:
             written += w
             read += r
             with_shuffle += int(w > 0 or r > 0)
-        return {"shuffle_bytes_written": written, "shuffle_bytes_read": read, "spark_stages_with_shuffle": with_shuffle}
+        return {"spark_stages_run": len(seen), "shuffle_bytes_written": written, "shuffle_bytes_read": read,
+                "spark_stages_with_shuffle": with_shuffle}
