@@ -5,7 +5,11 @@ floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
 and the root's DP table (``O(k)``); with ``method="approx"``, the level
 thresholds (``O(levels)``), the root's breakpoints and the ``O(k)`` vertex
 rows of the greedy splits; with ``refine``, the starts' centres, the
-tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``).
+tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``);
+per scale of the default tree, up to 2 M mixed buckets (collected with
+``toArrow()``, shipped in the hashing tasks' closure) and, in the driver JVM,
+up to 2 M broadcast merges (docs/spark.md lists everything, and every step
+whose per-task memory grows with n).
 Points, edges, components, tree vertices, DP tables of subtrees and labels stay in Spark (executors' memory, local
 checkpoints, and Parquet under ``workdir``). With NumPy input the labels are
 collected at the end (the caller already holds ``n`` rows in memory).
@@ -40,7 +44,7 @@ from ..refine import AUTO_MAX_PASSES, AUTO_REL_TOL
 from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                        tree_with_parents)
-from ._session import SparkMeter, check_workers, get_session, python_worker_watchdog
+from ._session import SparkMeter, check_workers, get_session, is_connect, python_worker_watchdog
 from ._tree import TreeJob, build_hierarchy_spark
 from ._two_hop import build_hierarchy_two_hop_spark
 
@@ -229,7 +233,7 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
     check_workers(spark)  # one one-row job: workers that cannot import bigclust fail here, in seconds
     run = RunRecorder(verbose=params.verbose)
     meter = SparkMeter(spark)
-    P = opts["num_partitions"] or max(2, 2 * spark.sparkContext.defaultParallelism)
+    P = opts["num_partitions"] or max(2, 2 * _default_parallelism(spark))
     workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
     own_workdir = opts["workdir"] is None
     with contextlib.ExitStack() as cleanup:  # the workdir goes even if setting the watchdog fails
@@ -349,7 +353,8 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
             answer="tree" if refine_info is None else refine_info["start"] + "+lloyd",
-            spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
+            spark=dict(spark_info, num_partitions=P, master=_master(spark), connect=is_connect(spark),
+                       **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
         )
         return FitResult(labels=labels, centers=centers.astype(xdtype, copy=False), inertia=inertia,
@@ -486,11 +491,32 @@ def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter):
     return (reps, np.array([r["W"] for r in rows], np.float64)), None
 
 
+def _default_parallelism(spark) -> int:
+    """The context's default parallelism; over Spark Connect (no context on the client) the
+    ``spark.default.parallelism`` setting, else ``spark.sql.shuffle.partitions``."""
+    if not is_connect(spark):
+        return spark.sparkContext.defaultParallelism
+    value = spark.conf.get("spark.default.parallelism", None) or spark.conf.get("spark.sql.shuffle.partitions", "2")
+    return int(value)
+
+
+def _master(spark):
+    if not is_connect(spark):
+        return spark.sparkContext.master
+    try:
+        return spark.conf.get("spark.master", None)
+    except Exception:  # not readable over every Connect server
+        return None
+
+
 def _jvm_peak(spark) -> dict:
-    """Peak JVM heap of the driver (local mode: driver and executors share it), from the REST API."""
+    """Peak JVM heap of the driver (local mode: driver and executors share it), from the REST API
+    (None over Spark Connect, whose client has no context to ask)."""
     import json
     import urllib.request
 
+    if is_connect(spark):
+        return {"driver_jvm_peak_heap_mb": None}
     sc = spark.sparkContext
     try:
         with urllib.request.urlopen(f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/executors", timeout=10) as fh:
