@@ -86,15 +86,13 @@ def _session_key(spark):
 
 
 def _probe_task(batches):
-    """Runs on an executor: unpickling this function imports bigclust there (it is pickled by reference)."""
+    """Runs on an executor. cloudpickle ships this function by reference (its module is importable on
+    the driver), so unpickling it imports this module, and with it the bigclust package, there."""
     import pyarrow as pa
-
-    import bigclust
 
     for _ in batches:
         pass
-    yield pa.RecordBatch.from_arrays([pa.array([sys.executable]), pa.array([str(bigclust.__version__)])],
-                                     names=["python", "version"])
+    yield pa.RecordBatch.from_arrays([pa.array([sys.executable])], names=["python"])
 
 
 def check_workers(spark) -> None:
@@ -109,7 +107,7 @@ def check_workers(spark) -> None:
     if key in _CHECKED_SESSIONS:
         return
     try:
-        spark.range(1, numPartitions=1).mapInArrow(_probe_task, "python string, version string").collect()
+        spark.range(1, numPartitions=1).mapInArrow(_probe_task, "python string").collect()
     except Exception as exc:
         text = str(exc)
         if "bigclust" in text or "Cannot run program" in text or "No module named" in text:
