@@ -60,4 +60,5 @@ def test_fit_transform_save_load_over_spark_connect():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([SRC] + [p for p in sys.path if p]), OMP_NUM_THREADS="1",
                NUMBA_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=1200)
-    assert "CONNECT-OK" in out.stdout, out.stdout + out.stderr[-4000:]
+    where = "\n".join(ln for ln in out.stderr.splitlines() if 'File "' in ln or "Error" in ln or "Exception" in ln)
+    assert "CONNECT-OK" in out.stdout, out.stdout + where[-6000:]
