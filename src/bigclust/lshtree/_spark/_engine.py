@@ -449,7 +449,8 @@ def predict_spark(centers: np.ndarray, df, spark_options):
     opts = _options(spark_options)
     pred = opts["prediction_col"]
     if pred in df.columns:
-        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}} (pyspark.ml: predictionCol).")
+        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}} "
+                         "(pyspark.ml: predictionCol).")
     xin = _features_as_array(df, opts["input_col"])
     _, d = _check_dataframe(df.select(xin.alias("x")), "x", None, opts["input_col"])
     if d != centers.shape[1]:
