@@ -1,14 +1,20 @@
 """bigclust on Apache Spark: the public, Spark-facing API (no algorithm code here).
 
-Today the LSH-tree estimators run on Spark with ``engine="spark"``
-(``bigclust.LSHTreeKMeans(k, engine="spark").fit(dataframe)``); the engine itself
-lives in :mod:`bigclust.lshtree._spark`. This package holds what a Spark user
-calls directly: :func:`get_session` (the session bigclust uses when none is
-active) and :func:`is_spark_dataframe`. Needs ``pip install 'bigclust[spark]'``
+- :class:`LSHTreeKMeans` / :class:`LSHTreeKMeansModel`: ``pyspark.ml`` Estimator and
+  Model (Params, ``transform``, ``clusterCenters()``, ``summary``, save/load, usable
+  in Pipelines and CrossValidator), the shape of MLlib's ``KMeans``.
+- :func:`get_session`: the session bigclust uses when none is active (its workers
+  run this interpreter); :func:`is_spark_dataframe`.
+
+The algorithm is the Spark engine of the LSH-tree family,
+:mod:`bigclust.lshtree._spark`, which also serves
+``bigclust.LSHTreeKMeans(k, engine="spark")``. Needs ``pip install 'bigclust[spark]'``
 (PySpark >= 4) and Java 17.
 """
 
-from ..lshtree._spark._session import get_session
 from ..lshtree._spark._engine import is_spark_dataframe
+from ..lshtree._spark._session import WorkerEnvironmentError, get_session
+from ._kmeans import LSHTreeClusteringSummary, LSHTreeKMeans, LSHTreeKMeansModel
 
-__all__ = ["get_session", "is_spark_dataframe"]
+__all__ = ["LSHTreeKMeans", "LSHTreeKMeansModel", "LSHTreeClusteringSummary", "WorkerEnvironmentError", "get_session",
+           "is_spark_dataframe"]

@@ -5,7 +5,11 @@ floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
 and the root's DP table (``O(k)``); with ``method="approx"``, the level
 thresholds (``O(levels)``), the root's breakpoints and the ``O(k)`` vertex
 rows of the greedy splits; with ``refine``, the starts' centres, the
-tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``).
+tree coreset (``K <= 40 k`` means) and the k-means|| candidates (``O(k d)``);
+per scale of the default tree, up to 2 M mixed buckets (collected with
+``toArrow()``, shipped in the hashing tasks' closure) and, in the driver JVM,
+up to 2 M broadcast merges (docs/spark.md lists everything, and every step
+whose per-task memory grows with n).
 Points, edges, components, tree vertices, DP tables of subtrees and labels stay in Spark (executors' memory, local
 checkpoints, and Parquet under ``workdir``). With NumPy input the labels are
 collected at the end (the caller already holds ``n`` rows in memory).
@@ -40,7 +44,7 @@ from ..refine import AUTO_MAX_PASSES, AUTO_REL_TOL
 from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                        tree_with_parents)
-from ._session import SparkMeter, get_session, python_worker_watchdog
+from ._session import SparkMeter, check_workers, get_session, is_connect, python_worker_watchdog
 from ._tree import TreeJob, build_hierarchy_spark
 from ._two_hop import build_hierarchy_two_hop_spark
 
@@ -54,6 +58,7 @@ DEFAULT_OPTIONS = {
     "local_cc_max_edges": 5_000_000,  # components of at most this many edges are found in one task
     "workdir": None,            # Parquet of tree vertices; None: a temporary directory (local mode)
     "worker_idle_timeout": 600,  # seconds a Python worker may stay silent before its task is retried; None: off
+    "refine_max_passes": None,  # refine="auto": at most this many Lloyd passes per start (None: 300, scikit-learn's)
 }
 
 
@@ -68,6 +73,8 @@ def _options(spark_options):
         opts.update(spark_options)
     opts["subtree_leaves"] = V.check_int(opts["subtree_leaves"], "spark_options['subtree_leaves']", low=2)
     opts["local_cc_max_edges"] = V.check_int(opts["local_cc_max_edges"], "spark_options['local_cc_max_edges']", low=0)
+    if opts["refine_max_passes"] is not None:
+        opts["refine_max_passes"] = V.check_int(opts["refine_max_passes"], "spark_options['refine_max_passes']", low=1)
     if opts["worker_idle_timeout"] is not None:
         opts["worker_idle_timeout"] = V.check_int(opts["worker_idle_timeout"], "spark_options['worker_idle_timeout']",
                                                   low=1)
@@ -85,8 +92,8 @@ def _features_as_array(df, col):
     from pyspark.sql.types import ArrayType, NumericType
 
     if col not in df.columns:
-        raise ValueError(f"input column {col!r} not in the DataFrame (columns: {df.columns}); "
-                         "set spark_options={'input_col': ...}.")
+        raise ValueError(f"features column {col!r} not in the DataFrame (columns: {df.columns}); "
+                         "name it with spark_options={'input_col': ...} (pyspark.ml: featuresCol).")
     dt = df.schema[col].dataType
     if isinstance(dt, ArrayType) and isinstance(dt.elementType, NumericType):
         return F.col(col).cast("array<double>")
@@ -94,13 +101,19 @@ def _features_as_array(df, col):
         from pyspark.ml.functions import vector_to_array
 
         return vector_to_array(F.col(col), "float64")
-    raise TypeError(f"input column {col!r} has type {dt.simpleString()}; expected an array of numbers or an ml Vector.")
+    raise TypeError(f"features column {col!r} has type {dt.simpleString()}; expected an array of numbers or an ml "
+                    "Vector.")
 
 
-def _check_dataframe(df, xcol, wcol):
-    """Validation before any work: one pass for n, dimension, finiteness and weights."""
+def _check_dataframe(df, xcol, wcol, xname=None, wname=None):
+    """Validation before any work: one aggregation for n, dimension, finiteness and weights.
+
+    ``xname`` / ``wname`` are the user's column names, used in the messages (no data value is echoed).
+    """
     from pyspark.sql import functions as F
 
+    xname = xname or xcol
+    wname = wname or wcol
     aggs = [F.count(F.lit(1)).alias("n"), F.min(F.size(xcol)).alias("dmin"), F.max(F.size(xcol)).alias("dmax"),
             F.sum(F.when(F.col(xcol).isNull(), 1).otherwise(0)).alias("nulls"),
             F.sum(F.when(F.exists(xcol, lambda v: v.isNull() | F.isnan(v) | (F.abs(v) == float("inf"))), 1)
@@ -113,20 +126,22 @@ def _check_dataframe(df, xcol, wcol):
     if n == 0:
         raise ValueError("the DataFrame has no rows; at least 1 is required.")
     if r["nulls"]:
-        raise ValueError(f"the input column has {r['nulls']} null rows.")
+        raise ValueError(f"the features column {xname!r} is null in {r['nulls']} rows.")
     if r["dmin"] != r["dmax"]:
-        raise ValueError(f"the input vectors have different lengths ({r['dmin']} to {r['dmax']}).")
+        raise ValueError(f"the vectors of the features column {xname!r} have different lengths "
+                         f"({r['dmin']} to {r['dmax']}).")
     if r["dmin"] == 0:
-        raise ValueError("the input vectors are empty (0 features).")
+        raise ValueError(f"the vectors of the features column {xname!r} are empty (0 features).")
     if r["bad"]:
-        raise ValueError(f"the input contains NaN or infinity in {r['bad']} rows.")
+        raise ValueError(f"the features column {xname!r} contains NaN or infinity (or null elements) in {r['bad']} "
+                         "rows.")
     if wcol is not None:
         if r["wbad"]:
-            raise ValueError(f"the weight column has {r['wbad']} null or NaN values.")
+            raise ValueError(f"the weight column {wname!r} has {r['wbad']} null or NaN values.")
         if r["wmin"] < 0:
-            raise ValueError("sample weights must be non-negative.")
+            raise ValueError(f"the weight column {wname!r} holds negative values; weights must be non-negative.")
         if not np.isfinite(r["wmax"]):
-            raise ValueError("sample weights must be finite.")
+            raise ValueError(f"the weight column {wname!r} holds infinite values; weights must be finite.")
     return n, int(r["dmin"])
 
 
@@ -199,15 +214,28 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
+    from pyspark.sql.types import NumericType
 
     opts = _options(spark_options)
-    spark = get_session(opts["master"])
+    numpy_input = not is_spark_dataframe(X)
+    if not numpy_input:  # the schema first: no Spark job for a missing or mistyped column
+        _features_as_array(X, opts["input_col"])
+        if sample_weight is not None:
+            raise ValueError("with a Spark DataFrame, pass weights as a column: spark_options={'weight_col': ...}.")
+        if opts["weight_col"] is not None:
+            if opts["weight_col"] not in X.columns:
+                raise ValueError(f"weight column {opts['weight_col']!r} not in the DataFrame (columns: {X.columns}).")
+            wtype = X.schema[opts["weight_col"]].dataType
+            if not isinstance(wtype, NumericType):
+                raise TypeError(f"weight column {opts['weight_col']!r} has type {wtype.simpleString()}; expected "
+                                "numbers.")
+    spark = get_session(opts["master"]) if numpy_input else X.sparkSession
+    check_workers(spark)  # one one-row job: workers that cannot import bigclust fail here, in seconds
     run = RunRecorder(verbose=params.verbose)
     meter = SparkMeter(spark)
-    P = opts["num_partitions"] or max(2, 2 * spark.sparkContext.defaultParallelism)
+    P = opts["num_partitions"] or max(2, 2 * _default_parallelism(spark))
     workdir = opts["workdir"] or tempfile.mkdtemp(prefix="bigclust-spark-")
     own_workdir = opts["workdir"] is None
-    numpy_input = not is_spark_dataframe(X)
     with contextlib.ExitStack() as cleanup:  # the workdir goes even if setting the watchdog fails
         if own_workdir:
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
@@ -223,13 +251,10 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
                 df = spark.createDataFrame(pdf, "row long, x array<double>, w double").repartition(P)
                 xdtype = Xn.dtype
             else:
-                if sample_weight is not None:
-                    raise ValueError("with a Spark DataFrame, pass weights as a column: spark_options={'weight_col': ...}.")
-                if opts["weight_col"] is not None and opts["weight_col"] not in X.columns:
-                    raise ValueError(f"weight column {opts['weight_col']!r} not in the DataFrame (columns: {X.columns}).")
                 wexpr = F.col(opts["weight_col"]).cast("double") if opts["weight_col"] else F.lit(1.0)
                 df = X.select(_features_as_array(X, opts["input_col"]).alias("x"), wexpr.alias("w"))
-                n_rows, d = _check_dataframe(df, "x", "w" if opts["weight_col"] else None)
+                n_rows, d = _check_dataframe(df, "x", "w" if opts["weight_col"] else None, opts["input_col"],
+                                             opts["weight_col"])
                 xdtype = np.float64
         params = params.for_data(n_rows, d)
 
@@ -292,7 +317,8 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
                 coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
                 auto = params.refine == "auto"
                 centers, inertia, refine_info = refine_spark(
-                    points, n, k, d, centers, coreset, AUTO_MAX_PASSES if auto else params.refine,
+                    points, n, k, d, centers, coreset,
+                    (opts["refine_max_passes"] or AUTO_MAX_PASSES) if auto else params.refine,
                     (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0)
                 refine_info["mode"] = "auto" if auto else "passes"
                 if skipped:
@@ -327,7 +353,8 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
             answer="tree" if refine_info is None else refine_info["start"] + "+lloyd",
-            spark=dict(spark_info, num_partitions=P, master=spark.sparkContext.master, **_jvm_peak(spark)),
+            spark=dict(spark_info, num_partitions=P, master=_master(spark), connect=is_connect(spark),
+                       **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
         )
         return FitResult(labels=labels, centers=centers.astype(xdtype, copy=False), inertia=inertia,
@@ -422,9 +449,10 @@ def predict_spark(centers: np.ndarray, df, spark_options):
     opts = _options(spark_options)
     pred = opts["prediction_col"]
     if pred in df.columns:
-        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}}.")
+        raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}} "
+                         "(pyspark.ml: predictionCol).")
     xin = _features_as_array(df, opts["input_col"])
-    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None)
+    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None, opts["input_col"])
     if d != centers.shape[1]:
         raise ValueError(f"the input vectors have {d} features, but the model has {centers.shape[1]}.")
     C = np.ascontiguousarray(centers, dtype=np.float64)
@@ -464,11 +492,32 @@ def _coreset_of_tree(spark, tree, ntp, k, n, opts, meter):
     return (reps, np.array([r["W"] for r in rows], np.float64)), None
 
 
+def _default_parallelism(spark) -> int:
+    """The context's default parallelism; over Spark Connect (no context on the client) the
+    ``spark.default.parallelism`` setting, else ``spark.sql.shuffle.partitions``."""
+    if not is_connect(spark):
+        return spark.sparkContext.defaultParallelism
+    value = spark.conf.get("spark.default.parallelism", None) or spark.conf.get("spark.sql.shuffle.partitions", "2")
+    return int(value)
+
+
+def _master(spark):
+    if not is_connect(spark):
+        return spark.sparkContext.master
+    try:
+        return spark.conf.get("spark.master", None)
+    except Exception:  # not readable over every Connect server
+        return None
+
+
 def _jvm_peak(spark) -> dict:
-    """Peak JVM heap of the driver (local mode: driver and executors share it), from the REST API."""
+    """Peak JVM heap of the driver (local mode: driver and executors share it), from the REST API
+    (None over Spark Connect, whose client has no context to ask)."""
     import json
     import urllib.request
 
+    if is_connect(spark):
+        return {"driver_jvm_peak_heap_mb": None}
     sc = spark.sparkContext
     try:
         with urllib.request.urlopen(f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/executors", timeout=10) as fh:

@@ -28,6 +28,11 @@ def injected_faults(spark, *steps: str):
     hour instead (the stall :func:`~bigclust.lshtree._spark._session.python_worker_watchdog`
     ends). The previous value of the property is restored on exit.
     """
+    from ._session import is_connect
+
+    if is_connect(spark):
+        raise NotImplementedError("injected_faults needs a classic SparkSession: it sets a local property of the "
+                                  "SparkContext, which a Spark Connect client does not have.")
     sc = spark.sparkContext
     previous = sc.getLocalProperty(_PROPERTY)
     sc.setLocalProperty(_PROPERTY, ",".join(steps))
