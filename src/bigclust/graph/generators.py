@@ -10,6 +10,10 @@ from ._graph import Graph
 __all__ = ["lower_bound_graph", "road_like_grid"]
 
 
+# Largest generated grid (issue 22: bounded memory): 1e7 vertices, ~0.5 GiB of CSR arrays.
+MAX_GRID_VERTICES = 10_000_000
+
+
 def lower_bound_graph(b: int, random_state=None, *, gamma: float = 4.0):
     """A graph of the lower-bound family ``F_b(X, Y)`` (Section 3, Lemmas 3.1-3.3).
 
@@ -61,6 +65,9 @@ def road_like_grid(rows: int, cols: int, *, shortcut_fraction: float = 0.02, max
     """
     rows = check_int(rows, "rows", low=1)
     cols = check_int(cols, "cols", low=1)
+    if rows * cols > MAX_GRID_VERTICES:
+        # a typo like grid:100000x100000 would otherwise allocate tens of GiB
+        raise ValueError(f"rows x cols must be at most {MAX_GRID_VERTICES} vertices.")
     check_positive(shortcut_fraction, "shortcut_fraction", allow_zero=True)
     rng = check_random_state(random_state)
     n = rows * cols

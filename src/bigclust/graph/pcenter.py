@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from .._core.report import RunRecorder
 from .._core.validation import BOOLEAN, NONE, validate_params
 from ._common import (
+    REPETITIONS,
     COMMON_CONSTRAINTS,
     AtLeast,
     ClusteringResultMixin,
@@ -47,9 +48,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
     ----------
     p : int
         Number of centres, 1 <= p <= n_vertices.
-    distance_precision : float in (0, 1], default=0.01
+    distance_precision : float in [1e-4, 1], default=0.01
         Relative precision of the radius bisection (the paper's epsilon, Section 6).
-    n_trials : int, default=16
+    n_trials : int in [1, 100000], default=16
         Independent MIS draws per tested radius (the smallest one counts); more trials find
         feasible smaller radii more often.
     fill : bool, default=True
@@ -62,7 +63,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         Passes (moves tried) of the local search; each looks at one critical client.
     local_search_candidates : int, optional
         Sites examined per pass (default all sites closer than the radius to the critical client).
-    machines : int, default=1
+    machines : int in [1, 4096], default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
     epsilon : float, optional
@@ -91,7 +92,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
 
     _parameter_constraints = {
         "p": [AtLeast(int, 1)],
-        "n_trials": [AtLeast(int, 1)],
+        "n_trials": [REPETITIONS],
         "fill": [BOOLEAN],
         "local_search": [BOOLEAN],
         "max_local_search_passes": [AtLeast(int, 1)],
