@@ -114,6 +114,11 @@ def test_bad_edge_weights_are_refused(weights, match):
     _no_echo(str(err.value), 1e308, 6e99, -2.0)
 
 
+def test_cost_matrix_entries_are_bounded_by_the_same_sum():
+    with pytest.raises(ValueError, match=r"sum to more than 1e\+100"):
+        Graph.from_cost_matrix(np.array([[1.0, 1e308], [2.0, 1.0]]))
+
+
 # --------------------------------------------------------------------------- estimator parameters
 
 
@@ -246,6 +251,7 @@ def files(tmp_path_factory):
     (d / "cand_bad.txt").write_text("0\n999\n")
     (d / "demand_bad.csv").write_text("1\n2\n3\n")
     (d / "demand_big.csv").write_text("1\n1\n1\n1\n1\n1e40\n")
+    (d / "folder.csv").mkdir()
     return d
 
 
@@ -261,6 +267,8 @@ def _cli_cases(command):
         "typo in row 1": (["{in}/typo.csv", *base], r"data row 1 \(line 1\), column 3 is not a number"),
         "grid too big": (["grid:100000x100000", *base], r"rows x cols must be at most 10000000"),
         "missing graph": (["{in}/nope.csv", *base], "No such file|does not exist"),
+        "graph is a folder": (["{in}/folder.csv", *base], r"is a folder; name a file"),
+        "demand file missing": (["{in}/g.csv", *base, "--demand", "{in}/pop.csv"], r"--demand file .* does not exist"),
         # parameters
         "machines 1e6": (["{in}/g.csv", *base, "--machines", "1000000"], r"machines must be an integer in \[1, 4096\]"),
         "precision 1e-12": (["{in}/g.csv", *base, "--distance-precision", "1e-12"], r"\[0.0001, 1\]"),

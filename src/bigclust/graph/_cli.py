@@ -224,6 +224,8 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
         return road_like_grid(r, c, random_state=seed), None
     if not os.path.exists(spec):
         raise FileNotFoundError(f"No such file: {spec}")
+    if os.path.isdir(spec):
+        raise ValueError(f"GRAPH {spec} is a folder; name a file.")
     if fmt == "auto":
         fmt = _detect(spec)
     if fmt == "orlib":
@@ -273,6 +275,9 @@ def _read_ids(path: str, graph, what: str) -> list:
     if missing:
         raise ValueError(f"{what} file {path}: {missing} id(s) are not nodes of the graph.")
     return [by_text[t] for t in tokens]
+
+
+_TABLE_SUFFIXES = (".npy", ".csv", ".tsv", ".txt", ".parquet", ".gz", ".bz2", ".xz")
 
 
 def _read_values(path: str, want: int, what: str):
@@ -330,6 +335,9 @@ def _run(args) -> int:
     if args.demand is not None:
         if os.path.exists(args.demand):
             demand = _read_values(args.demand, graph.n_vertices, "--demand")
+        elif args.demand.lower().endswith(_TABLE_SUFFIXES) or os.sep in args.demand:
+            # looks like a file, not an attribute name: say so rather than "no node attribute"
+            raise FileNotFoundError(f"--demand file {args.demand} does not exist.")
         else:
             demand = args.demand  # a node attribute name, checked by fit
     candidates = _read_ids(args.candidates, graph, "--candidates") if args.candidates else None
