@@ -124,8 +124,9 @@ def test_cost_matrix_entries_are_bounded_by_the_same_sum():
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
 @pytest.mark.parametrize("params, match", [
-    ({"machines": 10**6}, r"machines must be an integer in \[1, 4096\]"),  # was a k x k allocation
-    ({"machines": 0}, r"machines must be an integer in \[1, 4096\]"),
+    ({"machines": 10**6}, r"machines must be an integer in \[1, 256\]"),  # was a k x k allocation
+    ({"machines": 0}, r"machines must be an integer in \[1, 256\]"),
+    ({"machines": 257}, r"machines must be an integer in \[1, 256\]"),  # time grows with k^2 per round
     ({"distance_precision": 1e-12}, r"distance_precision must be a real number in \[0.0001, 1\]"),
     ({"distance_precision": 0.0}, r"\[0.0001, 1\]"),
     ({"distance_precision": float("nan")}, r"\[0.0001, 1\]"),
@@ -203,10 +204,12 @@ def test_too_many_distance_levels_are_refused(Est):
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
-@pytest.mark.parametrize("case", ["zero weights", "1e-300 edge", "weights near the sum bound", "demand at the bounds"])
+@pytest.mark.parametrize("case", ["zero weights", "1e-300 edge", "weights near the sum bound", "demand at the bounds",
+                                  "256 machines"])
 def test_extreme_but_allowed_inputs_give_checked_results(Est, case):
     u, v, w = _cycle()
     demand = None
+    params = {"machines": 256} if case == "256 machines" else {}  # the bound: more machines than vertices
     if case == "zero weights":
         w[[1, 5]] = 0.0  # DOCUMENTED: zero-length edges are allowed (co-located vertices)
     elif case == "1e-300 edge":
@@ -216,7 +219,7 @@ def test_extreme_but_allowed_inputs_give_checked_results(Est, case):
     else:
         demand = np.r_[np.full(6, 1e-30), np.full(6, 1e30)]
     graph = Graph.from_edges(u, v, w)
-    est = _make(Est).fit(graph, demand=demand)
+    est = _make(Est, **params).fit(graph, demand=demand)
     assert np.isfinite(est.cost_)
     if demand is None:
         _check_cost(est, graph)
@@ -270,7 +273,7 @@ def _cli_cases(command):
         "graph is a folder": (["{in}/folder.csv", *base], r"is a folder; name a file"),
         "demand file missing": (["{in}/g.csv", *base, "--demand", "{in}/pop.csv"], r"--demand file .* does not exist"),
         # parameters
-        "machines 1e6": (["{in}/g.csv", *base, "--machines", "1000000"], r"machines must be an integer in \[1, 4096\]"),
+        "machines 1e6": (["{in}/g.csv", *base, "--machines", "1000000"], r"machines must be an integer in \[1, 256\]"),
         "precision 1e-12": (["{in}/g.csv", *base, "--distance-precision", "1e-12"], r"\[0.0001, 1\]"),
         "repetitions 1e9": (["{in}/g.csv", *base, reps, "1000000000"], r"must be an integer in \[1, 100000\]"),
         "candidate not a node": (["{in}/g.csv", *base, "--candidates", "{in}/cand_bad.txt"], r"1 id\(s\)"),

@@ -80,7 +80,7 @@ def _common_args(p, *, precision: float, precision_help: str) -> None:
                    help="write the assignment in the graph's node ids: .csv (node,facility,distance,demand) "
                         "or .geojson (points; needs node coordinates)")
     p.add_argument("--machines", type=int, default=1,
-                   help="simulated k-machine model size, 1..4096; >1 runs the distributed algorithms and counts rounds (default 1)")
+                   help="simulated k-machine model size, 1..256; >1 runs the distributed algorithms and counts rounds (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--assignment", metavar="FILE", help="write each vertex's facility (.npy, .csv or .txt)")
     p.add_argument("--facilities", metavar="FILE", help="write the facility ids (.npy, .csv or .txt)")

@@ -49,8 +49,10 @@ ARRAY_LIKE = _ArrayLike()
 # finite; the levels x vertices table is bounded separately (neighbourhood.MAX_LEVEL_CELLS).
 DISTANCE_PRECISION = Interval(float, 1e-4, 1.0, closed="both")
 
-# Simulated machines: the k-machine MSSP keeps a k x k link-count table (k = 4096: 128 MiB).
-MACHINES = Interval(int, 1, 4096, closed="both")
+# Simulated machines: every simulated round of the k-machine MSSP clears and scans a k x k
+# link-count table, so time grows with k^2 per round (measured: k = 256 on a 1600-vertex grid
+# ~10 s, k = 1024 over 100 s, k = 4096 on 4 vertices 80 s; k = 10**6 would need 8 TB).
+MACHINES = Interval(int, 1, 256, closed="both")
 
 # Repetition counts (rank draws, MIS trials): time grows linearly with them. Theorem 4.2's
 # O(log n / eps^2) draws stay below this bound for eps >= 0.015 at a billion vertices.

@@ -197,7 +197,7 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         Independent rank draws of the neighbourhood-size estimator (Algorithm 3, ``l``).
     beta : float, default=1.0
         beta-MP radius scaling (Archer et al.); 1 is the original 3-approximation.
-    machines : int in [1, 4096], default=1
+    machines : int in [1, 256], default=1
         Simulated machines k. With 1, fast sequential equivalents run and the ledger stays at
         zero rounds; with k > 1 every primitive executes in the k-machine model and is counted.
     local_search : bool, default=False

@@ -63,7 +63,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         Passes (moves tried) of the local search; each looks at one critical client.
     local_search_candidates : int, optional
         Sites examined per pass (default all sites closer than the radius to the critical client).
-    machines : int in [1, 4096], default=1
+    machines : int in [1, 256], default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
     epsilon : float, optional

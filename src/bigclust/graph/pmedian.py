@@ -111,7 +111,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         p-facility solution is kept.
     max_search_steps : int in [1, 2000], default=60
         Bisection steps on the opening cost.
-    machines : int in [1, 4096], default=1
+    machines : int in [1, 256], default=1
         Simulated k-machine model size (see :class:`FacilityLocation`).
     local_search : bool, default=False
         Swap local search afterwards (beyond the paper; only shortest-path computations).
