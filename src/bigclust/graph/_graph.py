@@ -145,10 +145,15 @@ class Graph:
         u, v : array-like of shape (n_edges,)
             Integer endpoint ids in ``[0, n_vertices)``. Self-loops are rejected.
         w : array-like of shape (n_edges,), optional
-            Non-negative finite edge weights (length units of your metric). Default: all 1.
+            Non-negative finite edge weights (length units of your metric) summing to at most
+            ``MAX_TOTAL_WEIGHT`` (1e100), so that path lengths and sums of them stay finite.
+            Default: all 1.
         n_vertices : int, optional
-            Number of vertices; default ``max(u, v) + 1``. Vertices without edges are allowed
-            (they make the graph disconnected).
+            Number of vertices, at most ``MAX_VERTICES`` (2^31 - 1); default ``max(u, v) + 1``,
+            which must then be at most ``2 * n_edges`` (a larger id would only add vertices
+            without edges, and an id like 1e11 would allocate terabytes: refused, not
+            renumbered; :meth:`read_edge_csv` renumbers ids of any kind). Vertices without
+            edges are allowed (they make the graph disconnected).
         duplicates : {"error", "last", "min", "same"}
             What to do when a vertex pair appears more than once (in either orientation):
             ``"error"`` refuses, ``"last"`` keeps the last occurrence (the OR-Library rule),

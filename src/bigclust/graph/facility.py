@@ -288,7 +288,7 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         ----------
         graph : Graph
         demand : str, array-like of shape (n_vertices,) or mapping, optional
-            Client weight of every vertex (>= 0; 0 = not a client): a node attribute name
+            Client weight of every vertex (0 = not a client; positive values in [1e-30, 1e30]): a node attribute name
             (``"population"``), an array in vertex order, or a dict / pandas Series from node
             ids to weights (absent nodes 0). The connection cost becomes
             ``sum_v demand[v] d(v, F)`` and the radii solve the weighted MP equation
