@@ -138,7 +138,8 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
             ``max over clients of d(v, F)``. The weights' values are otherwise ignored: the
             paper's p-center (and Lemma 6.1) has no weights, and a weighted maximum
             ``max_v demand[v] d(v, F)`` is a different problem. ``demand_`` and
-            ``to_frame()`` report the weights given.
+            ``to_frame()`` report the weights given. They are checked as for the other
+            estimators (finite, >= 0, positive values in [1e-30, 1e30]).
         candidates : array-like of node ids or bool mask, optional
             Where a centre may open (default everywhere). Each MIS member is then replaced by
             its nearest candidate (the k-supplier rule of Hochbaum and Shmoys): the factor

@@ -208,7 +208,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         ----------
         graph : Graph
         demand : str, array-like of shape (n_vertices,) or mapping, optional
-            Client weight per vertex (>= 0; 0 = not a client); see
+            Client weight per vertex (0 = not a client; positive values in [1e-30, 1e30]); see
             :meth:`FacilityLocation.fit`. The objective becomes ``sum_v demand[v] d(v, F)``;
             the facility-location runs of the search use the weighted MP radii, the bipoint
             rounding is unchanged (Jain-Vazirani's analysis holds for weighted clients).
