@@ -255,6 +255,8 @@ def files(tmp_path_factory):
     (d / "demand_bad.csv").write_text("1\n2\n3\n")
     (d / "demand_big.csv").write_text("1\n1\n1\n1\n1\n1e40\n")
     (d / "folder.csv").mkdir()
+    (d / "orlib_big_n.txt").write_text("100000000000 2 2\n1 2 1\n2 3 1\n")
+    (d / "dimacs_big_n.gr").write_text("p sp 100000000000 2\na 1 2 1\na 2 3 1\n")
     return d
 
 
@@ -270,6 +272,8 @@ def _cli_cases(command):
         "typo in row 1": (["{in}/typo.csv", *base], r"data row 1 \(line 1\), column 3 is not a number"),
         "grid too big": (["grid:100000x100000", *base], r"rows x cols must be at most 10000000"),
         "missing graph": (["{in}/nope.csv", *base], "No such file|does not exist"),
+        "or-library n 1e11": (["{in}/orlib_big_n.txt", *base], r"declares more vertices than 2 x its 2 edges"),
+        "dimacs n 1e11": (["{in}/dimacs_big_n.gr", *base], r"declares more vertices than 2 x its 2 edges"),
         "graph is a folder": (["{in}/folder.csv", *base], r"is a folder; name a file"),
         "demand file missing": (["{in}/g.csv", *base, "--demand", "{in}/pop.csv"], r"--demand file .* does not exist"),
         # parameters

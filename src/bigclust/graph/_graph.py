@@ -87,6 +87,14 @@ def _check_total_weight(w: np.ndarray) -> None:
         )
 
 
+def _check_declared_vertices(path, n: int, m: int) -> None:
+    """A file header's vertex count against its edge count: m edges touch at most 2m vertices,
+    so a larger n only declares vertices without edges (and n = 1e11 would allocate terabytes)."""
+    if n > max(2 * m, 1):
+        raise ValueError(f"{path}: the header declares more vertices than 2 x its {m} edges; "
+                         "vertices without edges are not read from a file.")
+
+
 def _as_int_array(a, name: str) -> np.ndarray:
     arr = np.asarray(a)
     if arr.ndim != 1:
@@ -446,6 +454,7 @@ class Graph:
             raise ValueError(
                 f"{path}: header says {m} edges but the file holds {have:g} edge lines' worth of numbers."
             )
+        _check_declared_vertices(path, n, m)
         body = body.reshape(m, 3)
         g = cls.from_edges(body[:, 0] - 1, body[:, 1] - 1, body[:, 2], n_vertices=n, duplicates="last")
         return g, p
@@ -504,6 +513,7 @@ class Graph:
             raise ValueError(f"{path}: non-numeric arc fields.") from None
         if n == 0:
             raise ValueError(f"{path}: the problem line declares 0 vertices.")
+        _check_declared_vertices(path, n, m)
         return cls.from_edges(u, v, w, n_vertices=n, duplicates="same")
 
     @classmethod
