@@ -114,6 +114,15 @@ def test_bad_edge_weights_are_refused(weights, match):
     _no_echo(str(err.value), 1e308, 6e99, -2.0)
 
 
+def test_generated_graphs_are_bounded():
+    from bigclust.graph.generators import lower_bound_graph, road_like_grid
+
+    with pytest.raises(ValueError, match=r"rows x cols must be at most 10000000 vertices"):
+        road_like_grid(10**5, 10**5)
+    with pytest.raises(ValueError, match=r"b must be <= 10000000"):
+        lower_bound_graph(10**12)
+
+
 def test_cost_matrix_entries_are_bounded_by_the_same_sum():
     with pytest.raises(ValueError, match=r"sum to more than 1e\+100"):
         Graph.from_cost_matrix(np.array([[1.0, 1e308], [2.0, 1.0]]))

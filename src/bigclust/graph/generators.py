@@ -10,7 +10,7 @@ from ._graph import Graph
 __all__ = ["lower_bound_graph", "road_like_grid"]
 
 
-# Largest generated grid (issue 22: bounded memory): 1e7 vertices, ~0.5 GiB of CSR arrays.
+# Largest generated graph (issue 22: bounded memory): 1e7 vertices, ~0.5 GiB of CSR arrays.
 MAX_GRID_VERTICES = 10_000_000
 
 
@@ -34,7 +34,7 @@ def lower_bound_graph(b: int, random_state=None, *, gamma: float = 4.0):
         0 at u and w, L elsewhere (the facility-location instance of Lemma 3.2).
     X, Y : ndarray of int8, shape (b,)
     """
-    b = check_int(b, "b", low=1)
+    b = check_int(b, "b", low=1, high=MAX_GRID_VERTICES)  # the same memory bound as the grids
     rng = check_random_state(random_state)
     pairs = rng.integers(0, 3, size=b)  # 0: (0,0), 1: (0,1), 2: (1,0)
     X = (pairs == 2).astype(np.int8)
