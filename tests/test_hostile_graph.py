@@ -283,6 +283,9 @@ def _cli_cases(command):
         "missing graph": (["{in}/nope.csv", *base], "No such file|does not exist"),
         "or-library n 1e11": (["{in}/orlib_big_n.txt", *base], r"declares more vertices than 2 x its 2 edges"),
         "dimacs n 1e11": (["{in}/dimacs_big_n.gr", *base], r"declares more vertices than 2 x its 2 edges"),
+        "format csv without header": (["{in}/g.csv", *base, "--format", "csv"], r"needs a header line.*line 1 holds"),
+        "format edges with header": (["{in}/header.csv", *base, "--format", "edges"],
+                                     r"data row 1 \(line 1\), column 1 is not a number"),
         "graph is a folder": (["{in}/folder.csv", *base], r"is a folder; name a file"),
         "demand file missing": (["{in}/g.csv", *base, "--demand", "{in}/pop.csv"], r"--demand file .* does not exist"),
         # parameters

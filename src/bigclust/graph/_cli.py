@@ -239,6 +239,10 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
     if fmt == "pbf":
         return Graph.read_osm_pbf(spec), None
     if fmt == "csv":
+        if not _csv_has_header(spec):
+            # read_edge_csv takes line 1 as column names: a header-less file would lose an edge
+            raise ValueError(f"{spec}: --format csv needs a header line, and line 1 holds a number (it is data); "
+                             "use --format edges for 0-based numeric ids, or add a header line.")
         return Graph.read_edge_csv(spec), None
     from .._core.io import read_delimited, read_matrix
 
