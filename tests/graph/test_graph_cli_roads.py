@@ -86,7 +86,7 @@ def test_summary_only_after_every_output(city, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code != 0 and captured.out == ""  # no success line when an output failed
     assert main(["pmedian", str(path), "-p", "2", "--quiet", "--out", str(tmp_path / "a.txt")]) == 2
-    assert "--out must end in .csv or .geojson" in capsys.readouterr().err
+    assert "unknown suffix; the assignment table is written as .csv, .geojson" in capsys.readouterr().err
 
 
 def test_osm_extract_and_edge_csv(tmp_path, capsys):

@@ -21,12 +21,22 @@ GRAPH is one of
   an edge-list CSV with header  .csv whose first line names the columns: source, target[, length]
                                  (node ids of any kind; repeated pairs keep the shortest)
   an edge list                  .npy/.csv/.parquet with 2 or 3 numeric columns u, v[, w] (0-based
-                                 ids; weight 1 when missing; repeated pairs are an error)
+                                 ids below 2 x the number of edges, else refused: give the file a
+                                 header line to have ids of any kind renumbered; weight 1 when
+                                 missing; repeated pairs are an error). A .csv's line 1 is a header
+                                 only if none of its fields is a number.
+Edge weights: finite, >= 0, summing to at most 1e100 (path-length sums stay finite).
   grid:ROWSxCOLS                a generated road-like grid (bigclust.graph.generators.road_like_grid)
 Use --format to override the detection (orlib, dimacs, graphml, osm, pbf, csv, edges).
 Node ids in --candidates/--fixed files and in --out are the graph's own ids (OSM ids, GraphML
 ids, CSV ids; 0-based vertex numbers for the other formats).
 """
+
+
+def _assignment_table_kind():
+    from .._core.outputs import OutputKind
+
+    return OutputKind("the assignment table", (".csv", ".geojson", ".json"))
 
 
 class _RenamedFlag(argparse.Action):
@@ -70,7 +80,7 @@ def _common_args(p, *, precision: float, precision_help: str) -> None:
                    help="write the assignment in the graph's node ids: .csv (node,facility,distance,demand) "
                         "or .geojson (points; needs node coordinates)")
     p.add_argument("--machines", type=int, default=1,
-                   help="simulated k-machine model size; >1 runs the distributed algorithms and counts rounds (default 1)")
+                   help="simulated k-machine model size, 1..256; >1 runs the distributed algorithms and counts rounds (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--assignment", metavar="FILE", help="write each vertex's facility (.npy, .csv or .txt)")
     p.add_argument("--facilities", metavar="FILE", help="write the facility ids (.npy, .csv or .txt)")
@@ -78,13 +88,13 @@ def _common_args(p, *, precision: float, precision_help: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     # --epsilon: the old name (0.1), kept hidden for one release
     _add_renamed(p, "--distance-precision", "--epsilon", type=float, default=precision, metavar="E",
-                 help=f"relative precision of distances: {precision_help} (default {precision})")
+                 help=f"relative precision of distances in [1e-4, 1]: {precision_help} (default {precision})")
 
 
 def _facility_args(p, *, repetitions: int, moves: str) -> None:
     """Options of the two problems solved through facility location (pmedian, facility)."""
     p.add_argument("--repetitions", type=int, default=repetitions,
-                   help=f"neighbourhood-size rank draws (default {repetitions})")
+                   help=f"neighbourhood-size rank draws, 1..100000 (default {repetitions})")
     # --refine: the old name (0.1), kept hidden for one release
     _add_renamed(p, "--local-search", "--refine", flag=True,
                  help=f"{moves} local search afterwards (beyond the paper)")
@@ -116,7 +126,7 @@ def register(subparsers) -> None:
     )
     _common_args(p, precision=0.01, precision_help="of the radius search")
     p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
-    p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius (default 16)")
+    p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius, 1..100000 (default 16)")
     p.add_argument("--local-search", action="store_true",
                    help="vertex-substitution local search on the radius afterwards (beyond the paper)")
     p.set_defaults(func=_run, problem="pcenter")
@@ -142,18 +152,39 @@ def _is_orlib(path: str) -> bool:
     return len(first) == 3 and all(t.lstrip("-").isdigit() for t in first)
 
 
-def _csv_has_header(path: str) -> bool:
-    import gzip
+def _sniff_delimiter(line: str) -> str:
+    """The delimiter of an edge-list line: the first of , ; tab found, else runs of whitespace."""
+    for d in (",", ";", "\t"):
+        if d in line:
+            return d
+    return "whitespace"
 
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    with opener(path, "rt", errors="replace") as fh:
-        first = fh.readline().replace(";", ",").replace("\t", ",").split(",")
-    for tok in first:
-        try:
-            float(tok)
-        except ValueError:
-            return True
-    return False
+
+def _first_line_tokens(path: str) -> tuple[list[str], str]:
+    """Line 1 of a text file (compression by content, BOM skipped) split at its delimiter."""
+    from pathlib import Path
+
+    from .._core.io import _compression, _first_line, _split
+
+    p = Path(path)
+    if p.stat().st_size == 0:
+        raise ValueError(f"{path!r} is empty (0 bytes).")
+    try:
+        line = _first_line(p, _compression(p))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path!r} is not UTF-8 text.") from None
+    delim = _sniff_delimiter(line)
+    return [t.strip() for t in _split(line, delim)], delim
+
+
+def _csv_has_header(path: str) -> bool:
+    """The header rule of :mod:`bigclust._core.io`: line 1 is a header only if none of its
+    fields is a number, so a header-less edge list never loses its first edge (a typo in it
+    is then reported with its row and column)."""
+    from .._core.io import _is_number
+
+    tokens, _ = _first_line_tokens(path)
+    return bool(tokens) and not any(_is_number(t) for t in tokens if t != "")
 
 
 def _detect(spec: str) -> str:
@@ -193,6 +224,8 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
         return road_like_grid(r, c, random_state=seed), None
     if not os.path.exists(spec):
         raise FileNotFoundError(f"No such file: {spec}")
+    if os.path.isdir(spec):
+        raise ValueError(f"GRAPH {spec} is a folder; name a file.")
     if fmt == "auto":
         fmt = _detect(spec)
     if fmt == "orlib":
@@ -206,10 +239,19 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
     if fmt == "pbf":
         return Graph.read_osm_pbf(spec), None
     if fmt == "csv":
+        if not _csv_has_header(spec):
+            # read_edge_csv takes line 1 as column names: a header-less file would lose an edge
+            raise ValueError(f"{spec}: --format csv needs a header line, and line 1 holds a number (it is data); "
+                             "use --format edges for 0-based numeric ids, or add a header line.")
         return Graph.read_edge_csv(spec), None
-    from .._core.io import read_matrix
+    from .._core.io import read_delimited, read_matrix
 
-    E = read_matrix(spec)
+    if spec.lower().endswith((".npy", ".parquet")):
+        E = read_matrix(spec)
+    else:  # numbers only: line 1 is data (the header rule sends a headed file to the csv reader)
+        E = read_delimited(spec, delimiter=_first_line_tokens(spec)[1], header="no")
+    if E.ndim != 2:
+        raise ValueError(f"{spec}: an edge list is a table with 2 or 3 columns (u, v[, w]).")
     if E.shape[1] not in (2, 3):
         raise ValueError(f"an edge list needs 2 or 3 columns (u, v[, w]), got {E.shape[1]}.")
     w = E[:, 2] if E.shape[1] == 3 else None
@@ -220,8 +262,13 @@ def _read_ids(path: str, graph, what: str) -> list:
     """Node ids listed one per line in a text file, as the graph's own ids."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: {path}")
-    with open(path, errors="replace") as fh:
-        tokens = [line.strip() for line in fh if line.strip()]
+    try:
+        with open(path, encoding="utf-8-sig") as fh:  # a byte-order mark is not part of the first id
+            tokens = [line.strip() for line in fh if line.strip()]
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} file {path}: not UTF-8 text.") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what} {path} is a folder; name a file.") from None
     if graph.labels is None:
         try:
             return [int(t) for t in tokens]
@@ -232,6 +279,9 @@ def _read_ids(path: str, graph, what: str) -> list:
     if missing:
         raise ValueError(f"{what} file {path}: {missing} id(s) are not nodes of the graph.")
     return [by_text[t] for t in tokens]
+
+
+_TABLE_SUFFIXES = (".npy", ".csv", ".tsv", ".txt", ".parquet", ".gz", ".bz2", ".xz")
 
 
 def _read_values(path: str, want: int, what: str):
@@ -249,12 +299,13 @@ def _read_values(path: str, want: int, what: str):
     return values
 
 
-def _write_assignment_csv(path: str, est) -> None:
-    """node,facility,distance,demand rows (no pandas needed), written atomically."""
+def _write_assignment_csv(path, est) -> None:
+    """node,facility,distance,demand rows (no pandas needed), written to ``path`` (a temporary
+    name given by :class:`bigclust._core.outputs.Outputs`, which renames it into place)."""
     import csv
     import io
 
-    from ._common import _atomic_write_text, _json_id
+    from ._common import _json_id
 
     cols = est._assignment_columns()
     buf = io.StringIO()
@@ -262,16 +313,25 @@ def _write_assignment_csv(path: str, est) -> None:
     w.writerow(["node", "facility", "distance", "demand"])
     for node, fac, dist, dem in zip(cols["node"], cols["facility"], cols["distance"], cols["demand"]):
         w.writerow([_json_id(node), _json_id(fac), repr(float(dist)), repr(float(dem))])
-    _atomic_write_text(path, buf.getvalue())
+    with open(path, "w", newline="") as fh:
+        fh.write(buf.getvalue())
 
 
 def _run(args) -> int:
     from .._core.io import write_array, write_json
+    from .._core.outputs import ARRAY, JSON, Outputs
     from . import FacilityLocation, PCenter, PMedian
 
     out = args.out
-    if out and not out.lower().endswith((".csv", ".geojson", ".json")):
-        raise ValueError("--out must end in .csv or .geojson.")
+    # every output path is checked before any reading or work: suffix, folder, not an input,
+    # not another output; they are written all or nothing after the fit (_core.outputs)
+    inputs = [args.graph, args.demand, args.candidates, args.fixed, getattr(args, "cost", None)]
+    outs = Outputs(inputs=[x for x in inputs if x is not None])
+    outs.add("--assignment", args.assignment, ARRAY)
+    outs.add("--facilities", args.facilities, ARRAY)
+    outs.add("--out", out, _assignment_table_kind())
+    outs.add("--report", args.report, JSON)
+    outs.check()
     graph, p_file = load_graph(args.graph, args.format, args.seed)
     if out and out.lower().endswith((".geojson", ".json")) and graph.coords is None:
         raise ValueError("--out .geojson needs node coordinates (GraphML/OSM input with x/y on every node).")
@@ -279,6 +339,9 @@ def _run(args) -> int:
     if args.demand is not None:
         if os.path.exists(args.demand):
             demand = _read_values(args.demand, graph.n_vertices, "--demand")
+        elif args.demand.lower().endswith(_TABLE_SUFFIXES) or os.sep in args.demand:
+            # looks like a file, not an attribute name: say so rather than "no node attribute"
+            raise FileNotFoundError(f"--demand file {args.demand} does not exist.")
         else:
             demand = args.demand  # a node attribute name, checked by fit
     candidates = _read_ids(args.candidates, graph, "--candidates") if args.candidates else None
@@ -307,18 +370,16 @@ def _run(args) -> int:
                                verbose=verbose)
     est.fit(graph, demand=demand, candidates=candidates, fixed=fixed)
     rep = est.report_
-    # every output first; the success summary only once they are all written
-    if args.assignment:
-        write_array(args.assignment, est.assignment_)
-    if args.facilities:
-        write_array(args.facilities, est.facilities_)
+    # every output first (all or nothing); the success summary only once they are all in place
+    writers = {
+        "--assignment": lambda tmp: write_array(tmp, est.assignment_, suffix=outs.suffix("--assignment")),
+        "--facilities": lambda tmp: write_array(tmp, est.facilities_, suffix=outs.suffix("--facilities")),
+        "--report": lambda tmp: write_json(tmp, rep),
+    }
     if out:
-        if out.lower().endswith(".csv"):
-            _write_assignment_csv(out, est)
-        else:
-            est.to_geojson(out)
-    if args.report:
-        write_json(args.report, rep)
+        writers["--out"] = ((lambda tmp: _write_assignment_csv(tmp, est)) if outs.suffix("--out") == ".csv"
+                            else (lambda tmp: est.to_geojson(tmp)))
+    outs.write({k: f for k, f in writers.items() if k in outs})
     summary = {
         "problem": args.problem,
         "n_vertices": graph.n_vertices,

@@ -44,13 +44,33 @@ class _ArrayLike:
 
 ARRAY_LIKE = _ArrayLike()
 
-# Relative precision of distances, in (0, 1]: every estimator's ``distance_precision``.
-DISTANCE_PRECISION = Interval(float, 0.0, 1.0, closed="right")
+# Relative precision of distances, in [1e-4, 1]: every estimator's ``distance_precision``.
+# The lower bound keeps the number of distance levels, log(max/min distance) / log(1 + eps),
+# finite; the levels x vertices table is bounded separately (neighbourhood.MAX_LEVEL_CELLS).
+DISTANCE_PRECISION = Interval(float, 1e-4, 1.0, closed="both")
+
+# Simulated machines: every simulated round of the k-machine MSSP clears and scans a k x k
+# link-count table, so time grows with k^2 per round (measured: k = 256 on a 1600-vertex grid
+# ~10 s, k = 1024 over 100 s, k = 4096 on 4 vertices 80 s; k = 10**6 would need 8 TB).
+MACHINES = Interval(int, 1, 256, closed="both")
+
+# Repetition counts (rank draws, MIS trials): time grows linearly with them. Theorem 4.2's
+# O(log n / eps^2) draws stay below this bound for eps >= 0.015 at a billion vertices.
+REPETITIONS = Interval(int, 1, 100_000, closed="both")
+
+# Client weights: each positive demand in [1e-30, 1e30]. The neighbourhood-size estimator keeps
+# sums of Exp(demand) ranks in float32 (max ~3.4e38, smallest normal ~1.2e-38); in this range
+# they neither overflow nor underflow, and demand x path length (<= 1e100) sums stay finite.
+DEMAND_RANGE = (1e-30, 1e30)
+
+# Opening costs: finite values at most 1e100 (inf means "may not open" in an array), so that
+# sums of opening and connection costs stay finite.
+MAX_OPENING_COST = 1e100
 
 # The constraints every graph estimator shares (its own are added to these).
 COMMON_CONSTRAINTS = {
     "distance_precision": [DISTANCE_PRECISION],
-    "machines": [AtLeast(int, 1)],
+    "machines": [MACHINES],
     "random_state": [RANDOM_STATE],
     "verbose": [BOOLEAN],
     # deprecated aliases: None (the default) means "not given"
@@ -200,6 +220,13 @@ def check_sites(graph: Graph, demand=None, candidates=None, fixed=None, *, clien
             raise ValueError(f"demand has {int((~np.isfinite(d)).sum())} non-finite value(s).")
         if (d < 0).any():
             raise ValueError(f"demand has {int((d < 0).sum())} negative value(s).")
+        pos = d[d > 0]
+        lo, hi = DEMAND_RANGE
+        if ((pos < lo) | (pos > hi)).any():
+            raise ValueError(
+                f"demand has {int(((pos < lo) | (pos > hi)).sum())} positive value(s) outside [{lo:g}, {hi:g}] "
+                "(the range the neighbourhood-size estimator handles); rescale the demand."
+            )
     elif clients is not None:
         c = np.asarray(clients)
         if c.dtype == bool:

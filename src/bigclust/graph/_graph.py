@@ -67,6 +67,34 @@ def _coords_of(node_data: dict) -> np.ndarray | None:
     return np.column_stack([x, y])
 
 
+# Bounds that keep memory and arithmetic finite (issue 22).
+MAX_VERTICES = 2**31 - 1
+"""Largest vertex count (and 0-based id + 1): CSR ids stay int32, as scipy.sparse.csgraph uses."""
+MAX_TOTAL_WEIGHT = 1e100
+"""Largest sum of all edge weights. Every shortest-path length is at most this sum, so path
+lengths, their doubling in the distance levels and demand-weighted sums of them (demands are
+at most 1e30 each) stay far below the float64 limit (~1.8e308) instead of overflowing to inf."""
+
+
+def _check_total_weight(w: np.ndarray) -> None:
+    # w is already checked finite and >= 0; the sum (not the values) is what overflows
+    with np.errstate(over="ignore"):
+        total = float(np.sum(w, dtype=np.float64))
+    if not total <= MAX_TOTAL_WEIGHT:
+        raise ValueError(
+            f"the edge weights sum to more than {MAX_TOTAL_WEIGHT:g}: path lengths and sums of them would "
+            "overflow; rescale the lengths (e.g. metres to kilometres)."
+        )
+
+
+def _check_declared_vertices(path, n: int, m: int) -> None:
+    """A file header's vertex count against its edge count: m edges touch at most 2m vertices,
+    so a larger n only declares vertices without edges (and n = 1e11 would allocate terabytes)."""
+    if n > max(2 * m, 1):
+        raise ValueError(f"{path}: the header declares more vertices than 2 x its {m} edges; "
+                         "vertices without edges are not read from a file.")
+
+
 def _as_int_array(a, name: str) -> np.ndarray:
     arr = np.asarray(a)
     if arr.ndim != 1:
@@ -125,10 +153,15 @@ class Graph:
         u, v : array-like of shape (n_edges,)
             Integer endpoint ids in ``[0, n_vertices)``. Self-loops are rejected.
         w : array-like of shape (n_edges,), optional
-            Non-negative finite edge weights (length units of your metric). Default: all 1.
+            Non-negative finite edge weights (length units of your metric) summing to at most
+            ``MAX_TOTAL_WEIGHT`` (1e100), so that path lengths and sums of them stay finite.
+            Default: all 1.
         n_vertices : int, optional
-            Number of vertices; default ``max(u, v) + 1``. Vertices without edges are allowed
-            (they make the graph disconnected).
+            Number of vertices, at most ``MAX_VERTICES`` (2^31 - 1); default ``max(u, v) + 1``,
+            which must then be at most ``2 * n_edges`` (a larger id would only add vertices
+            without edges, and an id like 1e11 would allocate terabytes: refused, not
+            renumbered; :meth:`read_edge_csv` renumbers ids of any kind). Vertices without
+            edges are allowed (they make the graph disconnected).
         duplicates : {"error", "last", "min", "same"}
             What to do when a vertex pair appears more than once (in either orientation):
             ``"error"`` refuses, ``"last"`` keeps the last occurrence (the OR-Library rule),
@@ -157,11 +190,23 @@ class Graph:
         if n_vertices is None:
             if u.size == 0:
                 raise ValueError("The graph is empty: no edges and n_vertices not given.")
+            if min(int(u.min()), int(v.min())) < 0:
+                raise ValueError(f"{int(((u < 0) | (v < 0)).sum())} edge(s) have a negative endpoint id.")
             n = int(max(u.max(), v.max())) + 1
+            # m edges touch at most 2m vertices: a larger id would allocate arrays for vertices
+            # without any edge (an id like 1e11 asks for terabytes). Refused, never renumbered:
+            # renumbering would change the meaning of 0-based ids in --candidates/--fixed/outputs.
+            if n > min(max(2 * u.size, 1), MAX_VERTICES):
+                raise ValueError(
+                    f"the largest vertex id is not below 2 x the number of edges ({2 * u.size}): 0-based "
+                    "vertex numbers that large leave vertices without edges; pass n_vertices (at most "
+                    f"{MAX_VERTICES}), or read ids of any kind (renumbered) with Graph.read_edge_csv "
+                    "(a CSV with a header line)."
+                )
         else:
             from .._core.validation import check_int
 
-            n = check_int(n_vertices, "n_vertices", low=1)
+            n = check_int(n_vertices, "n_vertices", low=1, high=MAX_VERTICES)
         if u.size:
             lo = min(int(u.min()), int(v.min()))
             hi = max(int(u.max()), int(v.max()))
@@ -227,6 +272,7 @@ class Graph:
 
     @classmethod
     def _from_canonical(cls, a: np.ndarray, b: np.ndarray, w: np.ndarray, n: int, labels=None) -> "Graph":
+        _check_total_weight(w)
         rows = np.concatenate([a, b])
         cols = np.concatenate([b, a])
         ww = np.concatenate([w, w])
@@ -408,6 +454,7 @@ class Graph:
             raise ValueError(
                 f"{path}: header says {m} edges but the file holds {have:g} edge lines' worth of numbers."
             )
+        _check_declared_vertices(path, n, m)
         body = body.reshape(m, 3)
         g = cls.from_edges(body[:, 0] - 1, body[:, 1] - 1, body[:, 2], n_vertices=n, duplicates="last")
         return g, p
@@ -466,6 +513,7 @@ class Graph:
             raise ValueError(f"{path}: non-numeric arc fields.") from None
         if n == 0:
             raise ValueError(f"{path}: the problem line declares 0 vertices.")
+        _check_declared_vertices(path, n, m)
         return cls.from_edges(u, v, w, n_vertices=n, duplicates="same")
 
     @classmethod

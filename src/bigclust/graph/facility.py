@@ -21,6 +21,8 @@ from sklearn.base import BaseEstimator
 from .._core.report import RunRecorder
 from .._core.validation import BOOLEAN, NONE, Interval, check_positive, validate_params
 from ._common import (
+    MAX_OPENING_COST,
+    REPETITIONS,
     ARRAY_LIKE,
     check_sites,
     outside_model,
@@ -141,6 +143,10 @@ def _check_opening_cost(opening_cost, n: int, sites=None) -> np.ndarray:
             raise ValueError("opening_cost contains NaN values.")
         if (arr < 0).any():
             raise ValueError(f"opening_cost contains {int((arr < 0).sum())} negative value(s).")
+        big = np.isfinite(arr) & (arr > MAX_OPENING_COST)
+        if big.any():
+            raise ValueError(f"opening_cost contains {int(big.sum())} finite value(s) above {MAX_OPENING_COST:g} "
+                             "(sums of costs would overflow); use inf for a vertex that may not host a facility.")
         if per_candidate:
             full = np.full(n, np.inf)
             full[sites.candidate_order] = arr
@@ -179,19 +185,19 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
     Parameters
     ----------
     opening_cost : float or array-like, default=1.0
-        Cost of opening a facility (same units as the edge weights times demand), >= 0: a
-        scalar for every candidate, an array of shape (n_vertices,), or, when ``fit`` gets
+        Cost of opening a facility (same units as the edge weights times demand), in
+        [0, 1e100] (so that cost sums stay finite): a scalar for every candidate, an array of shape (n_vertices,), or, when ``fit`` gets
         ``candidates``, of shape (n_candidates,) in the listed order. ``inf`` marks vertices
         that cannot host a facility.
-    distance_precision : float in (0, 1], default=0.1
+    distance_precision : float in [1e-4, 1], default=0.1
         Relative precision of distances: radii and distances are discretised into powers of
         ``1 + distance_precision`` (the paper's epsilon, Sections 4.1-4.3). Smaller is closer to
         exact Mettu-Plaxton, larger is faster (fewer levels and radius classes).
-    n_repetitions : int, default=32
+    n_repetitions : int in [1, 100000], default=32
         Independent rank draws of the neighbourhood-size estimator (Algorithm 3, ``l``).
     beta : float, default=1.0
         beta-MP radius scaling (Archer et al.); 1 is the original 3-approximation.
-    machines : int, default=1
+    machines : int in [1, 256], default=1
         Simulated machines k. With 1, fast sequential equivalents run and the ledger stays at
         zero rounds; with k > 1 every primitive executes in the k-machine model and is counted.
     local_search : bool, default=False
@@ -236,8 +242,8 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "opening_cost": [AtLeast(float, 0.0), ARRAY_LIKE],
-        "n_repetitions": [AtLeast(int, 1)],
+        "opening_cost": [Interval(float, 0.0, MAX_OPENING_COST, closed="both"), ARRAY_LIKE],
+        "n_repetitions": [REPETITIONS],
         "beta": [Interval(float, 0.0, None, closed="neither")],
         "local_search": [BOOLEAN],
         "max_local_search_passes": [AtLeast(int, 1)],
@@ -282,7 +288,7 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         ----------
         graph : Graph
         demand : str, array-like of shape (n_vertices,) or mapping, optional
-            Client weight of every vertex (>= 0; 0 = not a client): a node attribute name
+            Client weight of every vertex (0 = not a client; positive values in [1e-30, 1e30]): a node attribute name
             (``"population"``), an array in vertex order, or a dict / pandas Series from node
             ids to weights (absent nodes 0). The connection cost becomes
             ``sum_v demand[v] d(v, F)`` and the radii solve the weighted MP equation

@@ -10,6 +10,10 @@ from ._graph import Graph
 __all__ = ["lower_bound_graph", "road_like_grid"]
 
 
+# Largest generated graph (issue 22: bounded memory): 1e7 vertices, ~0.5 GiB of CSR arrays.
+MAX_GRID_VERTICES = 10_000_000
+
+
 def lower_bound_graph(b: int, random_state=None, *, gamma: float = 4.0):
     """A graph of the lower-bound family ``F_b(X, Y)`` (Section 3, Lemmas 3.1-3.3).
 
@@ -30,7 +34,7 @@ def lower_bound_graph(b: int, random_state=None, *, gamma: float = 4.0):
         0 at u and w, L elsewhere (the facility-location instance of Lemma 3.2).
     X, Y : ndarray of int8, shape (b,)
     """
-    b = check_int(b, "b", low=1)
+    b = check_int(b, "b", low=1, high=MAX_GRID_VERTICES)  # the same memory bound as the grids
     rng = check_random_state(random_state)
     pairs = rng.integers(0, 3, size=b)  # 0: (0,0), 1: (0,1), 2: (1,0)
     X = (pairs == 2).astype(np.int8)
@@ -61,6 +65,9 @@ def road_like_grid(rows: int, cols: int, *, shortcut_fraction: float = 0.02, max
     """
     rows = check_int(rows, "rows", low=1)
     cols = check_int(cols, "cols", low=1)
+    if rows * cols > MAX_GRID_VERTICES:
+        # a typo like grid:100000x100000 would otherwise allocate tens of GiB
+        raise ValueError(f"rows x cols must be at most {MAX_GRID_VERTICES} vertices.")
     check_positive(shortcut_fraction, "shortcut_fraction", allow_zero=True)
     rng = check_random_state(random_state)
     n = rows * cols

@@ -116,8 +116,22 @@ def distance_levels(graph, eps: float, km: KMachine | None = None) -> np.ndarray
     if lo <= 0:
         lo = 1.0
     hi = max(hi, lo)
-    n_geo = int(np.ceil(np.log(hi / lo) / np.log1p(eps))) + 1 if hi > lo else 1
+    # log(hi) - log(lo), not log(hi / lo): the ratio of a 1e100 path and a 1e-300 edge overflows
+    n_geo = float(np.ceil((np.log(hi) - np.log(lo)) / np.log1p(eps))) + 1 if hi > lo else 1
+    if not n_geo <= MAX_LEVELS:
+        raise ValueError(
+            f"distance_precision is too small for this graph's range of distances: more than {MAX_LEVELS} "
+            "distance levels; raise distance_precision (or rescale very short edges)."
+        )
+    n_geo = int(n_geo)
     return np.concatenate([[0.0], lo * (1.0 + eps) ** np.arange(n_geo)])
+
+
+# Memory bounds of the discretisation (issue 22): the number of distance levels
+# log(max/min distance) / log(1 + eps), and the float32 (vertices x levels) table of
+# Algorithm 3's accumulated ranks (2**28 cells = 1 GiB).
+MAX_LEVELS = 2**24
+MAX_LEVEL_CELLS = 2**28
 
 
 @numba.njit(cache=True)
@@ -228,6 +242,11 @@ def estimate_neighbourhood_sizes(
     if round_to_classes is None:
         round_to_classes = distributed
     n = graph.n_vertices
+    if n * levels.shape[0] > MAX_LEVEL_CELLS:
+        raise ValueError(
+            f"the vertices x distance levels table would exceed {MAX_LEVEL_CELLS} cells (1 GiB); raise "
+            "distance_precision (fewer levels) or use a smaller graph."
+        )
     acc = np.zeros((n, levels.shape[0]), dtype=np.float32)
     if demand is not None:
         demand = np.asarray(demand, dtype=np.float64)

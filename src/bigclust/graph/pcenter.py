@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from .._core.report import RunRecorder
 from .._core.validation import BOOLEAN, NONE, validate_params
 from ._common import (
+    REPETITIONS,
     COMMON_CONSTRAINTS,
     AtLeast,
     ClusteringResultMixin,
@@ -47,9 +48,9 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
     ----------
     p : int
         Number of centres, 1 <= p <= n_vertices.
-    distance_precision : float in (0, 1], default=0.01
+    distance_precision : float in [1e-4, 1], default=0.01
         Relative precision of the radius bisection (the paper's epsilon, Section 6).
-    n_trials : int, default=16
+    n_trials : int in [1, 100000], default=16
         Independent MIS draws per tested radius (the smallest one counts); more trials find
         feasible smaller radii more often.
     fill : bool, default=True
@@ -62,7 +63,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         Passes (moves tried) of the local search; each looks at one critical client.
     local_search_candidates : int, optional
         Sites examined per pass (default all sites closer than the radius to the critical client).
-    machines : int, default=1
+    machines : int in [1, 256], default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
     epsilon : float, optional
@@ -91,7 +92,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
 
     _parameter_constraints = {
         "p": [AtLeast(int, 1)],
-        "n_trials": [AtLeast(int, 1)],
+        "n_trials": [REPETITIONS],
         "fill": [BOOLEAN],
         "local_search": [BOOLEAN],
         "max_local_search_passes": [AtLeast(int, 1)],
@@ -137,7 +138,8 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
             ``max over clients of d(v, F)``. The weights' values are otherwise ignored: the
             paper's p-center (and Lemma 6.1) has no weights, and a weighted maximum
             ``max_v demand[v] d(v, F)`` is a different problem. ``demand_`` and
-            ``to_frame()`` report the weights given.
+            ``to_frame()`` report the weights given. They are checked as for the other
+            estimators (finite, >= 0, positive values in [1e-30, 1e30]).
         candidates : array-like of node ids or bool mask, optional
             Where a centre may open (default everywhere). Each MIS member is then replaced by
             its nearest candidate (the k-supplier rule of Hochbaum and Shmoys): the factor

@@ -8,8 +8,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, NONE, validate_params
+from .._core.validation import BOOLEAN, NONE, Interval, validate_params
 from ._common import (
+    REPETITIONS,
     COMMON_CONSTRAINTS,
     AtLeast,
     ClusteringResultMixin,
@@ -97,10 +98,10 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
     ----------
     p : int
         Number of medians, 1 <= p <= n_vertices.
-    distance_precision : float in (0, 1], default=0.05
+    distance_precision : float in [1e-4, 1], default=0.05
         Relative precision of distances: radii and distances are discretised into powers of
         ``1 + distance_precision`` (the paper's epsilon, Section 4).
-    n_repetitions : int, default=64
+    n_repetitions : int in [1, 100000], default=64
         Rank draws of the neighbourhood-size estimator (Algorithm 3).
     n_roundings : int, optional
         Independent bipoint roundings; default ``ceil(log2 n)``.
@@ -108,9 +109,9 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         Extra MP runs (fresh tie orders, opening costs within a factor
         ``1 + distance_precision`` of the one that gave exactly p facilities); the cheapest
         p-facility solution is kept.
-    max_search_steps : int, default=60
+    max_search_steps : int in [1, 2000], default=60
         Bisection steps on the opening cost.
-    machines : int, default=1
+    machines : int in [1, 256], default=1
         Simulated k-machine model size (see :class:`FacilityLocation`).
     local_search : bool, default=False
         Swap local search afterwards (beyond the paper; only shortest-path computations).
@@ -150,10 +151,10 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
 
     _parameter_constraints = {
         "p": [AtLeast(int, 1)],
-        "n_repetitions": [AtLeast(int, 1)],
-        "n_roundings": [AtLeast(int, 1), NONE],
-        "n_probes": [AtLeast(int, 0)],
-        "max_search_steps": [AtLeast(int, 1)],
+        "n_repetitions": [REPETITIONS],
+        "n_roundings": [REPETITIONS, NONE],
+        "n_probes": [Interval(int, 0, 100_000, closed="both")],
+        "max_search_steps": [Interval(int, 1, 2000, closed="both")],
         "local_search": [BOOLEAN],
         "max_local_search_passes": [AtLeast(int, 1)],
         "local_search_candidates": [AtLeast(int, 1), NONE],
@@ -207,7 +208,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         ----------
         graph : Graph
         demand : str, array-like of shape (n_vertices,) or mapping, optional
-            Client weight per vertex (>= 0; 0 = not a client); see
+            Client weight per vertex (0 = not a client; positive values in [1e-30, 1e30]); see
             :meth:`FacilityLocation.fit`. The objective becomes ``sum_v demand[v] d(v, F)``;
             the facility-location runs of the search use the weighted MP radii, the bipoint
             rounding is unchanged (Jain-Vazirani's analysis holds for weighted clients).
