@@ -352,7 +352,8 @@ def _read_numpy(path, compression, delimiter, has_header, usecols):
 def _read_careful(path, compression, delimiter, n_cols, names, usecols, first_hint="") -> np.ndarray:
     """Parse with the standard library, naming the first bad cell by row and column (never its value)."""
     def where(row, line, j):
-        col = f"column {j + 1}" + (f" ({names[j]!r})" if names is not None and j < len(names) else "")
+        # the column by number only: a header's text can be data read as a header (wrong delimiter)
+        col = f"column {j + 1}"
         return f"{str(path)!r}: data row {row} (line {line}), {col}"
 
     rows = []
