@@ -454,8 +454,9 @@ _PARAMS_DOC = """
     spark_options : dict or None, default=None
         Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
         ``prediction_col``, ``num_partitions``, ``subtree_leaves``,
-        ``local_cc_max_edges``, ``workdir``, ``worker_idle_timeout``
-        (see docs/spark.md).
+        ``local_cc_max_edges``, ``workdir``, ``worker_idle_timeout``,
+        ``refine_max_passes`` (``refine="auto"``: Lloyd passes per start,
+        default 300) (see docs/spark.md).
     random_state : int, Generator or None, default=None
         Seeds the LSH functions, projections and median samples; the same seed
         and data give the same result.
