@@ -95,10 +95,32 @@ def test_a_dropped_recorder_stops_its_thread(no_clear_refs):
     import gc
 
     rec = R.RunRecorder()
+    stage = rec.stage("dropped mid-stage")
+    stage.__enter__()  # sampling starts with the first stage
     assert any(t.name == "bigclust-peak-memory" for t in threading.enumerate()) or R.current_rss_mb() is None
-    del rec
+    del rec, stage
     gc.collect()
     deadline = time.time() + 2
     while any(t.name == "bigclust-peak-memory" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.01)
     assert not any(t.name == "bigclust-peak-memory" for t in threading.enumerate())
+
+
+def test_a_refused_or_failing_fit_leaves_no_sampling_thread():
+    """A recorder starts sampling at its first stage and stops when a stage raises, even while the
+    exception (and through its traceback, the recorder) stays alive, as in a test runner."""
+    def samplers():
+        return sum(t.name == "bigclust-peak-memory" and t.is_alive() for t in threading.enumerate())
+
+    before = samplers()
+    run = R.RunRecorder()
+    assert samplers() == before  # nothing before the first stage (a fit refused by its checks)
+    with pytest.raises(RuntimeError) as info:
+        with run.stage("work"):
+            assert samplers() == before + 1
+            raise RuntimeError("failed inside a stage")
+    time.sleep(0.02)
+    assert samplers() == before and info.value is not None
+    with pytest.raises(ValueError):  # and a real refused fit
+        LSHTreeKMeans(3).fit(np.full((10, 2), np.nan))
+    assert samplers() == before

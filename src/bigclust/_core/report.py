@@ -91,11 +91,16 @@ class PeakMemory:
     at start instead (``"clear_refs"``; see the module docstring).
     """
 
-    def __init__(self, mode: str | None = None, interval: float = SAMPLE_SECONDS):
+    @staticmethod
+    def check_mode(mode: str | None) -> str:
+        """The mode in force (``mode``, else ``BIGCLUST_PEAK_MEMORY``, else "auto"), checked."""
         mode = mode or os.environ.get("BIGCLUST_PEAK_MEMORY", "auto")
         if mode not in ("auto", "clear_refs"):
             raise ValueError("peak memory mode must be 'auto' or 'clear_refs' (BIGCLUST_PEAK_MEMORY).")
-        self.mode = mode
+        return mode
+
+    def __init__(self, mode: str | None = None, interval: float = SAMPLE_SECONDS):
+        self.mode = self.check_mode(mode)
         self.interval = float(interval)
         self._cleared = False
         self._stop = threading.Event()
@@ -302,15 +307,25 @@ class RunRecorder:
     def __init__(self, verbose: bool = False, progress: Progress | None = None, peak_memory: str | None = None):
         self.progress = progress if progress is not None else Progress(enabled=verbose)
         self.time: dict[str, float] = {}
-        self._memory = PeakMemory(peak_memory)  # no process-wide counter is touched unless asked
+        PeakMemory.check_mode(peak_memory)
+        self._peak_mode = peak_memory
+        # Measured from the first stage on: a fit refused by its checks before any stage starts
+        # no sampling thread, and one failing inside a stage stops it (an exception's traceback
+        # can keep the recorder alive long after, e.g. in a test runner).
+        self._memory: PeakMemory | None = None  # no process-wide counter is touched unless asked
         self._t0 = time.perf_counter()
 
     @contextmanager
     def stage(self, name: str):
+        if self._memory is None:
+            self._memory = PeakMemory(self._peak_mode)
         self.progress.start(name)
         t = time.perf_counter()
         try:
             yield
+        except BaseException:
+            self._memory.stop()
+            raise
         finally:
             dt = time.perf_counter() - t
             self.time[name] = self.time.get(name, 0.0) + dt
@@ -318,6 +333,8 @@ class RunRecorder:
 
     def finish(self, **extra) -> dict:
         """Return the report dict: stage times, total seconds, peak memory, plus ``extra``."""
+        if self._memory is None:
+            self._memory = PeakMemory(self._peak_mode)
         peak, kind = self._memory.stop()
         report = {
             "time": dict(self.time),
