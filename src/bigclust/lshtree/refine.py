@@ -189,7 +189,7 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     stats = np.zeros(5, np.int64)
     cost = np.inf
 
-    xnorm = _row_norms(X) if X.shape[1] >= BLAS_MIN_DIM else None
+    xnorm = None  # |x| per point, for BLAS full passes (from BLAS_MIN_DIM), computed at the first
     # the cost of a partition with its means, from the sums each pass computes anyway (k d, not n d)
     mean = (w @ X) / w.sum()
     spread = float(K.feature_spread(X, w, mean).sum())
@@ -203,10 +203,12 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     backoff = 1      # full passes after a pruned pass that did not pay
 
     def assign():
-        nonlocal full_until, backoff
+        nonlocal full_until, backoff, xnorm
         p = info["passes"]
         if p < full_until:
-            if xnorm is not None:
+            if X.shape[1] >= BLAS_MIN_DIM:
+                if xnorm is None:
+                    xnorm = _row_norms(X)
                 _dense_assign(X, xnorm, C, labels, upper, lower, cand, rest, stats)
                 info["dense_passes"] += 1
             else:
