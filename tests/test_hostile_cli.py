@@ -19,6 +19,7 @@ import pytest
 
 from bigclust.cli import main
 from bigclust.datasets import make_planted_mixture
+from _cli_helpers import run_cli as _run, snapshot as _snapshot  # noqa: E402
 
 COMMANDS = ["kmeans", "kmedian"]
 SECRET = 7351.123456  # planted in the bad cells; no message may repeat it
@@ -104,17 +105,6 @@ def _cases():
 CASES = _cases()
 
 
-def _run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _snapshot(folder):
-    return {p: (p.stat().st_size, p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import dijkstra
 
-from bigclust.cli import main
 from bigclust.graph import FacilityLocation, Graph, PCenter, PMedian
+from _cli_helpers import run_cli as _run, snapshot as _snapshot  # noqa: E402
 
 SECRET = 7351.123456  # planted in bad cells; no message may repeat it
 
@@ -318,17 +318,6 @@ def _cli_cases(command):
 ERROR_CASES = [(c, name) for c in COMMANDS for name in _cli_cases(c)]
 
 
-def _run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _snapshot(folder):
-    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("command, case", ERROR_CASES)

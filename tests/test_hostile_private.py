@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from bigclust.cli import main
 from bigclust.datasets import make_planted_mixture
 from bigclust.private import (
     REPORT_SIZE,
@@ -46,6 +45,7 @@ from bigclust.private import (
     ShuffleDPKMeans,
 )
 from bigclust.private._protocol import _to_unit_ball
+from _cli_helpers import run_cli as _run, snapshot as _snapshot  # noqa: E402
 
 ESTIMATORS = [LocalDPKMeans, ShuffleDPKMeans]
 SECRET = 7351.123456  # planted in bad inputs: no message may repeat it
@@ -495,17 +495,6 @@ def _cli_cases():
 CLI_CASES = _cli_cases()
 
 
-def _run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _snapshot(folder):
-    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("case", list(CLI_CASES))
