@@ -12,8 +12,10 @@ own answer:
 
 Both the seeding and the Lloyd passes use the triangle inequality to avoid the
 ``n k d`` cost per pass of dense implementations (:mod:`._kernels.lloyd` proves
-each step); the assignment is exactly the nearest centre at every pass, so each
-pass never increases the cost. ``refine="auto"`` runs Lloyd to convergence with
+each step); where that does not pay (few centres for the dimension) a run switches
+to full passes, compiled or by BLAS with near-ties re-compared exactly. The
+assignment is exactly the nearest centre at every pass, so each pass never
+increases the cost. ``refine="auto"`` runs Lloyd to convergence with
 scikit-learn's stopping rule (no label changes, or a total squared centre shift at
 most ``1e-4`` times the mean per-feature variance; at most 300 passes); an integer
 caps the passes. The local engine runs it here; the Spark engine's distributed
@@ -38,10 +40,10 @@ AUTO_TOL = 1e-4           # scikit-learn's tol, relative to the mean per-feature
 AUTO_REL_TOL = 1e-4       # ... or a pass lowering the cost by less than this fraction
 _NEIGHBOURS = 128          # centre neighbour list length of the pruned assignment
 SEARCH_MARGIN = 0.1        # searches cover 2 (1 + margin) |x - a| around a: a margin for later passes
-DENSE_SWITCH = 0.5          # fraction of the n k distances above which a pass goes dense ...
-DENSE_MIN_DIM = 32          # ... in at least this dimension
-BLAS_SEEDING_MAX_K = 128    # k-means++ by BLAS candidates (scikit-learn's) and BLAS passes from the start
-                            # up to this k, from DENSE_MIN_DIM
+DENSE_SWITCH = 0.5          # a pruned pass computing more than this fraction of the n k distances
+                            # makes the run switch to full passes (1, 2, 4, ... before a retry)
+DENSE_MIN_DIM = 32          # from this dimension and up to BLAS_SEEDING_MAX_K centres: k-means++
+BLAS_SEEDING_MAX_K = 128    # by BLAS candidates (scikit-learn's), and BLAS passes from the first
 BLAS_MIN_DIM = 8            # full passes by BLAS from this dimension, compiled loops below (at d = 3
                             # BLAS took 1.6x as long, at d = 8-10 0.85-1.0x, at d = 32 0.4x)
 _CANDIDATES = 8            # nearest other centres each point remembers between passes
