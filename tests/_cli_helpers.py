@@ -1,6 +1,15 @@
 """Helpers shared by the hostile-input suites of the command line (tests/test_hostile_*.py)."""
 
+from dataclasses import dataclass
+
 from bigclust.cli import main
+
+
+@dataclass
+class ERROR:
+    """Expected outcome of a CLI case: this exit status and one stderr line matching ``pattern``."""
+    status: int
+    pattern: str
 
 
 def run_cli(argv, capsys):

@@ -19,16 +19,10 @@ import pytest
 
 from bigclust.cli import main
 from bigclust.datasets import make_planted_mixture
-from _cli_helpers import run_cli as _run, snapshot as _snapshot  # noqa: E402
+from _cli_helpers import ERROR, run_cli as _run, snapshot as _snapshot  # noqa: E402
 
 COMMANDS = ["kmeans", "kmedian"]
 SECRET = 7351.123456  # planted in the bad cells; no message may repeat it
-
-
-@dataclass
-class ERROR:
-    status: int
-    pattern: str
 
 
 @dataclass

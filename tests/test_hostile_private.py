@@ -45,7 +45,7 @@ from bigclust.private import (
     ShuffleDPKMeans,
 )
 from bigclust.private._protocol import _to_unit_ball
-from _cli_helpers import run_cli as _run, snapshot as _snapshot  # noqa: E402
+from _cli_helpers import ERROR, run_cli as _run, snapshot as _snapshot  # noqa: E402
 
 ESTIMATORS = [LocalDPKMeans, ShuffleDPKMeans]
 SECRET = 7351.123456  # planted in bad inputs: no message may repeat it
@@ -383,12 +383,6 @@ def test_decoder_merge_and_fit_misuse(reports):
 
 
 # --------------------------------------------------------------------------- the command line
-
-
-@dataclass
-class ERROR:
-    status: int
-    pattern: str
 
 
 @dataclass
