@@ -2,6 +2,8 @@
 the local engine's DPs on the same tree, the greedy splits against ``pruning.split_to_k``, and
 ``method="auto"`` switching to Algorithm 6."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ pyspark = pytest.importorskip("pyspark")
 from bigclust import LSHTreeKMeans  # noqa: E402
 from bigclust.datasets import make_planted_mixture  # noqa: E402
 from bigclust.lshtree.hierarchy import Hierarchy, labels_from_pruning  # noqa: E402
-from bigclust.lshtree.pruning import approx_dp, split_to_k  # noqa: E402
+from bigclust.lshtree.pruning import approx_dp, exact_dp, split_to_k  # noqa: E402
 from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
 from bigclust.lshtree._spark._pruning import split_to_k_spark  # noqa: E402
 from bigclust.lshtree._spark._session import SparkMeter  # noqa: E402
@@ -50,59 +52,70 @@ def _same_partition(a, b):
     np.testing.assert_array_equal(_canon(a), _canon(b))
 
 
-def test_exact_traceback_reaches_inputs_from_any_earlier_iteration(spark, planted):
+def _both_prunings(spark, shipped, k, faults=(), opts=OPTS, **kw):
+    """The local engine's ``_prune`` and the Spark engine's ``_prune`` on the same tree (``shipped``:
+    the local tree with its weights and its copy in Spark, same vertex ids), the first task of every
+    step in ``faults`` failing once. Both engines' fits call exactly these functions between the tree
+    and the labels (full fits: test_spark_engine.py), so their agreement here is the engines' agreement."""
+    from bigclust.lshtree._local import _prune as local_prune
+    from bigclust.lshtree._spark._engine import _options, _prune as spark_prune
+
+    H, w, tree, ntp = shipped[:4]
+    params = LSHTreeKMeans(k, **dict(KW, **kw))._tree_params()
+    local = local_prune(H, w, k, params)
+    meter = SparkMeter(spark)
+    with injected_faults(spark, *faults):
+        got = spark_prune(spark, tree, ntp, k, params, _options(opts), meter)
+    return local, got, meter
+
+
+def test_exact_traceback_reaches_inputs_from_any_earlier_iteration(spark, planted_tree):
     """k = 40 over three iterations: the traceback meets finished children whose groups are two
     iterations back (a small child of a big vertex); every one is traced (regression: one was lost)."""
-    local = LSHTreeKMeans(40, method="exact", **KW).fit(planted)
-    est = LSHTreeKMeans(40, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
-    assert est.report_["dp"]["dp_iterations"] == 3
-    _same_partition(local.labels_, est.labels_)
-    np.testing.assert_array_equal(local.cost_curve_, est.cost_curve_)
-    assert est.inertia_ == local.inertia_
+    (sel, curve, method, info), (got, got_curve, got_method, got_info), _ = _both_prunings(
+        spark, planted_tree, 40, faults=("dp",), method="exact")
+    assert got_info["dp_iterations"] == 3
+    assert method == got_method == "exact"
+    np.testing.assert_array_equal(np.sort(sel), np.sort(got))  # same vertex ids: the same pruning
+    np.testing.assert_array_equal(curve, got_curve)  # every root table entry, bit for bit
 
 
 @pytest.mark.parametrize("k,dp_step", [(12, None), (40, 0.5)])
-def test_approx_equals_local_algorithm6_with_faults(spark, planted, k, dp_step):
+def test_approx_equals_local_algorithm6_with_faults(spark, planted_tree, k, dp_step):
     """Algorithm 6 by Algorithm 7 gives the local Algorithm 6 + greedy splits on the same tree,
     with the first task of every DP step failing once. ``dp_step=0.5`` makes the levels coarse,
     so the DP returns fewer than k clusters and the distributed greedy splits run. Both engines
     then keep the cheaper of Algorithm 6 and the Lagrangian relaxation (one DP policy), so the
     answer is the local engine's ``method="approx"`` answer."""
-    local = LSHTreeKMeans(k, method="exact", **KW).fit(planted)
-    H = _hierarchy(local.tree_)
+    H, w = planted_tree[:2]
     step = dp_step if dp_step is not None else 0.1 / (2 * H.depth)
-    sel, a_info = approx_dp(H, local.tree_.cost, k, step)
-    oracle = split_to_k(H, local.tree_.cost, sel, k)
-    local_approx = LSHTreeKMeans(k, method="approx", dp_step=dp_step, **KW).fit(planted)
-
-    est = LSHTreeKMeans(k, method="approx", dp_step=dp_step, engine="spark", spark_options=OPTS, **KW)
-    with injected_faults(spark, "dp"):
-        est.fit(planted)
-    r = est.report_
-    assert r["method"] == "approx" and est.cost_curve_ is None
-    dp = r["dp"]
+    sel6, a_info = approx_dp(H, w, k, step)
+    oracle = split_to_k(H, w, sel6, k)
+    exact_sel, _, _ = exact_dp(H, w, k)
+    (sel, curve, method, info), (got, got_curve, got_method, dp), _ = _both_prunings(
+        spark, planted_tree, k, faults=("dp",), method="approx", dp_step=dp_step)
+    assert method == got_method == "approx" and curve is None and got_curve is None
     assert dp["tree_depth"] == H.depth and dp["step"] == step
     # the root's table is the local one: same level, same weight, same count
     assert dp["n_levels"] == a_info["n_levels"] and dp["level_bound"] == a_info["level_bound"]
-    assert dp["cost"] == a_info["cost"] and dp["clusters_from_dp"] == sel.shape[0]
+    assert dp["cost"] == a_info["cost"] and dp["clusters_from_dp"] == sel6.shape[0]
     assert dp["breakpoints"] == a_info["breakpoints"]
     assert dp["widest_table"] <= min(dp["n_levels"] + 1, k + 1)
     if dp_step is not None:
-        assert sel.shape[0] < k and dp["split_rounds"] >= 1
+        assert sel6.shape[0] < k and dp["split_rounds"] >= 1
     # Algorithm 6 wins ties; the Lagrangian relaxation only a strictly cheaper pruning
-    alg6_cost = local.tree_.cost[oracle].sum()
+    alg6_cost = math.fsum(w[oracle])
     assert dp["source"] == ("algorithm6" if alg6_cost <= dp["lagrangian"]["cost"] else "lagrangian")
-    assert dp["source"] == local_approx.report_["dp"]["source"]
-    assert dp["guarantee"] == local_approx.report_["dp"]["guarantee"]
+    for key in ("source", "guarantee", "certified_gap", "step", "exact_entries", "exact_work", "lagrangian"):
+        assert dp[key] == info[key], key
     if dp["source"] == "algorithm6":
         assert dp["guarantee"] == (1.1 if dp_step is None else 1.5 ** H.depth)
-        _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
-        np.testing.assert_allclose(est.inertia_, alg6_cost, rtol=1e-13)
-    np.testing.assert_array_equal(local_approx.labels_, est.labels_)
-    assert est.inertia_ == local_approx.inertia_
-    assert est.cluster_centers_.shape == (k, planted.shape[1])
+        np.testing.assert_array_equal(np.sort(got), np.sort(oracle))
+    np.testing.assert_array_equal(np.sort(got), np.sort(sel))
+    assert got.shape == (k,)
     # within the guarantee of the optimal pruning (the exact DP on the same tree)
-    assert local.inertia_ <= est.inertia_ * (1 + 1e-12) <= local.inertia_ * dp["guarantee"] * (1 + 1e-12)
+    best, cost = math.fsum(w[exact_sel]), math.fsum(w[got])
+    assert best <= cost * (1 + 1e-12) <= best * dp["guarantee"] * (1 + 1e-12)
 
 
 def _ntp(spark, H, w):
@@ -145,25 +158,50 @@ def test_split_to_k_spark_equals_split_to_k(spark, seed):
         assert rounds <= len(got)
 
 
-def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, monkeypatch):
+def test_stalled_python_worker_is_killed_and_its_task_retried(spark, planted_tree):
+    """The first DP task's worker goes silent for an hour; the watchdog kills it after 20 s, Spark
+    retries the task, the answer is the local engine's, and the session's settings are restored."""
+    import time
+
+    from bigclust.lshtree._spark._session import python_worker_watchdog
+
+    key = "spark.sql.execution.pyspark.udf.idleTimeoutSeconds"
+    assert spark.conf.get(key, None) is None
+    t0 = time.perf_counter()
+    with python_worker_watchdog(spark, 20):  # one shipped subtree: the DP is one stage, so the hang costs 20 s once
+        (sel, curve, _, _), (got, got_curve, _, _), _ = _both_prunings(
+            spark, planted_tree, 5, faults=("dp:hang",), opts=dict(OPTS, subtree_leaves=65536), method="exact")
+    assert time.perf_counter() - t0 < 600  # without the watchdog the hang lasts 3,600 s
+    np.testing.assert_array_equal(np.sort(sel), np.sort(got))
+    np.testing.assert_array_equal(curve, got_curve)
+    assert spark.conf.get(key, None) is None and spark.conf.get("spark.sql.execution.pyspark.udf.killOnIdleTimeout") == "false"
+
+
+def test_auto_runs_algorithm6_when_exact_tables_are_too_big(spark, planted, planted_tree, monkeypatch):
     """``method="auto"`` on Spark: the exact DP up to a table budget, above it the Lagrangian
     relaxation and Algorithm 6 unless the relaxation's certificate answered (then ``report_``
     says "lagrangian" and names no Algorithm 6 step); ``method="exact"`` above it fails with a
     clear message."""
     import bigclust.lshtree._params as P
 
-    local = LSHTreeKMeans(5, method="exact", **KW).fit(planted)  # before the budget shrinks (both engines share it)
+    H, w = planted_tree[:2]
+    exact_sel, _, _ = exact_dp(H, w, 5)
     monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 100)
-    est = LSHTreeKMeans(5, method="auto", engine="spark", spark_options=OPTS, **KW).fit(planted)
-    dp = est.report_["dp"]
-    assert dp["exact_entries"] > 100
-    if est.report_["method"] == "lagrangian":
+    (sel, _, method, info), (got, _, got_method, dp), _ = _both_prunings(spark, planted_tree, 5, method="auto")
+    assert dp["exact_entries"] > 100 and got_method == method
+    if got_method == "lagrangian":
         assert dp["ran"] == ["lagrangian"] and dp["lagrangian"]["exact"] and "step" not in dp
     else:
-        assert est.report_["method"] == "approx" and dp["ran"] == ["lagrangian", "algorithm6"] and "step" in dp
-    _same_partition(local.labels_, est.labels_)  # planted and resilient: Algorithm 6 finds the optimum
+        assert got_method == "approx" and dp["ran"] == ["lagrangian", "algorithm6"] and "step" in dp
+    assert dp["ran"] == info["ran"]
+    np.testing.assert_array_equal(np.sort(got), np.sort(sel))
+    np.testing.assert_array_equal(np.sort(got), np.sort(exact_sel))  # planted and resilient: the optimum
     with pytest.raises(MemoryError, match="method='approx'"):
-        LSHTreeKMeans(5, method="exact", engine="spark", spark_options=OPTS, **KW).fit(planted)
+        _both_prunings(spark, planted_tree, 5, method="exact")
+    monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 10)  # 60 points: 256 entries, above 4 x 10
+    with pytest.raises(MemoryError, match="method='approx'"):  # the whole fit refuses too, before the DP
+        LSHTreeKMeans(5, method="exact", engine="spark", spark_options=OPTS,
+                      **dict(KW, scale_ratio=4.0)).fit(planted[:60])
 
 
 def test_approx_with_two_hop_tree_uses_the_stored_paths(spark, planted):

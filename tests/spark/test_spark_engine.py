@@ -64,21 +64,26 @@ def test_spark_equals_local_with_injected_task_faults(spark, planted, local_fit)
     assert set(r["time"]) >= {"dedup", "tree", "dp", "labels"}
 
 
-def test_stalled_python_worker_is_killed_and_its_task_retried(spark, planted, local_fit):
-    """The first DP task's worker goes silent for an hour; the watchdog kills it after 20 s, Spark
-    retries the task, the answer is the local engine's, and the session's settings are restored."""
-    import time
+def test_fit_runs_under_the_watchdog_of_its_options(spark, monkeypatch):
+    """``spark_options["worker_idle_timeout"]`` reaches the watchdog around the whole fit (the watchdog
+    itself: test_stalled_python_worker_is_killed_and_its_task_retried in test_spark_dp.py)."""
+    from bigclust.lshtree._spark import _engine
 
-    key = "spark.sql.execution.pyspark.udf.idleTimeoutSeconds"
-    assert spark.conf.get(key, None) is None
-    # one shipped subtree: the DP is one stage, so the hang costs 20 s once
-    est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, subtree_leaves=65536, worker_idle_timeout=20), **KW)
-    t0 = time.perf_counter()
-    with injected_faults(spark, "dp:hang"):
-        est.fit(planted)
-    assert time.perf_counter() - t0 < 600  # without the watchdog the hang lasts 3,600 s
-    _assert_same_fit(local_fit, est)
-    assert spark.conf.get(key, None) is None and spark.conf.get("spark.sql.execution.pyspark.udf.killOnIdleTimeout") == "false"
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def watchdog(spark_, seconds):
+        seen.append(seconds)
+        raise Stop
+
+    monkeypatch.setattr(_engine, "python_worker_watchdog", watchdog)
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    for opts, expect in (({"worker_idle_timeout": 37}, 37), ({}, _engine.DEFAULT_OPTIONS["worker_idle_timeout"])):
+        with pytest.raises(Stop):
+            LSHTreeKMeans(2, engine="spark", spark_options=opts).fit(X)
+        assert seen[-1] == expect
 
 
 def test_python_worker_watchdog_restores_the_session(spark):
@@ -104,14 +109,16 @@ def test_python_worker_watchdog_restores_the_session(spark):
         spark.conf.unset(keys[0])
 
 
-def test_distributed_components_give_the_same_tree(spark, planted, local_fit, monkeypatch):
+def test_distributed_components_give_the_same_tree(spark, monkeypatch):
     """Distributed contraction (forced by local_cc_max_edges=0) finds the same components, and joining
     every point's keys with the mixed buckets in Spark (forced: none shipped to the tasks) the same edges."""
     from bigclust.lshtree._spark import _tree
 
+    X, _, _ = make_planted_mixture(150, 3, 4, random_state=5)
+    kw = dict(KW, scale_ratio=2.0)  # 11 scales (1.3: 23): the paths are what is tested, each scale is Spark jobs
     monkeypatch.setattr(_tree, "_BROADCAST_BUCKETS", -1)
-    est = LSHTreeKMeans(5, engine="spark", spark_options=dict(OPTS, local_cc_max_edges=0), **KW).fit(planted)
-    _assert_same_fit(local_fit, est)
+    est = LSHTreeKMeans(4, engine="spark", spark_options=dict(OPTS, local_cc_max_edges=0), **kw).fit(X)
+    _assert_same_fit(LSHTreeKMeans(4, **kw).fit(X), est)
     assert est.report_["tree_info"]["components_rounds"] >= 1
     # every scale with a mixed bucket took the joined path: two bucket and two verify rounds each (else
     # one and one); a pass over the points that found no mixed bucket stops after its one bucket round
@@ -131,8 +138,9 @@ def test_dataframe_in_dataframe_out(spark):
     w[:3] = 0.0  # zero-weight rows take no part in the fit and get their nearest centre
     rows = [(i, Vectors.dense(X[i]), float(w[i])) for i in range(300)] + [(300, Vectors.dense(X[10]), 2.0)]
     df = spark.createDataFrame(rows, ["rid", "vec", "wt"]).repartition(3)
+    kw = dict(KW, scale_ratio=2.0)  # 11 scales (1.3: 23): the I/O is what is tested, each scale is Spark jobs
     est = LSHTreeKMeans(4, engine="spark", spark_options=dict(OPTS, input_col="vec", weight_col="wt",
-                                                               prediction_col="cid"), **KW).fit(df)
+                                                               prediction_col="cid"), **kw).fit(df)
     out = est.labels_.select("rid", "cid").toPandas().sort_values("rid")
     assert out.shape[0] == 301 and out["rid"].tolist() == list(range(301))
     labels = out["cid"].to_numpy()
@@ -140,7 +148,7 @@ def test_dataframe_in_dataframe_out(spark):
 
     Xn = np.vstack([X, X[10:11]])
     wn = np.r_[w, 2.0]
-    loc = LSHTreeKMeans(4, **KW).fit(Xn, sample_weight=wn)
+    loc = LSHTreeKMeans(4, **kw).fit(Xn, sample_weight=wn)
     np.testing.assert_array_equal(loc.labels_, labels)
     np.testing.assert_allclose(loc.cluster_centers_, est.cluster_centers_, rtol=1e-12)
     assert loc.inertia_ == pytest.approx(est.inertia_, rel=1e-12)
@@ -184,8 +192,9 @@ def test_cli_engine_spark_reads_parquet_and_writes_labelled_rows(spark, tmp_path
 
     from bigclust.cli import main
 
-    rng = np.random.default_rng(3)
-    X = np.vstack([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
+    # two 5 x 4 lattices of spacing 0.1, 5 apart: 12 scales run (random points: 34; each is Spark jobs)
+    g = np.array([(i % 5, i // 5) for i in range(20)], float) * 0.1
+    X = np.vstack([g, g + 5])
     pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "name": [f"p{i}" for i in range(40)]}).to_parquet(tmp_path / "in.parquet")
     out = tmp_path / "out"
     assert main(["kmeans", str(tmp_path / "in.parquet"), "-k", "2", "--engine", "spark", "--columns", "a,b",
