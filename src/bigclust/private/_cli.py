@@ -184,7 +184,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=POINTS_INPUT_HELP + "\n" + _OPTIONS_HELP + COMMON_HELP + "\nExamples:\n"
         "  bigclust private-kmeans points.npy -k 8 --epsilon 1 --radius 1 -o centres.npy\n"
-        "  bigclust private-kmeans planted:100000,4,8 -k 8 --epsilon 4 --radius 10 --json",
+        "  bigclust private-kmeans planted:100000,4,8 -k 8 --epsilon 4 --radius 90 --json",
         help="one-round local-DP (or shuffle-DP) k-means; each input row is one user",
         description=(
             "Run the one-round private k-means protocol (Chang et al. 2021) on a file: each row "
