@@ -260,8 +260,8 @@ def print_summary(args: argparse.Namespace, summary: Mapping[str, Any], keys: Se
             value = ", ".join(f"{k} {v}" for k, v in value.items())
         elif isinstance(value, list):  # a vector on one line; a matrix one row per line, below its key
             rows = value if value and isinstance(value[0], list) else [value]
-            text = ["  ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row) for row in rows]
-            value = text[0] if len(text) == 1 else "\n  " + "\n  ".join(text)
+            cells = ["  ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row) for row in rows]
+            value = cells[0] if len(cells) == 1 else "\n  " + "\n  ".join(cells)
         elif isinstance(value, float):
             value = f"{value:.6g}"
         lines.append((key, str(value)))

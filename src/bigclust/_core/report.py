@@ -105,7 +105,7 @@ class PeakMemory:
         self._cleared = False
         self._stop = threading.Event()
         self._max = 0.0
-        self._thread = None
+        self._thread: threading.Thread | None = None
         self.start()
 
     def start(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 
 _GRAPH_HELP = """\
@@ -67,7 +68,7 @@ def _add_renamed(p, new: str, old: str, *, flag: bool = False, **kwargs) -> None
         p.add_argument(new, action="store_true", **kwargs)
     else:
         p.add_argument(new, **kwargs)
-    extra = {} if flag else {"type": kwargs.get("type"), "metavar": kwargs.get("metavar")}
+    extra: dict[str, Any] = {} if flag else {"type": kwargs.get("type"), "metavar": kwargs.get("metavar")}
     add_alias(p, old, new, dest=new.lstrip("-").replace("-", "_"), flag=flag, **extra)
 
 

@@ -8,7 +8,9 @@ import numbers
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -278,6 +280,8 @@ def machines_for(est, graph):
 class ClusteringResultMixin:
     """The paper's output representation (Section 1.2): every facility knows its clients,
     every client knows its facility."""
+
+    fit: Callable[..., Any]  # the estimator's (declared for the type checker; no attribute at run time)
 
     def clients_of(self, facility: int) -> np.ndarray:
         """Vertex ids assigned to ``facility`` (including the facility itself), sorted."""

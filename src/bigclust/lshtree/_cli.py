@@ -225,7 +225,7 @@ def _elbow_drawer(X, est, seed: int):
     def draw(ax) -> None:
         from ..plot import elbow
 
-        elbow(n_clusters=grid, costs=costs, ax=ax, label="k-means answer at each k (elbow_curve)")
+        elbow(n_clusters=grid, costs=costs.tolist(), ax=ax, label="k-means answer at each k (elbow_curve)")
         ax.plot([k], [float(est.inertia_)], linestyle="none", marker="*", markersize=12,
                 label=f"answer returned (k = {k})")
         ax.legend()
