@@ -71,7 +71,7 @@ INPUT is one of
 
 COMMON_HELP = """\
 Output: a short summary on stdout (key  value lines), or with --json exactly one
-JSON object (see docs/cli.md for its keys). Files (-o/--output and the named
+JSON object (see docs/cli.md for its keys). Files (-o/--output, the named
 outputs, --report, --plot) are checked before the work (known suffix, writable
 folder, not an input, not each other) and written all or nothing: each to a
 temporary file beside it, renamed into place once all are written; the summary

@@ -72,10 +72,12 @@ def _add_renamed(p, new: str, old: str, *, flag: bool = False, **kwargs) -> None
     add_alias(p, old, new, dest=new.lstrip("-").replace("-", "_"), flag=flag, **extra)
 
 
-def _common_args(p, *, precision: float, precision_help: str) -> None:
-    from .._core.command import add_alias, add_common
+def _common_args(p, *, precision: float, precision_help: str, n_clusters_help: str | None = None) -> None:
+    from .._core.command import add_alias, add_common, add_n_clusters
 
     p.add_argument("graph", metavar="GRAPH", help="graph file (see below)")
+    if n_clusters_help is not None:  # -p: the OR-Library name, kept as a documented spelling
+        add_n_clusters(p, required=False, extra=("-p",), help=n_clusters_help)
     p.add_argument("--format", choices=("auto", "orlib", "dimacs", "graphml", "osm", "pbf", "csv", "edges"), default="auto",
                    help="input format (default: by suffix / content)")
     p.add_argument("--demand", metavar="ATTR|FILE",
@@ -111,7 +113,7 @@ def _facility_args(p, *, repetitions: int, moves: str) -> None:
 
 
 def register(subparsers) -> None:
-    from .._core.command import COMMON_HELP, add_n_clusters
+    from .._core.command import COMMON_HELP
 
     fmt = argparse.RawDescriptionHelpFormatter
     p = subparsers.add_parser(
@@ -122,8 +124,8 @@ def register(subparsers) -> None:
                "  bigclust pmedian city.graphml -k 10 --demand population -o assignment.geojson --plot map.png",
         formatter_class=fmt,
     )
-    _common_args(p, precision=0.05, precision_help="radius and distance discretisation")
-    add_n_clusters(p, required=False, extra=("-p",), help="number of medians (default: the OR-Library file's p)")
+    _common_args(p, precision=0.05, precision_help="radius and distance discretisation",
+                 n_clusters_help="number of medians (default: the OR-Library file's p)")
     _facility_args(p, repetitions=64, moves="swap")
     _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
                  help="candidates per local-search pass (default all)")
@@ -136,8 +138,8 @@ def register(subparsers) -> None:
         epilog=_GRAPH_HELP + COMMON_HELP + "\nExample:\n  bigclust pcenter roads.gr -k 100 --facilities centres.csv --json",
         formatter_class=fmt,
     )
-    _common_args(p, precision=0.01, precision_help="of the radius search")
-    add_n_clusters(p, required=False, extra=("-p",), help="number of centres (default: the OR-Library file's p)")
+    _common_args(p, precision=0.01, precision_help="of the radius search",
+                 n_clusters_help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius, 1..100000 (default 16)")
     p.add_argument("--local-search", action="store_true",
                    help="vertex-substitution local search on the radius afterwards (beyond the paper)")
