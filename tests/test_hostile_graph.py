@@ -355,7 +355,7 @@ def test_hostile_cli_correct(command, graph_file, files, tmp_path, capsys):
     written (an old file replaced), no temporary file is left, the summary is printed last."""
     (tmp_path / "a.npy").write_bytes(b"previous run")
     before_in = _snapshot(files)
-    code, out, err = _run([command, str(files / graph_file), *COMMANDS[command], "--quiet", "--seed", "0",
+    code, out, err = _run([command, str(files / graph_file), *COMMANDS[command], "--quiet", "--json", "--seed", "0",
                            "--assignment", str(tmp_path / "a.npy"), "--facilities", str(tmp_path / "f.csv"),
                            "--out", str(tmp_path / "o.csv"), "--report", str(tmp_path / "r.json")], capsys)
     assert code == 0, err

@@ -501,7 +501,7 @@ def test_hostile_cli_case(case, files, tmp_path, capsys):
     before_in, before_out = _snapshot(files), _snapshot(out_dir)
     if isinstance(expected, OK):
         argv += ["--labels", str(out_dir / "old_labels.npy"), "--centers", str(out_dir / "c.csv"),
-                 "--report", str(out_dir / "r.json")]
+                 "--report", str(out_dir / "r.json"), "--json"]
     code, out, err = _run(["private-kmeans", *argv], capsys)
     assert _snapshot(files) == before_in  # no input is ever touched
     assert str(SECRET) not in out + err and "2.5e-07" not in err

@@ -22,6 +22,12 @@ exit code. Errors are one line on stderr, ``bigclust COMMAND: error: ...``:
 
 A handler may raise any of these; it prints its success summary only after
 every output is written (:mod:`bigclust._core.outputs`).
+
+The options every sub-command shares (``-k/--n-clusters``, ``-o/--output``,
+``--report``, ``--plot``, ``--json``, ``-q/--quiet``, ``-v/--verbose``,
+``--seed``), the point inputs and the summary printer live in
+:mod:`bigclust._core.command`, so the families spell and print them alike
+(``docs/cli.md``).
 """
 
 from __future__ import annotations
@@ -51,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Clustering for data that is too big for one machine, spread over many machines, "
             "or too private to collect. Run 'bigclust COMMAND --help' for the options of a command."
+        ),
+        epilog=(
+            "Every command prints a short summary on stdout (--json: exactly one JSON object) and "
+            "shares -k/--n-clusters, -o/--output, --report, -q/--quiet, -v/--verbose and --seed "
+            "(kmeans and the graph commands also --plot FILE.png); docs/cli.md lists them and the "
+            "summary keys. Errors: one line on stderr, exit status 2 for bad input, options or paths, "
+            "1 otherwise."
         ),
     )
     parser.add_argument("--version", action="version", version=f"bigclust {__version__}")

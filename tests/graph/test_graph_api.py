@@ -135,10 +135,10 @@ def test_report_names_the_local_search():
 
 
 def test_cli_new_flags_and_hidden_deprecated_aliases(capsys):
-    assert main(["pmedian", PMED2, "--quiet", "--local-search", "--local-search-candidates", "20",
+    assert main(["pmedian", PMED2, "--quiet", "--json", "--local-search", "--local-search-candidates", "20",
                  "--distance-precision", "0.1"]) == 0
     new = json.loads(capsys.readouterr().out)
-    assert main(["pmedian", PMED2, "--quiet", "--refine", "--refine-candidates", "20", "--epsilon", "0.1"]) == 0
+    assert main(["pmedian", PMED2, "--quiet", "--json", "--refine", "--refine-candidates", "20", "--epsilon", "0.1"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["cost"] == new["cost"]
     for old, replacement in (("--refine", "--local-search"), ("--refine-candidates", "--local-search-candidates"),

@@ -15,7 +15,7 @@ def test_cli_pmedian_orlib(tmp_path, capsys):
     fac = tmp_path / "f.npy"
     asg = tmp_path / "a.npy"
     rep = tmp_path / "r.json"
-    assert main(["pmedian", PMED2, "--refine", "--quiet", "--facilities", str(fac), "--assignment", str(asg),
+    assert main(["pmedian", PMED2, "--refine", "--quiet", "--json", "--facilities", str(fac), "--assignment", str(asg),
                  "--report", str(rep)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_facilities"] == 10 and out["cost"] <= out["raw_cost"]
@@ -27,11 +27,11 @@ def test_cli_pcenter_and_facility_with_edge_list(tmp_path, capsys):
     E = np.array([[0, 1, 2.0], [1, 2, 3.0], [2, 3, 1.0], [3, 0, 5.0]])
     f = tmp_path / "e.npy"
     np.save(f, E)
-    assert main(["pcenter", str(f), "-p", "2", "--quiet", "--machines", "2"]) == 0
+    assert main(["pcenter", str(f), "-p", "2", "--quiet", "--json", "--machines", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_facilities"] <= 2 and out["rounds"] > 0
     np.save(tmp_path / "c.npy", np.array([1.0, 100.0, 100.0, 100.0]))
-    assert main(["facility", str(f), "--cost", str(tmp_path / "c.npy"), "--quiet"]) == 0
+    assert main(["facility", str(f), "--cost", str(tmp_path / "c.npy"), "--quiet", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_facilities"] >= 1
 
@@ -40,7 +40,7 @@ def test_cli_user_errors(tmp_path, capsys):
     assert main(["pmedian", str(tmp_path / "missing.txt"), "-p", "2"]) == 2
     assert "No such file" in capsys.readouterr().err
     assert main(["pmedian", "grid:5x5", "--quiet"]) == 2
-    assert "-p is required" in capsys.readouterr().err
+    assert "-k/--n-clusters (or -p) is required" in capsys.readouterr().err
     assert main(["pmedian", PMED2, "-p", "1000", "--quiet"]) == 2
     assert "larger than" in capsys.readouterr().err
 

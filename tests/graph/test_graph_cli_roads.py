@@ -35,7 +35,7 @@ def city(tmp_path):
 def test_pmedian_graphml_demand_geojson_and_csv(city, tmp_path, capsys):
     path, ids = city
     gj = tmp_path / "a.geojson"
-    assert main(["pmedian", str(path), "-p", "3", "--demand", "population", "--quiet", "--out", str(gj)]) == 0
+    assert main(["pmedian", str(path), "-p", "3", "--demand", "population", "--quiet", "--json", "--out", str(gj)]) == 0
     summary = json.loads(capsys.readouterr().out)
     doc = json.loads(gj.read_text())
     feats = doc["features"]
@@ -48,7 +48,7 @@ def test_pmedian_graphml_demand_geojson_and_csv(city, tmp_path, capsys):
     out = tmp_path / "a.csv"
     fixed = tmp_path / "fixed.txt"
     fixed.write_text(f"{ids[5]}\n")
-    assert main(["pcenter", str(path), "-p", "2", "--fixed", str(fixed), "--quiet", "--out", str(out),
+    assert main(["pcenter", str(path), "-p", "2", "--fixed", str(fixed), "--quiet", "--json", "--out", str(out),
                  "--local-search"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["cost"] <= summary["raw_cost"]
@@ -95,7 +95,7 @@ def test_osm_extract_and_edge_csv(tmp_path, capsys):
         pytest.skip("West-Oakland.osm.bz2 is not in the data folder")
     # the extract has 3 components: facility location serves each one
     out = tmp_path / "wo.geojson"
-    assert main(["facility", str(osm), "--cost", "500", "--quiet", "--out", str(out)]) == 0
+    assert main(["facility", str(osm), "--cost", "500", "--quiet", "--json", "--out", str(out)]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_vertices"] == 213 and summary["n_facilities"] >= 3
     assert len(json.loads(out.read_text())["features"]) == 213

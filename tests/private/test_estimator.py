@@ -113,22 +113,24 @@ def test_cli_private_kmeans(tmp_path, capsys):
     f = tmp_path / "x.npy"
     np.save(f, X)
     out = tmp_path / "c.npy"
-    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "4", "--levels", "6", "--seed", "1", "-o", str(out)])
+    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "4", "--levels", "6", "--seed", "1", "-o", str(out), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["epsilon"] == 4.0 and summary["delta"] == 0.0
     # k is capped by the coreset: as many centres as the summary states, at most k
     assert np.load(out).shape == (summary["n_centers"], 3) and 1 <= summary["n_centers"] <= 3
-    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "1", "--shuffle", "--delta", "1e-5", "--seed", "2"])
+    code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "1", "--shuffle", "--delta", "1e-5", "--seed", "2", "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["model"] == "shuffle" and summary["epsilon"] <= 1.0
     assert len(summary["cluster_centers"]) == summary["n_centers"] <= 3
     code = main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "4", "--levels", "6", "--seed", "3",
-                 "--histogram-mechanism", "olh", "--histogram-levels", "3,6", "--histogram-share", "0.5"])
+                 "--histogram-mechanism", "olh", "--histogram-levels", "3,6", "--histogram-share", "0.5", "--json",
+                 "--report", str(tmp_path / "r.json")])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["epsilon_histogram"] == 2.0 and summary["decoder_histogram_levels"] == [3, 6]
+    assert summary["epsilon_histogram"] == 2.0
+    assert json.loads((tmp_path / "r.json").read_text())["decoder_histogram_levels"] == [3, 6]
     assert main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "1", "--histogram-levels", "3,5"]) == 2
     assert "histogram_levels" in capsys.readouterr().err
     assert main(["private-kmeans", str(f), "-k", "3", "--radius", "unit", "--epsilon", "-1"]) == 2

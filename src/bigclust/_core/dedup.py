@@ -101,7 +101,7 @@ def unique_rows(X: np.ndarray):
     # The rows are hashed and compared by their bytes, -0.0 read as +0.0 so equal
     # values have equal bytes (as in ``X + 0.0``, without that copy of X).
     if X.dtype == np.float64:
-        Xb, neg_zero = X.view(np.uint64), np.uint64(1 << 63)
+        Xb, neg_zero = X.view(np.uint64), np.uint64(1 << 63)  # type: np.ndarray, np.unsignedinteger
     else:
         Xb, neg_zero = X.view(np.uint32), np.uint32(1 << 31)
     hashes = _row_hashes(Xb, neg_zero)

@@ -55,7 +55,9 @@ import lzma
 import os
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +76,7 @@ _MAGIC = {
     b"\x28\xb5\x2f\xfd": "zstd",
     b"PK\x03\x04": "zip",
 }
-_OPENERS = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
+_OPENERS: dict[str, Callable[..., Any]] = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 # errors a corrupt or truncated compressed stream raises while it is read
 _STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
 
@@ -276,6 +278,7 @@ def _read_delimited(path: Path, columns, delimiter: str, header: str) -> np.ndar
                          + (" (line 1 holds a number; pass --header yes if it is a header)." if header == "auto" else "."))
     usecols = None
     if columns is not None:
+        assert names is not None  # has_header, checked above
         missing = [c for c in columns if c not in names]
         if missing:
             raise ValueError(f"Column(s) {missing} not in the header of {str(path)!r} ({len(names)} columns).")

@@ -105,7 +105,7 @@ class PeakMemory:
         self._cleared = False
         self._stop = threading.Event()
         self._max = 0.0
-        self._thread = None
+        self._thread: threading.Thread | None = None
         self.start()
 
     def start(self) -> None:
@@ -189,8 +189,9 @@ class Progress:
         True (an estimator's ``verbose``): records at ``INFO``, shown on
         ``stream`` when logging is not configured. False: records at
         ``DEBUG`` only, which an application sees by enabling that level.
-    delay : float
-        Seconds before the first record; short runs emit nothing.
+    delay : float, optional
+        Seconds before the first record; short runs emit nothing. Default
+        :attr:`DEFAULT_DELAY` (2 seconds).
     stream : file-like, optional
         Where records are written when logging is not configured; defaults
         to ``sys.stderr`` (looked up at each write).
@@ -201,12 +202,14 @@ class Progress:
 
     LOGGER = "bigclust"
     _BAR = 20
+    #: ``delay`` when none is given (the command line's ``-v`` sets 0 for its run)
+    DEFAULT_DELAY = 2.0
 
-    def __init__(self, enabled: bool = True, delay: float = 2.0, stream=None, prefix: str = "bigclust"):
+    def __init__(self, enabled: bool = True, delay: float | None = None, stream=None, prefix: str = "bigclust"):
         import logging
 
         self.enabled = bool(enabled)
-        self.delay = float(delay)
+        self.delay = float(self.DEFAULT_DELAY if delay is None else delay)
         self.stream = stream
         self.prefix = prefix
         self.t0 = time.perf_counter()

@@ -102,10 +102,10 @@ def check_sample_weight(sample_weight, n_samples: int, *, dtype=np.float64) -> n
     if sample_weight is None:
         return np.ones(n_samples, dtype=dtype)
     if np.isscalar(sample_weight):
-        w = float(sample_weight)
-        if not np.isfinite(w) or w <= 0:
+        scalar = float(sample_weight)  # type: ignore[arg-type]  # a non-number raises TypeError/ValueError
+        if not np.isfinite(scalar) or scalar <= 0:
             raise ValueError("A scalar sample_weight must be a positive finite number.")
-        return np.full(n_samples, w, dtype=dtype)
+        return np.full(n_samples, scalar, dtype=dtype)
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must be numeric, got dtype {w.dtype}.")
@@ -236,7 +236,7 @@ def check_random_state(seed) -> np.random.Generator:
     if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
         if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed < 0:
             raise ValueError("random_state must be a non-negative integer.")
-        return np.random.default_rng(seed)
+        return np.random.default_rng(seed)  # type: ignore[arg-type]  # an Integral is an int to NumPy
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, np.random.RandomState):

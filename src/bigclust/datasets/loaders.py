@@ -158,9 +158,11 @@ def _open_text(path: Path):
 def _encode_classes(raw, order=None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Map labels to 0..c-1: in ``order`` when given (ARFF declaration), else sorted."""
     raw = np.asarray(raw)
+    names: tuple[str, ...]
+    codes: np.ndarray
     if order is None:
-        names, codes = np.unique(raw, return_inverse=True)
-        names = tuple(_label_str(v) for v in names)
+        uniques, codes = np.unique(raw, return_inverse=True)
+        names = tuple(_label_str(v) for v in uniques)
     else:
         names = tuple(order)
         lookup = {v: i for i, v in enumerate(names)}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
+from typing import Any
 
 
 _GRAPH_HELP = """\
 GRAPH is one of
   an OR-Library p-median file   (first line 'n m p', then 'i j cost', 1-based; repeated
-                                 pairs: the last occurrence wins). Its p is the default -p.
+                                 pairs: the last occurrence wins). Its p is the default -k.
   a DIMACS shortest-path file   .gr or .gr.gz ('p sp n m', 'a u v w'; gzip found by content;
                                  arcs read as undirected edges)
   a GraphML file                .graphml (e.g. osmnx.save_graphml): edge length 'length', else
@@ -26,11 +25,33 @@ GRAPH is one of
                                  missing; repeated pairs are an error). A .csv's line 1 is a header
                                  only if none of its fields is a number.
 Edge weights: finite, >= 0, summing to at most 1e100 (path-length sums stay finite).
-  grid:ROWSxCOLS                a generated road-like grid (bigclust.graph.generators.road_like_grid)
+  grid:ROWSxCOLS                a generated road-like grid (bigclust.graph.generators.road_like_grid,
+                                 seeded by --seed)
+  dataset:NAME                  a graph shipped beside the repo (shared/data): pmed1 .. pmed40 (the
+                                 OR-Library p-median instances) or west-oakland (an OSM extract)
 Use --format to override the detection (orlib, dimacs, graphml, osm, pbf, csv, edges).
-Node ids in --candidates/--fixed files and in --out are the graph's own ids (OSM ids, GraphML
-ids, CSV ids; 0-based vertex numbers for the other formats).
+Node ids in --candidates/--fixed files and in -o/--output are the graph's own ids (OSM ids,
+GraphML ids, CSV ids; 0-based vertex numbers for the other formats).
+
+Outputs: -o/--output the assignment table (.csv node,facility,distance,demand, or .geojson),
+--assignment each vertex's facility and --facilities the open facilities (0-based vertex
+numbers), --report the fit's report_, --plot the facility map (bigclust.plot.facilities: a map
+when the nodes have coordinates, else a layout of at most 5000 vertices).
+
 """
+
+#: the keys of the summary (``--json``), in order; ``None`` (JSON null) where one does not apply.
+#: ``n_facilities`` (the name of bigclust 0.2) equals ``n_clusters``.
+SUMMARY_KEYS = ("command", "input", "n_vertices", "n_edges", "n_clusters", "n_facilities", "cost", "raw_cost",
+                "machines", "rounds", "messages", "max_load", "fit_seconds", "total_seconds", "peak_memory_mb",
+                "outputs")
+
+#: ``dataset:NAME`` graphs: (folder below shared/data, file name)
+_DATASETS = {**{f"pmed{i}": ("orlib/pmed", f"pmed{i}.txt") for i in range(1, 41)},
+             "west-oakland": ("roads", "West-Oakland.osm.bz2")}
+
+# a spring layout of more vertices takes minutes (bigclust.plot.facilities refuses it too)
+_MAX_LAYOUT_VERTICES = 5000
 
 
 def _assignment_table_kind():
@@ -39,34 +60,24 @@ def _assignment_table_kind():
     return OutputKind("the assignment table", (".csv", ".geojson", ".json"))
 
 
-class _RenamedFlag(argparse.Action):
-    """An old option name kept for one release: hidden from --help, it stores into the new
-    option's destination and prints a deprecation warning on stderr."""
-
-    def __init__(self, option_strings, dest, *, new_flag: str, flag: bool = False, **kwargs):
-        self.new_flag = new_flag
-        super().__init__(option_strings, dest, nargs=0 if flag else None, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(f"{parser.prog}: warning: {option_string} was renamed to {self.new_flag} in bigclust 0.2 and "
-              f"will be removed in 0.3; use {self.new_flag}.", file=sys.stderr)
-        setattr(namespace, self.dest, True if self.nargs == 0 else values)
-
-
 def _add_renamed(p, new: str, old: str, *, flag: bool = False, **kwargs) -> None:
     """Add option ``new`` (documented) and its deprecated hidden alias ``old``."""
+    from .._core.command import add_alias
+
     if flag:
         p.add_argument(new, action="store_true", **kwargs)
     else:
         p.add_argument(new, **kwargs)
-    dest = new.lstrip("-").replace("-", "_")
-    extra = {} if flag else {"type": kwargs.get("type"), "metavar": kwargs.get("metavar")}
-    p.add_argument(old, action=_RenamedFlag, new_flag=new, flag=flag, dest=dest, default=argparse.SUPPRESS,
-                   help=argparse.SUPPRESS, **extra)
+    extra: dict[str, Any] = {} if flag else {"type": kwargs.get("type"), "metavar": kwargs.get("metavar")}
+    add_alias(p, old, new, dest=new.lstrip("-").replace("-", "_"), flag=flag, **extra)
 
 
-def _common_args(p, *, precision: float, precision_help: str) -> None:
+def _common_args(p, *, precision: float, precision_help: str, n_clusters_help: str | None = None) -> None:
+    from .._core.command import add_alias, add_common, add_n_clusters
+
     p.add_argument("graph", metavar="GRAPH", help="graph file (see below)")
+    if n_clusters_help is not None:  # -p: the OR-Library name, kept as a documented spelling
+        add_n_clusters(p, required=False, extra=("-p",), help=n_clusters_help)
     p.add_argument("--format", choices=("auto", "orlib", "dimacs", "graphml", "osm", "pbf", "csv", "edges"), default="auto",
                    help="input format (default: by suffix / content)")
     p.add_argument("--demand", metavar="ATTR|FILE",
@@ -76,16 +87,17 @@ def _common_args(p, *, precision: float, precision_help: str) -> None:
                    help="text file of node ids (one per line) where a facility may open (default all)")
     p.add_argument("--fixed", metavar="FILE",
                    help="text file of node ids (one per line) of facilities already open (they count toward -p)")
-    p.add_argument("--out", metavar="FILE",
-                   help="write the assignment in the graph's node ids: .csv (node,facility,distance,demand) "
-                        "or .geojson (points; needs node coordinates)")
     p.add_argument("--machines", type=int, default=1,
                    help="simulated k-machine model size, 1..256; >1 runs the distributed algorithms and counts rounds (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--assignment", metavar="FILE", help="write each vertex's facility (.npy, .csv or .txt)")
     p.add_argument("--facilities", metavar="FILE", help="write the facility ids (.npy, .csv or .txt)")
-    p.add_argument("--report", metavar="FILE", help="write report_ (times, memory, k-machine ledger) as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_common(p, output_help="write the assignment in the graph's node ids: .csv (node,facility,distance,demand) "
+                              "or .geojson (points; needs node coordinates)",
+               report_help="write report_ (times, memory, k-machine ledger) as JSON",
+               plot_help="draw the open facilities and the vertices each serves (a map when the nodes have "
+                         "coordinates, else a layout of at most 5000 vertices, which needs networkx)",
+               seed_help="random seed of the fit and of a grid: GRAPH (default 0)")
+    add_alias(p, "--out", "--output", dest="output", warn=False, metavar="FILE")  # its name in bigclust 0.2
     # --epsilon: the old name (0.1), kept hidden for one release
     _add_renamed(p, "--distance-precision", "--epsilon", type=float, default=precision, metavar="E",
                  help=f"relative precision of distances in [1e-4, 1]: {precision_help} (default {precision})")
@@ -101,17 +113,19 @@ def _facility_args(p, *, repetitions: int, moves: str) -> None:
 
 
 def register(subparsers) -> None:
+    from .._core.command import COMMON_HELP
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = subparsers.add_parser(
         "pmedian", help="p-median on a weighted graph's shortest-path metric",
         description="Choose P vertices minimising the sum of shortest-path distances to the nearest one "
                     "(facility location + binary search on the opening cost + bipoint rounding).",
-        epilog=_GRAPH_HELP + "\nExamples:\n  bigclust pmedian pmed1.txt -p 5 --local-search --assignment a.npy\n"
-               "  bigclust pmedian city.graphml -p 10 --demand population --out assignment.geojson",
+        epilog=_GRAPH_HELP + COMMON_HELP + "\nExamples:\n  bigclust pmedian dataset:pmed1 -k 5 --local-search --assignment a.npy\n"
+               "  bigclust pmedian city.graphml -k 10 --demand population -o assignment.geojson --plot map.png",
         formatter_class=fmt,
     )
-    _common_args(p, precision=0.05, precision_help="radius and distance discretisation")
-    p.add_argument("-p", type=int, help="number of medians (default: the OR-Library file's p)")
+    _common_args(p, precision=0.05, precision_help="radius and distance discretisation",
+                 n_clusters_help="number of medians (default: the OR-Library file's p)")
     _facility_args(p, repetitions=64, moves="swap")
     _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
                  help="candidates per local-search pass (default all)")
@@ -121,11 +135,11 @@ def register(subparsers) -> None:
         "pcenter", help="p-center on a weighted graph's shortest-path metric",
         description="Choose at most P vertices minimising the largest distance to the nearest one "
                     "(approximate MIS + binary search on the radius; a 2(1+eps)-approximation).",
-        epilog=_GRAPH_HELP + "\nExample:\n  bigclust pcenter roads.gr -p 100 --facilities centres.csv",
+        epilog=_GRAPH_HELP + COMMON_HELP + "\nExample:\n  bigclust pcenter roads.gr -k 100 --facilities centres.csv --json",
         formatter_class=fmt,
     )
-    _common_args(p, precision=0.01, precision_help="of the radius search")
-    p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
+    _common_args(p, precision=0.01, precision_help="of the radius search",
+                 n_clusters_help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius, 1..100000 (default 16)")
     p.add_argument("--local-search", action="store_true",
                    help="vertex-substitution local search on the radius afterwards (beyond the paper)")
@@ -135,7 +149,7 @@ def register(subparsers) -> None:
         "facility", help="uncapacitated facility location on a weighted graph",
         description="Open facilities minimising opening costs plus shortest-path connection costs "
                     "(Mettu-Plaxton with estimated radii, Section 4 of the k-machine paper).",
-        epilog=_GRAPH_HELP + "\nExample:\n  bigclust facility pmed1.txt --cost 100 --local-search",
+        epilog=_GRAPH_HELP + COMMON_HELP + "\nExample:\n  bigclust facility dataset:pmed1 --cost 100 --local-search",
         formatter_class=fmt,
     )
     _common_args(p, precision=0.1, precision_help="radius and distance discretisation")
@@ -222,6 +236,17 @@ def load_graph(spec: str, fmt: str = "auto", seed: int = 0):
         except ValueError:
             raise ValueError(f"grid input must look like grid:ROWSxCOLS, got {spec!r}.") from None
         return road_like_grid(r, c, random_state=seed), None
+    if spec.startswith("dataset:"):
+        from ..datasets import find_data_dir
+
+        name = spec.split(":", 1)[1].lower()
+        if name not in _DATASETS:
+            raise ValueError("Unknown graph data set; choose pmed1 .. pmed40 or west-oakland.")
+        folder, file = _DATASETS[name]
+        path = find_data_dir() / folder / file
+        if not path.is_file():
+            raise FileNotFoundError(f"Data file {str(path)!r} not found.")
+        spec, fmt = str(path), ("orlib" if name.startswith("pmed") else "osm")
     if not os.path.exists(spec):
         raise FileNotFoundError(f"No such file: {spec}")
     if os.path.isdir(spec):
@@ -318,23 +343,39 @@ def _write_assignment_csv(path, est) -> None:
 
 
 def _run(args) -> int:
+    import time
+
+    from .._core.command import PICTURE, picture_writer, print_summary, progress, require_plotting
     from .._core.io import write_array, write_json
     from .._core.outputs import ARRAY, JSON, Outputs
     from . import FacilityLocation, PCenter, PMedian
 
-    out = args.out
+    t0 = time.perf_counter()
+    out = args.output
     # every output path is checked before any reading or work: suffix, folder, not an input,
     # not another output; they are written all or nothing after the fit (_core.outputs)
     inputs = [args.graph, args.demand, args.candidates, args.fixed, getattr(args, "cost", None)]
     outs = Outputs(inputs=[x for x in inputs if x is not None])
+    outs.add("--output", out, _assignment_table_kind())
     outs.add("--assignment", args.assignment, ARRAY)
     outs.add("--facilities", args.facilities, ARRAY)
-    outs.add("--out", out, _assignment_table_kind())
     outs.add("--report", args.report, JSON)
+    outs.add("--plot", args.plot, PICTURE)
     outs.check()
+    if args.plot:
+        require_plotting()
     graph, p_file = load_graph(args.graph, args.format, args.seed)
     if out and out.lower().endswith((".geojson", ".json")) and graph.coords is None:
-        raise ValueError("--out .geojson needs node coordinates (GraphML/OSM input with x/y on every node).")
+        raise ValueError("-o/--output .geojson needs node coordinates (GraphML/OSM input with x/y on every node).")
+    if args.plot and graph.coords is None:
+        if graph.n_vertices > _MAX_LAYOUT_VERTICES:
+            raise ValueError(f"--plot of a graph without node coordinates lays it out, which is limited to "
+                             f"{_MAX_LAYOUT_VERTICES} vertices; this graph has {graph.n_vertices}.")
+        try:
+            import networkx  # noqa: F401
+        except ImportError:
+            raise ImportError("--plot of a graph without node coordinates needs networkx: "
+                              "pip install 'bigclust[networkx]'") from None
     demand = None
     if args.demand is not None:
         if os.path.exists(args.demand):
@@ -346,29 +387,31 @@ def _run(args) -> int:
             demand = args.demand  # a node attribute name, checked by fit
     candidates = _read_ids(args.candidates, graph, "--candidates") if args.candidates else None
     fixed = _read_ids(args.fixed, graph, "--fixed") if args.fixed else None
-    verbose = not args.quiet
-    if args.problem in ("pmedian", "pcenter"):
-        p = args.p if args.p is not None else p_file
-        if p is None:
-            raise ValueError("-p is required (the input is not an OR-Library file with its own p).")
-        if args.problem == "pmedian":
-            est = PMedian(p, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
-                          machines=args.machines, local_search=args.local_search,
-                          local_search_candidates=args.local_search_candidates,
-                          random_state=args.seed, verbose=verbose)
+    with progress(args) as verbose:
+        if args.problem in ("pmedian", "pcenter"):
+            p = args.n_clusters if args.n_clusters is not None else p_file
+            if p is None:
+                raise ValueError("-k/--n-clusters (or -p) is required: the input is not an OR-Library file "
+                                 "with its own p.")
+            if args.problem == "pmedian":
+                est = PMedian(p, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
+                              machines=args.machines, local_search=args.local_search,
+                              local_search_candidates=args.local_search_candidates,
+                              random_state=args.seed, verbose=verbose)
+            else:
+                est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials,
+                              machines=args.machines, local_search=args.local_search, random_state=args.seed,
+                              verbose=verbose)
         else:
-            est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials, machines=args.machines,
-                          local_search=args.local_search, random_state=args.seed, verbose=verbose)
-    else:
-        try:
-            cost = float(args.cost)
-        except ValueError:
-            want = len(candidates) if candidates is not None else graph.n_vertices
-            cost = _read_values(args.cost, want, "--cost")
-        est = FacilityLocation(cost, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
-                               machines=args.machines, local_search=args.local_search, random_state=args.seed,
-                               verbose=verbose)
-    est.fit(graph, demand=demand, candidates=candidates, fixed=fixed)
+            try:
+                cost = float(args.cost)
+            except ValueError:
+                want = len(candidates) if candidates is not None else graph.n_vertices
+                cost = _read_values(args.cost, want, "--cost")
+            est = FacilityLocation(cost, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
+                                   machines=args.machines, local_search=args.local_search, random_state=args.seed,
+                                   verbose=verbose)
+        est.fit(graph, demand=demand, candidates=candidates, fixed=fixed)
     rep = est.report_
     # every output first (all or nothing); the success summary only once they are all in place
     writers = {
@@ -377,23 +420,32 @@ def _run(args) -> int:
         "--report": lambda tmp: write_json(tmp, rep),
     }
     if out:
-        writers["--out"] = ((lambda tmp: _write_assignment_csv(tmp, est)) if outs.suffix("--out") == ".csv"
-                            else (lambda tmp: est.to_geojson(tmp)))
+        writers["--output"] = ((lambda tmp: _write_assignment_csv(tmp, est)) if outs.suffix("--output") == ".csv"
+                               else (lambda tmp: est.to_geojson(tmp)))
+    if args.plot:
+        from ..plot import facilities
+
+        writers["--plot"] = picture_writer(lambda ax: facilities(est, graph, ax=ax, random_state=args.seed))
     outs.write({k: f for k, f in writers.items() if k in outs})
+    written = {"output": out, "assignment": args.assignment, "facilities": args.facilities,
+               "report": args.report, "plot": args.plot}
     summary = {
-        "problem": args.problem,
-        "n_vertices": graph.n_vertices,
-        "n_edges": graph.n_edges,
+        "command": args.problem,
+        "input": args.graph,
+        "n_vertices": int(graph.n_vertices),
+        "n_edges": int(graph.n_edges),
+        "n_clusters": int(est.facilities_.size),
         "n_facilities": int(est.facilities_.size),
-        "cost": est.cost_,
-        "seconds": round(rep["total_seconds"], 3),
-        "peak_memory_mb": round(rep["peak_memory_mb"], 1),
+        "cost": float(est.cost_),
+        "raw_cost": rep["raw_cost"] if args.problem in ("pmedian", "pcenter") else None,
         "machines": rep["machines"],
         "rounds": rep["rounds"],
         "messages": rep["messages"],
         "max_load": rep["max_load"],
+        "fit_seconds": round(rep["total_seconds"], 3),
+        "total_seconds": round(time.perf_counter() - t0, 3),
+        "peak_memory_mb": round(rep["peak_memory_mb"], 1),
+        "outputs": {k: v for k, v in written.items() if v is not None},
     }
-    if args.problem in ("pmedian", "pcenter"):
-        summary["raw_cost"] = rep["raw_cost"]
-    print(json.dumps(summary))
+    print_summary(args, summary, SUMMARY_KEYS)
     return 0

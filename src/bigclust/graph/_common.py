@@ -8,7 +8,9 @@ import numbers
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -279,6 +281,8 @@ class ClusteringResultMixin:
     """The paper's output representation (Section 1.2): every facility knows its clients,
     every client knows its facility."""
 
+    fit: Callable[..., Any]  # the estimator's (declared for the type checker; no attribute at run time)
+
     def clients_of(self, facility: int) -> np.ndarray:
         """Vertex ids assigned to ``facility`` (including the facility itself), sorted."""
         if not hasattr(self, "assignment_"):
@@ -391,6 +395,80 @@ class ClusteringResultMixin:
     def fit_predict(self, graph) -> np.ndarray:
         """Fit and return ``assignment_`` (the facility serving each vertex)."""
         return self.fit(graph).assignment_
+
+    # ------------------------------------------------- scikit-learn conventions (issue 23)
+    # What applies of the estimator contract: fit / fit_predict, get_params / set_params / clone,
+    # and score / transform below, on the fitted graph or one with the same vertices (other edge
+    # lengths, e.g. travel times instead of metres). What does not: n_features_in_ and
+    # feature_names_in_ (a graph has vertices and edges, no feature columns), predict on new
+    # samples (a new vertex is not in the metric until it is in the graph: refit), and
+    # GridSearchCV / cross_val_score / check_estimator (they split X by rows, and a graph's
+    # vertices cannot be split into folds without changing every shortest path).
+
+    def _same_vertices(self, graph) -> Graph:
+        """``graph`` checked to have the fitted graph's vertices (count, and node ids when both have them)."""
+        self._check_fitted()
+        graph = check_graph(graph)
+        n = self.assignment_.size
+        if graph.n_vertices != n:
+            raise ValueError(f"graph has {graph.n_vertices} vertices, but {type(self).__name__} was fitted on a "
+                             f"graph with {n}: facilities are vertices of that graph.")
+        ids = getattr(self, "_node_ids", None)
+        if ids is not None and graph.labels is not None and not np.array_equal(np.asarray(graph.labels, dtype=object),
+                                                                                 np.asarray(ids, dtype=object)):
+            raise ValueError(f"graph's node ids differ from those of the graph {type(self).__name__} was fitted on.")
+        return graph
+
+    def transform(self, graph) -> np.ndarray:
+        """Shortest-path distance from every vertex to every open facility (as ``KMeans.transform``).
+
+        Parameters
+        ----------
+        graph : Graph
+            The fitted graph, or one with the same vertices (e.g. other edge lengths).
+
+        Returns
+        -------
+        distances : ndarray of shape (n_vertices, n_facilities), float64
+            ``distances[v, j]`` is the distance from vertex ``v`` to ``facilities_[j]`` in
+            edge-length units (inf when unreachable). Dense: n_vertices x n_facilities values.
+        """
+        from scipy.sparse.csgraph import dijkstra
+
+        graph = self._same_vertices(graph)
+        return np.ascontiguousarray(dijkstra(graph.to_scipy(), directed=True, indices=self.facilities_).T)
+
+    def _objective(self, dist: np.ndarray, demand: np.ndarray) -> float:
+        """The problem's cost of the open facilities, given every vertex's distance to the nearest one:
+        ``sum_v demand_v d(v)`` (p-median; PCenter and FacilityLocation override it)."""
+        clients = demand > 0
+        return float((demand[clients] * dist[clients]).sum())
+
+    def score(self, graph, demand=None) -> float:
+        """Opposite of the cost of the open facilities on ``graph`` (higher is better; as ``KMeans.score``).
+
+        On the fitted graph with the fitted demand it is ``-cost_``.
+
+        Parameters
+        ----------
+        graph : Graph
+            The fitted graph, or one with the same vertices (e.g. travel times instead of lengths).
+        demand : str, array-like of shape (n_vertices,) or mapping, optional
+            Client weights as in ``fit`` (default: the demand the model was fitted with).
+
+        Returns
+        -------
+        score : float
+            ``-sum_v demand_v d(v, F)`` (PMedian), ``-max_{demand_v > 0} d(v, F)`` (PCenter),
+            ``-(facility_cost_ + sum_v demand_v d(v, F))`` (FacilityLocation), for the open
+            facilities F; ``-inf`` when a client cannot reach any of them.
+        """
+        from .paths import mssp
+
+        graph = self._same_vertices(graph)
+        w = getattr(self, "demand_", None) if demand is None else check_sites(graph, demand=demand).demand
+        w = np.ones(graph.n_vertices) if w is None else np.asarray(w, dtype=np.float64)
+        return -self._objective(mssp(graph, self.facilities_)[0], w)
 
 
 def _plot_assignment(est, graph=None, ax=None):

@@ -281,6 +281,11 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         self.refine = refine
         self.max_refine_passes = max_refine_passes
 
+    def _objective(self, dist: np.ndarray, demand: np.ndarray) -> float:
+        """Opening costs of the open facilities plus the demand-weighted connection costs."""
+        clients = demand > 0
+        return self.facility_cost_ + float((demand[clients] * dist[clients]).sum())
+
     def fit(self, graph, demand=None, candidates=None, fixed=None, *, clients=None) -> "FacilityLocation":
         """Open facilities on ``graph`` (a :class:`~bigclust.graph.Graph`).
 

@@ -127,6 +127,10 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         self.verbose = verbose
         self.epsilon = epsilon
 
+    def _objective(self, dist: np.ndarray, demand: np.ndarray) -> float:
+        """The p-center cost: the largest distance of a client (demand > 0) to its nearest facility."""
+        return float(dist[demand > 0].max())
+
     def fit(self, graph, demand=None, candidates=None, fixed=None) -> "PCenter":
         """Choose at most ``p`` centres on ``graph`` (a connected :class:`~bigclust.graph.Graph`).
 

@@ -7,29 +7,20 @@ import sys
 import time
 
 
-_INPUT_HELP = """\
-INPUT is one of
-  a file          .npy (2-D array), .csv/.tsv/.txt (optionally gzip, bzip2 or xz
-                  compressed, recognised by content; see --header), or .parquet
-                  (file or directory of parts; numeric and fixed-length vector
-                  columns are used)
-  dataset:NAME    a data set shipped beside the repo (shared/data), e.g. dataset:magic;
-                  see bigclust.datasets.DATASETS
-  planted:N,D,K   the paper's synthetic mixture: N points, D dimensions, K planted
-                  Gaussian clusters (seeded by --seed); 1 <= K <= N, N x D <= 1e9
+_OUTPUTS_HELP = """\
+Outputs: -o/--output (also --centers) the centres, --labels one label per row,
+--report the fit's report_, --plot (kmeans) the elbow. With --engine spark, a
+--labels URI (scheme://...) is written by Spark itself, after the other outputs
+(not atomically).
 
-Outputs (--labels, --centers, --report) are checked before the fit (known suffix,
-writable folder, not the input, not each other) and written all or nothing: each
-to a temporary file beside it, renamed into place once all are written. The
-summary is printed only then. Errors are one line on stderr: exit status 2 for a
-problem with the input, options or paths, 1 for anything else (--debug shows the
-traceback). With --engine spark, a --labels URI (scheme://...) is written by Spark
-itself, after the other outputs (not atomically).
 """
 
-# planted:N,D,K draws N x D float64 values: bounded so a typo cannot ask for terabytes.
-PLANTED_MAX_VALUES = 10**9
+#: the keys of the summary (``--json``), in order; ``None`` (JSON null) where one does not apply
+SUMMARY_KEYS = ("command", "input", "n_samples", "n_features", "n_clusters", "cost", "method", "answer", "engine",
+                "mpc_rounds", "cost_ratio_to_planted", "fit_seconds", "total_seconds", "peak_memory_mb", "outputs")
 
+# the elbow of --plot: at most this many values of k (each one k-means run from a shared seeding)
+_ELBOW_POINTS = 12
 
 
 def _refine_arg(text: str):
@@ -58,20 +49,25 @@ def _bounded_int(low: int, high: int):
 
 
 def register(subparsers) -> None:
+    from .._core.command import COMMON_HELP, POINTS_INPUT_HELP, add_common, add_n_clusters
+
     for name, what in (("kmeans", "k-means (sum of squared distances)"), ("kmedian", "k-median (sum of distances)")):
         p = subparsers.add_parser(
             name,
             help=f"LSH-tree {what} of a point file",
             description=(
                 f"Cluster the rows of INPUT into K clusters minimising {what}, with the LSH tree and "
-                "optimal tree pruning of the perturbation-resilient MPC paper. Prints a short summary; "
-                "writes labels and centres to the files you name."
+                "optimal tree pruning of the perturbation-resilient MPC paper. Prints a short summary "
+                "(--json: one JSON object); writes centres, labels and the report to the files you name."
             ),
-            epilog=_INPUT_HELP + "\nExample:\n  bigclust " + name + " points.npy -k 100 --labels labels.npy --centers centers.csv",
+            epilog=POINTS_INPUT_HELP + "\n" + _OUTPUTS_HELP + COMMON_HELP + "\nExamples:\n  bigclust " + name
+            + " points.npy -k 100 -o centers.csv --labels labels.npy\n  bigclust " + name
+            + " dataset:magic -k 2 --zscore --json" + ("\n  bigclust kmeans planted:10000,8,5 -k 5 --plot elbow.png"
+                                                       if name == "kmeans" else ""),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.add_argument("input", metavar="INPUT", help="points to cluster (see below)")
-        p.add_argument("-k", "--n-clusters", type=int, required=True, help="number of clusters")
+        add_n_clusters(p, required=True, help="number of clusters")
         p.add_argument("--method", choices=("auto", "exact", "approx"), default="auto",
                        help="pruning DP: exact (Algorithm 5), approx (Algorithm 6, memory independent of k) "
                             "or auto (exact when its table is small; default)")
@@ -86,16 +82,19 @@ def register(subparsers) -> None:
         p.add_argument("--candidates", choices=("components", "two_hop"), default="components",
                        help="candidate clusters: every component of every scale (default), or the two-hop "
                             "certified ones of the paper's Appendix C.2, all scales at once (constant rounds on Spark)")
-        p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         p.add_argument("--columns", help="comma-separated feature columns (CSV with header, Parquet)")
         p.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
                        help="whether line 1 of a CSV/TSV INPUT holds column names: yes, no, or auto (default: a "
                             "header only when none of its fields is a number, so no numeric row is ever dropped)")
         p.add_argument("--zscore", action="store_true", help="standardise every column (mean 0, variance 1) first")
         p.add_argument("--labels", metavar="FILE", help="write one label per row (.npy, .csv or .txt)")
-        p.add_argument("--centers", metavar="FILE", help="write the centres, one per row (.npy, .csv or .txt)")
-        p.add_argument("--report", metavar="FILE", help="write the fit's report_ (times, memory, tree) as JSON")
-        p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+        add_common(p, output_names=("--centers",),
+                   output_help="write the centres, one per row (.npy, .csv, .tsv or .txt); also named --centers",
+                   report_help="write the fit's report_ (times, memory, tree) as JSON",
+                   plot_help=("draw the elbow: the k-means cost of the answer at up to 12 values of k <= K "
+                              "(bigclust.lshtree.elbow_curve, extra k-means runs) and the answer returned"
+                              if name == "kmeans" else None),
+                   seed_help="random seed of the fit and of a planted: INPUT (default 0)")
         if name == "kmeans":
             g = p.add_argument_group("spark engine", "run the same algorithm as Spark stages (pip install 'bigclust[spark]', Java 17)")
             g.add_argument("--engine", choices=("local", "spark"), default="local",
@@ -110,36 +109,6 @@ def register(subparsers) -> None:
                            help="retry a task whose Python worker moves no byte for this long (default 600; "
                                 "0 leaves the Spark session's setting)")
         p.set_defaults(func=_run, objective=name)
-
-
-def _planted_spec(spec: str) -> tuple[int, int, int]:
-    """N, D, K of ``planted:N,D,K``, checked (1 <= K <= N, N x D <= PLANTED_MAX_VALUES)."""
-    try:
-        n, d, k = (int(v) for v in spec.split(":", 1)[1].split(","))
-    except ValueError:
-        raise ValueError("planted input must look like planted:N,D,K with three integers.") from None
-    if n < 1 or d < 1 or not 1 <= k <= n:
-        raise ValueError("planted:N,D,K needs N >= 1 points, D >= 1 dimensions and 1 <= K <= N planted clusters.")
-    if n * d > PLANTED_MAX_VALUES:
-        raise ValueError(f"planted:N,D,K needs N x D <= {PLANTED_MAX_VALUES:.0e} values; write larger data to a file.")
-    return n, d, k
-
-
-def _load(spec: str, columns: str | None, seed: int, header: str = "auto"):
-    if spec.startswith("planted:"):
-        from ..datasets import make_planted_mixture
-
-        n, d, k = _planted_spec(spec)
-        X, y, _ = make_planted_mixture(n, d, k, random_state=seed)
-        return X, y
-    if spec.startswith("dataset:"):
-        from ..datasets import load_dataset
-
-        ds = load_dataset(spec.split(":", 1)[1])
-        return ds.X, ds.y
-    from .._core.io import read_matrix
-
-    return read_matrix(spec, columns=columns.split(",") if columns else None, header=header), None
 
 
 def _spark_frame(args):
@@ -172,24 +141,31 @@ def _is_parquet(path: str) -> bool:
 
 def _outputs(args, spark_labels: bool):
     """The command's outputs, checked now (before any work); see :mod:`bigclust._core.outputs`."""
+    from .._core.command import PICTURE
     from .._core.outputs import ARRAY, DIRECTORY, JSON, Outputs
 
     outs = Outputs(inputs=[args.input])
+    outs.add("--output", args.output, ARRAY)
     if not (spark_labels and args.labels and "://" in args.labels):  # a Spark URI is written by Spark itself
         outs.add("--labels", args.labels, DIRECTORY if spark_labels else ARRAY)
-    outs.add("--centers", args.centers, ARRAY)
     outs.add("--report", args.report, JSON)
+    outs.add("--plot", getattr(args, "plot", None), PICTURE)
     outs.check()
     return outs
 
 
 def _run(args) -> int:
+    from .._core.command import planted_spec, progress, require_plotting
     from ._estimator import LSHTreeKMeans, LSHTreeKMedian
 
     t0 = time.perf_counter()
     engine = getattr(args, "engine", "local")
     if args.input.startswith("planted:"):
-        _planted_spec(args.input)
+        planted_spec(args.input)
+    if getattr(args, "plot", None):
+        if engine == "spark":
+            raise ValueError("--plot is not available with --engine spark (the elbow refits the points locally).")
+        require_plotting()
     spark_parquet = engine == "spark" and _is_parquet(args.input)
     args.outputs = _outputs(args, spark_labels=spark_parquet)
     if engine == "spark":
@@ -203,10 +179,11 @@ def _run(args) -> int:
             truth = None
         else:
             X, truth = _load(args.input, args.columns, args.seed, args.header)
-        est = LSHTreeKMeans(args.n_clusters, method=args.method, approx_epsilon=args.approx_epsilon, engine="spark",
-                            refine=args.refine, candidates=args.candidates, spark_options=opts, random_state=args.seed,
-                            verbose=not args.quiet)
-        est.fit(X)
+        with progress(args) as verbose:
+            est = LSHTreeKMeans(args.n_clusters, method=args.method, approx_epsilon=args.approx_epsilon,
+                                engine="spark", refine=args.refine, candidates=args.candidates, spark_options=opts,
+                                random_state=args.seed, verbose=verbose)
+            est.fit(X)
         return _summarise(args, est, X, truth, t0)
     X, truth = _load(args.input, args.columns, args.seed, args.header)
     if args.zscore:
@@ -214,51 +191,91 @@ def _run(args) -> int:
 
         X = zscore(X)
     Est = LSHTreeKMeans if args.objective == "kmeans" else LSHTreeKMedian
-    est = Est(args.n_clusters, method=args.method, approx_epsilon=args.approx_epsilon, refine=args.refine,
-              candidates=args.candidates, random_state=args.seed, verbose=not args.quiet)
-    est.fit(X)
+    with progress(args) as verbose:
+        est = Est(args.n_clusters, method=args.method, approx_epsilon=args.approx_epsilon, refine=args.refine,
+                  candidates=args.candidates, random_state=args.seed, verbose=verbose)
+        est.fit(X)
     return _summarise(args, est, X, truth, t0)
 
 
+def _load(spec: str, columns: str | None, seed: int, header: str = "auto"):
+    from .._core.command import load_points
+
+    return load_points(spec, columns, header, seed)
+
+
+def _elbow_grid(k: int) -> list[int]:
+    """At most ``_ELBOW_POINTS`` values of k in [1, k], spaced geometrically, k included."""
+    import numpy as np
+
+    if k <= _ELBOW_POINTS:
+        return list(range(1, k + 1))
+    return sorted({int(round(v)) for v in np.geomspace(1, k, _ELBOW_POINTS)} | {k})
+
+
+def _elbow_drawer(X, est, seed: int):
+    """The --plot picture of kmeans: k-means costs of the answers on a grid of k (computed now,
+    before the outputs are written) and the answer returned, drawn by :func:`bigclust.plot.elbow`."""
+    from .refine import elbow_curve
+
+    k = int(est.cluster_centers_.shape[0])
+    grid = _elbow_grid(k)
+    costs = elbow_curve(X, grid, random_state=seed)
+
+    def draw(ax) -> None:
+        from ..plot import elbow
+
+        elbow(n_clusters=grid, costs=costs.tolist(), ax=ax, label="k-means answer at each k (elbow_curve)")
+        ax.plot([k], [float(est.inertia_)], linestyle="none", marker="*", markersize=12,
+                label=f"answer returned (k = {k})")
+        ax.legend()
+
+    return draw
+
+
 def _summarise(args, est, X, truth, t0) -> int:
+    from .._core.command import picture_writer, print_summary
     from .._core.io import write_array, write_json
 
     import numpy as np
 
     r = est.report_
     spark_labels = not isinstance(est.labels_, np.ndarray)
-    summary = {
-        "input": args.input,
-        "engine": r.get("engine", "local"),
-        "n_samples": int(r["n_samples"]),
-        "n_features": int(est.n_features_in_),
-        "n_clusters": int(est.cluster_centers_.shape[0]),
-        "cost": est.inertia_,
-        "method": r["method"],
-        "answer": r["answer"],
-        "fit_seconds": round(r["total_seconds"], 3),
-        "total_seconds": round(time.perf_counter() - t0, 3),
-        "peak_memory_mb": round(r["peak_memory_mb"], 1),
-    }
-    if truth is not None and args.input.startswith("planted:"):
-        from ..datasets import planted_cost
-
-        summary["cost_ratio_to_planted"] = est.inertia_ / planted_cost(X, truth) if args.objective == "kmeans" else None
-    if "spark" in r:
-        summary["mpc_rounds"] = r["mpc_rounds"]
     outs = args.outputs
     writers = {}
     if spark_labels:
         writers["--labels"] = lambda tmp: est.labels_.write.parquet(str(tmp))
     else:
         writers["--labels"] = lambda tmp: write_array(tmp, est.labels_, suffix=outs.suffix("--labels"))
-    writers["--centers"] = lambda tmp: write_array(tmp, est.cluster_centers_, suffix=outs.suffix("--centers"))
+    writers["--output"] = lambda tmp: write_array(tmp, est.cluster_centers_, suffix=outs.suffix("--output"))
     writers["--report"] = lambda tmp: write_json(tmp, r)
+    if "--plot" in outs:
+        writers["--plot"] = picture_writer(_elbow_drawer(X, est, args.seed))
     outs.write({k: v for k, v in writers.items() if k in outs})  # all or nothing; the summary only after
+    written = {"output": args.output, "labels": args.labels, "report": args.report, "plot": getattr(args, "plot", None)}
     if spark_labels and args.labels and "--labels" not in outs:  # scheme://...: Spark's own (Hadoop) file system
         est.labels_.write.mode("overwrite").parquet(args.labels)
-    width = max(len(k) for k in summary)
-    for key, value in summary.items():
-        if value is not None:
-            print(f"{key:<{width}}  {value:.6g}" if isinstance(value, float) else f"{key:<{width}}  {value}", file=sys.stdout)
+    ratio = None
+    if truth is not None and args.input.startswith("planted:") and args.objective == "kmeans":
+        from ..datasets import planted_cost
+
+        ratio = est.inertia_ / planted_cost(X, truth)
+    summary = {
+        "command": args.objective,
+        "input": args.input,
+        "n_samples": int(r["n_samples"]),
+        "n_features": int(est.n_features_in_),
+        "n_clusters": int(est.cluster_centers_.shape[0]),
+        "cost": float(est.inertia_),
+        "method": r["method"],
+        "answer": r["answer"],
+        "engine": r.get("engine", "local"),
+        "mpc_rounds": r.get("mpc_rounds") if "spark" in r else None,
+        "cost_ratio_to_planted": ratio,
+        "fit_seconds": round(r["total_seconds"], 3),
+        "total_seconds": round(time.perf_counter() - t0, 3),
+        "peak_memory_mb": round(r["peak_memory_mb"], 1),
+        "outputs": {k: v for k, v in written.items() if v is not None},
+    }
+    print_summary(args, summary, SUMMARY_KEYS)
     return 0

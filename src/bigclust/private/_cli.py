@@ -1,35 +1,33 @@
 """``bigclust private-kmeans``: run the one-round private k-means protocol on a file.
 
 Every row of the input is treated as one user. The command checks its options and
-output paths before reading the input, writes ``--centers`` (alias ``-o``/``--output``),
-``--labels`` and ``--report`` all or nothing (:mod:`bigclust._core.outputs`), then
-prints a JSON summary (privacy spent, timings, tree statistics) on stdout. It never
-prints data values.
+output paths before reading the input, writes ``-o``/``--output`` (also named
+``--centers``), ``--labels`` and ``--report`` all or nothing
+(:mod:`bigclust._core.outputs`), then prints its summary (privacy spent, timings) on
+stdout, as one JSON object with ``--json``. It never prints data values, nor
+statistics of the input (its k-means cost is not in the summary: that is for whoever
+holds the input, ``score(X)``).
 """
 
 from __future__ import annotations
 
-import json
-import sys
-
 __all__ = ["register"]
 
-_INPUT_HELP = """\
-INPUT is one of
-  a file          .npy (2-D array), .csv/.tsv/.txt (optionally gzip, bzip2 or xz
-                  compressed, recognised by content; see --header), or .parquet
-                  (file or directory of parts)
-  dataset:NAME    a data set shipped beside the repo (shared/data), e.g. dataset:magic;
-                  see bigclust.datasets.DATASETS
+_OPTIONS_HELP = """\
+The options are checked before INPUT is read. Outputs: -o/--output (also --centers)
+the centres (without it they are in the summary, key cluster_centers), --labels
+the nearest centre of each row, --report the fit's report_. A planted: INPUT is
+drawn with --seed, or with seed 0 when --seed is not given (the privacy noise then
+still comes from the OS CSPRNG).
 
-The options are checked before INPUT is read, and the outputs (--centers,
---labels, --report) before the fit (known suffix, writable folder, not the input,
-not each other); they are written all or nothing, each to a temporary file beside
-it renamed into place once all are written, and the JSON summary is printed only
-then. Errors are one line on stderr, never quoting a value of INPUT: exit status 2
-for a problem with the input, options or paths, 1 for anything else (--debug
-shows the traceback).
 """
+
+#: the keys of the summary (``--json``), in order; ``None`` (JSON null) where one does not apply.
+#: ``cost`` is always null: the cost on the input is a statistic of private data, not of the release.
+#: ``n_centers`` (the name of bigclust 0.2) equals ``n_clusters``.
+SUMMARY_KEYS = ("command", "input", "n_reports", "n_features", "n_clusters", "n_centers", "n_distinct_centers",
+                "cost", "model", "epsilon", "delta", "epsilon_histogram", "epsilon_vector", "private_randomness",
+                "cluster_centers", "fit_seconds", "total_seconds", "peak_memory_mb", "outputs")
 
 
 def _levels(text: str, option: str, words=("auto", "deepest", "all")):
@@ -65,16 +63,13 @@ def _parse_radius(text: str):
     return value
 
 
-def _load(spec: str, columns: str | None, header: str):
-    """INPUT as a float matrix: ``dataset:NAME`` or a file read by :func:`bigclust._core.io.read_matrix`
-    (whose messages name a bad cell by row and column, never by its value: the input is private)."""
-    if spec.startswith("dataset:"):
-        from ..datasets import load_dataset
+def _load(spec: str, columns: str | None, header: str, seed: int | None = None):
+    """INPUT as a float matrix: ``planted:N,D,K``, ``dataset:NAME`` or a file read by
+    :func:`bigclust._core.io.read_matrix` (whose messages name a bad cell by row and column,
+    never by its value: the input is private)."""
+    from .._core.command import load_points
 
-        return load_dataset(spec.split(":", 1)[1]).X
-    from .._core.io import read_matrix
-
-    return read_matrix(spec, columns=columns.split(",") if columns else None, header=header)
+    return load_points(spec, columns, header, seed)[0]
 
 
 def _outputs(args):
@@ -82,7 +77,7 @@ def _outputs(args):
     from .._core.outputs import ARRAY, JSON, Outputs
 
     outs = Outputs(inputs=[args.input])
-    outs.add("--centers", args.output, ARRAY)
+    outs.add("--output", args.output, ARRAY)
     outs.add("--labels", args.labels, ARRAY)
     outs.add("--report", args.report, JSON)
     outs.check()
@@ -113,14 +108,14 @@ def _model(args):
         projection_dim=args.projection_dim,
         public_seed=args.public_seed,
         random_state=args.seed,
-        verbose=args.verbose,
+        verbose=not args.quiet,
     )
     if args.shuffle:
-        model = ShuffleDPKMeans(args.k, delta=1e-6 if args.delta is None else args.delta, **common)
+        model = ShuffleDPKMeans(args.n_clusters, delta=1e-6 if args.delta is None else args.delta, **common)
     else:
         if args.delta is not None:
             raise ValueError("--delta applies to --shuffle only (the local protocol is pure epsilon-DP).")
-        model = LocalDPKMeans(args.k, **common)
+        model = LocalDPKMeans(args.n_clusters, **common)
     validate_params(model)
     if not args.shuffle:  # the local budget is --epsilon itself: its split can be checked now
         share = default_histogram_share(args.tree) if args.histogram_share is None else args.histogram_share
@@ -132,35 +127,64 @@ def _model(args):
 
 
 def _handler(args) -> int:
+    import time
+
+    from .._core.command import planted_spec, print_summary, progress
     from .._core.io import write_array, write_json
 
+    t0 = time.perf_counter()
+    if args.input.startswith("planted:"):
+        planted_spec(args.input)
     model = _model(args)
     outs = _outputs(args)
-    X = _load(args.input, args.columns, args.header)
-    model.fit(X)
-    rep = dict(model.report_)
-    rep.pop("decoder_histogram_sigma_per_level", None)
-    summary = {"command": "private-kmeans", "input": args.input, "n_clusters": args.k, **rep}
-    if not args.output:
-        summary["cluster_centers"] = model.cluster_centers_.tolist()
+    X = _load(args.input, args.columns, args.header, args.seed)
+    with progress(args) as verbose:
+        model.set_params(verbose=verbose)
+        model.fit(X)
+    rep = model.report_
     writers = {
-        "--centers": lambda tmp: write_array(tmp, model.cluster_centers_, suffix=outs.suffix("--centers")),
+        "--output": lambda tmp: write_array(tmp, model.cluster_centers_, suffix=outs.suffix("--output")),
         "--labels": lambda tmp: write_array(tmp, model.labels_, suffix=outs.suffix("--labels")),
-        "--report": lambda tmp: write_json(tmp, model.report_),
+        "--report": lambda tmp: write_json(tmp, rep),
     }
     outs.write({k: w for k, w in writers.items() if k in outs})  # all or nothing; the summary only after
-    json.dump(summary, sys.stdout, default=float)
-    sys.stdout.write("\n")
+    written = {"output": args.output, "labels": args.labels, "report": args.report}
+    summary = {
+        "command": "private-kmeans",
+        "input": args.input,
+        "n_reports": rep["n_reports"],
+        "n_features": int(model.n_features_in_),
+        "n_clusters": rep["n_centers"],
+        "n_centers": rep["n_centers"],
+        "n_distinct_centers": rep["n_distinct_centers"],
+        "cost": None,
+        "model": rep["model"],
+        "epsilon": rep["epsilon"],
+        "delta": rep["delta"],
+        "epsilon_histogram": rep.get("epsilon_histogram"),
+        "epsilon_vector": rep.get("epsilon_vector"),
+        "private_randomness": rep["private_randomness"],
+        "cluster_centers": None if args.output else model.cluster_centers_.tolist(),
+        "fit_seconds": round(rep["total_seconds"], 3),
+        "total_seconds": round(time.perf_counter() - t0, 3),
+        "peak_memory_mb": round(rep["peak_memory_mb"], 1),
+        "outputs": {k: v for k, v in written.items() if v is not None},
+    }
+    print_summary(args, summary, SUMMARY_KEYS)
     return 0
 
 
 def register(subparsers) -> None:
     import argparse
 
+    from .._core.command import COMMON_HELP, POINTS_INPUT_HELP, add_common, add_n_clusters
+
     p = subparsers.add_parser(
         "private-kmeans",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=_INPUT_HELP,
+        epilog=POINTS_INPUT_HELP + "\n" + _OPTIONS_HELP + COMMON_HELP + "\nExamples:\n"
+        "  bigclust private-kmeans points.npy -k 8 --epsilon 1 --radius 1 -o centres.npy\n"
+        "  bigclust private-kmeans planted:100000,4,8 -k 8 --epsilon 4 --radius 90 --json",
         help="one-round local-DP (or shuffle-DP) k-means; each input row is one user",
         description=(
             "Run the one-round private k-means protocol (Chang et al. 2021) on a file: each row "
@@ -170,7 +194,7 @@ def register(subparsers) -> None:
         ),
     )
     p.add_argument("input", metavar="INPUT", help="points, one user per row (see below)")
-    p.add_argument("-k", type=int, required=True, help="number of clusters")
+    add_n_clusters(p, required=True, help="number of clusters")
     p.add_argument("--epsilon", type=float, required=True,
                    help="privacy budget in (0, 64] (local; central with --shuffle)")
     p.add_argument("--shuffle", action="store_true", help="shuffle model: (epsilon, delta)-DP by amplification")
@@ -190,18 +214,18 @@ def register(subparsers) -> None:
                    help="frequency oracle: Hadamard response or optimal local hashing")
     p.add_argument("--projection-dim", type=int, default=None, help="net tree: projected dimension d'")
     p.add_argument("--public-seed", type=int, default=None, help="shared public randomness")
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed ALL randomness incl. privacy noise (experiments only; default: OS CSPRNG)")
     p.add_argument("--columns", help="comma-separated feature columns (CSV with header, Parquet)")
     p.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
                    help="whether line 1 of a CSV/TSV INPUT holds column names: yes, no, or auto (default: a "
                         "header only when none of its fields is a number, so no numeric row is ever dropped)")
-    p.add_argument("-o", "--output", "--centers", dest="output", metavar="FILE", default=None,
-                   help="write the centres here (.npy, .csv, .tsv or .txt); without it they are in the summary")
     p.add_argument("--labels", metavar="FILE",
                    help="write the nearest centre of each row (.npy, .csv, .tsv or .txt); computed by whoever holds "
                         "INPUT after the release, not part of the private release")
-    p.add_argument("--report", metavar="FILE", help="write the fit's report_ (privacy spent, times, tree) as JSON")
-    p.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+    add_common(p, output_names=("--centers",),
+               output_help="write the centres here (.npy, .csv, .tsv or .txt; also named --centers); without it "
+                           "they are in the summary",
+               report_help="write the fit's report_ (privacy spent, times, tree) as JSON",
+               seed_default=None,
+               seed_help="seed ALL randomness incl. privacy noise (experiments only; default: OS CSPRNG), and a "
+                         "planted: INPUT (default 0)")
     p.set_defaults(func=_handler)
-

@@ -14,7 +14,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import validate_data
 
 from .._core.report import RunRecorder
 from .._core.validation import (
@@ -26,6 +28,7 @@ from .._core.validation import (
     Options,
     check_points,
     check_random_state,
+    check_sample_weight,
     validate_params,
 )
 from ._accounting import PrivacyBudget, default_histogram_share, local_budget, shuffle_budget
@@ -98,7 +101,7 @@ def _nearest_and_cost(X: np.ndarray, centers: np.ndarray, origin: np.ndarray | N
     return idx, cost
 
 
-class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
+class _PrivateKMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Both sides of the protocol over a data set; subclasses say how the budget is spent."""
 
     _parameter_constraints = {
@@ -214,6 +217,7 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         self
         """
         validate_params(self)
+        self._fitted_names(X)  # feature_names_in_ of a DataFrame (scikit-learn's errors before any work)
         if self.radius is None:
             raise ValueError(
                 "radius is required: a public bound on ||x - center|| that does not come from X "
@@ -316,8 +320,8 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
         return total * params.radius**2
 
     def _check_fitted(self):
-        if not hasattr(self, "cluster_centers_"):
-            raise AttributeError(f"This {type(self).__name__} instance is not fitted yet; call fit(X) first.")
+        if not hasattr(self, "cluster_centers_"):  # NotFittedError is an AttributeError and a ValueError
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(X) first.")
 
     def _nearest(self, X: np.ndarray) -> np.ndarray:
         """Index of the nearest centre of every row, ``batch_size`` rows at a time (bounded memory)."""
@@ -327,13 +331,41 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
             out[s:s + step] = _nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[0]
         return out
 
-    def predict(self, X) -> np.ndarray:
-        """Index of the nearest centre for each row of ``X`` (shape (n,), int64)."""
+    # ------------------------------------------------- scikit-learn conventions (issue 23)
+    # Applying the released centres to points (predict, transform, score) is post-processing of
+    # the release: it spends no privacy budget, and its results are for whoever holds those points.
+
+    def _fitted_names(self, X) -> None:
+        """Set ``feature_names_in_`` from a DataFrame's string column names (remove a stale one otherwise)."""
+        if hasattr(X, "columns"):
+            validate_data(self, X, skip_check_array=True, reset=True)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _check_new_points(self, X) -> np.ndarray:
+        """``X`` for predict/transform/score: fitted, the fitted column names (as scikit-learn checks them)
+        and feature count, values checked without quoting any (private data)."""
         self._check_fitted()
+        frame = hasattr(X, "columns")
+        if frame:  # names and count before the values (reindexed columns would read as NaN)
+            validate_data(self, X, skip_check_array=True, reset=False)
         X = _checked_points(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {self.n_features_in_}.")
-        return self._nearest(X)
+        if not frame:  # the count (and the warning for a model fitted with names), on the checked array
+            validate_data(self, X, skip_check_array=True, reset=False)
+        return X
+
+    def predict(self, X) -> np.ndarray:
+        """Index of the nearest centre for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), int64
+        """
+        return self._nearest(self._check_new_points(X))
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit and return ``labels_``, the nearest centre of each row of ``X``."""
@@ -342,17 +374,78 @@ class _PrivateKMeansBase(ClusterMixin, BaseEstimator):
     def _origin(self) -> np.ndarray | None:
         return None if self.center is None else _as_float_array(self.center, "center").ravel()
 
-    def score(self, X, y=None) -> float:
-        """Negative k-means cost of ``X`` with the fitted centres (sklearn convention; ``-inf`` when the
-        cost exceeds the float64 range)."""
-        self._check_fitted()
-        X = _checked_points(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {self.n_features_in_}.")
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance from each row of ``X`` to each released centre (as ``KMeans.transform``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_centers), float64
+            ``distances[i, j] = |X[i] - cluster_centers_[j]|``; ``n_centers`` is
+            ``cluster_centers_.shape[0]``, which can be below ``n_clusters`` (the
+            release is capped by the private coreset). ``inf`` where a distance
+            exceeds the float64 range.
+        """
+        X = self._check_new_points(X)
+        C, origin = self.cluster_centers_, self._origin()
+        if origin is not None:  # relative to the public centre, near which the centres lie (no overflow)
+            C = C - origin
+        step = int(self.batch_size)
+        out = np.empty((X.shape[0], C.shape[0]), dtype=np.float64)
+        for s in range(0, X.shape[0], step):
+            Y = X[s:s + step] if origin is None else X[s:s + step] - origin
+            with np.errstate(over="ignore", invalid="ignore"):
+                d2 = _sq_distances(Y, C)
+            good = np.isfinite(d2).all(axis=1)
+            out[s:s + step][good] = np.sqrt(np.maximum(d2[good], 0.0))
+            if not good.all():  # huge rows: the differences themselves, scaled by their largest entry
+                with np.errstate(over="ignore"):
+                    diff = Y[~good][:, None, :] * 0.5 - C[None, :, :] * 0.5  # halved: finite for any finite X
+                m = np.abs(diff).max(axis=2, keepdims=True)
+                m[m == 0] = 1.0
+                with np.errstate(over="ignore"):
+                    out[s:s + step][~good] = 2.0 * m[..., 0] * np.sqrt(((diff / m) ** 2).sum(axis=2))
+        return out
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Opposite of the k-means cost of ``X`` with the released centres (higher is better).
+
+        As :meth:`sklearn.cluster.KMeans.score`, so that model selection
+        (``GridSearchCV``, ``cross_val_score``) compares fits by held-out cost.
+        Scoring is post-processing of the release (no budget spent), but model
+        selection fits once per candidate and fold: each fit is another release
+        of the same users, and their budgets add up (sequential composition).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each row (default 1).
+
+        Returns
+        -------
+        score : float
+            ``-sum_i w_i min_j |X[i] - c_j|^2`` (``-inf`` when the cost exceeds the
+            float64 range).
+        """
+        X = self._check_new_points(X)
+        w = check_sample_weight(sample_weight, X.shape[0])
         step, total = int(self.batch_size), 0.0
         for s in range(0, X.shape[0], step):
-            total += float(_nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[1].sum())
+            cost = _nearest_and_cost(X[s:s + step], self.cluster_centers_, self._origin())[1]
+            with np.errstate(over="ignore", invalid="ignore"):
+                total += float(np.dot(w[s:s + step], cost)) if np.isfinite(cost).all() else \
+                    float(np.sum(np.where(w[s:s + step] > 0, w[s:s + step] * cost, 0.0)))
         return -total
+
+    @property
+    def _n_features_out(self) -> int:
+        # get_feature_names_out: one output column per released centre ("localdpkmeans0", ...)
+        return self.cluster_centers_.shape[0]
 
 
 class LocalDPKMeans(_PrivateKMeansBase):
@@ -435,6 +528,19 @@ class LocalDPKMeans(_PrivateKMeansBase):
         Stage times, peak memory, ``epsilon`` and ``delta`` spent, the split between
         channels (:meth:`PrivacyBudget.report <bigclust.private._accounting.PrivacyBudget.report>`),
         decoder memory and tree statistics.
+    n_features_in_ : int
+        Number of features of ``X`` at fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,), object
+        The column names, when ``X`` was a pandas DataFrame with string column names
+        (checked again by ``predict``, ``transform`` and ``score``).
+
+    Notes
+    -----
+    As scikit-learn's ``KMeans``: ``predict`` (nearest centre), ``transform``
+    (distances to the centres), ``score`` (negative k-means cost) and
+    ``get_feature_names_out``. They post-process the release and spend no budget;
+    model selection (``GridSearchCV``) refits, and every fit is another release of
+    the same users.
     """
 
 
@@ -467,9 +573,10 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
 
     Attributes
     ----------
-    cluster_centers_, labels_, report_
+    cluster_centers_, labels_, report_, n_features_in_, feature_names_in_
         As in :class:`LocalDPKMeans`; ``report_`` also states ``delta_requested`` and
-        the ``amplification`` theorem used.
+        the ``amplification`` theorem used. ``predict``, ``transform`` and ``score`` as
+        in :class:`LocalDPKMeans`.
 
     Notes
     -----
