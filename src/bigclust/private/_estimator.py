@@ -480,6 +480,7 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     _parameter_constraints = {
         **_PrivateKMeansBase._parameter_constraints,
         "delta": [Interval(float, 0.0, 1.0, closed="neither")],
+        "protocol": [Options(("amplified-local", "shuffle"))],
     }
 
     def __init__(
@@ -488,6 +489,7 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
         *,
         epsilon: float = 1.0,
         delta: float = 1e-6,
+        protocol: str = "amplified-local",
         radius: float | str | None = None,
         center=None,
         n_levels: int = 12,
@@ -534,6 +536,96 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
             verbose=verbose,
         )
         self.delta = delta
+        self.protocol = protocol
 
     def _budget(self, n: int) -> PrivacyBudget:
         return shuffle_budget(self.epsilon, self.delta, n, self._histogram_share())
+
+    def fit(self, X, y=None):
+        """Run the chosen protocol over ``X`` (one user per row) and store the centres.
+
+        ``protocol="amplified-local"``: :meth:`LocalDPKMeans.fit` with the amplified local
+        budget and a simulated shuffler. ``protocol="shuffle"``: the blanket protocol of
+        :mod:`~bigclust.private._multimessage`; row ``i`` is the user with schedule index
+        ``i``, its real messages come from :class:`~bigclust.private.ShuffleEncoder`'s
+        code and all users' blankets are drawn together, exactly
+        (:func:`~bigclust.private._multimessage.simulate_blankets`).
+        """
+        validate_params(self)
+        if self.protocol == "amplified-local":
+            return super().fit(X, y)
+        return self._fit_blanket(X)
+
+    def _fit_blanket(self, X):
+        from ._multimessage import ShuffleDecoder, ShuffleEncoder, ShuffleParams, simulate_blankets
+
+        if self.radius is None:
+            raise ValueError(
+                "radius is required: a public bound on ||x - center|| that does not come from X "
+                "(or radius='unit' for data already in the unit ball)."
+            )
+        X = _checked_points(X)
+        n, d = X.shape
+        k = int(self.n_clusters)
+        rng = check_random_state(self.random_state)
+        run = RunRecorder(verbose=self.verbose)
+        params = ShuffleParams(
+            n_features=d,
+            epsilon=float(self.epsilon),
+            delta=float(self.delta),
+            n_users=n,
+            n_levels=self.n_levels,
+            tree=self.tree,
+            bucket_bits=self.bucket_bits,
+            vector_levels=self.vector_levels if isinstance(self.vector_levels, str) else tuple(self.vector_levels),
+            histogram_levels=self.histogram_levels if isinstance(self.histogram_levels, str) else tuple(self.histogram_levels),
+            histogram_share=self.histogram_share,
+            radius=self.radius,
+            center=None if self.center is None else tuple(_as_float_array(self.center, "center").ravel().tolist()),
+            projection_dim=self.projection_dim,
+        )
+        public_seed = int(rng.integers(2**62)) if self.public_seed is None else int(self.public_seed)
+        if self.random_state is None:
+            source = RandomSource()
+        else:
+            source = RandomSource(np.random.SeedSequence(int(rng.integers(2**63))))
+        self._warn_clipping(X, params.tree_params)
+        encoder = ShuffleEncoder(params, public_seed, random_source=source)
+        decoder = ShuffleDecoder(params, public_seed)
+        with run.stage("encode"):
+            for s in range(0, n, self.batch_size):
+                decoder._add_cells(encoder.real_cells(X[s:s + self.batch_size]).ravel())
+        with run.stage("blankets"):
+            decoder._add_counts(simulate_blankets(params, public_seed, source))
+        with run.stage("tree_and_kmeans"):
+            result = decoder.fit(
+                k,
+                threshold_a=self.threshold_a,
+                min_count_sigmas=self.min_count_sigmas,
+                min_vector_sigmas=self.min_vector_sigmas,
+                center_estimator=self.center_estimator,
+                n_init=self.n_init,
+                random_state=rng,
+            )
+        self.cluster_centers_ = result.cluster_centers
+        self.n_features_in_ = d
+        self.public_seed_ = public_seed
+        self.labels_ = self._nearest(X)
+        privacy = params.budget.report()
+        privacy["private_randomness"] = (
+            "os.urandom (CSPRNG)" if source.secure else "seeded PCG64 (experiments only, not secure)"
+        )
+        privacy["public_inputs"] = ["n_samples (number of users, their schedule indices)", "radius", "center",
+                                    "public_seed"]
+        self.report_ = run.finish(
+            **privacy,
+            n_reports=n,
+            message_bytes=16,
+            messages_per_user=encoder.expected_messages,
+            n_messages=decoder.n_messages_,
+            n_centers=int(result.cluster_centers.shape[0]),
+            n_distinct_centers=result.info["n_distinct_centers"],
+            decoder_memory_bytes=decoder.aggregate_nbytes(),
+            **{f"decoder_{key}": val for key, val in result.info.items()},
+        )
+        return self
