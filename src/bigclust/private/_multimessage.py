@@ -381,6 +381,7 @@ class ShuffleDecoder(Decoder):
     """
 
     _MAGIC = b"BCPRVSHF"
+    _FLOOR_FORMULA = "radius^2 (k d + k^2 d g / (2 n))"
     _SERIAL_VERSION = 1
 
     def __init__(self, params: ShuffleParams, public_seed: int):
