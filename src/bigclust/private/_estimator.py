@@ -439,20 +439,27 @@ class LocalDPKMeans(_PrivateKMeansBase):
 
 
 class ShuffleDPKMeans(_PrivateKMeansBase):
-    """One-round shuffle-DP k-means: the local protocol behind a (simulated) shuffler.
+    """One-round shuffle-DP k-means, by one of two protocols behind a (simulated) trusted shuffler.
 
-    Each user's report is an eps0-LDP message; after a uniformly random shuffle the
+    ``protocol="amplified-local"`` (default, the simple option): the local protocol's
+    report, one per user, as an eps0-LDP message; after a uniformly random shuffle the
     release is (epsilon, delta)-DP by amplification by shuffling ("Hiding Among the
     Clones: A Simple and Nearly Optimal Analysis of Privacy Amplification by
     Shuffling", Feldman, McMillan and Talwar 2021, Theorem 3.1). ``eps0`` is the
     largest local budget (multiple of 2^-20) for which the bound is within
     ``(epsilon, delta)``; for small n no amplification applies and eps0 = epsilon,
-    delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`).
+    delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`). Its additive
+    error still grows like ``sqrt(n)``.
 
-    This is generic amplification of the local report: its additive error still grows
-    like ``sqrt(n)``. It is **not** the shuffle-model protocol of the paper's Theorem 2
-    (Appendix C: shuffle-DP histogram and vector summation, whose error does not grow with
-    n), which this package does not implement.
+    ``protocol="shuffle"``: the paper's shuffle-model protocol (Theorem 2: Theorem 22
+    with shuffle-model histogram and vector-summation oracles), implemented as
+    multi-message fair-coin blanket histograms (:mod:`~bigclust.private._multimessage`):
+    the noise of every count and sum depends on (epsilon, delta, d) only, so the
+    additive error of the cost does not grow with n. It needs at least
+    ``max(N_h, N_v) + 1`` users (``fit`` raises with the number otherwise), treats row
+    ``i`` as the user with public schedule index ``i``, and ignores
+    ``vector_mechanism`` and ``histogram_mechanism``. docs/private.md ("The shuffle-model
+    protocol") lists its deviations from the paper.
 
     Parameters
     ----------
@@ -461,6 +468,8 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
         Target central epsilon of the release.
     delta : float in (0, 1), default=1e-6
         Target delta (e.g. 1/n^1.1 or smaller).
+    protocol : {"amplified-local", "shuffle"}, default="amplified-local"
+        Which shuffle-model protocol (above).
     radius, center, n_levels, tree, bucket_bits, vector_levels, histogram_levels, ...
         Every other parameter (``radius`` to ``verbose``) is that of
         :class:`LocalDPKMeans`, with the same default.
@@ -469,7 +478,9 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     ----------
     cluster_centers_, labels_, report_
         As in :class:`LocalDPKMeans`; ``report_`` also states ``delta_requested`` and
-        the ``amplification`` theorem used.
+        the ``amplification`` theorem used ("amplified-local"), or ``protocol``,
+        ``blanket_noise_histogram``/``blanket_noise_vector`` (the N of each channel),
+        ``messages_per_user`` and ``n_messages`` ("shuffle").
 
     Notes
     -----
@@ -609,6 +620,16 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
             )
         self.cluster_centers_ = result.cluster_centers
         self.n_features_in_ = d
+        floor = result.info["expected_noise_floor"]
+        if floor <= n * params.radius**2 and floor > self._trivial_cost(X, params.tree_params):
+            # the trivial cost is a statistic of X, not private: compared, never printed
+            warnings.warn(
+                f"the expected noise floor of the centres ({floor:.3g}, docs/private.md) exceeds the cost of the "
+                "trivial answer on this data (every centre at the public centre): expect no better than it. "
+                "Use fewer clusters, a larger epsilon or more users.",
+                PrivateUtilityWarning,
+                stacklevel=2,
+            )
         self.public_seed_ = public_seed
         self.labels_ = self._nearest(X)
         privacy = params.budget.report()
