@@ -88,8 +88,7 @@ class ShuffleParams:
         The number of users, each with a public index ``0 .. n_users - 1`` (its place in
         the blanket schedule). Every one of them must send its messages: a missing user
         removes its fair coins from its cells (less noise than the accounting assumes).
-    n_levels, tree, bucket_bits, vector_levels, histogram_levels, histogram_share, radius,
-    center, projection_dim, projection_scale
+    n_levels, tree, bucket_bits, vector_levels, histogram_levels, histogram_share, radius, center, projection_dim, projection_scale
         The tree and the public ball, as in :class:`~bigclust.private.ProtocolParams`
         (the same validation and public randomness). ``histogram_share`` is the share of
         epsilon the histogram channel's blanket size is chosen for.
