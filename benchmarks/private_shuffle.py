@@ -46,6 +46,7 @@ def main():
     ap.add_argument("--k", type=int, nargs="+", default=[8, 16])
     ap.add_argument("--eps", type=float, nargs="+", default=[1.0])
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--run-ids", type=int, nargs="*", default=None, help="run indices (default: 0 .. runs-1)")
     ap.add_argument("--d", type=int, default=100)
     ap.add_argument("--r", type=float, default=100.0)
     ap.add_argument("--skip", nargs="*", default=[], help="methods to skip: diffprivlib nonprivate amplified_local")
@@ -58,7 +59,7 @@ def main():
     from sklearn.cluster import KMeans
 
     results = {}
-    for run in range(args.runs):
+    for run in (range(args.runs) if args.run_ids is None else args.run_ids):
         for n in args.n:
             for k in args.k:
                 X, _ = gaussian_mixture_in_ball(n, args.d, k, args.r, np.random.default_rng([run, n, k]))
@@ -82,10 +83,14 @@ def main():
                         if proto == "amplified-local" and "amplified_local" in args.skip:
                             continue
                         t = time.time()
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore", PrivateUtilityWarning)
-                            m = ShuffleDPKMeans(k, epsilon=e, delta=float(n) ** -1.1, protocol=proto, radius="unit",
-                                                random_state=run * 1000 + 17).fit(X)
+                        try:
+                            with warnings.catch_warnings():
+                                warnings.simplefilter("ignore", PrivateUtilityWarning)
+                                m = ShuffleDPKMeans(k, epsilon=e, delta=float(n) ** -1.1, protocol=proto,
+                                                    radius="unit", random_state=run * 1000 + 17).fit(X)
+                        except ValueError as err:  # the shuffle protocol refuses too few users
+                            emit({**base, "epsilon": e, "method": proto.replace("-", "_"), "refused": str(err)})
+                            continue
                         rep = m.report_
                         extra = {"epsilon_spent": rep["epsilon"], "delta_spent": rep["delta"],
                                  "coreset": rep["decoder_coreset_size"], "n_centers": rep["n_centers"],
