@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binom
 
 from bigclust.private import RandomSource, ShuffleDecoder, ShuffleDPKMeans, ShuffleEncoder, ShuffleParams
@@ -279,3 +281,35 @@ def test_bad_input_is_refused_without_echo():
         enc.encode([0.1, 0.2], p.n_users)
     with pytest.raises(ValueError, match="protocol"):
         ShuffleDPKMeans(2, protocol="central", radius="unit").fit(np.zeros((10, 2)))
+
+
+# ---- properties ------------------------------------------------------------------------------------
+@settings(max_examples=15, deadline=None)
+@given(N=st.integers(4, 3000), m=st.integers(1, 50), delta=st.sampled_from([1e-3, 1e-6, 1e-9]))
+def test_blanket_epsilon_is_monotone(N, m, delta):
+    e = blanket_epsilon([(m, N)], delta)
+    assert e >= blanket_epsilon([(m, N + max(1, N // 4))], delta)  # more noise, less loss
+    assert e <= blanket_epsilon([(m + 1, N)], delta)  # more shifted cells, more loss
+    assert e <= blanket_epsilon([(m, N)], delta / 10)
+
+
+@settings(max_examples=10, deadline=None)
+@given(d=st.integers(1, 3), T=st.integers(1, 4), seed=st.integers(0, 2**32 - 1), cut=st.floats(0.0, 1.0))
+def test_any_split_of_the_messages_merges_to_the_same_counts(d, T, seed, cut):
+    p = ShuffleParams(n_features=d, epsilon=8.0, delta=1e-3, n_users=400, n_levels=T, radius="unit")
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 0.5, (p.n_users, d))
+    enc = ShuffleEncoder(p, seed, random_source=RandomSource(seed))
+    msgs = b"".join(enc.encode(X[i], i) for i in range(p.n_users))
+    allm = np.frombuffer(msgs, dtype=MESSAGE_DTYPE)[rng.permutation(len(msgs) // 16)]  # the shuffler
+    j = int(cut * allm.size)
+    a = ShuffleDecoder(p, seed).add(allm[:j])
+    a.merge(ShuffleDecoder(p, seed).add(allm[j:]))
+    whole = ShuffleDecoder(p, seed).add(allm)
+    assert a.to_bytes() == whole.to_bytes()
+    # every user sent exactly one real histogram message per level: totals are n + blankets
+    lay = whole._lay
+    for lv in lay.pub.histogram_levels:
+        z = np.arange(int(lay.hoff[lv]), int(lay.hoff[lv] + lay.dom[lv]))
+        blankets = whole._counts[z].sum() - p.n_users
+        assert 0 <= blankets <= lay.group_sizes("h", z).sum()
