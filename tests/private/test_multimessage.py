@@ -313,3 +313,35 @@ def test_any_split_of_the_messages_merges_to_the_same_counts(d, T, seed, cut):
         z = np.arange(int(lay.hoff[lv]), int(lay.hoff[lv] + lay.dom[lv]))
         blankets = whole._counts[z].sum() - p.n_users
         assert 0 <= blankets <= lay.group_sizes("h", z).sum()
+
+
+# ---- test vector (docs/private.md, "The shuffle-model protocol") --------------------------------
+def test_message_test_vector_and_its_reconstruction_from_the_rules():
+    import hashlib
+
+    from bigclust.private._public import stream_bytes
+
+    p = ShuffleParams(n_features=2, epsilon=4.0, delta=1e-4, n_users=300, n_levels=4, radius="unit")
+    assert p.digest(7).hex() == "32079ad9b365d13678b884daea3045bf62580349de12a6a9a67ff4f3a6841601"
+    assert (p.budget.noise_histogram, p.budget.noise_vector, p.groups()) == (110, 29, (2, 10))
+    x, i = np.array([0.3, -0.2]), 5
+    msgs = ShuffleEncoder(p, 7, random_source=RandomSource.test_stream(1)).encode(x, i)
+    assert hashlib.sha256(msgs).hexdigest() == "3e7bcaebeba5b6f508d5b65fde0a5de00d9563d6863db5d008bd6b8db9a2ae4b"
+    # the same messages from the documented rules and the private-test stream
+    lay = _Layout(p, 7)
+    words = np.frombuffer(stream_bytes(1, "private-test", 8 * 64), dtype="<u8")
+    bucket = int(lay.pub.tree.user_buckets(lay.pub.tree_codes(x[None, :]), np.array([4]))[0])
+    cells = [bucket]  # one histogram level (4): its block starts at 0
+    u = (words[:2] >> np.uint64(11)).astype(np.float64) / 2.0**53  # one uniform53 per coordinate
+    cells += [16 + 2 * (2 * bucket + j) + int(u[j] < (1 + x[j]) / 2) for j in range(2)]
+    w = 2
+    for base, size, R in ((0, 16, 2), (16, 64, 10)):  # histogram cells, then vector cells
+        served = list(range(i % R, size, R))
+        nw = (len(served) + 63) // 64
+        bits = np.unpackbits(words[w:w + nw].view(np.uint8), bitorder="little")
+        cells += [base + z for z, b in zip(served, bits) if b]
+        w += nw
+    expected = np.zeros(len(cells), dtype=MESSAGE_DTYPE)
+    expected["version"], expected["tag"], expected["fingerprint"] = 1, 0x53, p.fingerprint(7)
+    expected["cell"] = sorted(cells)
+    assert expected.tobytes() == msgs
