@@ -3,7 +3,8 @@
 Inputs are the requested ``epsilon`` (and ``delta`` in the shuffle model), the public
 number of reports ``n`` and the split of the local budget between the two channels of
 a report. Outputs are the exact rational budgets the mechanisms run with and the
-guarantee that ``report_`` states. NumPy-free and dependency-free: it runs on the
+guarantee that ``report_`` states. NumPy-free and dependency-free at import (the
+shuffle-model protocol's functions import NumPy when called): it runs on the
 client side too (:class:`~bigclust.private.ProtocolParams` calls it).
 
 Rounding. Every budget a mechanism receives is an exact multiple of ``2**-20``
@@ -34,6 +35,13 @@ the two (its docstring has both).
 itself, because an eps-LDP protocol is also eps-DP (delta = 0) after shuffling.
 ``n`` is public (the replace-one neighbouring relation of the paper), so using it
 costs nothing.
+
+The shuffle-model protocol of the paper's Theorem 2 (:mod:`~bigclust.private._multimessage`,
+fair-coin blanket histograms) has its accounting here too, derived step by step in the
+comment block "The shuffle-model protocol" below: :func:`blanket_rdp` (one shift, exact
+Renyi divergence), :func:`blanket_epsilon` (composition and conversion, Mironov 2017
+Propositions 1 and 3), :func:`blanket_group_size` and :func:`blanket_budget` (the
+:class:`BlanketBudget` that ``report_`` states for ``protocol="shuffle"``).
 
 :func:`local_budget` and :func:`shuffle_budget` put these together into a
 :class:`PrivacyBudget`, whose :meth:`PrivacyBudget.report` is what the estimators'
