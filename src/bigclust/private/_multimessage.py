@@ -9,10 +9,11 @@ with n. This module is that substitution:
 * Histogram channel (generalized histogram, T' = number of histogram levels): each user
   sends one message naming its bucket at every histogram level.
 * Vector channel (bucketized vector summation): for every vector level and coordinate
-  ``j`` each user sends one message naming (bucket, j, sign), the sign +1 with
-  probability ``(1 + x_j) / 2`` (randomised rounding of the unit-ball point ``x``:
-  ``E[sign] = x_j``). The server's estimate of a bucket's sum is (#plus - #minus) per
-  coordinate.
+  ``j`` each user sends, with probability ``|x_j|``, one message naming
+  (bucket, j, sign x_j), and nothing otherwise (randomised rounding of the unit-ball
+  point ``x``: ``E = x_j``, rounding variance ``sum_j |x_j| - x_j^2 <= sqrt(d)``). The
+  server's estimate of a bucket's sum is (#plus - #minus) per coordinate. A user sends
+  at most ``d`` vector messages per level, which is what the accounting assumes.
 * Blankets (the privacy): every cell of both channels also receives ``Bin(g, 1/2)``
   messages that carry no data, one fair coin from each of the ``g`` users of the cell's
   public group (user ``i`` serves the cells ``z`` with ``z = i (mod R)``, ``R`` chosen
@@ -221,9 +222,12 @@ class _Layout:
         for lv in pub.vector_levels:
             lvl = np.full(n, lv)
             b = self.voff[lv] + pub.tree.user_buckets(codes, lvl).astype(np.int64)
-            # randomised rounding: +1 with probability (1 + x_j) / 2 (not a privacy coin)
-            plus = (rng.uniform53(n * d).reshape(n, d) < 0.5 * (1.0 + Xunit)).astype(np.int64)
-            cols.append(self.n_hist + 2 * (d * b[:, None] + j[None, :]) + plus)
+            # randomised rounding (not a privacy coin): the message (b, j, sign x_j) with
+            # probability |x_j|, else none (-1): E = x_j, variance |x_j| - x_j^2, at most
+            # sqrt(d) summed over j for a point of the unit ball
+            send = rng.uniform53(n * d).reshape(n, d) < np.abs(Xunit)
+            cell = self.n_hist + 2 * (d * b[:, None] + j[None, :]) + (Xunit > 0)
+            cols.append(np.where(send, cell, -1))
         return np.concatenate(cols, axis=1)
 
     def blanket_cells(self, user_index: int, rng: RandomSource) -> np.ndarray:
@@ -310,7 +314,8 @@ class ShuffleEncoder:
 
     @property
     def expected_messages(self) -> float:
-        """Expected number of messages one user sends (real + blanket)."""
+        """Expected number of messages one user sends (an upper bound: every vector coordinate
+        counted as sending, real + blanket)."""
         lay = self._lay
         real = len(lay.pub.histogram_levels) + len(lay.pub.vector_levels) * lay.d
         return real + 0.5 * (lay.n_hist / lay.R_h + lay.n_vec / lay.R_v)
@@ -325,7 +330,8 @@ class ShuffleEncoder:
         return _to_unit_ball(X, self._lay.pub.center, self.params.radius)
 
     def real_cells(self, X) -> np.ndarray:
-        """(n, T' + |V| d) cells of the real messages of the users in the rows of ``X`` (no blankets)."""
+        """(n, T' + |V| d) cells of the real messages of the users in the rows of ``X`` (no blankets);
+        -1 where a vector coordinate sends no message."""
         return self._lay.real_cells(self._unit(X), self._rng)
 
     def encode(self, x, user_index: int) -> bytes:
@@ -336,7 +342,8 @@ class ShuffleEncoder:
         x = _as_float_array(x)
         if x.ndim != 1:
             raise ValueError(f"encode() takes one point of shape ({self.params.n_features},).")
-        cells = np.concatenate([self.real_cells(x[None, :])[0], self._lay.blanket_cells(i, self._rng)])
+        real = self.real_cells(x[None, :])[0]
+        cells = np.concatenate([real[real >= 0], self._lay.blanket_cells(i, self._rng)])
         cells.sort()
         out = np.zeros(cells.shape[0], dtype=MESSAGE_DTYPE)
         out["version"] = MESSAGE_VERSION
@@ -373,14 +380,14 @@ class ShuffleDecoder(Decoder):
     * frequency of bucket ``b`` at a histogram level: ``count - g/2`` (the expected
       blankets removed), noise standard deviation ``sqrt(g)/2``;
     * vector sum of bucket ``b``: per coordinate ``(count_plus - g/2) - (count_minus - g/2)``,
-      noise variance ``g/2`` per coordinate from the blankets plus at most 1 per user in the
-      bucket from the rounding.
+      noise variance ``g/2`` per coordinate from the blankets plus ``|x_j| - x_j^2`` per
+      user in the bucket from the rounding (at most ``sqrt(d)`` over the coordinates).
 
     Client ids are not supported (users are identified by their schedule index instead).
     """
 
     _MAGIC = b"BCPRVSHF"
-    _FLOOR_FORMULA = "radius^2 (k d + k^2 d g / (2 n))"
+    _FLOOR_FORMULA = "radius^2 (k sqrt(d) + k^2 d g / (2 n))"
     _SERIAL_VERSION = 1
 
     def __init__(self, params: ShuffleParams, public_seed: int):
@@ -423,6 +430,7 @@ class ShuffleDecoder(Decoder):
         return self
 
     def _add_cells(self, cells: np.ndarray) -> None:
+        cells = cells[cells >= 0]  # -1: no message (ShuffleEncoder.real_cells)
         for s in range(0, cells.shape[0], 1 << 22):
             self._counts += np.bincount(cells[s:s + (1 << 22)], minlength=self._counts.shape[0])
         self.n_messages_ += int(cells.shape[0])
@@ -518,13 +526,14 @@ class ShuffleDecoder(Decoder):
     def expected_noise_floor(self, n_clusters: int) -> float:
         """Heuristic extra k-means cost (data units) of the vector channel, not growing with n.
 
-        ``radius^2 (k d + k^2 d g / (2 n))``: every user's rounding adds at most ``d`` to
-        the squared error of its cluster's sum, which its ``n/k`` users pay once over
-        ``(n/k)^2``: ``d`` per cluster; the blankets add ``d g / 2`` per bucket sum, paid
-        ``k / n`` times per user. Public quantities only.
+        ``radius^2 (k sqrt(d) + k^2 d g / (2 n))``: every user's rounding adds at most
+        ``sqrt(d)`` to the squared error of its cluster's sum, which its ``n/k`` users pay
+        once over ``(n/k)^2``: ``sqrt(d)`` per cluster; the blankets add ``d g / 2`` per
+        bucket sum, paid ``k / n`` times per user. Public quantities only.
         """
         k, n = float(n_clusters), float(self.shuffle_params.n_users)
-        return (k * self._lay.d + k * k * self._vector_noise(int(self._pub.vector_levels[-1])) / n) * self.params.radius**2
+        rounding = k * math.sqrt(self._lay.d)
+        return (rounding + k * k * self._vector_noise(int(self._pub.vector_levels[-1])) / n) * self.params.radius**2
 
     def fit(self, n_clusters: int, **kwargs):
         """:meth:`Decoder.fit <bigclust.private.Decoder.fit>` over the shuffle protocol's oracles (same keywords)."""
