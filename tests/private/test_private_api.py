@@ -21,6 +21,7 @@ BAD = {
     "n_clusters": -987654,
     "epsilon": -987654.5,
     "delta": 987654.5,
+    "protocol": "p987654",
     "radius": -987654.5,
     "center": "987654",
     "n_levels": 987654,
@@ -80,8 +81,9 @@ def test_set_params_round_trip(est):
 def test_shuffle_lists_every_parameter_with_the_local_defaults():
     local = LocalDPKMeans().get_params()
     shuffle = ShuffleDPKMeans().get_params()
-    assert set(shuffle) == set(local) | {"delta"}
+    assert set(shuffle) == set(local) | {"delta", "protocol"}
     assert {k: shuffle[k] for k in local} == local and shuffle["delta"] == 1e-6
+    assert shuffle["protocol"] == "amplified-local"  # the simple option stays the default
     assert "kwargs" not in inspect.signature(ShuffleDPKMeans.__init__).parameters
     center = [1.0, 2.0]
     assert ShuffleDPKMeans(center=center).center is center  # stored unchanged

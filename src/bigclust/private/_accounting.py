@@ -3,7 +3,8 @@
 Inputs are the requested ``epsilon`` (and ``delta`` in the shuffle model), the public
 number of reports ``n`` and the split of the local budget between the two channels of
 a report. Outputs are the exact rational budgets the mechanisms run with and the
-guarantee that ``report_`` states. NumPy-free and dependency-free: it runs on the
+guarantee that ``report_`` states. NumPy-free and dependency-free at import (the
+shuffle-model protocol's functions import NumPy when called): it runs on the
 client side too (:class:`~bigclust.private.ProtocolParams` calls it).
 
 Rounding. Every budget a mechanism receives is an exact multiple of ``2**-20``
@@ -35,6 +36,13 @@ itself, because an eps-LDP protocol is also eps-DP (delta = 0) after shuffling.
 ``n`` is public (the replace-one neighbouring relation of the paper), so using it
 costs nothing.
 
+The shuffle-model protocol of the paper's Theorem 2 (:mod:`~bigclust.private._multimessage`,
+fair-coin blanket histograms) has its accounting here too, derived step by step in the
+comment block "The shuffle-model protocol" below: :func:`blanket_rdp` (one shift, exact
+Renyi divergence), :func:`blanket_epsilon` (composition and conversion, Mironov 2017
+Propositions 1 and 3), :func:`blanket_group_size` and :func:`blanket_budget` (the
+:class:`BlanketBudget` that ``report_`` states for ``protocol="shuffle"``).
+
 :func:`local_budget` and :func:`shuffle_budget` put these together into a
 :class:`PrivacyBudget`, whose :meth:`PrivacyBudget.report` is what the estimators'
 ``report_`` states.
@@ -42,6 +50,7 @@ costs nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -56,6 +65,11 @@ __all__ = [
     "PrivacyBudget",
     "local_budget",
     "shuffle_budget",
+    "blanket_rdp",
+    "blanket_epsilon",
+    "blanket_group_size",
+    "BlanketBudget",
+    "blanket_budget",
 ]
 
 EPSILON_BITS = 20  # every budget is rounded down to a multiple of 2**-20
@@ -243,3 +257,217 @@ def shuffle_budget(epsilon: float, delta: float, n: int, histogram_share: float)
     how = "Feldman-McMillan-Talwar 2021 Thm 3.1" if delta_central > 0 else "none (n too small)"
     return PrivacyBudget("shuffle", float(epsilon), float(delta), float(eps0), eps_h + eps_v, eps_h, eps_v,
                          central, delta_central, how)
+
+
+# ---------------------------------------------------------------------------------------
+# The shuffle-model protocol (:mod:`~bigclust.private._multimessage`): fair-coin blankets.
+#
+# Mechanism. The server sees, for every cell z of a public message domain, the count
+# c_z = a_z + B_z: a_z real messages (a deterministic function of the users' points) and
+# B_z ~ Bin(g_z, 1/2) blanket messages, one fair coin from each of the g_z users that the
+# public schedule makes responsible for z. Blankets do not depend on the data. This is the
+# blanket histogram of Balcer and Cheu ("Separating Local & Shuffled Differential Privacy
+# via Histograms", ITC 2020, Section 3) with the coin probability fixed at 1/2 and the
+# providers of each cell restricted to a public group: the noise of a cell is then an exact
+# Bin(g, 1/2), a popcount of g fair bits, which the simulation can draw in O(g / 64) words.
+#
+# Neighbours (one user's point replaced, the paper's relation) change a by +1 in at most m
+# cells and by -1 in at most m other cells (m = 1 per histogram level; m = d per vector
+# level: one sign message per coordinate). The changed user's own blankets do not depend
+# on its point, so each touched cell keeps at least Bin(N, 1/2) noise from the other
+# users, N = (smallest group) - 1; more noise is post-processing.
+#
+# Accounting: Renyi DP ("Renyi Differential Privacy", Mironov, CSF 2017).
+# * One shift. P = law of X + 1, Q = law of X, X ~ Bin(N, 1/2). P puts mass 2^-N on N + 1,
+#   where Q has none, so we split P = (1 - 2^-N) P' + 2^-N P'' with P' = P given X < N
+#   and bound D_alpha(P' || Q) = log(sum_u P'(u)^alpha Q(u)^(1 - alpha)) / (alpha - 1),
+#   summed exactly over u = 1..N in log space (:func:`blanket_rdp`). The shift by -1 has
+#   the same divergence (X and N - X have the same law).
+# * Composition (Mironov, Proposition 1): the 2m shifts touch distinct cells with
+#   independent noise: RDP 2 m D_alpha.
+# * Conversion (Mironov, Proposition 3): (alpha, r)-RDP gives (r + log(1/delta') /
+#   (alpha - 1), delta')-DP; the removed parts P'' add at most 2 m 2^-N to delta (the
+#   hockey-stick divergence is jointly convex and at most 1), so delta = delta' + 2 m 2^-N.
+# * Both channels (histogram, vector) use disjoint cells and independent blankets: their
+#   RDP adds before one conversion (:func:`blanket_epsilon`); each channel's group size is
+#   the smallest N meeting its share of (epsilon, delta) alone (:func:`blanket_group_size`).
+# tests/private/test_multimessage.py checks the bound against the exact hockey-stick
+# divergence, summed over every outcome, on small N.
+# ---------------------------------------------------------------------------------------
+
+_RDP_ORDERS = tuple([1.0 + x / 8.0 for x in range(1, 16)] + [3.0 + x / 2.0 for x in range(0, 18)]
+                    + [12.0, 14.0, 16.0, 20.0, 24.0, 32.0, 48.0, 64.0, 128.0, 256.0])
+
+
+def _log_binom_half(N: int):
+    """log P(X = u) for u = 0..N, X ~ Bin(N, 1/2) (float64 array)."""
+    import numpy as np
+
+    u = np.arange(1, N + 1, dtype=np.float64)
+    logc = np.concatenate([[0.0], np.cumsum(np.log(N - u + 1.0) - np.log(u))])
+    return logc - N * math.log(2.0)
+
+
+def blanket_rdp(N: int, orders=_RDP_ORDERS) -> list:
+    """Renyi divergence D_alpha(P' || Q) of one +1 shift of Bin(N, 1/2) noise, per order.
+
+    ``P'`` is the law of ``X + 1`` given ``X < N``, ``Q`` that of ``X`` (module comment
+    above). Exact up to float64 rounding of a sum of N terms.
+    """
+    import numpy as np
+
+    if N < 1:
+        raise ValueError("blanket_rdp needs N >= 1.")
+    lb = _log_binom_half(N)
+    logq = lb[1:]  # Q(u), u = 1..N
+    logp = lb[:-1] - math.log1p(-math.exp(lb[-1]))  # P'(u) = b(u - 1) / (1 - b(N))
+    out = []
+    for a in orders:
+        t = a * logp + (1.0 - a) * logq
+        mx = float(t.max())
+        out.append((mx + math.log(float(np.exp(t - mx).sum()))) / (a - 1.0))
+    return out
+
+
+def _epsilon_from_rdp(rdp: list, delta_prime: float, orders=_RDP_ORDERS) -> float:
+    """Mironov 2017, Proposition 3: the smallest r(alpha) + log(1/delta') / (alpha - 1)."""
+    if not 0.0 < delta_prime < 1.0:
+        return math.inf
+    return min(r + math.log(1.0 / delta_prime) / (a - 1.0) for r, a in zip(rdp, orders))
+
+
+def blanket_epsilon(channels, delta: float) -> float:
+    """Central epsilon, at ``delta``, of the blanket protocol's channels.
+
+    Parameters
+    ----------
+    channels : iterable of (m, N)
+        Per channel: at most ``m`` cells gain and ``m`` other cells lose one real message
+        between neighbours; every cell has at least ``Bin(N, 1/2)`` blanket noise from
+        users other than the one that changed.
+    delta : float in (0, 1)
+
+    Returns ``inf`` when ``delta`` does not cover the removed tails.
+    """
+    total = [0.0] * len(_RDP_ORDERS)
+    tails = 0.0
+    for m, N in channels:
+        r = blanket_rdp(int(N))
+        total = [t + 2 * m * x for t, x in zip(total, r)]
+        tails += 2 * m * 2.0 ** (-int(N))
+    return _epsilon_from_rdp(total, delta - tails)
+
+
+def blanket_group_size(epsilon: float, delta: float, m: int, *, limit: int = 1 << 40) -> int:
+    """Smallest N such that one channel with ``m`` shifts each way and Bin(N, 1/2) noise
+    per cell is (epsilon, delta)-DP by :func:`blanket_epsilon`. Deterministic (public)."""
+    if not (epsilon > 0 and 0 < delta < 1 and m >= 1):
+        raise ValueError("blanket_group_size needs epsilon > 0, 0 < delta < 1 and m >= 1.")
+    return _group_size_cached(float(epsilon), float(delta), int(m), int(limit))
+
+
+@functools.lru_cache(maxsize=256)
+def _group_size_cached(epsilon: float, delta: float, m: int, limit: int) -> int:
+    def ok(N):
+        return blanket_epsilon([(m, N)], delta) <= epsilon
+
+    hi = 16
+    while not ok(hi):
+        hi *= 2
+        if hi > limit:
+            raise ValueError("the requested (epsilon, delta) needs more blanket noise than this protocol supports.")
+    lo = hi // 2
+    while hi - lo > 1:  # epsilon decreases with N: invariant ok(hi), not ok(lo) (or lo = 8)
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@dataclass(frozen=True)
+class BlanketBudget:
+    """What the shuffle-model (blanket) protocol spends: one object per protocol instance.
+
+    Attributes
+    ----------
+    epsilon_requested, delta_requested : float
+    epsilon_histogram, epsilon_vector : float
+        The share of ``epsilon_requested`` each channel's group size was chosen for (each
+        with ``delta_requested / 2``).
+    m_histogram, m_vector : int
+        Cells one user's change can move, each way, per channel.
+    noise_histogram, noise_vector : int
+        N: every cell of the channel has at least Bin(N, 1/2) blankets from other users.
+    epsilon, delta : float
+        The guarantee of the release: both channels composed (RDP), at ``delta_requested``.
+    """
+
+    epsilon_requested: float
+    delta_requested: float
+    epsilon_histogram: float
+    epsilon_vector: float
+    m_histogram: int
+    m_vector: int
+    noise_histogram: int
+    noise_vector: int
+    epsilon: float
+    delta: float
+
+    def report(self) -> dict:
+        return {
+            "model": "shuffle",
+            "protocol": "shuffle",
+            "epsilon_requested": float(self.epsilon_requested),
+            "delta_requested": float(self.delta_requested),
+            "epsilon_histogram": float(self.epsilon_histogram),
+            "epsilon_vector": float(self.epsilon_vector),
+            "epsilon": float(self.epsilon),
+            "delta": float(self.delta),
+            "blanket_noise_histogram": int(self.noise_histogram),
+            "blanket_noise_vector": int(self.noise_vector),
+            "accounting": "blanket shuffle protocol, Renyi DP (Mironov 2017 Prop. 1, 3)",
+        }
+
+
+def blanket_budget(epsilon: float, delta: float, histogram_share: float, m_histogram: int, m_vector: int) -> BlanketBudget:
+    """Split (epsilon, delta) between the two channels and size their blanket noise.
+
+    The histogram channel gets ``epsilon * histogram_share`` and the vector channel the
+    rest, each with ``delta / 2``: that fixes the ratio of their group sizes. Both are then
+    shrunk by the common factor that brings the two channels *composed* (RDP adds before
+    the conversion, tighter than adding two (eps, delta) pairs) to at most
+    (epsilon, delta); ``epsilon`` of the result is that composed guarantee.
+    """
+    if not (0.0 < epsilon and 0.0 < delta < 1.0 and 0.0 < histogram_share < 1.0):
+        raise ValueError("blanket_budget needs epsilon > 0, 0 < delta < 1 and 0 < histogram_share < 1.")
+    eh, ev = float(epsilon) * histogram_share, float(epsilon) * (1.0 - histogram_share)
+    Nh, Nv = _joint_sizes(float(epsilon), float(delta), eh, ev, int(m_histogram), int(m_vector))
+    # <= epsilon: by the search below, or (fallback) each channel alone meets its share
+    # and basic composition adds the two
+    eps = min(blanket_epsilon([(m_histogram, Nh), (m_vector, Nv)], delta), float(epsilon))
+    return BlanketBudget(float(epsilon), float(delta), eh, ev, int(m_histogram), int(m_vector), Nh, Nv, eps, float(delta))
+
+
+@functools.lru_cache(maxsize=256)
+def _joint_sizes(epsilon: float, delta: float, eh: float, ev: float, mh: int, mv: int) -> tuple[int, int]:
+    Nh0 = blanket_group_size(eh, delta / 2.0, mh)
+    Nv0 = blanket_group_size(ev, delta / 2.0, mv)
+
+    def sizes(c):
+        return max(1, math.ceil(c * Nh0)), max(1, math.ceil(c * Nv0))
+
+    def ok(c):
+        return blanket_epsilon([(mh, sizes(c)[0]), (mv, sizes(c)[1])], delta) <= epsilon
+
+    lo, hi = 0.0, 1.0  # ok(1): each channel alone meets its share, so together (eps_h + eps_v, delta)
+    if not ok(hi):  # not expected; keep the separately sized groups, which are valid by composition
+        return Nh0, Nv0
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return sizes(hi)

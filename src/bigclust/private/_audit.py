@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-__all__ = ["empirical_epsilon"]
+__all__ = ["empirical_epsilon", "empirical_epsilon_delta"]
 
 
 def _cp_interval(k: np.ndarray, n: int, alpha: float):
@@ -64,3 +64,36 @@ def empirical_epsilon(outcomes_a: np.ndarray, outcomes_b: np.ndarray, n_outcomes
         "epsilon_lower": float(lower.max()) if lower.size else 0.0,
         "n_samples": (na, nb),
     }
+
+
+def empirical_epsilon_delta(stat_a: np.ndarray, stat_b: np.ndarray, delta: float, *, alpha: float = 1e-3,
+                            n_thresholds: int = 64) -> dict:
+    """(1 - alpha) lower confidence bound on epsilon at ``delta`` from threshold events.
+
+    For each threshold ``t`` (quantiles of the pooled statistic) and both tails, the event
+    ``S = {stat >= t}`` (or ``<= t``) must satisfy ``P_a(S) <= e^eps P_b(S) + delta`` and the
+    same with a, b swapped, so ``eps >= log((P_a(S) - delta) / P_b(S))``. Clopper-Pearson
+    bounds, Bonferroni-corrected over events and directions. Use a statistic close to the
+    privacy-loss (log-likelihood-ratio) of the mechanism for power.
+    """
+    a, b = np.sort(np.asarray(stat_a, dtype=np.float64)), np.sort(np.asarray(stat_b, dtype=np.float64))
+    na, nb = a.shape[0], b.shape[0]
+    pooled = np.concatenate([a, b])
+    ts = np.unique(np.quantile(pooled, np.linspace(0.0, 1.0, n_thresholds)))
+    per = alpha / (4 * ts.shape[0])
+    best = -math.inf
+    for upper in (True, False):
+        if upper:
+            ka = na - np.searchsorted(a, ts, side="left")
+            kb = nb - np.searchsorted(b, ts, side="left")
+        else:
+            ka = np.searchsorted(a, ts, side="right")
+            kb = np.searchsorted(b, ts, side="right")
+        lo_a, hi_a = _cp_interval(ka, na, per)
+        lo_b, hi_b = _cp_interval(kb, nb, per)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cand = np.concatenate([np.log((lo_a - delta) / hi_b), np.log((lo_b - delta) / hi_a)])
+        cand = cand[np.isfinite(cand)]
+        if cand.size:
+            best = max(best, float(cand.max()))
+    return {"epsilon_lower": max(best, 0.0), "n_samples": (na, nb)}

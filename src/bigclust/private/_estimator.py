@@ -545,20 +545,27 @@ class LocalDPKMeans(_PrivateKMeansBase):
 
 
 class ShuffleDPKMeans(_PrivateKMeansBase):
-    """One-round shuffle-DP k-means: the local protocol behind a (simulated) shuffler.
+    """One-round shuffle-DP k-means, by one of two protocols behind a (simulated) trusted shuffler.
 
-    Each user's report is an eps0-LDP message; after a uniformly random shuffle the
+    ``protocol="amplified-local"`` (default, the simple option): the local protocol's
+    report, one per user, as an eps0-LDP message; after a uniformly random shuffle the
     release is (epsilon, delta)-DP by amplification by shuffling ("Hiding Among the
     Clones: A Simple and Nearly Optimal Analysis of Privacy Amplification by
     Shuffling", Feldman, McMillan and Talwar 2021, Theorem 3.1). ``eps0`` is the
     largest local budget (multiple of 2^-20) for which the bound is within
     ``(epsilon, delta)``; for small n no amplification applies and eps0 = epsilon,
-    delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`).
+    delta = 0 (see :func:`~bigclust.private._accounting.shuffle_budget`). Its additive
+    error still grows like ``sqrt(n)``.
 
-    This is generic amplification of the local report: its additive error still grows
-    like ``sqrt(n)``. It is **not** the shuffle-model protocol of the paper's Theorem 2
-    (Appendix C: shuffle-DP histogram and vector summation, whose error does not grow with
-    n), which this package does not implement.
+    ``protocol="shuffle"``: the paper's shuffle-model protocol (Theorem 2: Theorem 22
+    with shuffle-model histogram and vector-summation oracles), implemented as
+    multi-message fair-coin blanket histograms (:mod:`~bigclust.private._multimessage`):
+    the noise of every count and sum depends on (epsilon, delta, d) only, so the
+    additive error of the cost does not grow with n. It needs at least
+    ``max(N_h, N_v) + 1`` users (``fit`` raises with the number otherwise), treats row
+    ``i`` as the user with public schedule index ``i``, and ignores
+    ``vector_mechanism`` and ``histogram_mechanism``. docs/private.md ("The shuffle-model
+    protocol") lists its deviations from the paper.
 
     Parameters
     ----------
@@ -567,6 +574,8 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
         Target central epsilon of the release.
     delta : float in (0, 1), default=1e-6
         Target delta (e.g. 1/n^1.1 or smaller).
+    protocol : {"amplified-local", "shuffle"}, default="amplified-local"
+        Which shuffle-model protocol (above).
     radius, center, n_levels, tree, bucket_bits, vector_levels, histogram_levels, ...
         Every other parameter (``radius`` to ``verbose``) is that of
         :class:`LocalDPKMeans`, with the same default.
@@ -575,8 +584,10 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     ----------
     cluster_centers_, labels_, report_, n_features_in_, feature_names_in_
         As in :class:`LocalDPKMeans`; ``report_`` also states ``delta_requested`` and
-        the ``amplification`` theorem used. ``predict``, ``transform`` and ``score`` as
-        in :class:`LocalDPKMeans`.
+        the ``amplification`` theorem used ("amplified-local"), or ``protocol``,
+        ``blanket_noise_histogram``/``blanket_noise_vector`` (the N of each channel),
+        ``messages_per_user`` and ``n_messages`` ("shuffle"). ``predict``, ``transform``
+        and ``score`` as in :class:`LocalDPKMeans`.
 
     Notes
     -----
@@ -587,6 +598,7 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
     _parameter_constraints = {
         **_PrivateKMeansBase._parameter_constraints,
         "delta": [Interval(float, 0.0, 1.0, closed="neither")],
+        "protocol": [Options(("amplified-local", "shuffle"))],
     }
 
     def __init__(
@@ -595,6 +607,7 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
         *,
         epsilon: float = 1.0,
         delta: float = 1e-6,
+        protocol: str = "amplified-local",
         radius: float | str | None = None,
         center=None,
         n_levels: int = 12,
@@ -641,6 +654,106 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
             verbose=verbose,
         )
         self.delta = delta
+        self.protocol = protocol
 
     def _budget(self, n: int) -> PrivacyBudget:
         return shuffle_budget(self.epsilon, self.delta, n, self._histogram_share())
+
+    def fit(self, X, y=None):
+        """Run the chosen protocol over ``X`` (one user per row) and store the centres.
+
+        ``protocol="amplified-local"``: :meth:`LocalDPKMeans.fit` with the amplified local
+        budget and a simulated shuffler. ``protocol="shuffle"``: the blanket protocol of
+        :mod:`~bigclust.private._multimessage`; row ``i`` is the user with schedule index
+        ``i``, its real messages come from :class:`~bigclust.private.ShuffleEncoder`'s
+        code and all users' blankets are drawn together, exactly
+        (:func:`~bigclust.private._multimessage.simulate_blankets`).
+        """
+        validate_params(self)
+        if self.protocol == "amplified-local":
+            return super().fit(X, y)
+        return self._fit_blanket(X)
+
+    def _fit_blanket(self, X):
+        from ._multimessage import ShuffleDecoder, ShuffleEncoder, ShuffleParams, simulate_blankets
+
+        if self.radius is None:
+            raise ValueError(
+                "radius is required: a public bound on ||x - center|| that does not come from X "
+                "(or radius='unit' for data already in the unit ball)."
+            )
+        X = _checked_points(X)
+        n, d = X.shape
+        k = int(self.n_clusters)
+        rng = check_random_state(self.random_state)
+        run = RunRecorder(verbose=self.verbose)
+        params = ShuffleParams(
+            n_features=d,
+            epsilon=float(self.epsilon),
+            delta=float(self.delta),
+            n_users=n,
+            n_levels=self.n_levels,
+            tree=self.tree,
+            bucket_bits=self.bucket_bits,
+            vector_levels=self.vector_levels if isinstance(self.vector_levels, str) else tuple(self.vector_levels),
+            histogram_levels=self.histogram_levels if isinstance(self.histogram_levels, str) else tuple(self.histogram_levels),
+            histogram_share=self.histogram_share,
+            radius=self.radius,
+            center=None if self.center is None else tuple(_as_float_array(self.center, "center").ravel().tolist()),
+            projection_dim=self.projection_dim,
+        )
+        public_seed = int(rng.integers(2**62)) if self.public_seed is None else int(self.public_seed)
+        if self.random_state is None:
+            source = RandomSource()
+        else:
+            source = RandomSource(np.random.SeedSequence(int(rng.integers(2**63))))
+        self._warn_clipping(X, params.tree_params)
+        encoder = ShuffleEncoder(params, public_seed, random_source=source)
+        decoder = ShuffleDecoder(params, public_seed)
+        with run.stage("encode"):
+            for s in range(0, n, self.batch_size):
+                decoder._add_cells(encoder.real_cells(X[s:s + self.batch_size]).ravel())
+        with run.stage("blankets"):
+            decoder._add_counts(simulate_blankets(params, public_seed, source))
+        with run.stage("tree_and_kmeans"):
+            result = decoder.fit(
+                k,
+                threshold_a=self.threshold_a,
+                min_count_sigmas=self.min_count_sigmas,
+                min_vector_sigmas=self.min_vector_sigmas,
+                center_estimator=self.center_estimator,
+                n_init=self.n_init,
+                random_state=rng,
+            )
+        self.cluster_centers_ = result.cluster_centers
+        self.n_features_in_ = d
+        floor = result.info["expected_noise_floor"]
+        if floor <= n * params.radius**2 and floor > self._trivial_cost(X, params.tree_params):
+            # the trivial cost is a statistic of X, not private: compared, never printed
+            warnings.warn(
+                f"the expected noise floor of the centres ({floor:.3g}, docs/private.md) exceeds the cost of the "
+                "trivial answer on this data (every centre at the public centre): expect no better than it. "
+                "Use fewer clusters, a larger epsilon or more users.",
+                PrivateUtilityWarning,
+                stacklevel=2,
+            )
+        self.public_seed_ = public_seed
+        self.labels_ = self._nearest(X)
+        privacy = params.budget.report()
+        privacy["private_randomness"] = (
+            "os.urandom (CSPRNG)" if source.secure else "seeded PCG64 (experiments only, not secure)"
+        )
+        privacy["public_inputs"] = ["n_samples (number of users, their schedule indices)", "radius", "center",
+                                    "public_seed"]
+        self.report_ = run.finish(
+            **privacy,
+            n_reports=n,
+            message_bytes=16,
+            messages_per_user=encoder.expected_messages,
+            n_messages=decoder.n_messages_,
+            n_centers=int(result.cluster_centers.shape[0]),
+            n_distinct_centers=result.info["n_distinct_centers"],
+            decoder_memory_bytes=decoder.aggregate_nbytes(),
+            **{f"decoder_{key}": val for key, val in result.info.items()},
+        )
+        return self

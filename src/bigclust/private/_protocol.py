@@ -603,6 +603,7 @@ class Decoder:
     """
 
     _CHUNK = 1 << 15
+    _FLOOR_FORMULA = "k^2 |V| E||Z||^2 radius^2"  # of expected_noise_floor, for the warning
     _MAGIC = b"BCPRVDEC"
     _SERIAL_VERSION = 1
 
@@ -1076,7 +1077,7 @@ class Decoder:
             )
         if floor > n * self.params.radius**2:
             warnings.warn(
-                f"the expected noise floor of the centres (k^2 |V| E||Z||^2 radius^2 = {floor:.3g}) exceeds "
+                f"the expected noise floor of the centres ({self._FLOOR_FORMULA} = {floor:.3g}) exceeds "
                 f"n radius^2 = {n * self.params.radius**2:.3g}, the most the trivial answer (every centre at the "
                 "public centre) can cost: expect no better than the trivial answer. Use fewer clusters, a larger "
                 "epsilon or more users.",

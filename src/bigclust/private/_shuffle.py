@@ -6,8 +6,9 @@ a uniformly random order. The analyst sees the multiset of reports only. Our dec
 uses nothing but order-independent aggregates, so it runs unchanged.
 
 This is generic amplification by shuffling of the one-report local protocol (its error
-grows like sqrt(n)), not the multi-message shuffle-model protocol of the paper's
-Theorem 2 / Appendix C, which is not implemented.
+grows like sqrt(n)): ``ShuffleDPKMeans(protocol="amplified-local")``. The multi-message
+shuffle-model protocol of the paper's Theorem 2, whose error does not grow with n, is
+:mod:`~bigclust.private._multimessage` (``protocol="shuffle"``).
 
 The accounting (the central (epsilon, delta) of shuffled reports, and the largest
 eps0 within a target) lives in :mod:`~bigclust.private._accounting`;
