@@ -217,30 +217,54 @@ def test_approx_with_two_hop_tree_uses_the_stored_paths(spark, planted):
     _same_partition(labels_from_pruning(H, oracle)[local.tree_.leaf_of_sample], est.labels_)
 
 
+UNIFORM_KW = dict(scale_ratio=1.6, refine=0, random_state=5)  # few scales: the tree is not what is tested
+
+
+@pytest.fixture(scope="module")
+def uniform_tree(spark, tmp_path_factory):
+    """Uniform points (not perturbation-resilient, so the two approximate DPs differ), their local tree
+    and its copy in Spark (same vertex ids)."""
+    X = np.random.default_rng(3).uniform(size=(240, 3))
+    local = LSHTreeKMeans(12, method="exact", **UNIFORM_KW).fit(X)
+    H, w = _hierarchy(local.tree_), local.tree_.cost
+    tree, ntp = _spark_tree(spark, tmp_path_factory.mktemp("uniform") / "nodes", H, w)
+    return H, w, tree, ntp, X
+
+
 @pytest.mark.parametrize("method,budget", [("exact", None), ("approx", None), ("auto", 100)])
-def test_every_method_gives_the_local_partition_bit_for_bit(spark, method, budget, monkeypatch):
+def test_every_method_gives_the_local_pruning_bit_for_bit(spark, uniform_tree, method, budget, monkeypatch):
     """One DP policy for both engines: "exact", "approx" and "auto" above the table budget (Algorithm 6
-    beside the Lagrangian relaxation; under the budget "auto" is the exact DP, whose agreement the
-    "exact" case and test_spark_engine.py check) give the local fit bit for bit, on data that is not
+    beside the Lagrangian relaxation) choose the same vertices with the same report, on data that is not
     perturbation-resilient (uniform points), where the two approximate DPs differ."""
     import bigclust.lshtree._params as P
 
     if budget is not None:
         monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", budget)
-    X = np.random.default_rng(3).uniform(size=(240, 3))
-    kw = dict(method=method, scale_ratio=1.6, refine=0, random_state=5)  # few scales: the tree is not what is tested
-    loc = LSHTreeKMeans(12, **kw).fit(X)
+    (sel, curve, m, info), (got, got_curve, got_m, got_info), _ = _both_prunings(
+        spark, uniform_tree, 12, opts={"num_partitions": 2}, method=method, **UNIFORM_KW)
+    np.testing.assert_array_equal(np.sort(sel), np.sort(got))
+    assert m == got_m == ("exact" if method == "exact" else "approx")
+    if curve is not None:
+        np.testing.assert_array_equal(curve, got_curve)
+    for key in ("source", "guarantee", "certified_gap", "step", "exact_entries", "exact_work", "lagrangian"):
+        assert info.get(key) == got_info.get(key), key
+
+
+def test_whole_fit_above_the_table_budget_is_the_local_fit(spark, uniform_tree, monkeypatch):
+    """The whole fit (tree, policy, labels, centres) above the budget: the local fit bit for bit."""
+    import bigclust.lshtree._params as P
+
+    monkeypatch.setattr(P, "EXACT_MAX_ENTRIES", 100)
+    X = uniform_tree[4]
+    loc = LSHTreeKMeans(12, method="auto", **UNIFORM_KW).fit(X)
     # one shipped subtree (Algorithm 7 over several is tested above): the policy is what is tested here
-    est = LSHTreeKMeans(12, engine="spark", spark_options={"num_partitions": 2}, **kw).fit(X)
+    est = LSHTreeKMeans(12, method="auto", engine="spark", spark_options={"num_partitions": 2}, **UNIFORM_KW).fit(X)
     np.testing.assert_array_equal(loc.labels_, est.labels_)
     np.testing.assert_array_equal(loc.cluster_centers_, est.cluster_centers_)
     assert loc.inertia_ == est.inertia_
-    assert loc.report_["method"] == est.report_["method"] == ("exact" if method == "exact" or (
-        method == "auto" and budget is None) else "approx")
-    for key in ("source", "guarantee", "certified_gap", "step", "exact_entries", "exact_work"):
+    assert loc.report_["method"] == est.report_["method"] == "approx"
+    for key in ("source", "guarantee", "certified_gap", "step", "exact_entries", "exact_work", "lagrangian"):
         assert loc.report_["dp"].get(key) == est.report_["dp"].get(key), key
-    if loc.report_["method"] == "approx":
-        assert loc.report_["dp"]["lagrangian"] == est.report_["dp"]["lagrangian"]
 
 
 # --------------------------------------------------------------------------- Lagrangian relaxation by Algorithm 7

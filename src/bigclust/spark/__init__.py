@@ -3,6 +3,9 @@
 - :class:`LSHTreeKMeans` / :class:`LSHTreeKMeansModel`: ``pyspark.ml`` Estimator and
   Model (Params, ``transform``, ``clusterCenters()``, ``summary``, save/load, usable
   in Pipelines and CrossValidator), the shape of MLlib's ``KMeans``.
+- :func:`decode_reports`: the private k-means server's aggregation of a DataFrame of
+  reports (either protocol of :mod:`bigclust.private`), one decoder per partition,
+  merged exactly.
 - :func:`get_session`: the session bigclust uses when none is active (its workers
   run this interpreter); :func:`is_spark_dataframe`.
 
@@ -14,7 +17,8 @@ The algorithm is the Spark engine of the LSH-tree family,
 
 from ..lshtree._spark._engine import is_spark_dataframe
 from ..lshtree._spark._session import WorkerEnvironmentError, get_session
+from ..private._spark import decode_reports
 from ._kmeans import LSHTreeClusteringSummary, LSHTreeKMeans, LSHTreeKMeansModel
 
-__all__ = ["LSHTreeKMeans", "LSHTreeKMeansModel", "LSHTreeClusteringSummary", "WorkerEnvironmentError", "get_session",
-           "is_spark_dataframe"]
+__all__ = ["LSHTreeKMeans", "LSHTreeKMeansModel", "LSHTreeClusteringSummary", "WorkerEnvironmentError", "decode_reports",
+           "get_session", "is_spark_dataframe"]
