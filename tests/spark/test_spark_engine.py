@@ -185,6 +185,14 @@ def test_bad_input_fails_before_work(spark):
         LSHTreeKMeans(1, engine="spark", method="approx", dp_step=-1.0).fit(ok)
     with pytest.raises(ValueError, match="method"):
         LSHTreeKMeans(1, engine="spark", method="lagrange").fit(ok)
+    # outside the local engine's bands (it rescales, the spark engine refuses), by name, never a value
+    for rows in ([([1e200, 2.0],), ([-1e200, 2.0],)], [([0.0, 2.0],), ([2.0**-70, 2.0],)]):
+        with pytest.raises(ValueError, match="largest column range") as err:
+            LSHTreeKMeans(1, engine="spark").fit(spark.createDataFrame(rows, ["features"]))
+        assert "1e+200" not in str(err.value) and "'features'" in str(err.value)
+    heavy = spark.createDataFrame([([1.0, 2.0], 1e40), ([3.0, 2.0], 1e40)], ["features", "wt"])
+    with pytest.raises(ValueError, match="the weight column 'wt' summing"):
+        LSHTreeKMeans(1, engine="spark", spark_options={"weight_col": "wt"}).fit(heavy)
 
 
 def test_cli_engine_spark_reads_parquet_and_writes_labelled_rows(spark, tmp_path, capsys):

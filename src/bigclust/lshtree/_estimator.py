@@ -45,19 +45,16 @@ _BUCKET_WIDTH = Interval(float, 1e-3, 1e3, why="the hash bucket is bucket_width 
 
 def _check_spark_range(X, sample_weight) -> None:
     """The spark engine does not rescale (the local engine does, see ``_local.fit``): local data outside the
-    bands is refused before any Spark work, with the bands stated (issue 22)."""
-    from ._local import SPAN_BAND, VALUE_LOG2_MAX, WEIGHT_BAND
+    bands is refused before any Spark work, with the bands stated (issue 22). A DataFrame gets the same
+    check on the cluster (``_spark._engine._check_dataframe``)."""
+    from ._local import spark_range_problem
 
     X = V.check_points(X)
     span, biggest = V.column_span(X)
     w = V.check_sample_weight(sample_weight, X.shape[0])
-    if (span > 0 and not 2.0 ** SPAN_BAND[0] <= span <= 2.0 ** SPAN_BAND[1]) or biggest >= 2.0 ** VALUE_LOG2_MAX:
-        raise ValueError(f"engine='spark' needs X's largest column range in [2^{SPAN_BAND[0]}, 2^{SPAN_BAND[1]}] and "
-                         f"|x| below 2^{VALUE_LOG2_MAX} (it does not rescale yet); multiply X by a power of two, "
-                         "or use engine='local', which rescales exactly.")
-    if not 2.0 ** WEIGHT_BAND[0] <= float(w.sum()) <= 2.0 ** WEIGHT_BAND[1]:
-        raise ValueError(f"engine='spark' needs sample_weight summing to [2^{WEIGHT_BAND[0]}, 2^{WEIGHT_BAND[1]}] "
-                         "(it does not rescale yet); multiply the weights by a power of two, or use engine='local'.")
+    problem = spark_range_problem(span, biggest, float(w.sum()), "X", "sample_weight")
+    if problem:
+        raise ValueError(problem)
 
 
 class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):

@@ -61,6 +61,22 @@ VALUE_LOG2_MAX = 480
 COST_LOG2_MAX = 1023
 
 
+def spark_range_problem(span: float, biggest: float, weight_sum: float, xname: str, wname: str) -> str | None:
+    """Why data outside the bands cannot go to the spark engine (which does not rescale), or None.
+
+    ``span`` is the largest column range, ``biggest`` the largest ``|x|``, ``weight_sum`` the
+    total weight; ``xname`` / ``wname`` name the data and weights in the message (never a value).
+    """
+    if (span > 0 and not 2.0 ** SPAN_BAND[0] <= span <= 2.0 ** SPAN_BAND[1]) or biggest >= 2.0 ** VALUE_LOG2_MAX:
+        return (f"engine='spark' needs {xname}'s largest column range in [2^{SPAN_BAND[0]}, 2^{SPAN_BAND[1]}] and "
+                f"|x| below 2^{VALUE_LOG2_MAX} (it does not rescale yet); multiply the features by a power of two, "
+                "or use engine='local', which rescales exactly.")
+    if not 2.0 ** WEIGHT_BAND[0] <= weight_sum <= 2.0 ** WEIGHT_BAND[1]:
+        return (f"engine='spark' needs {wname} summing to [2^{WEIGHT_BAND[0]}, 2^{WEIGHT_BAND[1]}] "
+                "(it does not rescale yet); multiply the weights by a power of two, or use engine='local'.")
+    return None
+
+
 def fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.random.Generator) -> FitResult:
     """Fit on validated points ``X`` (n, d) with weights (n,), rescaled exactly when out of range.
 

@@ -105,10 +105,11 @@ def _features_as_array(df, col):
                     "Vector.")
 
 
-def _check_dataframe(df, xcol, wcol, xname=None, wname=None):
+def _check_dataframe(df, xcol, wcol, xname=None, wname=None, check_range=True):
     """Validation before any work: one aggregation for n, dimension, finiteness and weights.
 
     ``xname`` / ``wname`` are the user's column names, used in the messages (no data value is echoed).
+    ``check_range``: also refuse data outside the local engine's bands (a second job), as a fit must.
     """
     from pyspark.sql import functions as F
 
@@ -120,7 +121,7 @@ def _check_dataframe(df, xcol, wcol, xname=None, wname=None):
                   .otherwise(0)).alias("bad")]
     if wcol is not None:
         aggs += [F.min(wcol).alias("wmin"), F.sum(F.when(F.col(wcol).isNull() | F.isnan(wcol), 1).otherwise(0)).alias("wbad"),
-                 F.max(wcol).alias("wmax")]
+                 F.max(wcol).alias("wmax"), F.sum(wcol).alias("wsum")]
     r = df.agg(*aggs).first()
     n = int(r["n"])
     if n == 0:
@@ -142,7 +143,37 @@ def _check_dataframe(df, xcol, wcol, xname=None, wname=None):
             raise ValueError(f"the weight column {wname!r} holds negative values; weights must be non-negative.")
         if not np.isfinite(r["wmax"]):
             raise ValueError(f"the weight column {wname!r} holds infinite values; weights must be finite.")
-    return n, int(r["dmin"])
+    d = int(r["dmin"])
+    if not check_range:
+        return n, d
+    # the engine does not rescale: the local engine's bands, from each column's min and max (one job)
+    from .._local import spark_range_problem
+
+    cols = df.select(xcol).mapInArrow(_column_range_task(d), "lo array<double>, hi array<double>").collect()
+    lo = np.min([row["lo"] for row in cols], axis=0)
+    hi = np.max([row["hi"] for row in cols], axis=0)
+    problem = spark_range_problem(float(np.max(hi - lo)), float(max(np.max(np.abs(lo)), np.max(np.abs(hi)))),
+                                  float(r["wsum"]) if wcol is not None else float(n),
+                                  f"the features column {xname!r}", f"the weight column {wname!r}")
+    if problem:
+        raise ValueError(problem)
+    return n, d
+
+
+def _column_range_task(d):
+    """Each task's column minima and maxima (+inf / -inf for an empty partition)."""
+    def run(batches):
+        import pyarrow as pa
+
+        lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
+        for b in batches:
+            if b.num_rows:
+                M = matrix(b.column(0), d)
+                np.minimum(lo, M.min(axis=0), out=lo)
+                np.maximum(hi, M.max(axis=0), out=hi)
+        yield pa.RecordBatch.from_arrays([pa.array([lo.tolist()], pa.list_(pa.float64())),
+                                          pa.array([hi.tolist()], pa.list_(pa.float64()))], names=["lo", "hi"])
+    return run
 
 
 def _hash_task(d):
@@ -452,7 +483,7 @@ def predict_spark(centers: np.ndarray, df, spark_options):
         raise ValueError(f"the DataFrame already has a column {pred!r}; set spark_options={{'prediction_col': ...}} "
                          "(pyspark.ml: predictionCol).")
     xin = _features_as_array(df, opts["input_col"])
-    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None, opts["input_col"])
+    _, d = _check_dataframe(df.select(xin.alias("x")), "x", None, opts["input_col"], check_range=False)
     if d != centers.shape[1]:
         raise ValueError(f"the input vectors have {d} features, but the model has {centers.shape[1]}.")
     C = np.ascontiguousarray(centers, dtype=np.float64)
