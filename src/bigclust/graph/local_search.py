@@ -11,15 +11,57 @@ once with one ``bincount`` (the FasterPAM decomposition). Facility location adds
 "close i" moves with the opening costs. An improving move is applied at once (eager search);
 the search stops after a full pass over the candidates without improvement or after
 ``max_passes`` passes.
+
+With simulated machines (``km`` with ``k > 1``) every phase is charged to the ledger: each
+shortest-path computation is a distributed MSSP call, each evaluated move gathers the
+per-facility partial sums of the machines at a coordinator (one word per facility and machine)
+and broadcasts the decision. :func:`cover_radius_search` (the p-center improvement) charges its
+site-to-client table the same way and one gather of the per-site counts per greedy step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from scipy.sparse.csgraph import dijkstra
+
 from .paths import sssp
 
-__all__ = ["swap_local_search"]
+__all__ = ["swap_local_search", "pcenter_local_search", "cover_radius_search", "AUTO_TABLE_CELLS"]
+
+# "auto" improvement budget: the improvement phases keep a table of distances from facilities
+# (p-median) or from every site (p-center cover search) to the clients, in float64. They run by
+# default when that table has at most 2**25 cells (256 MiB) -- a memory bound, not a quality
+# knob -- and a p-median pass then examines at most 2**25 / n_vertices candidates (each costs one
+# SSSP, so a pass visits at most ~2**25 vertices).
+AUTO_TABLE_CELLS = 2**25
+
+
+def _distance_rows(graph, sources, cidx: np.ndarray, km=None) -> np.ndarray:
+    """Distances from each source to the clients ``cidx``: shape (len(sources), len(cidx)).
+
+    One SSSP per source; with ``k > 1`` simulated machines each is a charged MSSP call.
+    """
+    sources = np.asarray(sources, dtype=np.int64)
+    if sources.size == 0:
+        return np.empty((0, cidx.size))
+    if km is not None and km.distributed:
+        return np.vstack([sssp(graph, int(s), km)[cidx] for s in sources])
+    if km is not None:
+        km.ledger.count_call("mssp", int(sources.size))
+    out = np.empty((sources.size, cidx.size))
+    csr = graph.to_scipy()
+    step = max(1, (1 << 22) // max(graph.n_vertices, 1))  # bound the temporary (step x n) block
+    for a in range(0, sources.size, step):
+        out[a:a + step] = dijkstra(csr, directed=True, indices=sources[a:a + step])[:, cidx]
+    return out
+
+
+def _charge_move(km, words: int) -> None:
+    """A coordinator gathers ``words`` partial sums from every machine and announces the move."""
+    if km is not None and km.distributed:
+        km.ledger.gather(words)
+        km.ledger.broadcast(2)
 
 
 def _nearest_two(D: np.ndarray):
@@ -48,6 +90,7 @@ def swap_local_search(
     demand: np.ndarray | None = None,
     candidates: np.ndarray | None = None,
     fixed: np.ndarray | None = None,
+    km=None,
 ) -> tuple[np.ndarray, dict]:
     """Improve a facility set by swap (and, with opening costs, open/close) moves.
 
@@ -79,6 +122,8 @@ def swap_local_search(
         p-median: where a facility may move to (default everywhere).
     fixed : array-like of int, optional
         Facilities that are never closed or swapped out.
+    km : KMachine, optional
+        Simulated machines; with ``k > 1`` every SSSP and every move evaluation is charged.
 
     Returns
     -------
@@ -95,7 +140,7 @@ def swap_local_search(
     fixed_set = set() if fixed is None else {int(x) for x in np.asarray(fixed).ravel()}
     fac = [int(x) for x in np.unique(np.asarray(facilities, dtype=np.int64))]
     # distances from each facility to the clients only: a p x |clients| table
-    D = np.vstack([sssp(graph, f)[cidx] for f in fac])
+    D = _distance_rows(graph, fac, cidx, km)
     calls = len(fac)
     f_cost = opening_cost
     fl = f_cost is not None
@@ -117,6 +162,7 @@ def swap_local_search(
             cand = cand[:max_candidates]
         if fl and len(fac) > 1:
             # close moves, checked once per pass
+            _charge_move(km, len(fac))
             loss = np.bincount(a1, weights=wv * (np.minimum(d2, 1e300) - d1), minlength=len(fac)) - f_cost[fac]
             loss[pinned] = np.inf
             i = int(np.argmin(loss))
@@ -132,8 +178,9 @@ def swap_local_search(
             c = int(c)
             if c in fac:
                 continue
-            dc = sssp(graph, c)[cidx]
+            dc = sssp(graph, c, km)[cidx]
             calls += 1
+            _charge_move(km, len(fac) + 1)  # per-facility sums and the common term
             m1 = np.minimum(dc, d1)
             common = float((wv * (m1 - d1)).sum())
             extra = np.bincount(a1, weights=wv * (np.minimum(dc, d2) - m1), minlength=len(fac))
@@ -178,6 +225,7 @@ def pcenter_local_search(
     max_passes: int = 50,
     max_candidates: int | None = None,
     max_critical: int = 8,
+    km=None,
 ) -> tuple[np.ndarray, dict]:
     """Vertex-substitution local search for p-center (beyond the paper).
 
@@ -212,6 +260,9 @@ def pcenter_local_search(
         Sites examined per critical client (default all sites closer than R to it).
     max_critical : int
         Critical clients tried per pass before the search stops.
+    km : KMachine, optional
+        Simulated machines; with ``k > 1`` every SSSP and every move evaluation (two maxima per
+        centre gathered from every machine) is charged.
 
     Returns
     -------
@@ -225,7 +276,7 @@ def pcenter_local_search(
     allowed = np.ones(n, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool).copy()
     fixed_set = set() if fixed is None else {int(x) for x in np.asarray(fixed).ravel()}
     fac = [int(x) for x in np.unique(np.asarray(facilities, dtype=np.int64))]
-    D = np.vstack([sssp(graph, f)[cidx] for f in fac])
+    D = _distance_rows(graph, fac, cidx, km)
     calls = len(fac)
     d1, a1, d2 = _nearest_two(D)
     moves = 0
@@ -236,6 +287,8 @@ def pcenter_local_search(
 
     for passes in range(1, max_passes + 1):
         R = float(d1.max())
+        if km is not None:
+            km.ledger.aggregate(2)  # the radius and the number of clients at it
         if R <= 0:
             break
         count = int(at_radius(d1, R).sum())
@@ -249,7 +302,9 @@ def pcenter_local_search(
         # critical clients in random order until one yields a move (at most max_critical)
         for j in crit[rng.permutation(crit.size)][:max_critical]:
             v = int(cidx[j])
-            dv = sssp(graph, v)
+            if km is not None:
+                km.ledger.aggregate(1)  # pick one critical client (global min of random keys)
+            dv = sssp(graph, v, km)
             calls += 1
             cand = np.flatnonzero(allowed & ~is_fac & ~tried & (dv < R))
             cand = cand[rng.permutation(cand.size)]
@@ -257,8 +312,9 @@ def pcenter_local_search(
                 cand = cand[:max_candidates]
             tried[cand] = True
             for u in cand:
-                du = sssp(graph, int(u))[cidx]
+                du = sssp(graph, int(u), km)[cidx]
                 calls += 1
+                _charge_move(km, 2 * k)  # per-centre maxima g1, g2
                 m1 = np.minimum(du, d1)
                 m2 = np.minimum(du, d2)
                 g1 = np.full(k, -np.inf)
@@ -291,3 +347,103 @@ def pcenter_local_search(
         d1, a1, d2 = _nearest_two(D)
         moves += 1
     return np.sort(np.asarray(fac, dtype=np.int64)), {"passes": passes, "swaps": moves, "sssp_calls": calls}
+
+
+def _greedy_cover(C: np.ndarray, covered: np.ndarray, budget: int, km=None):
+    """Greedy set cover of the clients by the sites' balls ``C`` (sites x clients, bool).
+
+    Opens, while a client is uncovered, the site whose ball holds the most uncovered clients.
+    Returns the opened site rows, or None when more than ``budget`` are needed (or a client lies
+    in no ball).
+    """
+    unc = ~covered
+    counts = C[:, unc].sum(axis=1).astype(np.int64)
+    chosen = []
+    while unc.any():
+        if km is not None and km.distributed:
+            km.ledger.gather(C.shape[0])  # every machine's per-site counts of its uncovered clients
+            km.ledger.broadcast(1)  # the chosen site
+        s = int(np.argmax(counts))
+        if len(chosen) == budget or counts[s] == 0:
+            return None
+        chosen.append(s)
+        new = C[s] & unc
+        unc &= ~new
+        counts -= C[:, new].sum(axis=1)
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def cover_radius_search(
+    graph,
+    budget: int,
+    lower: float,
+    upper: float,
+    *,
+    clients: np.ndarray,
+    sites: np.ndarray,
+    fixed: np.ndarray | None = None,
+    km=None,
+) -> tuple[np.ndarray | None, dict]:
+    """p-center improvement (beyond the paper): the smallest radius a greedy set cover reaches.
+
+    For a radius r, every site's ball is the set of clients within r of it; clients within r of
+    a fixed centre are covered already. Greedy set cover (open the site covering the most
+    uncovered clients, repeat) either covers every client with at most ``budget`` new centres,
+    which proves radius r is reachable, or not. The radius is bisected over the distinct
+    site-to-client distances in ``(lower, upper]`` (``lower`` is a proven lower bound on the
+    optimum, e.g. half the largest tested radius whose MIS was too big, Lemma 6.1). Greedy is
+    not monotone in r, so the result is the smallest radius at which a tested cover succeeded.
+
+    The table of distances from every site to every client is computed with one SSSP per site
+    (charged with ``k > 1`` simulated machines, as is one gather of the per-site counts per
+    greedy step and one broadcast per tested radius).
+
+    Parameters
+    ----------
+    graph : Graph
+    budget : int
+        Centres available beyond ``fixed`` (>= 1).
+    lower, upper : float
+        Radii bounds (same units as the edge weights).
+    clients : ndarray of bool, shape (n_vertices,)
+    sites : ndarray of bool, shape (n_vertices,)
+        Where a centre may open.
+    fixed : ndarray of int, optional
+        Centres already open.
+    km : KMachine, optional
+
+    Returns
+    -------
+    centres : ndarray of int64 or None
+        New centres (at most ``budget``; the fixed ones not included), or None when no tested
+        radius was covered.
+    info : dict
+        ``tested`` (radii tried), ``radius`` (of the cover found, or None), ``sssp_calls``.
+    """
+    cidx = np.flatnonzero(clients)
+    sidx = np.flatnonzero(sites)
+    T = _distance_rows(graph, sidx, cidx, km)
+    calls = int(sidx.size)
+    d_fixed = np.full(cidx.size, np.inf)
+    if fixed is not None and np.asarray(fixed).size:
+        d_fixed = _distance_rows(graph, fixed, cidx, km).min(axis=0)
+        calls += int(np.asarray(fixed).size)
+    vals = np.unique(np.concatenate([T.ravel(), d_fixed[np.isfinite(d_fixed)]]))
+    vals = vals[(vals > lower) & (vals <= upper)]
+    lo, hi = 0, vals.size - 1
+    best = None
+    radius = None
+    tested = 0
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        r = float(vals[mid])
+        tested += 1
+        if km is not None:
+            km.ledger.broadcast(1)  # the tested radius
+        chosen = _greedy_cover(T <= r, d_fixed <= r, budget, km)
+        if chosen is None:
+            lo = mid + 1
+        else:
+            best, radius = sidx[chosen], r
+            hi = mid - 1
+    return best, {"tested": tested, "radius": radius, "sssp_calls": calls}

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, NONE, validate_params
+from .._core.validation import BOOLEAN, NONE, Options, validate_params
 from ._common import (
     REPETITIONS,
     COMMON_CONSTRAINTS,
@@ -25,7 +25,7 @@ from ._common import (
 from .facility import _charge_output
 from .mis import approximate_mis, greedy_cover
 from .neighbourhood import distance_levels
-from .local_search import pcenter_local_search
+from .local_search import AUTO_TABLE_CELLS, cover_radius_search, pcenter_local_search
 from .paths import mssp
 
 __all__ = ["PCenter"]
@@ -94,7 +94,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         "p": [AtLeast(int, 1)],
         "n_trials": [REPETITIONS],
         "fill": [BOOLEAN],
-        "local_search": [BOOLEAN],
+        "local_search": [BOOLEAN, Options(("auto",))],
         "max_local_search_passes": [AtLeast(int, 1)],
         "local_search_candidates": [AtLeast(int, 1), NONE],
         **COMMON_CONSTRAINTS,
@@ -107,7 +107,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         distance_precision: float = 0.01,
         n_trials: int = 16,
         fill: bool = True,
-        local_search: bool = False,
+        local_search: bool | str = "auto",
         max_local_search_passes: int = 50,
         local_search_candidates: int | None = None,
         machines: int = 1,
@@ -207,40 +207,71 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         self.search_radius_ = hi
         with run.stage("assign"):
             if self.fill and sol.size < p:
-                # farthest-first (Gonzalez) over the clients: open the farthest client's site
-                dist, nearest = mssp(graph, sol, km)
-                cover = dist.copy()
-                extra = []
-                for _ in range(p - sol.size):
-                    v = int(np.argmax(np.where(clients, cover, -1.0)))
-                    km.ledger.aggregate(1)  # farthest client via a global max
-                    if cover[v] <= 0:
-                        break
-                    site = v if near_site is None else int(near_site[v])
-                    if site in extra or np.isin(site, sol):
-                        break  # the farthest client's site is open already: nothing to gain
-                    extra.append(site)
-                    if km.distributed:
-                        d_new, _ = mssp(graph, [site], km)
-                        np.minimum(cover, d_new, out=cover)
-                    else:
-                        greedy_cover(graph, [site], np.full(n, -1.0), cover=cover, nearest=nearest)
-                sol = np.union1d(sol, np.asarray(extra, dtype=np.int64))
+                sol = _fill_farthest_first(graph, sol, p, clients, near_site, km)
             dist, nearest = mssp(graph, sol, km)
         raw_cost = float(dist[clients].max())
         info = {}
-        if self.local_search:
+        mode = self.local_search
+        n_sites = int(sites.candidates.sum())
+        fits = n_sites * int(clients.sum()) <= AUTO_TABLE_CELLS
+        if (mode == "auto" and fits) or (not isinstance(mode, str) and bool(mode)):
             with run.stage("local_search"):
-                sol, info = pcenter_local_search(
+                if fits and budget > 0 and raw_cost > 0:
+                    # greedy set cover over the site-to-client table, bisected on the radius
+                    # between the MIS search's proven lower bound (r* > lo / 2) and raw_cost
+                    new, info["cover"] = cover_radius_search(
+                        graph, budget, lo / 2.0, raw_cost, clients=clients, sites=sites.candidates,
+                        fixed=fixed_v, km=km,
+                    )
+                    if new is not None:
+                        cand = np.union1d(new, fixed_v) if fixed_v.size else new
+                        if self.fill and cand.size < p:
+                            cand = _fill_farthest_first(graph, cand, p, clients, near_site, km)
+                        d_c, n_c = mssp(graph, cand, km)
+                        km.ledger.aggregate(1)  # its radius
+                        if float(d_c[clients].max()) < raw_cost:
+                            sol, dist, nearest = cand, d_c, n_c
+                sol, info["substitution"] = pcenter_local_search(
                     graph, sol, rng, clients=clients, candidates=sites.candidates if restricted else None,
                     fixed=fixed_v, max_passes=int(self.max_local_search_passes),
                     max_candidates=None if self.local_search_candidates is None else int(self.local_search_candidates),
+                    km=km,
                 )
-                dist, nearest = mssp(graph, sol)
+                dist, nearest = mssp(graph, sol, km)
+        elif mode == "auto":
+            info = {"skipped": "sites x clients table above AUTO_TABLE_CELLS"}
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
         self.cost_ = float(self.distances_[clients].max())
         self.report_ = run.finish(**ledger_report(km), n_vertices=n, p=p, search=search, raw_cost=raw_cost,
-                                  local_search=info, **outside_model(km, bool(self.local_search)))
+                                  local_search=info, **outside_model(km))
         return self
+
+
+def _fill_farthest_first(graph, sol, p, clients, near_site, km):
+    """Top ``sol`` up to ``p`` centres farthest-first (Gonzalez) over the clients (beyond the paper).
+
+    Opens the farthest client's site (its nearest candidate when sites are restricted) until p
+    centres are open, no client is left at a positive distance, or that site is open already.
+    This can only lower the radius.
+    """
+    n = graph.n_vertices
+    dist, nearest = mssp(graph, sol, km)
+    cover = dist.copy()
+    extra = []
+    for _ in range(p - sol.size):
+        v = int(np.argmax(np.where(clients, cover, -1.0)))
+        km.ledger.aggregate(1)  # farthest client via a global max
+        if cover[v] <= 0:
+            break
+        site = v if near_site is None else int(near_site[v])
+        if site in extra or np.isin(site, sol):
+            break  # the farthest client's site is open already: nothing to gain
+        extra.append(site)
+        if km.distributed:
+            d_new, _ = mssp(graph, [site], km)
+            np.minimum(cover, d_new, out=cover)
+        else:
+            greedy_cover(graph, [site], np.full(n, -1.0), cover=cover, nearest=nearest)
+    return np.union1d(sol, np.asarray(extra, dtype=np.int64))

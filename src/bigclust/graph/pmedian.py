@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, NONE, Interval, validate_params
+from .._core.validation import BOOLEAN, NONE, Interval, Options, validate_params
 from ._common import (
     REPETITIONS,
     COMMON_CONSTRAINTS,
@@ -25,7 +25,7 @@ from ._common import (
 )
 from .facility import _charge_output, _nbhd_weights, mettu_plaxton
 from .kmachine import KMachine
-from .local_search import swap_local_search
+from .local_search import AUTO_TABLE_CELLS, swap_local_search
 from .neighbourhood import estimate_neighbourhood_sizes
 from .paths import mssp
 
@@ -155,7 +155,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         "n_roundings": [REPETITIONS, NONE],
         "n_probes": [Interval(int, 0, 100_000, closed="both")],
         "max_search_steps": [Interval(int, 1, 2000, closed="both")],
-        "local_search": [BOOLEAN],
+        "local_search": [BOOLEAN, Options(("auto",))],
         "max_local_search_passes": [AtLeast(int, 1)],
         "local_search_candidates": [AtLeast(int, 1), NONE],
         **COMMON_CONSTRAINTS,
@@ -174,7 +174,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         n_probes: int = 8,
         max_search_steps: int = 60,
         machines: int = 1,
-        local_search: bool = False,
+        local_search: bool | str = "auto",
         max_local_search_passes: int = 10,
         local_search_candidates: int | None = None,
         random_state=None,
@@ -323,13 +323,20 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         dist, nearest = mssp(graph, sol, km)
         raw_cost = cost_of(dist)
         info = {}
-        if local_search:
+        auto = isinstance(local_search, str)  # "auto"
+        fits = p * int((w > 0).sum()) <= AUTO_TABLE_CELLS
+        if (auto and fits) or (not auto and bool(local_search)):
+            if auto and cand is None:
+                # a pass examines at most AUTO_TABLE_CELLS / n candidates (one SSSP each)
+                cand = max(1, AUTO_TABLE_CELLS // n)
             with run.stage("local_search"):
                 sol, info = swap_local_search(
                     graph, sol, rng, max_passes=passes, max_candidates=cand, clients=w > 0, demand=w,
-                    candidates=sites.candidates if sites.restricted else None, fixed=fixed_v,
+                    candidates=sites.candidates if sites.restricted else None, fixed=fixed_v, km=km,
                 )
-                dist, nearest = mssp(graph, sol)
+                dist, nearest = mssp(graph, sol, km)
+        elif auto:
+            info = {"skipped": "p x clients table above AUTO_TABLE_CELLS"}
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
@@ -343,6 +350,6 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
             search=search,
             n_levels=int(nbhd.levels.size),
             local_search=info,
-            **outside_model(km, bool(local_search)),
+            **outside_model(km),
         )
         return self
