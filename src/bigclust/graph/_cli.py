@@ -114,7 +114,11 @@ def register(subparsers) -> None:
     p.add_argument("-p", type=int, help="number of medians (default: the OR-Library file's p)")
     _facility_args(p, repetitions=64, moves="swap")
     _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
-                 help="candidates per local-search pass (default all)")
+                 help="candidates per local-search pass (default: all with --local-search; "
+                      "2^25 / n_vertices in the default improvement phase)")
+    p.add_argument("--no-local-search", action="store_true",
+                   help="the paper's algorithm alone: no default improvement phase (run when the "
+                        "p x clients table has at most 2^25 cells; see docs/graph.md)")
     p.set_defaults(func=_run, problem="pmedian")
 
     p = subparsers.add_parser(
@@ -128,7 +132,11 @@ def register(subparsers) -> None:
     p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius, 1..100000 (default 16)")
     p.add_argument("--local-search", action="store_true",
-                   help="vertex-substitution local search on the radius afterwards (beyond the paper)")
+                   help="run the improvement phase (greedy-cover radius search when the sites x clients "
+                        "table fits, then vertex substitution) even on graphs where the default skips it")
+    p.add_argument("--no-local-search", action="store_true",
+                   help="the paper's algorithm alone: no default improvement phase (run when the "
+                        "sites x clients table has at most 2^25 cells; see docs/graph.md)")
     p.set_defaults(func=_run, problem="pcenter")
 
     p = subparsers.add_parser(
@@ -322,6 +330,8 @@ def _run(args) -> int:
     from .._core.outputs import ARRAY, JSON, Outputs
     from . import FacilityLocation, PCenter, PMedian
 
+    if args.local_search and getattr(args, "no_local_search", False):
+        raise ValueError("--local-search and --no-local-search exclude each other.")
     out = args.out
     # every output path is checked before any reading or work: suffix, folder, not an input,
     # not another output; they are written all or nothing after the fit (_core.outputs)
@@ -349,16 +359,18 @@ def _run(args) -> int:
     verbose = not args.quiet
     if args.problem in ("pmedian", "pcenter"):
         p = args.p if args.p is not None else p_file
+        # default: the estimators' "auto" improvement phase
+        local_search = True if args.local_search else (False if args.no_local_search else "auto")
         if p is None:
             raise ValueError("-p is required (the input is not an OR-Library file with its own p).")
         if args.problem == "pmedian":
             est = PMedian(p, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
-                          machines=args.machines, local_search=args.local_search,
+                          machines=args.machines, local_search=local_search,
                           local_search_candidates=args.local_search_candidates,
                           random_state=args.seed, verbose=verbose)
         else:
             est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials, machines=args.machines,
-                          local_search=args.local_search, random_state=args.seed, verbose=verbose)
+                          local_search=local_search, random_state=args.seed, verbose=verbose)
     else:
         try:
             cost = float(args.cost)
