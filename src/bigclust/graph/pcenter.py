@@ -55,14 +55,21 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         feasible smaller radii more often.
     fill : bool, default=True
         Top up to exactly p centres farthest-first.
-    local_search : bool, default=False
-        Afterwards, vertex-substitution local search on the radius (beyond the paper; see
-        :func:`~bigclust.graph.local_search.pcenter_local_search`): one SSSP per examined site.
-        It never raises the radius.
+    local_search : bool or "auto", default="auto"
+        Improvement phase after the paper's algorithm (beyond the paper; charged to the ledger
+        with ``machines > 1``; it never raises the radius): (1) the smallest radius at which a
+        greedy set cover of the clients by the sites' balls needs at most p centres, bisected
+        between the MIS search's proven lower bound and the paper's radius
+        (:func:`~bigclust.graph.local_search.cover_radius_search`, one SSSP per site), kept
+        when it beats the paper's answer; (2) vertex-substitution local search on the radius
+        (:func:`~bigclust.graph.local_search.pcenter_local_search`). ``"auto"`` runs both when
+        the ``sites x clients`` table has at most ``AUTO_TABLE_CELLS = 2**25`` cells and
+        skips the phase otherwise; ``True`` always runs (2), and (1) when the table fits;
+        ``False`` returns the paper's answer.
     max_local_search_passes : int, default=50
-        Passes (moves tried) of the local search; each looks at one critical client.
+        Passes (moves tried) of the vertex substitution; each looks at critical clients.
     local_search_candidates : int, optional
-        Sites examined per pass (default all sites closer than the radius to the critical client).
+        Sites examined per critical client (default all sites closer than the radius to it).
     machines : int in [1, 256], default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
@@ -83,11 +90,16 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
     search_radius_ : float
         The radius d of the accepted MIS (``cost_ <= search_radius_``).
     report_ : dict
-        Times, peak memory, ledger, ``search`` (radii tried and MIS sizes).
+        Times, peak memory, ledger, ``search`` (radii tried and MIS sizes), ``raw_cost`` (the
+        paper's radius, before the improvement phase), ``local_search`` (``cover``: radii
+        tested, radius found, SSSP calls; ``substitution``: passes, swaps, SSSP calls; or why
+        ``"auto"`` skipped it), ``outside_model``.
 
     Notes
     -----
-    A disconnected graph raises ValueError.
+    A disconnected graph raises ValueError. ``search_radius_`` and the factor
+    ``2 (1 + distance_precision)`` belong to the paper's answer; the default answer is never
+    worse than it.
     """
 
     _parameter_constraints = {

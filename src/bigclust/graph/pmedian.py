@@ -113,12 +113,19 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         Bisection steps on the opening cost.
     machines : int in [1, 256], default=1
         Simulated k-machine model size (see :class:`FacilityLocation`).
-    local_search : bool, default=False
-        Swap local search afterwards (beyond the paper; only shortest-path computations).
+    local_search : bool or "auto", default="auto"
+        Swap local search after the paper's algorithm (beyond the paper; only shortest-path
+        computations, charged to the ledger with ``machines > 1``). ``"auto"`` runs it when the
+        ``p x clients`` distance table has at most ``AUTO_TABLE_CELLS = 2**25`` cells (256 MiB),
+        examining at most ``2**25 // n_vertices`` random candidates per pass (one SSSP each),
+        and skips it otherwise (``report_["local_search"]["skipped"]``). ``True`` always runs
+        it, by default over every candidate; ``False`` returns the paper's answer.
     max_local_search_passes : int, default=10
-        Passes of the local search over its candidates.
+        Passes of the local search over its candidates; it stops earlier after a pass without
+        an improving swap.
     local_search_candidates : int, optional
-        Candidates examined per local-search pass (default all vertices; set it on big graphs).
+        Candidates examined per local-search pass (default: all with ``True``, ``2**25 //
+        n_vertices`` with ``"auto"``).
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
     epsilon : float, optional
@@ -141,8 +148,9 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         ``sum_v demand[v] d(v, facility)``.
     report_ : dict
         Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
-        (before the local search), ``local_search`` (its passes and moves), ``search``
-        (opening costs tried and facility counts).
+        (the paper's answer, before the local search), ``local_search`` (its passes, swaps
+        and SSSP calls, or why ``"auto"`` skipped it), ``search`` (opening costs tried and
+        facility counts), ``outside_model``.
 
     Notes
     -----
