@@ -10,6 +10,8 @@ not the OR-Library instances the defaults are reported on): PMedian default mean
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bigclust.graph.pcenter as pcenter_mod
 import bigclust.graph.pmedian as pmedian_mod
@@ -118,10 +120,13 @@ def test_auto_is_skipped_above_the_table_budget(monkeypatch):
 
 def test_auto_candidates_per_pass_follow_the_budget(monkeypatch):
     g = random_graph(30, seed=3)
-    monkeypatch.setattr(pmedian_mod, "AUTO_TABLE_CELLS", 30 * 4)  # table fits; 120 // 30 = 4 candidates a pass
+    monkeypatch.setattr(pmedian_mod, "AUTO_TABLE_CELLS", 30 * 4)  # the 4 x 30 table fits; a pass settles <= 120
     pm = PMedian(4, random_state=0).fit(g)
     info = pm.report_["local_search"]
-    assert 4 < info["sssp_calls"] <= 4 + 4 * info["passes"]
+    # a pass stops once 120 vertices are settled: at most 120 + one search (<= 30) per pass
+    assert 0 < info["vertices_settled"] <= (120 + 30) * info["passes"]
+    full = PMedian(4, random_state=0, local_search=True).fit(g).report_["local_search"]
+    assert full["vertices_settled"] > info["vertices_settled"]
 
 
 def test_local_search_parameter_values():
@@ -150,3 +155,50 @@ def test_cli_local_search_flags(tmp_path, capsys):
     assert runs[("--local-search",)]["cost"] == runs[()]["cost"]
     assert main(["pmedian", pmed, "--quiet", "--local-search", "--no-local-search"]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), p=st.integers(2, 6), zero=st.sampled_from([0.0, 0.3]))
+def test_pruned_swap_deltas_equal_the_dense_formula(seed, p, zero):
+    """The pruned search's swap deltas against the brute-force cost of every swap."""
+    from bigclust.graph.local_search import _nearest_two, _pruned_swap_deltas
+    from bigclust.graph._heap import new_heap
+
+    g = random_graph(18, extra=10, seed=seed % 1000, zero_frac=zero)
+    D = dense(g)
+    rng = np.random.default_rng(seed)
+    w = rng.integers(0, 4, 18).astype(float)
+    w[rng.integers(18)] = 1.0
+    F = rng.choice(18, p, replace=False)
+    d1, a1, d2 = _nearest_two(D[F])
+    base = np.bincount(a1, weights=w * (d2 - d1), minlength=p)
+    dist = np.full(18, np.inf)
+    touched = np.empty(18, dtype=np.int64)
+    hk, ht, hv = new_heap(18, g.indices.shape[0])
+    delta = np.empty(p)
+    now = (w * D[:, F].min(axis=1)).sum()
+    for c in np.setdiff1d(np.arange(18), F):
+        _pruned_swap_deltas(g.indptr, g.indices, g.weights, int(c), d1, a1, d2, w, base, dist, touched, hk, ht, hv,
+                            delta)
+        assert np.all(np.isinf(dist))  # left clean for the next candidate
+        for i in range(p):
+            S = F.copy()
+            S[i] = c
+            assert delta[i] == pytest.approx((w * D[:, S].min(axis=1)).sum() - now, abs=1e-9)
+
+
+def test_pruned_and_full_swap_search_take_the_same_moves():
+    """One machine (pruned searches) and three simulated machines (full charged SSSPs) examine
+    the candidates in the same order and see the same deltas (integer weights): same answer."""
+    from bigclust.graph import KMachine
+    from bigclust.graph.local_search import swap_local_search
+
+    g = random_graph(40, seed=21)
+    start = np.array([0, 1, 2, 3, 4])
+    a, ia = swap_local_search(g, start, np.random.default_rng(5))
+    km = KMachine(g, 3, np.random.default_rng(0))
+    b, ib = swap_local_search(g, start, np.random.default_rng(5), km=km)
+    assert ia["pruned"] and "pruned" not in ib
+    assert a.tolist() == b.tolist() and ia["swaps"] == ib["swaps"] > 0
+    assert ia["vertices_settled"] < ia["sssp_calls"] * 40  # the pruning did cut the searches
+    assert km.ledger.rounds > 0

@@ -21,10 +21,12 @@ site-to-client table the same way and one gather of the per-site counts per gree
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from scipy.sparse.csgraph import dijkstra
 
+from ._heap import heap_pop, heap_push, new_heap
 from .paths import sssp
 
 __all__ = ["swap_local_search", "pcenter_local_search", "cover_radius_search", "AUTO_TABLE_CELLS"]
@@ -64,6 +66,127 @@ def _charge_move(km, words: int) -> None:
         km.ledger.broadcast(2)
 
 
+@numba.njit(cache=True)
+def _pruned_swap_deltas(indptr, indices, weights, c, d1, a1, d2, w, base, dist, touched, hk, ht, hv, delta):
+    """Cost change of every "c replaces facility i" swap from a Dijkstra search pruned at ``d2``.
+
+    The search from c only goes on through vertices v with ``d_c(v) < d2(v)``. That is exact
+    for the swap deltas: the second-nearest-facility distance d2 is 1-Lipschitz in the graph
+    metric (d2(x) <= d2(v) + d(v, x)), so a vertex beyond a pruned v has ``d_c >= d2`` as well,
+    and for such a vertex ``min(d_c, d1) = d1`` and ``min(d_c, d2) = d2``: it changes nothing
+    but its own facility's removal loss ``w (d2 - d1)``, which ``base`` already holds. Every
+    vertex with ``d_c < d2`` has a shortest path from c through such vertices only, so its
+    distance is exact.
+
+    ``dist`` must be all inf on entry and is all inf again on return; ``delta`` (length p)
+    receives ``base[i] + common + correction[i]``. Returns the number of vertices settled.
+    """
+    n_t = 0
+    size = 0
+    if 0.0 < d2[c]:
+        dist[c] = 0.0
+        touched[0] = c
+        n_t = 1
+        size = heap_push(hk, ht, hv, size, 0.0, 0, c)
+    settled = 0
+    while size > 0:
+        d, _, u, size = heap_pop(hk, ht, hv, size)
+        if d > dist[u]:
+            continue  # stale entry
+        settled += 1
+        for e in range(indptr[u], indptr[u + 1]):
+            x = indices[e]
+            nd = d + weights[e]
+            if nd < dist[x] and nd < d2[x]:
+                if dist[x] == np.inf:
+                    touched[n_t] = x
+                    n_t += 1
+                dist[x] = nd
+                size = heap_push(hk, ht, hv, size, nd, 0, x)
+    common = 0.0
+    for i in range(delta.shape[0]):
+        delta[i] = base[i]
+    for t in range(n_t):
+        v = touched[t]
+        dc = dist[v]
+        dist[v] = np.inf
+        if w[v] == 0.0:
+            continue
+        m1 = min(dc, d1[v])
+        common += w[v] * (m1 - d1[v])
+        delta[a1[v]] += w[v] * ((min(dc, d2[v]) - m1) - (d2[v] - d1[v]))
+    for i in range(delta.shape[0]):
+        delta[i] += common
+    return settled
+
+
+def _swap_search_pruned(graph, fac, rng, *, max_passes, max_candidates, max_visits, tol, wfull, candidates,
+                        fixed_set):
+    """p-median swap search with pruned candidate searches (one machine, p >= 2, connected).
+
+    Keeps the ``p x n`` table of facility distances over every vertex (the pruning needs d2 at
+    transit vertices too); a candidate costs a Dijkstra search over the vertices it could serve
+    better than their second-nearest facility (about n / p vertices on a road network) instead
+    of a full SSSP. Same moves and stopping rule as :func:`swap_local_search`.
+    """
+    n = graph.n_vertices
+    indptr, indices, weights = graph.indptr, graph.indices, graph.weights
+    D = _distance_rows(graph, fac, np.arange(n))
+    calls = len(fac)
+    d1, a1, d2 = _nearest_two(D)
+    p = len(fac)
+    dist = np.full(n, np.inf)
+    touched = np.empty(n, dtype=np.int64)
+    hk, ht, hv = new_heap(n, indices.shape[0])
+    delta = np.empty(p)
+    total = float((wfull * d1).sum())
+    moves = 0
+    passes = 0
+    visits = 0
+    for passes in range(1, max_passes + 1):
+        improved = False
+        is_fac = np.zeros(n, dtype=bool)
+        is_fac[fac] = True
+        allowed = ~is_fac
+        if candidates is not None:
+            allowed &= candidates
+        pinned = np.array([x in fixed_set for x in fac], dtype=bool)
+        cand = np.flatnonzero(allowed)
+        cand = cand[rng.permutation(cand.size)]
+        if max_candidates is not None:
+            cand = cand[:max_candidates]
+        base = np.bincount(a1, weights=wfull * (d2 - d1), minlength=p)
+        pass_visits = 0
+        for c in cand:
+            c = int(c)
+            if is_fac[c]:
+                continue
+            if max_visits is not None and pass_visits >= max_visits:
+                break
+            pass_visits += _pruned_swap_deltas(indptr, indices, weights, c, d1, a1, d2, wfull, base, dist, touched,
+                                               hk, ht, hv, delta)
+            calls += 1
+            delta[pinned] = np.inf
+            i = int(np.argmin(delta))
+            if not delta[i] < -tol * max(total, 1.0):
+                continue
+            is_fac[fac[i]] = False
+            is_fac[c] = True
+            fac[i] = c
+            D[i] = _distance_rows(graph, [c], np.arange(n))[0]
+            calls += 1
+            d1, a1, d2 = _nearest_two(D)
+            base = np.bincount(a1, weights=wfull * (d2 - d1), minlength=p)
+            total = float((wfull * d1).sum())
+            moves += 1
+            improved = True
+        visits += pass_visits
+        if not improved:
+            break
+    return np.sort(np.asarray(fac, dtype=np.int64)), {"passes": passes, "swaps": moves, "sssp_calls": calls,
+                                                      "pruned": True, "vertices_settled": int(visits)}
+
+
 def _nearest_two(D: np.ndarray):
     p, n = D.shape
     if p == 1:
@@ -91,6 +214,7 @@ def swap_local_search(
     candidates: np.ndarray | None = None,
     fixed: np.ndarray | None = None,
     km=None,
+    max_visits: int | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Improve a facility set by swap (and, with opening costs, open/close) moves.
 
@@ -124,12 +248,18 @@ def swap_local_search(
         Facilities that are never closed or swapped out.
     km : KMachine, optional
         Simulated machines; with ``k > 1`` every SSSP and every move evaluation is charged.
+    max_visits : int, optional
+        Stop a pass once its candidate searches have settled this many vertices (default: no
+        limit). With one machine and p >= 2 (no opening costs) a candidate's search is pruned
+        to the vertices it could serve better than their second-nearest facility
+        (:func:`_pruned_swap_deltas`, exact); otherwise it is a full SSSP (n vertices).
 
     Returns
     -------
     facilities : ndarray of int64 (sorted)
     info : dict
-        ``passes``, ``swaps``, ``sssp_calls``.
+        ``passes``, ``swaps``, ``sssp_calls`` (full or pruned searches), and for the pruned
+        search ``vertices_settled``.
     """
     n = graph.n_vertices
     mask = np.ones(n, dtype=bool) if clients is None else np.asarray(clients, dtype=bool).copy()
@@ -139,6 +269,12 @@ def swap_local_search(
     wv = np.ones(cidx.size) if demand is None else np.asarray(demand, dtype=np.float64)[cidx]
     fixed_set = set() if fixed is None else {int(x) for x in np.asarray(fixed).ravel()}
     fac = [int(x) for x in np.unique(np.asarray(facilities, dtype=np.int64))]
+    if opening_cost is None and len(fac) >= 2 and (km is None or not km.distributed):
+        wfull = np.zeros(n)
+        wfull[cidx] = wv
+        return _swap_search_pruned(graph, fac, rng, max_passes=max_passes, max_candidates=max_candidates,
+                                   max_visits=max_visits, tol=tol, wfull=wfull, candidates=candidates,
+                                   fixed_set=fixed_set)
     # distances from each facility to the clients only: a p x |clients| table
     D = _distance_rows(graph, fac, cidx, km)
     calls = len(fac)
@@ -174,10 +310,14 @@ def swap_local_search(
                 total = (wv * d1).sum() + f_cost[fac].sum()
                 moves += 1
                 improved = True
+        pass_visits = 0
         for c in cand:
             c = int(c)
             if c in fac:
                 continue
+            if max_visits is not None and pass_visits >= max_visits:
+                break
+            pass_visits += n
             dc = sssp(graph, c, km)[cidx]
             calls += 1
             _charge_move(km, len(fac) + 1)  # per-facility sums and the common term

@@ -332,19 +332,17 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         raw_cost = cost_of(dist)
         info = {}
         auto = isinstance(local_search, str)  # "auto"
-        fits = p * int((w > 0).sum()) <= AUTO_TABLE_CELLS
+        fits = p * n <= AUTO_TABLE_CELLS  # the search's p x n table of facility distances
         if (auto and fits) or (not auto and bool(local_search)):
-            if auto and cand is None:
-                # a pass examines at most AUTO_TABLE_CELLS / n candidates (one SSSP each)
-                cand = max(1, AUTO_TABLE_CELLS // n)
             with run.stage("local_search"):
                 sol, info = swap_local_search(
                     graph, sol, rng, max_passes=passes, max_candidates=cand, clients=w > 0, demand=w,
                     candidates=sites.candidates if sites.restricted else None, fixed=fixed_v, km=km,
+                    max_visits=AUTO_TABLE_CELLS if auto else None,  # "auto": a pass settles <= 2**25 vertices
                 )
                 dist, nearest = mssp(graph, sol, km)
         elif auto:
-            info = {"skipped": "p x clients table above AUTO_TABLE_CELLS"}
+            info = {"skipped": "p x n_vertices table above AUTO_TABLE_CELLS"}
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
