@@ -114,11 +114,11 @@ def register(subparsers) -> None:
     p.add_argument("-p", type=int, help="number of medians (default: the OR-Library file's p)")
     _facility_args(p, repetitions=64, moves="swap")
     _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
-                 help="candidates per local-search pass (default: all with --local-search; "
-                      "2^25 / n_vertices in the default improvement phase)")
+                 help="candidates per local-search pass (default: all; the default improvement "
+                      "phase also stops a pass once its searches settled 2^25 vertices)")
     p.add_argument("--no-local-search", action="store_true",
                    help="the paper's algorithm alone: no default improvement phase (run when the "
-                        "p x clients table has at most 2^25 cells; see docs/graph.md)")
+                        "p x n_vertices table has at most 2^25 cells; see docs/graph.md)")
     p.set_defaults(func=_run, problem="pmedian")
 
     p = subparsers.add_parser(

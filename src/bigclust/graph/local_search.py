@@ -31,11 +31,11 @@ from .paths import sssp
 
 __all__ = ["swap_local_search", "pcenter_local_search", "cover_radius_search", "AUTO_TABLE_CELLS"]
 
-# "auto" improvement budget: the improvement phases keep a table of distances from facilities
-# (p-median) or from every site (p-center cover search) to the clients, in float64. They run by
-# default when that table has at most 2**25 cells (256 MiB) -- a memory bound, not a quality
-# knob -- and a p-median pass then examines at most 2**25 / n_vertices candidates (each costs one
-# SSSP, so a pass visits at most ~2**25 vertices).
+# "auto" improvement budget: the improvement phases keep a float64 table of distances from the
+# facilities to every vertex (p-median, p x n) or from every site to the clients (p-center cover
+# search). They run by default when that table has at most 2**25 cells (256 MiB) -- a memory
+# bound, not a quality knob -- and a p-median pass then stops once its candidate searches have
+# settled 2**25 vertices (a time bound: one pass costs about as much as 2**25 / n SSSPs).
 AUTO_TABLE_CELLS = 2**25
 
 

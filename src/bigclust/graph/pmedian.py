@@ -116,16 +116,17 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
     local_search : bool or "auto", default="auto"
         Swap local search after the paper's algorithm (beyond the paper; only shortest-path
         computations, charged to the ledger with ``machines > 1``). ``"auto"`` runs it when the
-        ``p x clients`` distance table has at most ``AUTO_TABLE_CELLS = 2**25`` cells (256 MiB),
-        examining at most ``2**25 // n_vertices`` random candidates per pass (one SSSP each),
-        and skips it otherwise (``report_["local_search"]["skipped"]``). ``True`` always runs
-        it, by default over every candidate; ``False`` returns the paper's answer.
+        ``p x n_vertices`` distance table has at most ``AUTO_TABLE_CELLS = 2**25`` cells (256
+        MiB), each pass examining random candidates until their (pruned) searches have settled
+        ``2**25`` vertices, and skips it otherwise (``report_["local_search"]["skipped"]``).
+        ``True`` always runs it, over every candidate in each pass; ``False`` returns the
+        paper's answer.
     max_local_search_passes : int, default=10
         Passes of the local search over its candidates; it stops earlier after a pass without
         an improving swap.
     local_search_candidates : int, optional
-        Candidates examined per local-search pass (default: all with ``True``, ``2**25 //
-        n_vertices`` with ``"auto"``).
+        Candidates examined per local-search pass (default all, within the ``"auto"``
+        budget).
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
     epsilon : float, optional
