@@ -105,17 +105,21 @@ def test_facility_location_local_search_is_charged():
 
 def test_auto_is_skipped_above_the_table_budget(monkeypatch):
     g = random_graph(30, seed=3)
-    monkeypatch.setattr(pmedian_mod, "AUTO_TABLE_CELLS", 30 * 4 - 1)  # p x clients = 120 cells
-    monkeypatch.setattr(pcenter_mod, "AUTO_TABLE_CELLS", 30 * 30 - 1)  # sites x clients = 900 cells
+    monkeypatch.setattr(pmedian_mod, "AUTO_TABLE_CELLS", 30 * 4 - 1)  # p x n = 120 cells
+    monkeypatch.setattr(pcenter_mod, "AUTO_TABLE_CELLS", 30 * 4 - 1)  # p x clients = 120 cells
     pm = PMedian(4, random_state=0).fit(g)
     pc = PCenter(4, random_state=0).fit(g)
     for est in (pm, pc):
         assert "skipped" in est.report_["local_search"]
         assert est.cost_ == est.report_["raw_cost"]
-    # True runs it anyway (PCenter then without the cover search, whose table does not fit)
-    forced = PCenter(4, random_state=0, local_search=True).fit(g)
-    assert "cover" not in forced.report_["local_search"] and "substitution" in forced.report_["local_search"]
     assert PMedian(4, random_state=0, local_search=True).fit(g).report_["local_search"]["sssp_calls"] > 0
+    forced = PCenter(4, random_state=0, local_search=True).fit(g).report_["local_search"]
+    assert forced["cover"]["entries"] > 0 and "substitution" in forced
+    # the substitution's table fits, the cover's balls (radius = the paper's) do not: cover skipped
+    monkeypatch.setattr(pcenter_mod, "AUTO_TABLE_CELLS", 200)
+    info = PCenter(4, random_state=0).fit(g).report_["local_search"]
+    assert "skipped" in info["cover"] and "substitution" in info
+    assert forced["cover"]["entries"] > 200  # what True stored
 
 
 def test_auto_candidates_per_pass_follow_the_budget(monkeypatch):

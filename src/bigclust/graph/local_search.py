@@ -27,7 +27,7 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from ._heap import heap_pop, heap_push, new_heap
-from .paths import sssp
+from .paths import mssp, sssp
 
 __all__ = ["swap_local_search", "pcenter_local_search", "cover_radius_search", "AUTO_TABLE_CELLS"]
 
@@ -366,6 +366,7 @@ def pcenter_local_search(
     max_candidates: int | None = None,
     max_critical: int = 8,
     km=None,
+    max_visits: int | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Vertex-substitution local search for p-center (beyond the paper).
 
@@ -403,6 +404,9 @@ def pcenter_local_search(
     km : KMachine, optional
         Simulated machines; with ``k > 1`` every SSSP and every move evaluation (two maxima per
         centre gathered from every machine) is charged.
+    max_visits : int, optional
+        Stop the whole search once its SSSPs have visited this many vertices (n each; default
+        no limit). The best move found so far in the current pass is still applied.
 
     Returns
     -------
@@ -424,6 +428,8 @@ def pcenter_local_search(
 
     def at_radius(values, R):
         return values >= R * (1 - 1e-12)
+
+    visits = calls * n
 
     for passes in range(1, max_passes + 1):
         R = float(d1.max())
@@ -452,8 +458,11 @@ def pcenter_local_search(
                 cand = cand[:max_candidates]
             tried[cand] = True
             for u in cand:
+                if max_visits is not None and visits >= max_visits:
+                    break
                 du = sssp(graph, int(u), km)[cidx]
                 calls += 1
+                visits += n
                 _charge_move(km, 2 * k)  # per-centre maxima g1, g2
                 m1 = np.minimum(du, d1)
                 m2 = np.minimum(du, d2)
@@ -482,24 +491,99 @@ def pcenter_local_search(
         if best[2] is None:
             break
         _, _, u, c, du = best
+        out_of_budget = max_visits is not None and visits >= max_visits
         fac[c] = u
         D[c] = du
         d1, a1, d2 = _nearest_two(D)
         moves += 1
+        if out_of_budget:
+            break
     return np.sort(np.asarray(fac, dtype=np.int64)), {"passes": passes, "swaps": moves, "sssp_calls": calls}
 
 
-def _greedy_cover(C: np.ndarray, covered: np.ndarray, budget: int, km=None):
-    """Greedy set cover of the clients by the sites' balls ``C`` (sites x clients, bool).
+@numba.njit(cache=True)
+def _ball(indptr, indices, weights, s, limit, dist, touched, hk, ht, hv):
+    """Dijkstra from ``s`` up to distance ``limit``: the first return value vertices of
+    ``touched`` are those within ``limit``, with their distances in ``out`` (second return).
+    ``dist`` must be all inf on entry and is all inf again on return."""
+    n_t = 1
+    touched[0] = s
+    dist[s] = 0.0
+    size = heap_push(hk, ht, hv, 0, 0.0, 0, s)
+    while size > 0:
+        d, _, u, size = heap_pop(hk, ht, hv, size)
+        if d > dist[u]:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            x = indices[e]
+            nd = d + weights[e]
+            if nd <= limit and nd < dist[x]:
+                if dist[x] == np.inf:
+                    touched[n_t] = x
+                    n_t += 1
+                dist[x] = nd
+                size = heap_push(hk, ht, hv, size, nd, 0, x)
+    out = np.empty(n_t)
+    for t in range(n_t):
+        out[t] = dist[touched[t]]
+        dist[touched[t]] = np.inf
+    return n_t, out
+
+
+def _site_balls(graph, sidx, cidx, upper, km=None, max_entries=None):
+    """The clients within ``upper`` of each site, as a sparse (sites x clients) matrix of
+    distances, or None once it would hold more than ``max_entries`` entries.
+
+    One search per site: bounded Dijkstra with one machine; a charged full SSSP with k > 1.
+    """
+    import scipy.sparse as sp
+
+    n = graph.n_vertices
+    col = np.full(n, -1, dtype=np.int64)
+    col[cidx] = np.arange(cidx.size)
+    rows, cols, vals = [], [], []
+    total = 0
+    distributed = km is not None and km.distributed
+    if not distributed:
+        dist = np.full(n, np.inf)
+        touched = np.empty(n, dtype=np.int64)
+        hk, ht, hv = new_heap(n, graph.indices.shape[0])
+        if km is not None:
+            km.ledger.count_call("mssp", int(sidx.size))
+    for r, s in enumerate(sidx):
+        if distributed:
+            d = sssp(graph, int(s), km)
+            ids = np.flatnonzero(d <= upper)
+            dv = d[ids]
+        else:
+            k, dv = _ball(graph.indptr, graph.indices, graph.weights, int(s), float(upper), dist, touched, hk, ht, hv)
+            ids = touched[:k]
+        c = col[ids]
+        keep = c >= 0
+        total += int(keep.sum())
+        if max_entries is not None and total > max_entries:
+            return None
+        rows.append(np.full(int(keep.sum()), r, dtype=np.int64))
+        cols.append(c[keep])
+        vals.append(dv[keep])
+    rows = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    return sp.csr_matrix((np.concatenate(vals) if vals else np.empty(0), (rows, np.concatenate(cols) if cols else rows)),
+                         shape=(sidx.size, cidx.size))
+
+
+def _greedy_cover(C, covered: np.ndarray, budget: int, km=None):
+    """Greedy set cover of the clients by the sites' balls ``C`` (sparse sites x clients, bool).
 
     Opens, while a client is uncovered, the site whose ball holds the most uncovered clients.
     Returns the opened site rows, or None when more than ``budget`` are needed (or a client lies
     in no ball).
     """
     unc = ~covered
-    counts = C[:, unc].sum(axis=1).astype(np.int64)
+    CT = C.T.tocsr()  # clients x sites
+    counts = np.asarray(C[:, np.flatnonzero(unc)].sum(axis=1)).ravel().astype(np.int64)
     chosen = []
-    while unc.any():
+    n_unc = int(unc.sum())
+    while n_unc:
         if km is not None and km.distributed:
             km.ledger.gather(C.shape[0])  # every machine's per-site counts of its uncovered clients
             km.ledger.broadcast(1)  # the chosen site
@@ -507,9 +591,11 @@ def _greedy_cover(C: np.ndarray, covered: np.ndarray, budget: int, km=None):
         if len(chosen) == budget or counts[s] == 0:
             return None
         chosen.append(s)
-        new = C[s] & unc
-        unc &= ~new
-        counts -= C[:, new].sum(axis=1)
+        row = C.indices[C.indptr[s]:C.indptr[s + 1]]
+        new = row[unc[row]]
+        unc[new] = False
+        n_unc -= new.size
+        counts -= np.asarray(CT[new].sum(axis=0)).ravel().astype(np.int64)
     return np.asarray(chosen, dtype=np.int64)
 
 
@@ -523,6 +609,7 @@ def cover_radius_search(
     sites: np.ndarray,
     fixed: np.ndarray | None = None,
     km=None,
+    max_entries: int | None = None,
 ) -> tuple[np.ndarray | None, dict]:
     """p-center improvement (beyond the paper): the smallest radius a greedy set cover reaches.
 
@@ -534,9 +621,10 @@ def cover_radius_search(
     optimum, e.g. half the largest tested radius whose MIS was too big, Lemma 6.1). Greedy is
     not monotone in r, so the result is the smallest radius at which a tested cover succeeded.
 
-    The table of distances from every site to every client is computed with one SSSP per site
-    (charged with ``k > 1`` simulated machines, as is one gather of the per-site counts per
-    greedy step and one broadcast per tested radius).
+    The balls of radius ``upper`` are computed once, one search per site (a Dijkstra bounded at
+    ``upper`` with one machine; a charged SSSP with ``k > 1`` simulated machines, as are one
+    gather of the per-site counts per greedy step and one broadcast per tested radius), and
+    kept as a sparse sites x clients matrix.
 
     Parameters
     ----------
@@ -551,6 +639,9 @@ def cover_radius_search(
     fixed : ndarray of int, optional
         Centres already open.
     km : KMachine, optional
+    max_entries : int, optional
+        Give up (``info["skipped"]``) when the balls hold more than this many (site, client)
+        pairs (memory: 16 bytes each, plus a transposed copy).
 
     Returns
     -------
@@ -558,17 +649,22 @@ def cover_radius_search(
         New centres (at most ``budget``; the fixed ones not included), or None when no tested
         radius was covered.
     info : dict
-        ``tested`` (radii tried), ``radius`` (of the cover found, or None), ``sssp_calls``.
+        ``tested`` (radii tried), ``radius`` (of the cover found, or None), ``sssp_calls``,
+        ``entries`` (pairs in the balls); or ``skipped``.
     """
+    import scipy.sparse as sp
+
     cidx = np.flatnonzero(clients)
     sidx = np.flatnonzero(sites)
-    T = _distance_rows(graph, sidx, cidx, km)
+    T = _site_balls(graph, sidx, cidx, upper, km, max_entries)
     calls = int(sidx.size)
+    if T is None:
+        return None, {"skipped": "site balls above max_entries", "sssp_calls": calls}
     d_fixed = np.full(cidx.size, np.inf)
     if fixed is not None and np.asarray(fixed).size:
-        d_fixed = _distance_rows(graph, fixed, cidx, km).min(axis=0)
-        calls += int(np.asarray(fixed).size)
-    vals = np.unique(np.concatenate([T.ravel(), d_fixed[np.isfinite(d_fixed)]]))
+        d_fixed = mssp(graph, np.asarray(fixed, dtype=np.int64), km)[0][cidx]
+        calls += 1
+    vals = np.unique(np.concatenate([T.data, d_fixed[np.isfinite(d_fixed)]]))
     vals = vals[(vals > lower) & (vals <= upper)]
     lo, hi = 0, vals.size - 1
     best = None
@@ -580,10 +676,12 @@ def cover_radius_search(
         tested += 1
         if km is not None:
             km.ledger.broadcast(1)  # the tested radius
-        chosen = _greedy_cover(T <= r, d_fixed <= r, budget, km)
+        C = sp.csr_matrix((T.data <= r, T.indices.copy(), T.indptr.copy()), shape=T.shape)  # eliminate_zeros works in place
+        C.eliminate_zeros()
+        chosen = _greedy_cover(C, d_fixed <= r, budget, km)
         if chosen is None:
             lo = mid + 1
         else:
             best, radius = sidx[chosen], r
             hi = mid - 1
-    return best, {"tested": tested, "radius": radius, "sssp_calls": calls}
+    return best, {"tested": tested, "radius": radius, "sssp_calls": calls, "entries": int(T.nnz)}

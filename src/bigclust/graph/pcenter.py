@@ -224,16 +224,17 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         raw_cost = float(dist[clients].max())
         info = {}
         mode = self.local_search
-        n_sites = int(sites.candidates.sum())
-        fits = n_sites * int(clients.sum()) <= AUTO_TABLE_CELLS
-        if (mode == "auto" and fits) or (not isinstance(mode, str) and bool(mode)):
+        auto = isinstance(mode, str)
+        # the substitution's p x clients table of centre distances
+        fits = sol.size * int(clients.sum()) <= AUTO_TABLE_CELLS
+        if (auto and fits) or (not auto and bool(mode)):
             with run.stage("local_search"):
-                if fits and budget > 0 and raw_cost > 0:
-                    # greedy set cover over the site-to-client table, bisected on the radius
-                    # between the MIS search's proven lower bound (r* > lo / 2) and raw_cost
+                if budget > 0 and raw_cost > 0:
+                    # greedy set cover over the sites' balls, bisected on the radius between the
+                    # MIS search's proven lower bound (r* > lo / 2) and raw_cost
                     new, info["cover"] = cover_radius_search(
                         graph, budget, lo / 2.0, raw_cost, clients=clients, sites=sites.candidates,
-                        fixed=fixed_v, km=km,
+                        fixed=fixed_v, km=km, max_entries=AUTO_TABLE_CELLS if auto else None,
                     )
                     if new is not None:
                         cand = np.union1d(new, fixed_v) if fixed_v.size else new
@@ -247,11 +248,11 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
                     graph, sol, rng, clients=clients, candidates=sites.candidates if restricted else None,
                     fixed=fixed_v, max_passes=int(self.max_local_search_passes),
                     max_candidates=None if self.local_search_candidates is None else int(self.local_search_candidates),
-                    km=km,
+                    km=km, max_visits=AUTO_TABLE_CELLS if auto else None,
                 )
                 dist, nearest = mssp(graph, sol, km)
         elif mode == "auto":
-            info = {"skipped": "sites x clients table above AUTO_TABLE_CELLS"}
+            info = {"skipped": "p x clients table above AUTO_TABLE_CELLS"}
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
