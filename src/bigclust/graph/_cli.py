@@ -132,11 +132,11 @@ def register(subparsers) -> None:
     p.add_argument("-p", type=int, help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius, 1..100000 (default 16)")
     p.add_argument("--local-search", action="store_true",
-                   help="run the improvement phase (greedy-cover radius search when the sites x clients "
-                        "table fits, then vertex substitution) even on graphs where the default skips it")
+                   help="run the improvement phase (greedy-cover radius search, then vertex substitution) "
+                        "without the default's memory and time limits")
     p.add_argument("--no-local-search", action="store_true",
                    help="the paper's algorithm alone: no default improvement phase (run when the "
-                        "sites x clients table has at most 2^25 cells; see docs/graph.md)")
+                        "p x clients table has at most 2^25 cells; see docs/graph.md)")
     p.set_defaults(func=_run, problem="pcenter")
 
     p = subparsers.add_parser(

@@ -16,7 +16,7 @@ With simulated machines (``km`` with ``k > 1``) every phase is charged to the le
 shortest-path computation is a distributed MSSP call, each evaluated move gathers the
 per-facility partial sums of the machines at a coordinator (one word per facility and machine)
 and broadcasts the decision. :func:`cover_radius_search` (the p-center improvement) charges its
-site-to-client table the same way and one gather of the per-site counts per greedy step.
+per-site searches the same way and one gather of the per-site counts per greedy step.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from .paths import mssp, sssp
 __all__ = ["swap_local_search", "pcenter_local_search", "cover_radius_search", "AUTO_TABLE_CELLS"]
 
 # "auto" improvement budget: the improvement phases keep a float64 table of distances from the
-# facilities to every vertex (p-median, p x n) or from every site to the clients (p-center cover
-# search). They run by default when that table has at most 2**25 cells (256 MiB) -- a memory
-# bound, not a quality knob -- and a p-median pass then stops once its candidate searches have
-# settled 2**25 vertices (a time bound: one pass costs about as much as 2**25 / n SSSPs).
+# facilities to every vertex (p-median, p x n) or to the clients (p-center substitution). They
+# run by default when that table has at most 2**25 cells (256 MiB), and the p-center cover
+# search gives up above 2**25 (site, client) pairs in its balls -- memory bounds, not quality
+# knobs. Time bounds: a p-median pass stops once its candidate searches have settled 2**25
+# vertices (about 2**25 / n full SSSPs); the p-center substitution stops after 2**25 / n SSSPs.
 AUTO_TABLE_CELLS = 2**25
 
 

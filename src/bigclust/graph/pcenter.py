@@ -60,12 +60,13 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         with ``machines > 1``; it never raises the radius): (1) the smallest radius at which a
         greedy set cover of the clients by the sites' balls needs at most p centres, bisected
         between the MIS search's proven lower bound and the paper's radius
-        (:func:`~bigclust.graph.local_search.cover_radius_search`, one SSSP per site), kept
-        when it beats the paper's answer; (2) vertex-substitution local search on the radius
-        (:func:`~bigclust.graph.local_search.pcenter_local_search`). ``"auto"`` runs both when
-        the ``sites x clients`` table has at most ``AUTO_TABLE_CELLS = 2**25`` cells and
-        skips the phase otherwise; ``True`` always runs (2), and (1) when the table fits;
-        ``False`` returns the paper's answer.
+        (:func:`~bigclust.graph.local_search.cover_radius_search`, one search bounded at that
+        radius per site), kept when it beats the paper's answer; (2) vertex-substitution local
+        search on the radius (:func:`~bigclust.graph.local_search.pcenter_local_search`).
+        ``"auto"`` runs the phase when the ``p x clients`` table of (2) has at most
+        ``AUTO_TABLE_CELLS = 2**25`` cells (else skips it); (1) then gives up above 2**25
+        (site, client) pairs within the radius, and (2) stops after ``2**25 / n_vertices``
+        SSSPs. ``True`` runs both without these limits; ``False`` returns the paper's answer.
     max_local_search_passes : int, default=50
         Passes (moves tried) of the vertex substitution; each looks at critical clients.
     local_search_candidates : int, optional
