@@ -9,7 +9,7 @@ distance-levels table (at most 2**28 cells) needs distance_precision >= ~0.55).
 Also prints what the matrix-based anchors (kmedoids.fasterpam on the all-pairs matrix, an exact
 MIP) would need at this size, and checks it against the machine's RAM: they cannot run.
 Usage: python benchmarks/graph_scale.py [--rows 1000 --cols 1000] [-p 100] [--which pmedian,pcenter]
-       [--pmedian-precision 0.1] [--pcenter-precision 0.02] [--local-search-candidates 100]
+       [--pmedian-precision 0.1] [--pcenter-precision 0.02] [--local-search-candidates 100] [--defaults]
 """
 
 import argparse
@@ -36,6 +36,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pmedian-precision", type=float, default=0.1, help="PMedian distance_precision")
     ap.add_argument("--pcenter-precision", type=float, default=0.02, help="PCenter distance_precision")
+    ap.add_argument("--defaults", action="store_true",
+                    help="PMedian(p) and PCenter(p) with every other parameter at its default (ignores the options above)")
     ap.add_argument("--local-search-candidates", type=int, default=0,
                     help="if > 0: PMedian local_search=True examining this many candidates per pass (2 passes); "
                          "default: the estimators' local_search='auto' (skipped when its table exceeds 2**25 cells)")
@@ -58,7 +60,9 @@ def main():
     for which in args.which.split(","):
         peak_rss_reset()
         t = time.perf_counter()
-        if which == "pmedian":
+        if args.defaults:
+            est = (PMedian if which == "pmedian" else PCenter)(args.p, random_state=args.seed, verbose=True).fit(g)
+        elif which == "pmedian":
             est = PMedian(args.p, distance_precision=args.pmedian_precision, n_repetitions=args.repetitions,
                           n_probes=args.probes, n_roundings=4,
                           local_search=True if args.local_search_candidates > 0 else "auto",
