@@ -91,13 +91,13 @@ def _common_args(p, *, precision: float, precision_help: str) -> None:
                  help=f"relative precision of distances in [1e-4, 1]: {precision_help} (default {precision})")
 
 
-def _facility_args(p, *, repetitions: int, moves: str) -> None:
+def _facility_args(p, *, repetitions: int, moves: str, note: str = "") -> None:
     """Options of the two problems solved through facility location (pmedian, facility)."""
     p.add_argument("--repetitions", type=int, default=repetitions,
                    help=f"neighbourhood-size rank draws, 1..100000 (default {repetitions})")
     # --refine: the old name (0.1), kept hidden for one release
     _add_renamed(p, "--local-search", "--refine", flag=True,
-                 help=f"{moves} local search afterwards (beyond the paper)")
+                 help=f"{moves} local search afterwards (beyond the paper){note}")
 
 
 def register(subparsers) -> None:
@@ -112,7 +112,8 @@ def register(subparsers) -> None:
     )
     _common_args(p, precision=0.05, precision_help="radius and distance discretisation")
     p.add_argument("-p", type=int, help="number of medians (default: the OR-Library file's p)")
-    _facility_args(p, repetitions=64, moves="swap")
+    _facility_args(p, repetitions=64, moves="swap",
+                   note="; it runs by default within memory and time limits, this flag lifts them")
     _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
                  help="candidates per local-search pass (default: all; the default improvement "
                       "phase also stops a pass once its searches settled 2^25 vertices)")
