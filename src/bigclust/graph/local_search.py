@@ -189,14 +189,16 @@ def _swap_search_pruned(graph, fac, rng, *, max_passes, max_candidates, max_visi
 
 
 def _nearest_two(D: np.ndarray):
+    """Nearest and second-nearest row of each column: ``(d1, a1, d2)``; no copy of ``D``."""
     p, n = D.shape
     if p == 1:
         return D[0].copy(), np.zeros(n, dtype=np.int64), np.full(n, np.inf)
+    cols = np.arange(n)
     a1 = np.argmin(D, axis=0)
-    d1 = D[a1, np.arange(n)]
-    D2 = D.copy()
-    D2[a1, np.arange(n)] = np.inf
-    d2 = D2.min(axis=0)
+    d1 = D[a1, cols]
+    D[a1, cols] = np.inf  # hide the nearest (in place: the table can be the largest array)
+    d2 = D.min(axis=0)
+    D[a1, cols] = d1
     return d1, a1, d2
 
 
