@@ -47,7 +47,7 @@ def test_pmedian_within_jv_factor_of_mip(seed, p):
     g = random_graph(24, seed=seed)
     D = dense(g)
     opt, _ = exact.pmedian(D, p)
-    pm = PMedian(p, random_state=seed).fit(g)
+    pm = PMedian(p, random_state=seed, local_search=False).fit(g)  # the paper's algorithm alone
     _check_valid(pm, g, D)
     assert pm.facilities_.size == p
     # Theorem 5.2: 2 * (3 + O(eps)) (JV rounding of a Lagrangian-preserving 3-approximation)
@@ -86,7 +86,7 @@ def test_pcenter_within_twice_optimum(seed, k):
 
 def test_pcenter_without_fill_returns_the_mis():
     g = random_graph(30, seed=1)
-    pc = PCenter(5, random_state=0, fill=False).fit(g)
+    pc = PCenter(5, random_state=0, fill=False, local_search=False).fit(g)
     D = dense(g)
     sub = D[np.ix_(pc.facilities_, pc.facilities_)]
     np.fill_diagonal(sub, np.inf)

@@ -103,13 +103,13 @@ def _common_args(p, *, precision: float, precision_help: str, n_clusters_help: s
                  help=f"relative precision of distances in [1e-4, 1]: {precision_help} (default {precision})")
 
 
-def _facility_args(p, *, repetitions: int, moves: str) -> None:
+def _facility_args(p, *, repetitions: int, moves: str, note: str = "") -> None:
     """Options of the two problems solved through facility location (pmedian, facility)."""
     p.add_argument("--repetitions", type=int, default=repetitions,
                    help=f"neighbourhood-size rank draws, 1..100000 (default {repetitions})")
     # --refine: the old name (0.1), kept hidden for one release
     _add_renamed(p, "--local-search", "--refine", flag=True,
-                 help=f"{moves} local search afterwards (beyond the paper)")
+                 help=f"{moves} local search afterwards (beyond the paper){note}")
 
 
 def register(subparsers) -> None:
@@ -126,9 +126,14 @@ def register(subparsers) -> None:
     )
     _common_args(p, precision=0.05, precision_help="radius and distance discretisation",
                  n_clusters_help="number of medians (default: the OR-Library file's p)")
-    _facility_args(p, repetitions=64, moves="swap")
+    _facility_args(p, repetitions=64, moves="swap",
+                   note="; it runs by default within memory and time limits, this flag lifts them")
     _add_renamed(p, "--local-search-candidates", "--refine-candidates", type=int, metavar="N",
-                 help="candidates per local-search pass (default all)")
+                 help="candidates per local-search pass (default: all; the default improvement "
+                      "phase also stops a pass once its searches settled 2^25 vertices)")
+    p.add_argument("--no-local-search", action="store_true",
+                   help="the paper's algorithm alone: no default improvement phase (run when the "
+                        "p x n_vertices table has at most 2^25 cells; see docs/graph.md)")
     p.set_defaults(func=_run, problem="pmedian")
 
     p = subparsers.add_parser(
@@ -142,7 +147,11 @@ def register(subparsers) -> None:
                  n_clusters_help="number of centres (default: the OR-Library file's p)")
     p.add_argument("--trials", type=int, default=16, help="MIS draws per tested radius, 1..100000 (default 16)")
     p.add_argument("--local-search", action="store_true",
-                   help="vertex-substitution local search on the radius afterwards (beyond the paper)")
+                   help="run the improvement phase (greedy-cover radius search, then vertex substitution) "
+                        "without the default's memory and time limits")
+    p.add_argument("--no-local-search", action="store_true",
+                   help="the paper's algorithm alone: no default improvement phase (run when the "
+                        "p x clients table has at most 2^25 cells; see docs/graph.md)")
     p.set_defaults(func=_run, problem="pcenter")
 
     p = subparsers.add_parser(
@@ -351,6 +360,8 @@ def _run(args) -> int:
     from . import FacilityLocation, PCenter, PMedian
 
     t0 = time.perf_counter()
+    if args.local_search and getattr(args, "no_local_search", False):
+        raise ValueError("--local-search and --no-local-search exclude each other.")
     out = args.output
     # every output path is checked before any reading or work: suffix, folder, not an input,
     # not another output; they are written all or nothing after the fit (_core.outputs)
@@ -390,17 +401,19 @@ def _run(args) -> int:
     with progress(args) as verbose:
         if args.problem in ("pmedian", "pcenter"):
             p = args.n_clusters if args.n_clusters is not None else p_file
+            # default: the estimators' "auto" improvement phase
+            local_search = True if args.local_search else (False if args.no_local_search else "auto")
             if p is None:
                 raise ValueError("-k/--n-clusters (or -p) is required: the input is not an OR-Library file "
                                  "with its own p.")
             if args.problem == "pmedian":
                 est = PMedian(p, distance_precision=args.distance_precision, n_repetitions=args.repetitions,
-                              machines=args.machines, local_search=args.local_search,
+                              machines=args.machines, local_search=local_search,
                               local_search_candidates=args.local_search_candidates,
                               random_state=args.seed, verbose=verbose)
             else:
                 est = PCenter(p, distance_precision=args.distance_precision, n_trials=args.trials,
-                              machines=args.machines, local_search=args.local_search, random_state=args.seed,
+                              machines=args.machines, local_search=local_search, random_state=args.seed,
                               verbose=verbose)
         else:
             try:

@@ -522,21 +522,19 @@ def _atomic_write_text(path, text: str) -> None:
         raise
 
 
-def outside_model(km: KMachine, local_search: bool = False) -> dict:
+def outside_model(km: KMachine) -> dict:
     """``report_["outside_model"]``: what a distributed run computed without charging the ledger.
 
-    With ``machines > 1`` every primitive of the paper runs in the simulated model and is
-    charged; two steps are not: the connected components of the input (used to reject or split
-    disconnected inputs and to bound distances per component; the paper assumes a connected
-    graph) and the swap local search (beyond the paper, sequential). With one machine nothing
-    is charged at all and the list is empty.
+    With ``machines > 1`` every primitive of the paper, and every improvement phase beyond it
+    (local searches, the p-center cover search: their SSSPs are distributed MSSP calls and their
+    move evaluations gathers at a coordinator), runs in the simulated model and is charged. One
+    step is not: the connected components of the input (used to reject or split disconnected
+    inputs and to bound distances per component; the paper assumes a connected graph). With one
+    machine nothing is charged at all and the list is empty.
     """
     if not km.distributed:
         return {"outside_model": []}
-    names = ["connected_components"]
-    if local_search:
-        names.append("local_search")
-    return {"outside_model": names}
+    return {"outside_model": ["connected_components"]}
 
 
 def ledger_report(km: KMachine) -> dict:

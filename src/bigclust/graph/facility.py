@@ -339,8 +339,8 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
         if local_search:
             with run.stage("local_search"):
                 fac, info = swap_local_search(graph, fac, rng, opening_cost=f, max_passes=passes,
-                                              clients=cw, demand=w, fixed=sites.fixed)
-                dist, nearest = mssp(graph, fac)
+                                              clients=cw, demand=w, fixed=sites.fixed, km=km)
+                dist, nearest = mssp(graph, fac, km)
         self._set_solution(fac, dist, nearest, graph, sites)
         self.radii_ = radii
         self.facility_cost_ = float(f[self.facilities_].sum())
@@ -353,6 +353,6 @@ class FacilityLocation(ClusteringResultMixin, BaseEstimator):
             raw_cost=raw_cost,
             n_levels=int(nbhd.levels.size),
             local_search=info,
-            **outside_model(km, local_search),
+            **outside_model(km),
         )
         return self

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, NONE, validate_params
+from .._core.validation import BOOLEAN, NONE, Options, validate_params
 from ._common import (
     REPETITIONS,
     COMMON_CONSTRAINTS,
@@ -25,7 +25,7 @@ from ._common import (
 from .facility import _charge_output
 from .mis import approximate_mis, greedy_cover
 from .neighbourhood import distance_levels
-from .local_search import pcenter_local_search
+from .local_search import AUTO_TABLE_CELLS, cover_radius_search, pcenter_local_search
 from .paths import mssp
 
 __all__ = ["PCenter"]
@@ -55,14 +55,22 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         feasible smaller radii more often.
     fill : bool, default=True
         Top up to exactly p centres farthest-first.
-    local_search : bool, default=False
-        Afterwards, vertex-substitution local search on the radius (beyond the paper; see
-        :func:`~bigclust.graph.local_search.pcenter_local_search`): one SSSP per examined site.
-        It never raises the radius.
+    local_search : bool or "auto", default="auto"
+        Improvement phase after the paper's algorithm (beyond the paper; charged to the ledger
+        with ``machines > 1``; it never raises the radius): (1) the smallest radius at which a
+        greedy set cover of the clients by the sites' balls needs at most p centres, bisected
+        between the MIS search's proven lower bound and the paper's radius
+        (:func:`~bigclust.graph.local_search.cover_radius_search`, one search bounded at that
+        radius per site), kept when it beats the paper's answer; (2) vertex-substitution local
+        search on the radius (:func:`~bigclust.graph.local_search.pcenter_local_search`).
+        ``"auto"`` runs the phase when the ``p x clients`` table of (2) has at most
+        ``AUTO_TABLE_CELLS = 2**25`` cells (else skips it); (1) then gives up above 2**25
+        (site, client) pairs within the radius, and (2) stops after ``2**25 / n_vertices``
+        SSSPs. ``True`` runs both without these limits; ``False`` returns the paper's answer.
     max_local_search_passes : int, default=50
-        Passes (moves tried) of the local search; each looks at one critical client.
+        Passes (moves tried) of the vertex substitution; each looks at critical clients.
     local_search_candidates : int, optional
-        Sites examined per pass (default all sites closer than the radius to the critical client).
+        Sites examined per critical client (default all sites closer than the radius to it).
     machines : int in [1, 256], default=1
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
@@ -83,18 +91,23 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
     search_radius_ : float
         The radius d of the accepted MIS (``cost_ <= search_radius_``).
     report_ : dict
-        Times, peak memory, ledger, ``search`` (radii tried and MIS sizes).
+        Times, peak memory, ledger, ``search`` (radii tried and MIS sizes), ``raw_cost`` (the
+        paper's radius, before the improvement phase), ``local_search`` (``cover``: radii
+        tested, radius found, SSSP calls; ``substitution``: passes, swaps, SSSP calls; or why
+        ``"auto"`` skipped it), ``outside_model``.
 
     Notes
     -----
-    A disconnected graph raises ValueError.
+    A disconnected graph raises ValueError. ``search_radius_`` and the factor
+    ``2 (1 + distance_precision)`` belong to the paper's answer; the default answer is never
+    worse than it.
     """
 
     _parameter_constraints = {
         "p": [AtLeast(int, 1)],
         "n_trials": [REPETITIONS],
         "fill": [BOOLEAN],
-        "local_search": [BOOLEAN],
+        "local_search": [BOOLEAN, Options(("auto",))],
         "max_local_search_passes": [AtLeast(int, 1)],
         "local_search_candidates": [AtLeast(int, 1), NONE],
         **COMMON_CONSTRAINTS,
@@ -107,7 +120,7 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         distance_precision: float = 0.01,
         n_trials: int = 16,
         fill: bool = True,
-        local_search: bool = False,
+        local_search: bool | str = "auto",
         max_local_search_passes: int = 50,
         local_search_candidates: int | None = None,
         machines: int = 1,
@@ -211,40 +224,72 @@ class PCenter(ClusteringResultMixin, BaseEstimator):
         self.search_radius_ = hi
         with run.stage("assign"):
             if self.fill and sol.size < p:
-                # farthest-first (Gonzalez) over the clients: open the farthest client's site
-                dist, nearest = mssp(graph, sol, km)
-                cover = dist.copy()
-                extra = []
-                for _ in range(p - sol.size):
-                    v = int(np.argmax(np.where(clients, cover, -1.0)))
-                    km.ledger.aggregate(1)  # farthest client via a global max
-                    if cover[v] <= 0:
-                        break
-                    site = v if near_site is None else int(near_site[v])
-                    if site in extra or np.isin(site, sol):
-                        break  # the farthest client's site is open already: nothing to gain
-                    extra.append(site)
-                    if km.distributed:
-                        d_new, _ = mssp(graph, [site], km)
-                        np.minimum(cover, d_new, out=cover)
-                    else:
-                        greedy_cover(graph, [site], np.full(n, -1.0), cover=cover, nearest=nearest)
-                sol = np.union1d(sol, np.asarray(extra, dtype=np.int64))
+                sol = _fill_farthest_first(graph, sol, p, clients, near_site, km)
             dist, nearest = mssp(graph, sol, km)
         raw_cost = float(dist[clients].max())
         info = {}
-        if self.local_search:
+        mode = self.local_search
+        auto = isinstance(mode, str)
+        # the substitution's p x clients table of centre distances
+        fits = sol.size * int(clients.sum()) <= AUTO_TABLE_CELLS
+        if (auto and fits) or (not auto and bool(mode)):
             with run.stage("local_search"):
-                sol, info = pcenter_local_search(
+                if budget > 0 and raw_cost > 0:
+                    # greedy set cover over the sites' balls, bisected on the radius between the
+                    # MIS search's proven lower bound (r* > lo / 2) and raw_cost
+                    new, info["cover"] = cover_radius_search(
+                        graph, budget, lo / 2.0, raw_cost, clients=clients, sites=sites.candidates,
+                        fixed=fixed_v, km=km, max_entries=AUTO_TABLE_CELLS if auto else None,
+                    )
+                    if new is not None:
+                        cand = np.union1d(new, fixed_v) if fixed_v.size else new
+                        if self.fill and cand.size < p:
+                            cand = _fill_farthest_first(graph, cand, p, clients, near_site, km)
+                        d_c, n_c = mssp(graph, cand, km)
+                        km.ledger.aggregate(1)  # its radius
+                        if float(d_c[clients].max()) < raw_cost:
+                            sol, dist, nearest = cand, d_c, n_c
+                sol, info["substitution"] = pcenter_local_search(
                     graph, sol, rng, clients=clients, candidates=sites.candidates if restricted else None,
                     fixed=fixed_v, max_passes=int(self.max_local_search_passes),
                     max_candidates=None if self.local_search_candidates is None else int(self.local_search_candidates),
+                    km=km, max_visits=AUTO_TABLE_CELLS if auto else None,
                 )
-                dist, nearest = mssp(graph, sol)
+                dist, nearest = mssp(graph, sol, km)
+        elif mode == "auto":
+            info = {"skipped": "p x clients table above AUTO_TABLE_CELLS"}
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
         self.cost_ = float(self.distances_[clients].max())
         self.report_ = run.finish(**ledger_report(km), n_vertices=n, p=p, search=search, raw_cost=raw_cost,
-                                  local_search=info, **outside_model(km, bool(self.local_search)))
+                                  local_search=info, **outside_model(km))
         return self
+
+
+def _fill_farthest_first(graph, sol, p, clients, near_site, km):
+    """Top ``sol`` up to ``p`` centres farthest-first (Gonzalez) over the clients (beyond the paper).
+
+    Opens the farthest client's site (its nearest candidate when sites are restricted) until p
+    centres are open, no client is left at a positive distance, or that site is open already.
+    This can only lower the radius.
+    """
+    n = graph.n_vertices
+    dist, nearest = mssp(graph, sol, km)
+    cover = dist.copy()
+    extra = []
+    for _ in range(p - sol.size):
+        v = int(np.argmax(np.where(clients, cover, -1.0)))
+        km.ledger.aggregate(1)  # farthest client via a global max
+        if cover[v] <= 0:
+            break
+        site = v if near_site is None else int(near_site[v])
+        if site in extra or np.isin(site, sol):
+            break  # the farthest client's site is open already: nothing to gain
+        extra.append(site)
+        if km.distributed:
+            d_new, _ = mssp(graph, [site], km)
+            np.minimum(cover, d_new, out=cover)
+        else:
+            greedy_cover(graph, [site], np.full(n, -1.0), cover=cover, nearest=nearest)
+    return np.union1d(sol, np.asarray(extra, dtype=np.int64))

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._core.report import RunRecorder
-from .._core.validation import BOOLEAN, NONE, Interval, validate_params
+from .._core.validation import BOOLEAN, NONE, Interval, Options, validate_params
 from ._common import (
     REPETITIONS,
     COMMON_CONSTRAINTS,
@@ -25,7 +25,7 @@ from ._common import (
 )
 from .facility import _charge_output, _nbhd_weights, mettu_plaxton
 from .kmachine import KMachine
-from .local_search import swap_local_search
+from .local_search import AUTO_TABLE_CELLS, swap_local_search
 from .neighbourhood import estimate_neighbourhood_sizes
 from .paths import mssp
 
@@ -90,7 +90,9 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
 
     The search runs the facility location algorithm of Section 4 with a uniform opening cost z,
     bisecting z (log scale) until a solution with exactly p facilities appears or two solutions
-    A, B with ``|A| < p < |B|`` bracket p; those are combined by Jain-Vazirani bipoint rounding,
+    A, B with ``|A| < p < |B|`` bracket p at opening costs within a factor
+    ``1 + distance_precision`` (the resolution of the discretised radii: finer steps only redraw
+    the random tie orders); those are combined by Jain-Vazirani bipoint rounding,
     repeated ``n_roundings`` times (the paper's O(log n) repetitions) keeping the cheapest.
     The neighbourhood sizes are estimated once: they do not depend on z.
 
@@ -113,12 +115,20 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         Bisection steps on the opening cost.
     machines : int in [1, 256], default=1
         Simulated k-machine model size (see :class:`FacilityLocation`).
-    local_search : bool, default=False
-        Swap local search afterwards (beyond the paper; only shortest-path computations).
+    local_search : bool or "auto", default="auto"
+        Swap local search after the paper's algorithm (beyond the paper; only shortest-path
+        computations, charged to the ledger with ``machines > 1``). ``"auto"`` runs it when the
+        ``p x n_vertices`` distance table has at most ``AUTO_TABLE_CELLS = 2**25`` cells (256
+        MiB), each pass examining random candidates until their (pruned) searches have settled
+        ``2**25`` vertices, and skips it otherwise (``report_["local_search"]["skipped"]``).
+        ``True`` always runs it, over every candidate in each pass; ``False`` returns the
+        paper's answer.
     max_local_search_passes : int, default=10
-        Passes of the local search over its candidates.
+        Passes of the local search over its candidates; it stops earlier after a pass without
+        an improving swap.
     local_search_candidates : int, optional
-        Candidates examined per local-search pass (default all vertices; set it on big graphs).
+        Candidates examined per local-search pass (default all, within the ``"auto"``
+        budget).
     random_state : None, int or Generator, default=None
     verbose : bool, default=False
     epsilon : float, optional
@@ -141,8 +151,9 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         ``sum_v demand[v] d(v, facility)``.
     report_ : dict
         Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
-        (before the local search), ``local_search`` (its passes and moves), ``search``
-        (opening costs tried and facility counts).
+        (the paper's answer, before the local search), ``local_search`` (its passes, swaps
+        and SSSP calls, or why ``"auto"`` skipped it), ``search`` (opening costs tried and
+        facility counts), ``outside_model``.
 
     Notes
     -----
@@ -155,7 +166,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         "n_roundings": [REPETITIONS, NONE],
         "n_probes": [Interval(int, 0, 100_000, closed="both")],
         "max_search_steps": [Interval(int, 1, 2000, closed="both")],
-        "local_search": [BOOLEAN],
+        "local_search": [BOOLEAN, Options(("auto",))],
         "max_local_search_passes": [AtLeast(int, 1)],
         "local_search_candidates": [AtLeast(int, 1), NONE],
         **COMMON_CONSTRAINTS,
@@ -174,7 +185,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         n_probes: int = 8,
         max_search_steps: int = 60,
         machines: int = 1,
-        local_search: bool = False,
+        local_search: bool | str = "auto",
         max_local_search_passes: int = 10,
         local_search_candidates: int | None = None,
         random_state=None,
@@ -280,7 +291,10 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                         z_lo, best_big = z, fac
                     else:
                         z_hi, best_small = z, fac
-                    if z_hi / z_lo < 1.0 + 1e-9:
+                    if z_hi / z_lo <= 1.0 + eps:
+                        # below the radii's (1 + eps) resolution the facility count only
+                        # jitters with the tie orders (measured: 30+ steps of +-2% around p on
+                        # a 10^7-vertex grid); bracket and round (Section 5.1) instead
                         break
             if sol is not None and n_probe > 0 and p < site_ids.size and p > fixed_v.size and search:
                 # Amplification (as the paper's O(log n) repetitions): more MP runs with fresh
@@ -323,13 +337,18 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         dist, nearest = mssp(graph, sol, km)
         raw_cost = cost_of(dist)
         info = {}
-        if local_search:
+        auto = isinstance(local_search, str)  # "auto"
+        fits = p * n <= AUTO_TABLE_CELLS  # the search's p x n table of facility distances
+        if (auto and fits) or (not auto and bool(local_search)):
             with run.stage("local_search"):
                 sol, info = swap_local_search(
                     graph, sol, rng, max_passes=passes, max_candidates=cand, clients=w > 0, demand=w,
-                    candidates=sites.candidates if sites.restricted else None, fixed=fixed_v,
+                    candidates=sites.candidates if sites.restricted else None, fixed=fixed_v, km=km,
+                    max_visits=AUTO_TABLE_CELLS if auto else None,  # "auto": a pass settles <= 2**25 vertices
                 )
-                dist, nearest = mssp(graph, sol)
+                dist, nearest = mssp(graph, sol, km)
+        elif auto:
+            info = {"skipped": "p x n_vertices table above AUTO_TABLE_CELLS"}
         if km.distributed:
             _charge_output(km, nearest)
         self._set_solution(sol, dist, nearest, graph, sites)
@@ -343,6 +362,6 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
             search=search,
             n_levels=int(nbhd.levels.size),
             local_search=info,
-            **outside_model(km, bool(local_search)),
+            **outside_model(km),
         )
         return self
