@@ -151,7 +151,7 @@ def test_cli_local_search_flags(tmp_path, capsys):
     pmed = orlib_path("pmed1.txt")
     runs = {}
     for flag in ([], ["--no-local-search"], ["--local-search"]):
-        assert main(["pcenter", pmed, "--quiet", *flag]) == 0
+        assert main(["pcenter", pmed, "--quiet", "--json", *flag]) == 0
         runs[tuple(flag)] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # default improves on the paper's radius (pmed1: paper 148, optimum 127); --no-local-search is the paper's
     assert runs[()]["cost"] < runs[()]["raw_cost"]
