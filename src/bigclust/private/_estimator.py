@@ -250,15 +250,7 @@ class _PrivateKMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Clus
                 decoder.add(r)
             del reports
         with run.stage("tree_and_kmeans"):
-            result = decoder.fit(
-                k,
-                threshold_a=self.threshold_a,
-                min_count_sigmas=self.min_count_sigmas,
-                min_vector_sigmas=self.min_vector_sigmas,
-                center_estimator=self.center_estimator,
-                n_init=self.n_init,
-                random_state=rng,
-            )
+            result = self._decode(decoder, k, rng)
         self.cluster_centers_ = result.cluster_centers
         self.n_features_in_ = d
         trivial = self._trivial_cost(X, params)
@@ -308,6 +300,12 @@ class _PrivateKMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Clus
                 ClippingWarning,
                 stacklevel=3,
             )
+
+    def _decode(self, decoder, k: int, rng):
+        """The server's tree and k-means (``Decoder.fit``) with this estimator's decoding parameters."""
+        return decoder.fit(k, threshold_a=self.threshold_a, min_count_sigmas=self.min_count_sigmas,
+                           min_vector_sigmas=self.min_vector_sigmas, center_estimator=self.center_estimator,
+                           n_init=self.n_init, random_state=rng)
 
     @staticmethod
     def _trivial_cost(X: np.ndarray, params: ProtocolParams) -> float:
@@ -716,15 +714,7 @@ class ShuffleDPKMeans(_PrivateKMeansBase):
         with run.stage("blankets"):
             decoder._add_counts(simulate_blankets(params, public_seed, source))
         with run.stage("tree_and_kmeans"):
-            result = decoder.fit(
-                k,
-                threshold_a=self.threshold_a,
-                min_count_sigmas=self.min_count_sigmas,
-                min_vector_sigmas=self.min_vector_sigmas,
-                center_estimator=self.center_estimator,
-                n_init=self.n_init,
-                random_state=rng,
-            )
+            result = self._decode(decoder, k, rng)
         self.cluster_centers_ = result.cluster_centers
         self.n_features_in_ = d
         floor = result.info["expected_noise_floor"]

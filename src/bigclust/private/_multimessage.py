@@ -57,7 +57,7 @@ import numpy as np
 
 from . import _public
 from ._accounting import BlanketBudget, blanket_budget, default_histogram_share
-from ._protocol import Decoder, ProtocolParams, _as_float_array, _Public, _to_unit_ball
+from ._protocol import Decoder, ProtocolParams, _as_float_array, _Public, _to_unit_ball, checked_envelope
 from ._random import RandomSource
 
 __all__ = [
@@ -468,17 +468,8 @@ class ShuffleDecoder(Decoder):
     def from_bytes(cls, data: bytes, params: ShuffleParams, public_seed: int) -> "ShuffleDecoder":
         """Rebuild a decoder from :meth:`to_bytes` output; ``params`` and ``public_seed`` must match it."""
         dec = cls(params, public_seed)
-        data = bytes(data)
         bad = ValueError("not a bigclust shuffle-protocol aggregate, or it is corrupted.")
-        if len(data) < 8 + 4 + 32 + 16 + 32 or data[:8] != cls._MAGIC:
-            raise bad
-        if hashlib.sha256(data[:-32]).digest() != data[-32:]:
-            raise bad
-        ser, ver = np.frombuffer(data, dtype="<u2", count=2, offset=8)
-        if int(ser) != cls._SERIAL_VERSION or int(ver) != MESSAGE_VERSION:
-            raise ValueError("unsupported aggregate version.")
-        if data[12:44] != dec._digest:
-            raise ValueError("the aggregate was made with different public parameters or public seed.")
+        data = checked_envelope(data, cls._MAGIC, cls._SERIAL_VERSION, MESSAGE_VERSION, dec._digest, 16, bad)
         nmsg, ncells = (int(v) for v in np.frombuffer(data, dtype="<u8", count=2, offset=44))
         if ncells != dec._counts.shape[0] or len(data) != 60 + 8 * ncells + 32:
             raise bad

@@ -579,6 +579,30 @@ class DecodeResult:
     info: dict = field(default_factory=dict)
 
 
+
+def checked_envelope(data, magic: bytes, serial_version: int, format_version: int, digest: bytes, min_body: int,
+                     bad: ValueError) -> bytes:
+    """``data`` as bytes once its envelope is checked: magic, SHA-256 trailer, versions, parameter digest.
+
+    The layout shared by the serialised aggregates of both protocols: 8-byte magic, uint16
+    serialisation version, uint16 format version, 32-byte digest, at least ``min_body``
+    bytes, then the SHA-256 of everything before it. Raises ``bad`` for a truncated or
+    altered blob and a specific ``ValueError`` for another version or other parameters.
+    """
+    data = bytes(data)
+    if len(data) < 8 + 4 + 32 + min_body + 32 or data[:8] != magic:
+        raise bad
+    if hashlib.sha256(data[:-32]).digest() != data[-32:]:
+        raise bad
+    ser, fmt = np.frombuffer(data, dtype="<u2", count=2, offset=8)
+    if int(ser) != serial_version or int(fmt) != format_version:
+        raise ValueError(f"unsupported aggregate version (this decoder reads serialisation {serial_version}, "
+                         f"format {format_version}).")
+    if data[12:44] != digest:
+        raise ValueError("the aggregate was made with different public parameters or public seed.")
+    return data
+
+
 class Decoder:
     """Server side of the protocol (Algorithm 4) with bounded-memory, mergeable aggregation.
 
@@ -801,18 +825,8 @@ class Decoder:
     def from_bytes(cls, data: bytes, params: ProtocolParams, public_seed: int) -> "Decoder":
         """Rebuild a decoder from :meth:`to_bytes` output; ``params`` and ``public_seed`` must match it."""
         dec = cls(params, public_seed)
-        data = bytes(data)
         bad = ValueError("not a bigclust private decoder aggregate, or it is corrupted.")
-        if len(data) < 8 + 4 + 32 + 8 + 32 or data[:8] != cls._MAGIC:
-            raise bad
-        if hashlib.sha256(data[:-32]).digest() != data[-32:]:
-            raise bad
-        ser, fmt = np.frombuffer(data, dtype="<u2", count=2, offset=8)
-        if int(ser) != cls._SERIAL_VERSION or int(fmt) != FORMAT_VERSION:
-            raise ValueError(f"unsupported aggregate version (this decoder reads serialisation {cls._SERIAL_VERSION}, "
-                             f"report format {FORMAT_VERSION}).")
-        if data[12:44] != dec._digest:
-            raise ValueError("the aggregate was made with different public parameters or public seed.")
+        data = checked_envelope(data, cls._MAGIC, cls._SERIAL_VERSION, FORMAT_VERSION, dec._digest, 8, bad)
         pos = 44
         body = data[:-32]
 
