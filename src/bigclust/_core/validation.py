@@ -386,3 +386,19 @@ def validate_params(est, constraints: dict | None = None) -> None:
         if any(c.is_type(value) for c in allowed):
             raise ValueError(f"{owner}: {name} must be {wanted}.")
         raise TypeError(f"{owner}: {name} must be {wanted}; got a value of type {type(value).__name__}.")
+
+
+def check_new_points(est, X, check_values) -> np.ndarray:
+    """``X`` for a fitted estimator's predict/transform/score: ``check_values(X)`` (the family's own
+    value checks, which never quote a value) with the fitted column names and feature count checked
+    as scikit-learn checks them: for a DataFrame before its values (reindexed columns would read as
+    NaN), otherwise on the checked array, after the value checks, whose messages are clearer."""
+    from sklearn.utils.validation import validate_data
+
+    frame = hasattr(X, "columns")
+    if frame:
+        validate_data(est, X, skip_check_array=True, reset=False)
+    checked = check_values(X)
+    if not frame:
+        validate_data(est, checked, skip_check_array=True, reset=False)
+    return checked

@@ -249,17 +249,7 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
         check_is_fitted(self, "cluster_centers_")
         if _is_spark_frame(X):
             raise TypeError(f"{method} needs an in-memory array; label a Spark DataFrame with predict.")
-        # the column names against fit (scikit-learn's messages), and the feature count: for a
-        # DataFrame before its values (reindexed columns read as NaN), otherwise after the checks
-        # of the values, whose messages are clearer than a failed count
-        frame = hasattr(X, "columns")
-        if frame:
-            validate_data(self, X, skip_check_array=True, reset=False)
-        X_in = X
-        X = V.check_points(X)
-        if not frame:
-            validate_data(self, X_in, skip_check_array=True, reset=False)
-        return X
+        return V.check_new_points(self, X, V.check_points)
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance from each row of ``X`` to each centre.

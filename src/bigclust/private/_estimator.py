@@ -26,6 +26,7 @@ from .._core.validation import (
     InstanceOf,
     Interval,
     Options,
+    check_new_points,
     check_points,
     check_random_state,
     check_sample_weight,
@@ -344,13 +345,7 @@ class _PrivateKMeansBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Clus
         """``X`` for predict/transform/score: fitted, the fitted column names (as scikit-learn checks them)
         and feature count, values checked without quoting any (private data)."""
         self._check_fitted()
-        frame = hasattr(X, "columns")
-        if frame:  # names and count before the values (reindexed columns would read as NaN)
-            validate_data(self, X, skip_check_array=True, reset=False)
-        X = _checked_points(X)
-        if not frame:  # the count (and the warning for a model fitted with names), on the checked array
-            validate_data(self, X, skip_check_array=True, reset=False)
-        return X
+        return check_new_points(self, X, _checked_points)
 
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre for each row of ``X``.
