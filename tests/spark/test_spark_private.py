@@ -89,3 +89,16 @@ def test_shuffle_protocol_messages(spark):
     assert got.to_bytes() == ShuffleDecoder(p, 9).add(msgs).to_bytes()
     with pytest.raises(ValueError, match="no client ids"):
         decode_reports(_frame(spark, msgs[:3], ["a", "b", "c"]), p, 9, client_id_col="cid")
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_concatenated_binary_values_of_sliced_arrays(wide):
+    """The no-ids fast path reads an Arrow array's data buffer: offsets of sliced and large-binary arrays."""
+    import pyarrow as pa
+
+    from bigclust.private._spark import _concatenated
+
+    values = [bytes([i]) * (i % 5) for i in range(40)]
+    arr = pa.array(values, pa.large_binary() if wide else pa.binary())
+    for lo, hi in ((0, 40), (7, 31), (39, 40), (12, 12)):
+        assert _concatenated(arr.slice(lo, hi - lo)) == b"".join(values[lo:hi])

@@ -11,6 +11,8 @@ report's content on the driver.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._multimessage import ShuffleDecoder, ShuffleParams
 from ._protocol import Decoder, ProtocolParams
 
@@ -23,6 +25,18 @@ def _decoder_for(params, public_seed: int):
     if isinstance(params, ProtocolParams):
         return Decoder(params, public_seed)
     raise TypeError("params must be a ProtocolParams (local protocol) or a ShuffleParams (shuffle protocol).")
+
+
+def _concatenated(col) -> bytes:
+    """The values of an Arrow binary (or large binary) array without nulls, concatenated."""
+    import pyarrow as pa
+
+    if len(col) == 0:
+        return b""
+    wide = pa.types.is_large_binary(col.type)
+    _, offsets, data = col.buffers()
+    off = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32, count=len(col) + 1, offset=col.offset * (8 if wide else 4))
+    return data.slice(int(off[0]), int(off[-1] - off[0])).to_pybytes()
 
 
 def _partition_task(params, public_seed: int, use_ids: bool):
@@ -38,13 +52,14 @@ def _partition_task(params, public_seed: int, use_ids: bool):
                 reports = batch.column(0)
                 if reports.null_count:
                     raise ValueError(f"{reports.null_count} report(s) are null.")
-                ids = batch.column(1).to_pylist() if use_ids else None
-                if use_ids and batch.column(1).null_count:
+                if not use_ids:  # the batch's rows back to back: one slice of its data buffer, no per-row objects
+                    dec.add(_concatenated(reports))
+                    continue
+                if batch.column(1).null_count:
                     raise ValueError(f"{batch.column(1).null_count} client id(s) are null.")
-                values = reports.to_pylist()
-                for lo in range(0, len(values), _BATCH_ROWS):
-                    chunk = values[lo:lo + _BATCH_ROWS]
-                    dec.add(chunk, client_ids=None if ids is None else ids[lo:lo + _BATCH_ROWS])
+                ids, values = batch.column(1).to_pylist(), reports.to_pylist()
+                for lo in range(0, len(values), _BATCH_ROWS):  # one id per row: rows stay separate
+                    dec.add(values[lo:lo + _BATCH_ROWS], client_ids=ids[lo:lo + _BATCH_ROWS])
         except (ValueError, TypeError) as exc:  # the decoder's messages never quote a report's content
             error = f"{type(exc).__name__}: {exc}"
         blob = None if error is not None else dec.to_bytes()
