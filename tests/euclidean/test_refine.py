@@ -256,3 +256,26 @@ def test_elbow_curve_refines_prefixes_of_one_seeding():
     assert costs[2] < 0.2 * costs[1] and costs[3] > 0.8 * costs[2]  # the elbow at the 4 planted blobs
     with pytest.raises(ValueError, match="n_clusters"):
         elbow_curve(X, [0, 2])
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(1, 60), d=st.integers(1, 4), m_frac=st.floats(0, 1), seed=st.integers(0, 2**31 - 1),
+       grid=st.booleans())
+def test_centre_neighbour_lists_are_the_nearest_others(k, d, m_frac, seed, grid):
+    """Each list holds ``m`` nearest other centres, sorted, with exact distances, and ``beyond``
+    is the (m + 1)-th smallest distance (every unlisted centre is at least that far)."""
+    rng = np.random.default_rng(seed)
+    C = rng.integers(0, 2, (k, d)).astype(float) if grid else rng.standard_normal((k, d))
+    m = int(round(m_frac * (k - 1)))
+    ids, dist, beyond = K.centre_neighbours(C, m)
+    D = np.sqrt(((C[:, None, :] - C[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(D, np.inf)
+    for i in range(k):
+        true = np.sort(D[i])
+        np.testing.assert_allclose(dist[i], true[:m], rtol=1e-12)
+        assert i not in ids[i] and len(set(ids[i].tolist())) == m
+        np.testing.assert_allclose(D[i, ids[i]], dist[i], rtol=1e-12)
+        assert beyond[i] == (true[m] if m < k - 1 else np.inf) or np.isclose(beyond[i], true[m])
+        unlisted = np.setdiff1d(np.delete(np.arange(k), i), ids[i])
+        if unlisted.size:
+            assert D[i, unlisted].min() >= beyond[i] * (1 - 1e-12)
