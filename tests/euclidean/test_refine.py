@@ -279,3 +279,102 @@ def test_centre_neighbour_lists_are_the_nearest_others(k, d, m_frac, seed, grid)
         unlisted = np.setdiff1d(np.delete(np.arange(k), i), ids[i])
         if unlisted.size:
             assert D[i, unlisted].min() >= beyond[i] * (1 - 1e-12)
+
+
+# --------------------------------------------------------------------------- seeding from the tree
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(5, 400), m=st.integers(1, 400), seed=st.integers(0, 2**31 - 1))
+def test_tree_coreset_is_the_smallest_sse_cut_within_m(n, m, seed):
+    """The cut partitions the leaves, has at most m vertices (unless the roots alone are more), and
+    the next smaller SSE threshold would leave more than m (brute force over every threshold)."""
+    from bigclust.lshtree.hierarchy import build_hierarchy
+
+    rng = np.random.default_rng(seed)
+    X = np.unique(rng.standard_t(2, (n, 3)), axis=0)
+    tree = build_hierarchy(X, n_hashes=2, n_projections=3, bucket_width=4.0, scale_ratio=2.0, edge_factor=2.0,
+                           random_state=rng)
+    W, sse = local_engine.kmeans_weights(X, None, np.ones(X.shape[0]), tree.left, tree.right, tree.size,
+                                         tree.n_leaves, tree.depth)
+    cut = R.tree_coreset(tree.parent, sse, m)
+    labels = local_engine.labels_from_pruning(tree, cut)  # raises unless the cut partitions the leaves
+    assert np.unique(labels).shape[0] == cut.shape[0]
+    roots = int(np.count_nonzero(tree.parent < 0))
+    assert cut.shape[0] <= max(m, roots)
+
+    def cut_at(tau):
+        pc = np.array([sse[p] if p >= 0 else np.inf for p in tree.parent])
+        return np.flatnonzero((sse <= tau) & (pc > tau))
+
+    taus = np.unique(sse)
+    sizes = [cut_at(t).shape[0] for t in taus]
+    best = min((t for t, c in zip(taus, sizes) if c <= m), default=taus[-1])
+    np.testing.assert_array_equal(cut, cut_at(best))
+
+
+def test_coreset_seeding_keeps_far_groups_and_reports_the_start_cost(monkeypatch):
+    """Seeding from the tree's coreset (forced on small data): remote groups of a few points stay
+    coreset rows of their own, so the refined answer gives them centres as full seeding does
+    (a uniform sample of this size would miss them); the reported start cost is the exact cost of
+    the start partition (each point at its vertex's seed) by brute force; the answer is within 1%
+    of scikit-learn's mean of 3 seeds."""
+    rng = np.random.default_rng(5)
+    bulk = rng.uniform(size=(3000, 3))
+    far = np.concatenate([rng.normal(c, 0.01, (3, 3)) for c in (50.0, -60.0, 80.0)])
+    X = np.concatenate([bulk, far])
+    monkeypatch.setattr(R, "SEEDING_MIN_ROWS", 200)
+    monkeypatch.setattr(R, "SEEDING_PER_CENTRE", 10)
+    seen = {}
+    real_run = R._run
+
+    def spy(name, start, guess, Xu, wu, *args):
+        seen[name] = float(np.dot(wu, ((Xu - start[guess]) ** 2).sum(axis=1)))
+        return real_run(name, start, guess, Xu, wu, *args)
+
+    monkeypatch.setattr(R, "_run", spy)
+    est = LSHTreeKMeans(12, random_state=0).fit(X)
+    info = est.report_["refine"]
+    assert info["seeding"]["coreset"] <= 200
+    assert np.isclose(info["start_costs"]["kmeans++"], seen["kmeans++"], rtol=1e-9)
+    far_labels = est.labels_[3000:]
+    assert not np.isin(far_labels, est.labels_[:3000]).any()  # the far groups have centres of their own
+    sk = np.mean([KMeans(12, random_state=s).fit(X).inertia_ for s in range(3)])
+    assert est.inertia_ <= 1.01 * sk
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 200), d=st.integers(1, 6), k=st.integers(2, 60), seed=st.integers(0, 2**31 - 1),
+       offset=st.sampled_from([0.0, 1e3]), dup=st.booleans())
+def test_full_and_dense_passes_leave_valid_bounds_and_candidates(n, d, k, seed, offset, dup):
+    """After a compiled full pass or a BLAS pass: labels are the nearest centres, ``upper`` bounds
+    the own distance, ``lower`` every other, and ``rest`` every centre but the label and the
+    candidates (brute force); far-off data (offset) stresses the products' rounding margin."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) + offset
+    C = rng.standard_normal((k, d)) + offset
+    if dup:
+        C[k // 2] = C[0]
+    t = min(R._CANDIDATES, k - 1)
+    dist = np.sqrt(((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2))
+    for mode in ("full", "dense"):
+        labels = rng.integers(0, k, n).astype(np.int64)
+        upper, lower, rest = np.empty(n), np.empty(n), np.empty(n)
+        cand = np.full((n, t), -7, np.int32)
+        stats = np.zeros(5, np.int64)
+        if mode == "full":
+            K.full_pass(X, C, labels, upper, lower, cand, rest, stats)
+        else:
+            R._dense_assign(X, R._row_norms(X), C, labels, upper, lower, cand, rest, stats)
+        own = dist[np.arange(n), labels]
+        np.testing.assert_allclose(own, dist.min(axis=1), rtol=1e-12, atol=1e-12)
+        assert np.all(upper >= own * (1 - 1e-12) - 1e-12)
+        others = dist.copy()
+        others[np.arange(n), labels] = np.inf
+        assert np.all(lower <= others.min(axis=1) * (1 + 1e-12) + 1e-12)
+        for i in range(n):
+            assert np.all((cand[i] >= 0) & (cand[i] < k)) and labels[i] not in cand[i]
+            assert len(set(cand[i].tolist())) == t
+            outside = np.setdiff1d(np.arange(k), np.append(cand[i], labels[i]))
+            if outside.size:
+                assert rest[i] <= dist[i, outside].min() * (1 + 1e-12) + 1e-12

@@ -36,7 +36,7 @@ from ._params import TreeParams, approx_method, approx_pruning, choose_method, c
 from .hierarchy import build_hierarchy, labels_from_pruning, leaf_order
 from .median import kmedian_node_weights
 from .pruning import _n_levels, approx_dp, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
-from .refine import AUTO_MAX_CENTRE_WORK, centre_work, refine_best
+from .refine import AUTO_MAX_CENTRE_WORK, centre_work, refine_best, tree_coreset
 from .result import ClusterTree, DegenerateClusteringWarning, FitResult
 from .two_hop import build_hierarchy_two_hop
 
@@ -226,7 +226,8 @@ def _fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.r
         with run.stage("refine"):
             if Xu is None:
                 Xu = np.ascontiguousarray(X[rows], dtype=np.float64)
-            refined, refine_info = _refine(params, labels_u, centers, inertia, Xu, wu, rng, run.progress)
+            refined, refine_info = _refine(params, labels_u, centers, inertia, Xu, wu, rng, run.progress,
+                                           lambda m: _seeding_coreset(tree, X, rows, total_w, cost, m))
         if refined is not None:
             labels_u, centers, inertia = refined
             answer = refine_info["answer"]
@@ -332,7 +333,15 @@ def _prune(tree, cost, k, params: TreeParams):
     return selected, None, approx_method(info), info
 
 
-def _refine(params: TreeParams, labels, centers, cost, Xu, wu, rng, progress):
+def _seeding_coreset(tree, X, rows, total_w, cost, m):
+    """The tree's coreset for refine's k-means++ starts (:func:`.refine.tree_coreset`): the cut's
+    means, weights, each distinct point's row, and the cut's total SSE."""
+    cut = tree_coreset(tree.parent, cost, m)
+    means = vertex_means(X, rows, tree.left, tree.right, tree.size, tree.n_leaves, tree.depth, total_w, cost, cut)
+    return means, total_w[cut].astype(np.float64), labels_from_pruning(tree, cut), math.fsum(cost[cut])
+
+
+def _refine(params: TreeParams, labels, centers, cost, Xu, wu, rng, progress, coreset=None):
     """Run :func:`.refine.refine_best` unless ``refine="auto"`` and its centre-side work is over budget.
 
     Returns ((labels, centres, inertia) of the cheapest answer, or None if skipped; the refine report).
@@ -342,7 +351,8 @@ def _refine(params: TreeParams, labels, centers, cost, Xu, wu, rng, progress):
     if params.refine == "auto" and work > AUTO_MAX_CENTRE_WORK:
         return None, {"mode": "auto", "skipped": "centre work over budget", "centre_work": work,
                       "budget": AUTO_MAX_CENTRE_WORK}
-    labels, centers, inertia, info = refine_best(params, labels, centers, cost, Xu, wu, rng, progress)
+    labels, centers, inertia, info = refine_best(params, labels, centers, cost, Xu, wu, rng, progress,
+                                                 coreset if params.objective == "kmeans" else None)
     return (labels, centers, inertia), info
 
 

@@ -340,9 +340,9 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
     Hamerly's bound itself, which is the best one once all drifts are small.
 
     Then, cheapest first: (1) skip if ``upper <= max(lower, half_sep[a])``; (2) compute
-    the distances to ``a`` and the candidates: if the nearest of them is within
-    ``rest``, it is the nearest centre; (3) otherwise compare with the centres of ``a``'s
-    list closer to ``a`` than ``2 |x - a|`` (all centres if the list is too short; see
+    the distances to ``a`` and the candidates: if the nearest of them, ``b``, is within
+    ``rest``, it is the nearest centre; (3) otherwise compare with the centres of ``b``'s
+    list closer to ``b`` than ``2 |x - b|`` (all centres if the list is too short; see
     the module docstring) and refresh the candidates.
 
     ``nb_ids`` (k, m) / ``nb_lb`` (k, m) are each centre's listed neighbours and lower
@@ -409,8 +409,12 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
                 lower[i] = min(math.sqrt(second), r)
                 rest[i] = r
                 continue
-            # (3) search the ball of radius 2 |x - a| around a; keep the t + 2 nearest seen
-            u = math.sqrt(du)
+            # (3) search the ball of radius 2 |x - b| around b, the nearest of a and the
+            # candidates (any centre c with |b - c| >= 2 |x - b| is no nearer than b); keep the
+            # t + 2 nearest seen. Around b rather than a: after a large move, or from a rough
+            # start whose candidates hold the right centre, that ball is the smaller one.
+            b = best
+            u = math.sqrt(bd)
             # examining the ball of radius 2u (1 + margin) leaves rest >= u (1 + 2 margin):
             # a margin that lets later passes settle the point by its candidates
             two_u = 2.0 * u * (1.0 + margin)
@@ -418,28 +422,28 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
             ni = scratch_i[ch]
             nd[:] = np.inf
             ni[:] = -1
-            nd[0] = du
-            ni[0] = a
+            nd[0] = bd
+            ni[0] = b
             unexamined = np.inf
-            if beyond_lb[a] < two_u:
+            if beyond_lb[b] < two_u:
                 full += 1
                 for c in range(k):
-                    if c != a:
+                    if c != b:
                         _keep_nearest(nd, ni, _sq(X, i, C, c), c)
                 examined += k - 1
             else:
                 listed += 1
                 for p in range(m):
-                    lb = nb_lb[a, p]
+                    lb = nb_lb[b, p]
                     if lb < two_u:
-                        c = nb_ids[a, p]
+                        c = nb_ids[b, p]
                         examined += 1
                         _keep_nearest(nd, ni, _sq(X, i, C, c), c)
                     elif lb < unexamined:
                         unexamined = lb
-                if beyond_lb[a] < unexamined:
-                    unexamined = beyond_lb[a]
-            # unexamined centres c have |a - c| >= unexamined, so |x - c| >= unexamined - u
+                if beyond_lb[b] < unexamined:
+                    unexamined = beyond_lb[b]
+            # unexamined centres c have |b - c| >= unexamined, so |x - c| >= unexamined - u
             floor = unexamined - u
             if ni[0] != a:
                 changed += 1
@@ -463,36 +467,32 @@ def full_pass(X, C, labels, upper, lower, cand, rest, stats):
     Where the bounds of :func:`assign_pass` prune little (few centres in moderate
     dimension: uniform data at d = 8, k = 100 computed 98 of the 99 other distances per
     point and pass) this is the cheaper exact step. It leaves exact bounds for pruned
-    passes that may follow: ``upper`` the distance to the nearest centre, ``lower`` =
-    ``rest`` the distance to the second, no candidates. The current centre is compared
-    first, so ties keep it, as a search does. ``stats`` (5,) receives the labels changed
+    passes that may follow: ``upper`` the distance to the nearest centre, ``lower`` the
+    distance to the second, ``cand`` the ``t`` nearest others and ``rest`` the distance to
+    the next, as a search leaves them. The current centre is compared first, so ties keep it, as a search does. ``stats`` (5,) receives the labels changed
     (``stats[0]``) and the distances computed (``stats[4]``), zeros elsewhere.
     """
     n = X.shape[0]
     k = C.shape[0]
     changed = 0
+    t = cand.shape[1]
     for i in prange(n):
         a = labels[i]
-        b1 = _sq(X, i, C, a)
-        i1 = a
-        b2 = np.inf
+        nd = np.full(t + 2, np.inf)
+        ni = np.full(t + 2, -1, np.int64)
+        nd[0] = _sq(X, i, C, a)
+        ni[0] = a
         for c in range(k):
             if c != a:
-                dd = _sq(X, i, C, c)
-                if dd < b2:
-                    if dd < b1:
-                        b2 = b1
-                        b1 = dd
-                        i1 = c
-                    else:
-                        b2 = dd
-        if i1 != a:
+                _keep_nearest(nd, ni, _sq(X, i, C, c), c)
+        if ni[0] != a:
             changed += 1
-        labels[i] = i1
-        upper[i] = math.sqrt(b1)
-        lower[i] = math.sqrt(b2)
-        rest[i] = lower[i]
-        cand[i, :] = -1
+        labels[i] = ni[0]
+        upper[i] = math.sqrt(nd[0])
+        lower[i] = math.sqrt(nd[1])
+        for q in range(t):
+            cand[i, q] = ni[q + 1]
+        rest[i] = math.sqrt(nd[t + 1])
     stats[0] = changed
     stats[1] = 0
     stats[2] = 0  # (counts searches of assign_pass only: its neighbour lists are not involved)
@@ -568,7 +568,7 @@ def brute_nearest(X, C):
 
 
 @numba.njit(cache=True, parallel=True)
-def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower):
+def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower, cand, rest):
     """Exact nearest centres of rows ``row0 .. row0 + m`` of ``X`` from ``G = |c|^2 - 2 X C^T`` (m, k);
     ``xnorm`` (n,) holds ``|x|`` per row (a bound's input: its own rounding is covered by the margin).
 
@@ -579,7 +579,10 @@ def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower):
     ``G <= min G + 2 err``: those few are compared exactly, as :func:`assign_pass`
     compares, and ``labels`` receives the nearest. ``upper`` receives its distance where
     several were compared, otherwise the upper bound ``sqrt(min G + |x|^2 + err)``;
-    ``lower`` a lower bound on the distance to every other centre (``inf`` if none).
+    ``lower`` a lower bound on the distance to every other centre (``inf`` if none);
+    ``cand`` (n, t) the ``t`` other centres of least ``G`` and ``rest`` a lower bound on the
+    distance to every centre but those and the nearest, so that pruned passes after a
+    dense one start from candidates as after a search.
     """
     m, k = G.shape
     d = X.shape[1]
@@ -613,8 +616,14 @@ def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower):
                         best = c
             labels[i] = best
             upper[i] = math.sqrt(bd)
-        g2 = np.inf  # every other centre c has |x - c|^2 >= G[r, c] + |x|^2 - err
+        # every other centre c has |x - c|^2 >= G[r, c] + |x|^2 - err
+        t = cand.shape[1]
+        bg = np.full(t + 1, np.inf)
+        bi = np.full(t + 1, -1, np.int64)
         for c in range(k):
-            if c != best and G[r, c] < g2:
-                g2 = G[r, c]
-        lower[i] = math.sqrt(max(0.0, g2 + xn * xn - err))
+            if c != best:
+                _keep_nearest(bg, bi, G[r, c], c)
+        lower[i] = math.sqrt(max(0.0, bg[0] + xn * xn - err))
+        for q in range(t):
+            cand[i, q] = bi[q]
+        rest[i] = math.sqrt(max(0.0, bg[t] + xn * xn - err))
