@@ -38,12 +38,13 @@ def _assigned_sq(X, C, labels):
 # --------------------------------------------------------------------------- assignment
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(n=st.integers(1, 300), d=st.integers(1, 6), k=st.integers(2, 150), moves=st.integers(1, 6),
-       seed=st.integers(0, 2**31 - 1), dup=st.booleans())
-def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup):
+       seed=st.integers(0, 2**31 - 1), dup=st.booleans(), defer=st.booleans())
+def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup, defer):
     """Arbitrary centre moves (some large, some none) between passes; after each pass every
-    point's centre is at the brute-force nearest distance (ties may pick either centre)."""
+    point's centre is at the brute-force nearest distance (ties may pick either centre), with
+    full scans made in the kernel or deferred to matrix products."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d)) * rng.uniform(0.1, 10, size=d)
     C = rng.standard_normal((k, d))
@@ -56,11 +57,13 @@ def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup)
     lists = R._NeighbourLists(k)
     lists.m = min(int(rng.integers(0, 9)), k - 1)  # short lists force the full-scan path too
     drift, stats = np.zeros(k), np.zeros(5, np.int64)
+    deferred = np.zeros(n if defer else 0, np.uint8)
     for _ in range(moves):
         nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
         nd, bn = lists.near_drift(drift, nb_lb, beyond_lb)
         K.assign_pass(X, C, labels, upper, lower, cand, rest, drift, nd, bn, lists.ids, nb_lb, beyond_lb,
-                      half_sep, R.SEARCH_MARGIN, stats)
+                      half_sep, R.SEARCH_MARGIN, stats, deferred)
+        R._assign_deferred(X, R._row_norms(X), C, deferred, labels, upper, lower, cand, rest, stats)
         np.testing.assert_allclose(_assigned_sq(X, C, labels), _nearest_sq(X, C), rtol=1e-12, atol=1e-12)
         # the bounds the next pass relies on hold
         dist = np.sqrt(((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2))
@@ -76,14 +79,18 @@ def test_every_assignment_step_gives_a_nearest_centre(n, d, k, moves, seed, dup)
         C = new
 
 
-@pytest.mark.parametrize("mode", ["pruned", "blas", "blas-retry", "full-retry"])
+@pytest.mark.parametrize("mode", ["pruned", "blas", "blas-retry", "full-retry", "deferred"])
 @pytest.mark.parametrize("d,k", [(2, 40), (8, 60), (30, 12)])
 def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, mode, monkeypatch):
     """Pruned passes, and the BLAS or compiled full passes a run switches to where pruning
     does not pay, all give exact nearest centres and never raise the cost. Forced here:
     BLAS passes throughout ("blas"), or full passes alternating with pruned ones that must
-    start from the bounds a full pass leaves ("-retry")."""
-    monkeypatch.setattr(R, "DENSE_SWITCH", 2.0 if mode == "pruned" else -1.0)
+    start from the bounds a full pass leaves ("-retry"), or pruned passes with short neighbour
+    lists whose full scans go to matrix products ("deferred")."""
+    monkeypatch.setattr(R, "DENSE_SWITCH", 2.0 if mode in ("pruned", "deferred") else -1.0)
+    monkeypatch.setattr(R, "DEFER_MIN_DIM", 1 if mode == "deferred" else 10**9)
+    if mode == "deferred":
+        monkeypatch.setattr(R, "_NEIGHBOURS", 3)
     monkeypatch.setattr(R, "DENSE_MIN_DIM", 1 if mode == "blas" else 10**9)
     monkeypatch.setattr(R, "BLAS_SEEDING_MAX_K", k if mode == "blas" else 0)  # BLAS from the first pass, or never
     monkeypatch.setattr(R, "BLAS_MIN_DIM", 10**9 if mode == "full-retry" else 1)
@@ -102,6 +109,8 @@ def test_lloyd_passes_never_raise_the_cost_and_end_at_nearest_centres(d, k, mode
     assert (info["full_passes"] > 0) == (mode == "full-retry")
     if mode.endswith("retry"):
         assert info["list_scans"] + info["full_scans"] + info["settled_by_candidates"] > 0  # pruned passes ran too
+    if mode == "deferred":
+        assert info["full_scans"] > 0 and info["list_scans"] > 0
     # the same passes as a dense Lloyd (scikit-learn's, from the same start, to convergence)
     km = KMeans(k, init=start, n_init=1, max_iter=300, tol=0.0, algorithm="lloyd").fit(X, sample_weight=w)
     assert inertia == pytest.approx(km.inertia_, rel=1e-9)

@@ -38,7 +38,7 @@ __all__ = ["elbow_curve", "kmeanspp", "lloyd", "refine_best", "tree_coreset"]
 AUTO_MAX_PASSES = 300     # scikit-learn's max_iter
 AUTO_TOL = 1e-4           # scikit-learn's tol, relative to the mean per-feature variance
 AUTO_REL_TOL = 1e-4       # ... or a pass lowering the cost by less than this fraction
-_LIST_STALE = 0.01          # neighbour lists are recomputed (when a pass scanned > k points fully) once a
+_LIST_STALE = 0.1           # neighbour lists are recomputed (when a pass scanned > k points fully) once a
                             # centre moved this fraction of the median list reach since ...
 _LIST_SLACK = 0.25          # ... or once a pass scans this many k more points fully than the best pass since
 _NEIGHBOURS = 128          # centre neighbour list length of the pruned assignment
@@ -47,6 +47,7 @@ DENSE_SWITCH = 0.5          # a pruned pass computing more than this fraction of
                             # makes the run switch to full passes (1, 2, 4, ... before a retry)
 DENSE_MIN_DIM = 32          # from this dimension and up to BLAS_SEEDING_MAX_K centres: k-means++
 BLAS_SEEDING_MAX_K = 128    # by BLAS candidates (scikit-learn's), and BLAS passes from the first
+DEFER_MIN_DIM = 12          # from this dimension a pruned pass's full scans are made by BLAS
 BLAS_MIN_DIM = 8            # full passes by BLAS from this dimension, compiled loops below (at d = 3
                             # BLAS took 1.6x as long, at d = 8-10 0.85-1.0x, at d = 32 0.4x)
 _CANDIDATES = 8            # nearest other centres each point remembers between passes
@@ -222,6 +223,9 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     cost = np.inf
 
     xnorm = None  # |x| per point, for BLAS full passes (from BLAS_MIN_DIM), computed at the first
+    # from DEFER_MIN_DIM, a pruned pass leaves the points it would compare with every centre to
+    # matrix products (at d = 16 the scalar scans were most of a pass's time)
+    deferred = np.zeros(n if X.shape[1] >= DEFER_MIN_DIM else 0, np.uint8)
     # the cost of a partition with its means, from the sums each pass computes anyway (k d, not n d)
     mean = (w @ X) / w.sum()
     spread = float(K.feature_spread(X, w, mean).sum())
@@ -251,7 +255,10 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
         near_drift, beyond_near = lists.near_drift(drift, nb_lb, beyond_lb)
         K.assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyond_near, lists.ids, nb_lb,
-                      beyond_lb, half_sep, SEARCH_MARGIN, stats)
+                      beyond_lb, half_sep, SEARCH_MARGIN, stats, deferred)
+        if deferred.shape[0] and xnorm is None:
+            xnorm = _row_norms(X)
+        _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, rest, stats)
         info["full_scans"] += int(stats[2])
         info["list_scans"] += int(stats[1])
         info["settled_by_candidates"] += int(stats[3])
@@ -295,6 +302,20 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     info["neighbour_lists"] = lists.recomputed
     inertia = float(np.dot(w, K.point_costs(X, C, labels)))
     return labels, C, inertia, info
+
+
+def _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, rest, stats) -> None:
+    """The points a pruned pass deferred (``deferred[i] == 1``), compared with every centre by
+    :func:`_dense_assign`; their labels, bounds, candidates and ``stats`` are updated."""
+    idx = np.flatnonzero(deferred) if deferred.shape[0] else deferred
+    if idx.shape[0] == 0:
+        return
+    arrays = (labels, upper, lower, cand, rest)
+    sub = [a[idx] for a in arrays]
+    stats[0] += _dense_assign(X[idx], xnorm[idx], C, *sub)
+    for a, b in zip(arrays, sub):
+        a[idx] = b
+    stats[4] += idx.shape[0] * (C.shape[0] - 1)
 
 
 def _dense_assign(X, xnorm, C, labels, upper, lower=None, cand=None, rest=None, stats=None) -> int:

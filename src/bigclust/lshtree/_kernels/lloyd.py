@@ -321,7 +321,7 @@ def _keep_nearest(bd, bi, dd, c):
 
 @numba.njit(cache=True, parallel=True)
 def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyond_near, nb_ids, nb_lb,
-                beyond_lb, half_sep, margin, stats):
+                beyond_lb, half_sep, margin, stats, deferred):
     """One exact assignment step: ``labels[i]`` becomes a nearest centre of ``C`` for every point.
 
     Per point ``i`` with centre ``a = labels[i]`` the bounds are: ``upper[i] >= |x - a|``,
@@ -348,7 +348,10 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
     ``nb_ids`` (k, m) / ``nb_lb`` (k, m) are each centre's listed neighbours and lower
     bounds on their distances, ``beyond_lb`` (k,) a lower bound on the distance to any
     unlisted centre, ``half_sep`` (k,) half a lower bound on the distance to the nearest
-    other centre. ``stats`` (5,) receives: points whose label changed, points compared with
+    other centre. Where ``deferred`` (n,) is non-empty, a point whose search would compare
+    it with every centre is not searched: ``deferred[i]`` becomes 1 (0 for the others) and
+    its label and bounds are left for the caller to set (by :func:`nearest_from_gram`, whose
+    matrix products compute those distances faster in moderate dimension). ``stats`` (5,) receives: points whose label changed, points compared with
     listed neighbours, points compared with every centre, points settled by their
     candidates, distances computed in searches.
     """
@@ -366,8 +369,11 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
     size = (n + n_chunks - 1) // max(n_chunks, 1)
     scratch_d = np.empty((n_chunks, t + 2))
     scratch_i = np.empty((n_chunks, t + 2), np.int64)
+    defer = deferred.shape[0] > 0
     for ch in prange(n_chunks):
         for i in range(ch * size, min(n, (ch + 1) * size)):
+            if defer:
+                deferred[i] = 0
             a = labels[i]
             u = upper[i] + drift[a]
             l = -np.inf
@@ -425,6 +431,10 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
             nd[0] = bd
             ni[0] = b
             unexamined = np.inf
+            if beyond_lb[b] < two_u and defer:
+                full += 1
+                deferred[i] = 1
+                continue
             if beyond_lb[b] < two_u:
                 full += 1
                 for c in range(k):
