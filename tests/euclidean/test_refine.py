@@ -163,7 +163,8 @@ def test_candidate_gains_equal_the_dense_formula():
     start = (end - counts).astype(np.int64)
     cands = np.arange(400, dtype=np.int64)
     dc = np.empty((400, k))
-    gain = K._evaluate(X, w, D2, seeds, k, pool, start, end, cands, dc)
+    R2 = np.array([D2[pool[start[b]]] if end[b] > start[b] else 0.0 for b in range(k)])
+    gain = K._evaluate(X, w, D2, X[seeds], R2, k, pool, start, end, cands, dc)
     dense = (w[None, :] * np.maximum(0.0, D2[None, :] - ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2))).sum(axis=1)
     np.testing.assert_allclose(gain, dense, rtol=1e-10, atol=1e-12)
 

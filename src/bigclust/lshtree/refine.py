@@ -38,6 +38,7 @@ __all__ = ["elbow_curve", "kmeanspp", "lloyd", "refine_best", "tree_coreset"]
 AUTO_MAX_PASSES = 300     # scikit-learn's max_iter
 AUTO_TOL = 1e-4           # scikit-learn's tol, relative to the mean per-feature variance
 AUTO_REL_TOL = 1e-4       # ... or a pass lowering the cost by less than this fraction
+_LIST_COST = 1.0            # (a recomputation costs about as much as this many k full scans)
 _LIST_STALE = 0.1           # neighbour lists are recomputed (when a pass scanned > k points fully) once a
                             # centre moved this fraction of the median list reach since ...
 _LIST_SLACK = 0.25          # ... or once a pass scans this many k more points fully than the best pass since
@@ -123,7 +124,7 @@ class _NeighbourLists:
         self.base = full_scans if self.base is None else min(self.base, full_scans)
         moved = self.moved.max()
         stale = self.ids is not None and moved > _LIST_STALE * self.reach
-        if self.ids is None or (moved > 0 and full_scans > k and
+        if self.ids is None or (moved > 0 and full_scans > _LIST_COST * k and
                                 (stale or full_scans > self.base + int(_LIST_SLACK * k))):
             self.ids, self.dist, self.beyond = K.centre_neighbours(C, self.m)
             self.reach = float(np.median(self.beyond)) if np.isfinite(self.beyond).any() else np.inf
