@@ -591,7 +591,9 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     c = cost_of(d)
                     if c < best_cost:
                         best_cost, sol = c, C
-            paper_cost = cost_of(mssp(graph, sol, km)[0])
+            paper_sol = sol
+            dist, nearest = mssp(graph, sol, km)
+            paper_cost = cost_of(dist)
             derand = {"pairs": 0, "pairs_skipped": 0, "cells": 0, "sssp": 0, "improved": False}
             if derand_on:
                 # Every bracketing pair (|A| < p < |B|) the search met, tightest opening costs
@@ -633,7 +635,8 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     if c < best_cost:
                         best_cost, sol = c, C
                         derand["improved"] = True
-        dist, nearest = mssp(graph, sol, km)
+        if sol is not paper_sol:  # a derandomised rounding won
+            dist, nearest = mssp(graph, sol, km)
         raw_cost = cost_of(dist)
         info = {}
         auto = isinstance(local_search, str)  # "auto"
