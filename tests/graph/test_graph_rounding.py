@@ -166,3 +166,20 @@ def test_derandomized_rounding_is_charged_with_machines():
     assert with_.report_["outside_model"] == without.report_["outside_model"]
     # the same answer family: never above the paper's rounding of the same run
     assert with_.cost_ <= with_.report_["paper_cost"] + 1e-9
+
+
+def test_derandomized_rounding_is_off_above_its_size_gate(monkeypatch):
+    """Above 64 rows of client distances per ROUNDING_CELLS (2**19 clients by default; the
+    10**7-vertex path) the raw path is the paper's alone: same search, same answer."""
+    import bigclust.graph.pmedian as pmedian
+
+    g = random_graph(40, seed=7)
+    plain = PMedian(5, random_state=0, local_search=False, derandomize=False).fit(g)
+    monkeypatch.setattr(pmedian, "ROUNDING_CELLS", 64 * 40 - 1)
+    gated = PMedian(5, random_state=0, local_search=False).fit(g)
+    assert gated.report_["derandomized_rounding"]["pairs"] == 0
+    assert gated.report_["search"] == plain.report_["search"]
+    assert gated.cost_ == plain.cost_ == gated.report_["paper_cost"]
+    monkeypatch.setattr(pmedian, "ROUNDING_CELLS", 64 * 40)
+    on = PMedian(5, random_state=0, local_search=False).fit(g)
+    assert len(on.report_["search"]) == len(plain.report_["search"]) + 2 * pmedian.LADDER
