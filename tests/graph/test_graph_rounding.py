@@ -169,13 +169,13 @@ def test_derandomized_rounding_is_charged_with_machines():
 
 
 def test_derandomized_rounding_is_off_above_its_size_gate(monkeypatch):
-    """Above 64 rows of client distances per ROUNDING_CELLS (2**19 clients by default; the
+    """Above 64 rows of n distances per ROUNDING_CELLS (2**19 vertices by default; the
     10**7-vertex path) the raw path is the paper's alone: same search, same answer."""
     import bigclust.graph.pmedian as pmedian
 
     g = random_graph(40, seed=7)
     plain = PMedian(5, random_state=0, local_search=False, derandomize=False).fit(g)
-    monkeypatch.setattr(pmedian, "ROUNDING_CELLS", 64 * 40 - 1)
+    monkeypatch.setattr(pmedian, "ROUNDING_CELLS", 64 * 40 - 1)  # n = 40 vertices, all clients
     gated = PMedian(5, random_state=0, local_search=False).fit(g)
     assert gated.report_["derandomized_rounding"]["pairs"] == 0
     assert gated.report_["search"] == plain.report_["search"]

@@ -46,7 +46,7 @@ __all__ = ["PMedian", "bipoint_round", "derandomized_round"]
 #   estimate's time at n = 900;
 # - ROUNDING_CELLS cells of conditional expectations: (candidates x clients) x (picks + the
 #   log2 of a sort), about 0.1 s.
-# Off when 64 rows of client distances exceed ROUNDING_CELLS (above 2**19 clients: the 10**7
+# Off when 64 rows of n distances exceed ROUNDING_CELLS (above 2**19 vertices: the 10**7
 # path is unchanged). LADDER: extra MP runs a side, at opening costs 2**k away from the bracket.
 ROUNDING_SSSP = 1024
 ROUNDING_CELLS = 2**25
@@ -245,7 +245,7 @@ def derandomized_round(
 
     Needs ``|R| = |B| - |A|`` SSSPs (a ``|R| x clients`` table); ``rows`` (vertex -> its
     distances to the clients) keeps them across the pairs of one fit, so that each vertex's
-    SSSP runs (and is charged) once; with ``max_new_rows`` a pair that needs more new SSSPs is
+    SSSP runs (and is charged) once (it also keeps the MSSPs of A and B); with ``max_new_rows`` a pair that needs more new SSSPs is
     given up after the MSSP that finds B' (result ``(None, inf, 0)``).
 
     Returns
@@ -260,7 +260,16 @@ def derandomized_round(
     B = np.unique(B)
     cidx = np.flatnonzero(demand > 0)
     w = demand[cidx]
-    _, near = mssp(graph, B, km)
+    if rows is None:
+        rows = {}
+
+    def msspc(S):  # MSSP of a solution met before: its distances stay where they were computed
+        key = ("mssp", S.tobytes())
+        if key not in rows:
+            rows[key] = mssp(graph, S, km)
+        return rows[key]
+
+    near = msspc(B)[1].copy()
     if fixed is not None and fixed.size:
         near[fixed] = fixed
     b_prime = np.unique(near[A])
@@ -269,15 +278,13 @@ def derandomized_round(
         b_prime = np.concatenate([b_prime, rng.choice(rest, A.size - b_prime.size, replace=False)])
         rest = np.setdiff1d(B, b_prime)
     m = p - A.size
-    if rows is None:
-        rows = {}
-    todo = np.array([v for v in rest.tolist() if v not in rows], dtype=np.int64)
+    todo = np.array([v for v in rest.tolist() if v not in rows], dtype=np.int64)  # int keys: SSSP rows
     if max_new_rows is not None and todo.size > max_new_rows:
         return None, np.inf, 0
     for v, row in zip(todo.tolist(), _distance_rows(graph, todo, cidx, km)):
         rows[v] = row
     DR = np.vstack([rows[v] for v in rest.tolist()]) if rest.size else np.empty((0, cidx.size))
-    d_a = mssp(graph, A, km)[0][cidx]
+    d_a = msspc(A)[0][cidx]
     d_b = mssp(graph, b_prime, km)[0][cidx]
     if km is not None:
         km.ledger.aggregate(2)  # both expectations at the coordinator, its choice back
@@ -285,15 +292,15 @@ def derandomized_round(
     e_a = _expected_cost(d_a, DR, m, w, sorted_rows=S.T)
     e_b = _expected_cost(d_b, DR, m, w, sorted_rows=S.T)
     base, d0 = (A, d_a) if e_a <= e_b else (b_prime, d_b)
-    picks, _ = _conditional_expectation_picks(d0, DR, m, w, km, presorted=(S, order))
+    picks, cost = _conditional_expectation_picks(d0, DR, m, w, km, presorted=(S, order))
     C = np.union1d(base, rest[picks])
     if C.size < p:  # A shared vertices with R: any extra facility only lowers the cost
         free = np.setdiff1d(B, C)
         if free.size < p - C.size:
             free = np.setdiff1d(np.arange(graph.n_vertices) if pool is None else pool, C)
         C = np.union1d(C, rng.choice(free, p - C.size, replace=False))
-    dist = mssp(graph, C, km)[0]
-    return C, float((demand * dist).sum()), int(todo.size)
+        cost = float((demand * mssp(graph, C, km)[0]).sum())
+    return C, cost, int(todo.size)
 
 
 class PMedian(ClusteringResultMixin, BaseEstimator):
@@ -331,7 +338,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         derandomised by conditional expectations (:func:`derandomized_round`), and keep the
         cheapest of these and the paper's answer. Each such rounding costs at most the
         expected cost of the randomised rounding of its pair. Bounded by ``ROUNDING_SSSP =
-        1024`` SSSPs and ``ROUNDING_CELLS = 2**25`` cells per fit; off above ``2**19`` clients.
+        1024`` SSSPs and ``ROUNDING_CELLS = 2**25`` cells per fit; off above ``2**19`` vertices.
         ``False``: the paper's rounding of the final bracket only.
     max_search_steps : int in [1, 2000], default=60
         Bisection steps on the opening cost.
@@ -499,6 +506,8 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         met = []
 
         def meet(z, fac):
+            if 64 * n > ROUNDING_CELLS:  # above the derandomised roundings' size gate
+                return
             if fac.size < p or (fac.size > p and (fac.size - p) * n_clients <= ROUNDING_CELLS):
                 met.append((z, fac))
 
@@ -552,9 +561,10 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                         c = cost_of(mssp(graph, fac, km)[0])
                         if c < best_cost:
                             best_cost, sol = c, fac
-            # derandomised roundings only where a table of 64 rows of client distances fits the
-            # budget (off at 10**7 clients, where the search above is all the raw path does)
-            derand_on = bool(self.derandomize) and 64 * n_clients <= ROUNDING_CELLS and search \
+            # derandomised roundings only where 64 rows of distances to every vertex fit the
+            # budget (off above 2**19 vertices, e.g. at 10**7, where the search above is all the
+            # raw path does; the cached MSSPs of the solutions met are n-vectors)
+            derand_on = bool(self.derandomize) and 64 * n <= ROUNDING_CELLS and search \
                 and fixed_v.size < p < site_ids.size
             if derand_on:
                 # more facility-location solutions to pair: opening costs stepped away from the
