@@ -617,7 +617,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                 left = ROUNDING_CELLS
                 left_rows = ROUNDING_SSSP
                 seen = set()
-                rows = {}  # SSSP rows shared by the pairs (at most ROUNDING_CELLS / m cells)
+                rows: dict = {}  # SSSP rows and MSSPs shared by the pairs
                 best_cost = paper_cost
                 for _, ia, ib in pairs:
                     A_, B_ = smalls[ia][1], bigs[ib][1]
@@ -631,9 +631,9 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     if work > left:
                         derand["pairs_skipped"] += 1
                         continue
-                    C, c, new_rows = derandomized_round(graph, A_, B_, p, rng, km, demand=w, pool=site_ids,
-                                                        fixed=fixed_v, rows=rows, max_new_rows=left_rows)
-                    if C is None:  # its new SSSPs do not fit what is left
+                    C_r, c, new_rows = derandomized_round(graph, A_, B_, p, rng, km, demand=w, pool=site_ids,
+                                                          fixed=fixed_v, rows=rows, max_new_rows=left_rows)
+                    if C_r is None:  # its new SSSPs do not fit what is left
                         derand["pairs_skipped"] += 1
                         continue
                     left -= work
@@ -643,7 +643,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     derand["cells"] += int(work)
                     derand["sssp"] += new_rows
                     if c < best_cost:
-                        best_cost, sol = c, C
+                        best_cost, sol = c, C_r
                         derand["improved"] = True
         if sol is not paper_sol:  # a derandomised rounding won
             dist, nearest = mssp(graph, sol, km)
