@@ -32,6 +32,7 @@ BAD = {
     "max_search_steps": -987654,
     "n_trials": -987654,
     "fill": "yes987654",
+    "derandomize": "yes987654",
     "beta": -987654.5,
     "machines": -987654,
     "local_search": "yes987654",

@@ -132,8 +132,9 @@ def register(subparsers) -> None:
                  help="candidates per local-search pass (default: all; the default improvement "
                       "phase also stops a pass once its searches settled 2^25 vertices)")
     p.add_argument("--no-local-search", action="store_true",
-                   help="the paper's algorithm alone: no default improvement phase (run when the "
-                        "p x n_vertices table has at most 2^25 cells; see docs/graph.md)")
+                   help="the raw path (the paper's algorithm, its roundings derandomised): no default "
+                        "improvement phase (run when the p x n_vertices table has at most 2^25 cells; "
+                        "see docs/graph.md)")
     p.set_defaults(func=_run, problem="pmedian")
 
     p = subparsers.add_parser(

@@ -1,9 +1,17 @@
 """p-median on a graph metric (Section 5): uniform facility location with a binary search on the
-opening cost, then Jain-Vazirani bipoint rounding (Lemma 5.1, Section 5.1-5.2)."""
+opening cost, then Jain-Vazirani bipoint rounding (Lemma 5.1, Section 5.1-5.2).
+
+The raw path also rounds every bracketing pair of facility-location solutions the search met with
+the rounding's random choices replaced by the method of conditional expectations (exact
+expectations), and keeps the cheapest answer: each derandomised rounding costs at most the
+expected cost of the paper's randomised rounding of the same pair, so the paper's guarantee holds
+for the answer (see docs/graph.md, "what is the paper and what is amplification")."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from scipy.special import gammaln
 
 from sklearn.base import BaseEstimator
 
@@ -25,11 +33,24 @@ from ._common import (
 )
 from .facility import _charge_output, _nbhd_weights, mettu_plaxton
 from .kmachine import KMachine
-from .local_search import AUTO_TABLE_CELLS, swap_local_search
+from .local_search import AUTO_TABLE_CELLS, _distance_rows, swap_local_search
 from .neighbourhood import estimate_neighbourhood_sizes
 from .paths import mssp
 
-__all__ = ["PMedian", "bipoint_round"]
+__all__ = ["PMedian", "bipoint_round", "derandomized_round"]
+
+# Budgets of the derandomised roundings of one fit (beyond them a pair is skipped; pairs are
+# taken tightest first, the closest opening costs, the pairs Lemma 5.1 is about):
+# - ROUNDING_SSSP new single-source searches (one per vertex of some B - B', kept across pairs);
+#   measured as the dominant cost (each a full Dijkstra), about a third of the neighbourhood
+#   estimate's time at n = 900;
+# - ROUNDING_CELLS cells of conditional expectations: (candidates x clients) x (picks + the
+#   log2 of a sort), about 0.1 s.
+# Off when 64 rows of n distances exceed ROUNDING_CELLS (above 2**19 vertices: the 10**7
+# path is unchanged). LADDER: extra MP runs a side, at opening costs 2**k away from the bracket.
+ROUNDING_SSSP = 1024
+ROUNDING_CELLS = 2**25
+LADDER = 6
 
 
 def bipoint_round(
@@ -83,6 +104,205 @@ def bipoint_round(
     return C
 
 
+def _min_probabilities(N: int, k: int) -> np.ndarray:
+    """``P[i]``: probability that the i-th smallest (0-based) of N values is the minimum of a
+    uniform random k-subset of them, ``C(N-1-i, k-1) / C(N, k)``; zeros when k = 0."""
+    out = np.zeros(max(N, 0))
+    if k <= 0 or N <= 0:
+        return out
+    i = np.arange(N)
+    a = N - 1 - i
+    ok = a >= k - 1
+    log_all = gammaln(N + 1) - gammaln(k + 1) - gammaln(N - k + 1)
+    out[ok] = np.exp(gammaln(a[ok] + 1) - gammaln(k) - gammaln(a[ok] - k + 2) - log_all)
+    return out
+
+
+def _expected_cost(d0: np.ndarray, DR: np.ndarray, k: int, w: np.ndarray, *, sorted_rows=None) -> float:
+    """``E[sum_j w_j min(d0_j, min_{s in S} DR[s, j])]`` for S a uniform k-subset of the rows.
+
+    ``sorted_rows``: ``np.sort(DR, axis=0)`` when the caller has it.
+    """
+    if k == 0 or DR.shape[0] == 0:
+        return float((w * d0).sum())
+    P = _min_probabilities(DR.shape[0], k)
+    S = np.sort(DR, axis=0) if sorted_rows is None else sorted_rows
+    return float(w @ (P @ np.minimum(S, d0[None, :])))
+
+
+@numba.njit(cache=True)
+def _ce_scores(S, order, M, d, w, P, phi):
+    """Conditional expected cost of choosing each remaining row next (see
+    :func:`_conditional_expectation_picks`); one pass over every client's sorted row values.
+
+    ``S[j, :M]`` / ``order[j, :M]``: client j's distances to the remaining rows, sorted, and
+    those rows; ``P[:M-1]`` the min-probabilities of the other rows; adds into ``phi``.
+    """
+    n = S.shape[0]
+    A = np.empty(M + 1)
+    Pp = np.empty(M + 1)
+    for j in range(n):
+        dj = d[j]
+        T = 0
+        while T < M and S[j, T] < dj:
+            T += 1
+        A[0] = 0.0
+        Pp[0] = 0.0
+        first = 0
+        for i in range(M):
+            s = S[j, i]
+            if i > 0 and s != S[j, i - 1]:
+                first = i
+            if s <= dj:
+                t, c = first, s
+            else:
+                t, c = T, dj
+            phi[order[j, i]] += w[j] * (A[t] + c * (1.0 - Pp[t]))
+            if i < M - 1:
+                A[i + 1] = A[i] + P[i] * s
+                Pp[i + 1] = Pp[i] + P[i]
+
+
+@numba.njit(cache=True)
+def _ce_remove(S, order, M, q):
+    """Drop row q from every client's sorted list (entries ``:M``)."""
+    n = S.shape[0]
+    for j in range(n):
+        k = 0
+        for i in range(M):
+            if order[j, i] != q:
+                S[j, k] = S[j, i]
+                order[j, k] = order[j, i]
+                k += 1
+
+
+def _sorted_by_client(DR: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each client's distances to the rows, sorted, and the rows in that order: (clients, N)."""
+    order = np.argsort(DR, axis=0, kind="stable")
+    return np.ascontiguousarray(np.take_along_axis(DR, order, axis=0).T), np.ascontiguousarray(order.T)
+
+
+def _conditional_expectation_picks(d0, DR, k, w, km=None, *, presorted=None):
+    """Choose k rows of ``DR`` (shape (N, clients)) by the method of conditional expectations.
+
+    The uniform random k-subset of the rounding is drawn one element at a time; each step keeps
+    the row whose choice minimises the exact expected final cost given the rows kept so far and
+    a uniform random choice of the rest. The expectation never increases, so the returned set
+    costs at most ``_expected_cost(d0, DR, k, w)``.
+
+    For row q with ``c_j = min(d_j, DR[q, j])``, the expected ``min(c_j, M_j)`` (M_j the minimum
+    of a random (k-1)-subset of the other rows) is ``A_j(t) + c_j (1 - P(t))``, where t counts
+    the other rows strictly below c_j (all of them sort before q in column j, so prefix sums of
+    the full sorted column serve every q), ``A_j(t)`` sums ``P_i S_ij`` over i < t and ``P(t)``
+    sums ``P_i``. One sort per client, then O(N) per pick and client.
+
+    ``presorted``: :func:`_sorted_by_client` of ``DR`` (consumed) when the caller has it.
+
+    Returns the chosen row indices (distinct) and the final cost.
+    """
+    N, n = DR.shape
+    S, order = _sorted_by_client(DR) if presorted is None else presorted
+    d = np.array(d0, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    chosen = []
+    for step in range(k):
+        M = N - step
+        P = _min_probabilities(M - 1, k - step - 1)
+        phi = np.zeros(N)
+        _ce_scores(S, order, M, d, w, P, phi)
+        phi[chosen] = np.inf
+        if km is not None:
+            km.ledger.aggregate(M)  # one partial sum per remaining row from each machine, decision back
+        q = int(np.argmin(phi))
+        chosen.append(q)
+        np.minimum(d, DR[q], out=d)
+        _ce_remove(S, order, M, q)
+    return np.array(chosen, dtype=np.int64), float(w @ d)
+
+
+def derandomized_round(
+    graph,
+    A: np.ndarray,
+    B: np.ndarray,
+    p: int,
+    rng: np.random.Generator,
+    km: KMachine | None = None,
+    *,
+    demand: np.ndarray,
+    pool: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    rows: dict | None = None,
+    max_new_rows: int | None = None,
+) -> tuple[np.ndarray | None, float, int]:
+    """Jain-Vazirani's bipoint rounding of ``(A, B)`` derandomised by conditional expectations.
+
+    The same random experiment as :func:`bipoint_round` (base A with probability a, else B';
+    then ``p - |A|`` uniform vertices of ``R = B - B'``), with every random choice replaced by
+    the choice of least exact conditional expected cost (weighted by ``demand``): first the base
+    (the smaller of the two expectations, at most their a/b mixture), then the vertices of R one
+    at a time (:func:`_conditional_expectation_picks`). The result therefore costs at most the
+    expected cost of the randomised rounding of the same pair, which Lemma 5.1 bounds.
+
+    Needs ``|R| = |B| - |A|`` SSSPs (a ``|R| x clients`` table); ``rows`` (vertex -> its
+    distances to the clients) keeps them across the pairs of one fit, so that each vertex's
+    SSSP runs (and is charged) once (it also keeps the MSSPs of A and B); with ``max_new_rows`` a pair that needs more new SSSPs is
+    given up after the MSSP that finds B' (result ``(None, inf, 0)``).
+
+    Returns
+    -------
+    C : ndarray of int64, exactly p distinct vertices (``fixed`` included)
+    cost : float
+        ``sum_v demand[v] d(v, C)``.
+    new_rows : int
+        SSSPs run for this pair.
+    """
+    A = np.unique(A)
+    B = np.unique(B)
+    cidx = np.flatnonzero(demand > 0)
+    w = demand[cidx]
+    if rows is None:
+        rows = {}
+
+    def msspc(S):  # MSSP of a solution met before: its distances stay where they were computed
+        key = ("mssp", S.tobytes())
+        if key not in rows:
+            rows[key] = mssp(graph, S, km)
+        return rows[key]
+
+    near = msspc(B)[1].copy()
+    if fixed is not None and fixed.size:
+        near[fixed] = fixed
+    b_prime = np.unique(near[A])
+    rest = np.setdiff1d(B, b_prime)
+    if b_prime.size < A.size:  # "add arbitrary vertices of B" (Section 5.1)
+        b_prime = np.concatenate([b_prime, rng.choice(rest, A.size - b_prime.size, replace=False)])
+        rest = np.setdiff1d(B, b_prime)
+    m = p - A.size
+    todo = np.array([v for v in rest.tolist() if v not in rows], dtype=np.int64)  # int keys: SSSP rows
+    if max_new_rows is not None and todo.size > max_new_rows:
+        return None, np.inf, 0
+    for v, row in zip(todo.tolist(), _distance_rows(graph, todo, cidx, km)):
+        rows[v] = row
+    DR = np.vstack([rows[v] for v in rest.tolist()]) if rest.size else np.empty((0, cidx.size))
+    d_a = msspc(A)[0][cidx]
+    d_b = mssp(graph, b_prime, km)[0][cidx]
+    if km is not None:
+        km.ledger.aggregate(2)  # both expectations at the coordinator, its choice back
+    S, order = _sorted_by_client(DR)
+    e_a = _expected_cost(d_a, DR, m, w, sorted_rows=S.T)
+    e_b = _expected_cost(d_b, DR, m, w, sorted_rows=S.T)
+    base, d0 = (A, d_a) if e_a <= e_b else (b_prime, d_b)
+    picks, cost = _conditional_expectation_picks(d0, DR, m, w, km, presorted=(S, order))
+    C = np.union1d(base, rest[picks])
+    if C.size < p:  # A shared vertices with R: any extra facility only lowers the cost
+        free = np.setdiff1d(B, C)
+        if free.size < p - C.size:
+            free = np.setdiff1d(np.arange(graph.n_vertices) if pool is None else pool, C)
+        C = np.union1d(C, rng.choice(free, p - C.size, replace=False))
+        cost = float((demand * mssp(graph, C, km)[0]).sum())
+    return C, cost, int(todo.size)
+
+
 class PMedian(ClusteringResultMixin, BaseEstimator):
     """p-median on a graph's shortest-path metric (Section 5).
 
@@ -111,6 +331,15 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         Extra MP runs (fresh tie orders, opening costs within a factor
         ``1 + distance_precision`` of the one that gave exactly p facilities); the cheapest
         p-facility solution is kept.
+    derandomize : bool, default=True
+        Also round every pair (A, B) of facility-location solutions met by the search with
+        ``|A| < p < |B|`` (plus ``LADDER = 6`` MP runs a side at opening costs ``2**k`` away
+        from the bracket), tightest opening costs first, with Jain-Vazirani's rounding
+        derandomised by conditional expectations (:func:`derandomized_round`), and keep the
+        cheapest of these and the paper's answer. Each such rounding costs at most the
+        expected cost of the randomised rounding of its pair. Bounded by ``ROUNDING_SSSP =
+        1024`` SSSPs and ``ROUNDING_CELLS = 2**25`` cells per fit; off above ``2**19`` vertices.
+        ``False``: the paper's rounding of the final bracket only.
     max_search_steps : int in [1, 2000], default=60
         Bisection steps on the opening cost.
     machines : int in [1, 256], default=1
@@ -151,7 +380,11 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         ``sum_v demand[v] d(v, facility)``.
     report_ : dict
         Times, peak memory, ledger (``rounds``, ``messages``, ``max_load``), ``raw_cost``
-        (the paper's answer, before the local search), ``local_search`` (its passes, swaps
+        (the raw path's answer, before the local search: the paper's algorithm with the
+        derandomised roundings), ``paper_cost`` (the paper's own answer of the same run:
+        the exact-p solution, or the cheapest random rounding of the final bracket),
+        ``derandomized_rounding`` (pairs rounded / skipped, cells, SSSPs, whether it beat the
+        paper's answer), ``local_search`` (its passes, swaps
         and SSSP calls, or why ``"auto"`` skipped it), ``search`` (opening costs tried and
         facility counts), ``outside_model``.
 
@@ -165,6 +398,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         "n_repetitions": [REPETITIONS],
         "n_roundings": [REPETITIONS, NONE],
         "n_probes": [Interval(int, 0, 100_000, closed="both")],
+        "derandomize": [BOOLEAN],
         "max_search_steps": [Interval(int, 1, 2000, closed="both")],
         "local_search": [BOOLEAN, Options(("auto",))],
         "max_local_search_passes": [AtLeast(int, 1)],
@@ -183,6 +417,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         n_repetitions: int = 64,
         n_roundings: int | None = None,
         n_probes: int = 8,
+        derandomize: bool = True,
         max_search_steps: int = 60,
         machines: int = 1,
         local_search: bool | str = "auto",
@@ -200,6 +435,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
         self.n_repetitions = n_repetitions
         self.n_roundings = n_roundings
         self.n_probes = n_probes
+        self.derandomize = derandomize
         self.max_search_steps = max_search_steps
         self.machines = machines
         self.local_search = local_search
@@ -263,6 +499,18 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
             return np.union1d(fac, fixed_v) if fixed_v.size else fac
 
         search = []
+        n_clients = int((w > 0).sum())
+        # every facility-location solution the search meets, kept for the derandomised roundings
+        # of all bracketing pairs (a solution with more than p facilities only when some pair with
+        # it can fit in the rounding budget: |B| - |A| rows of n_clients distances)
+        met = []
+
+        def meet(z, fac):
+            if 64 * n > ROUNDING_CELLS:  # above the derandomised roundings' size gate
+                return
+            if fac.size < p or (fac.size > p and (fac.size - p) * n_clients <= ROUNDING_CELLS):
+                met.append((z, fac))
+
         with run.stage("neighbourhood_sizes"):
             nbhd = estimate_neighbourhood_sizes(graph, eps, ell, rng, km, **_nbhd_weights(sites))
         with run.stage("opening_cost_search"):
@@ -282,6 +530,7 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     fac = mp(z)
                     km.ledger.gather(1)  # facility count
                     search.append((z, int(fac.size)))
+                    meet(z, fac)
                     run.progress.update(f"opening cost {z:.4g}: {fac.size} facilities")
                     if fac.size == p:
                         sol = fac
@@ -307,10 +556,28 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     fac = mp(z)
                     km.ledger.aggregate(2)  # count and cost at the coordinator
                     search.append((z, int(fac.size)))
+                    meet(z, fac)
                     if fac.size == p:
                         c = cost_of(mssp(graph, fac, km)[0])
                         if c < best_cost:
                             best_cost, sol = c, fac
+            # derandomised roundings only where 64 rows of distances to every vertex fit the
+            # budget (off above 2**19 vertices, e.g. at 10**7, where the search above is all the
+            # raw path does; the cached MSSPs of the solutions met are n-vectors)
+            derand_on = bool(self.derandomize) and 64 * n <= ROUNDING_CELLS and search \
+                and fixed_v.size < p < site_ids.size
+            if derand_on:
+                # more facility-location solutions to pair: opening costs stepped away from the
+                # bracket by factors of 2 on both sides (LADDER runs a side), so that solutions
+                # well below and above p are met even when the bisection found p at once
+                z_mid = z_found if sol is not None else float(np.sqrt(z_lo * z_hi))
+                for k in range(1, LADDER + 1):
+                    for z in (z_mid * 2.0**k, z_mid / 2.0**k):
+                        km.ledger.broadcast(1)
+                        fac = mp(z)
+                        km.ledger.gather(1)
+                        search.append((z, int(fac.size)))
+                        meet(z, fac)
         rounded = False
         with run.stage("bipoint_rounding"):
             if sol is None:
@@ -334,7 +601,52 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
                     c = cost_of(d)
                     if c < best_cost:
                         best_cost, sol = c, C
-        dist, nearest = mssp(graph, sol, km)
+            paper_sol = sol
+            dist, nearest = mssp(graph, sol, km)
+            paper_cost = cost_of(dist)
+            derand = {"pairs": 0, "pairs_skipped": 0, "cells": 0, "sssp": 0, "improved": False}
+            if derand_on:
+                # Every bracketing pair (|A| < p < |B|) the search met, tightest opening costs
+                # first, rounded by conditional expectations (each result costs at most the
+                # expected cost of the paper's randomised rounding of that pair); keep the
+                # cheapest of these and the paper's answer.
+                smalls = [(z, f) for z, f in met if f.size < p]
+                bigs = [(z, f) for z, f in met if f.size > p]
+                pairs = sorted(((za / zb, ia, ib) for ia, (za, _) in enumerate(smalls)
+                                for ib, (zb, _) in enumerate(bigs)), key=lambda t: t[0])
+                left = ROUNDING_CELLS
+                left_rows = ROUNDING_SSSP
+                seen = set()
+                rows: dict = {}  # SSSP rows and MSSPs shared by the pairs
+                best_cost = paper_cost
+                for _, ia, ib in pairs:
+                    A_, B_ = smalls[ia][1], bigs[ib][1]
+                    key = (A_.tobytes(), B_.tobytes())
+                    if key in seen:  # the same pair met twice (probes at one opening cost)
+                        continue
+                    seen.add(key)
+                    # one sort of the |B| - |A| rows per client, then one pass per pick
+                    n_r = B_.size - A_.size
+                    work = n_r * n_clients * (p - A_.size + int(np.log2(n_r)) + 1)
+                    if work > left:
+                        derand["pairs_skipped"] += 1
+                        continue
+                    C_r, c, new_rows = derandomized_round(graph, A_, B_, p, rng, km, demand=w, pool=site_ids,
+                                                          fixed=fixed_v, rows=rows, max_new_rows=left_rows)
+                    if C_r is None:  # its new SSSPs do not fit what is left
+                        derand["pairs_skipped"] += 1
+                        continue
+                    left -= work
+                    left_rows -= new_rows
+                    km.ledger.aggregate(1)  # its cost at the coordinator
+                    derand["pairs"] += 1
+                    derand["cells"] += int(work)
+                    derand["sssp"] += new_rows
+                    if c < best_cost:
+                        best_cost, sol = c, C_r
+                        derand["improved"] = True
+        if sol is not paper_sol:  # a derandomised rounding won
+            dist, nearest = mssp(graph, sol, km)
         raw_cost = cost_of(dist)
         info = {}
         auto = isinstance(local_search, str)  # "auto"
@@ -359,6 +671,8 @@ class PMedian(ClusteringResultMixin, BaseEstimator):
             p=p,
             raw_cost=raw_cost,
             bipoint_rounding=rounded,
+            paper_cost=paper_cost,
+            derandomized_rounding=derand,
             search=search,
             n_levels=int(nbhd.levels.size),
             local_search=info,
