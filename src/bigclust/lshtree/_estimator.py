@@ -169,8 +169,6 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
             # a DataFrame's column names first: scikit-learn's TypeError for mixed name types comes before any work
             validate_data(self, X, skip_check_array=True, reset=True)
         if self.engine == "spark":
-            if self._objective != "kmeans":
-                raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
             if not (type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")):
                 _check_spark_range(X, sample_weight)
             try:

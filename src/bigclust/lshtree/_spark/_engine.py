@@ -45,6 +45,7 @@ from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                        tree_with_parents)
 from ._session import SparkMeter, check_workers, get_session, is_connect, python_worker_watchdog
+from ._median import kmedian_tree_spark
 from ._tree import TreeJob, build_hierarchy_spark
 from ._two_hop import build_hierarchy_two_hop_spark
 
@@ -248,6 +249,9 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
     from pyspark.sql.types import NumericType
 
     opts = _options(spark_options)
+    if params.objective == "kmedian" and params.refine != 0:
+        raise ValueError("engine='spark' runs LSHTreeKMedian with refine=0 only (the tree's pruning): distributed "
+                         "assign/Weiszfeld refinement is not implemented yet; pass refine=0, or use engine='local'.")
     numpy_input = not is_spark_dataframe(X)
     if not numpy_input:  # the schema first: no Spark job for a missing or mistyped column
         _features_as_array(X, opts["input_col"])
@@ -318,6 +322,13 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
                 tree = build_hierarchy_two_hop_spark(job)
             else:
                 tree = build_hierarchy_spark(job, opts["local_cc_max_edges"])
+        median_info = None
+        if params.objective == "kmedian":
+            with run.stage("weights"):  # Appendix D: the same tree, k-median weights and medians
+                tree, median_info = kmedian_tree_spark(
+                    spark, tree, points, d, params.median_sample_size, params.weiszfeld_iter,
+                    int(rng.integers(2**31 - 1)), P, workdir, meter)
+        with run.stage("tree"):
             ntp = tree_with_parents(spark, tree)
             meter.round("tree: parents")
 
@@ -380,7 +391,7 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
         points.unpersist()
         report = run.finish(
             method=method, engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
-            n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
+            n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes, kmedian=median_info,
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
             answer="tree" if refine_info is None else refine_info["start"] + "+lloyd",
