@@ -144,3 +144,46 @@ def test_bad_input_names_the_column_before_any_fit(spark):
         LSHTreeKMeans(k=1, featuresCol="v", weightCol="nope").fit(ok)
     with pytest.raises(TypeError, match="weight column 'v' has type"):
         LSHTreeKMeans(k=1, featuresCol="v", weightCol="v").fit(ok)
+
+
+def test_kmedian_pipeline_equals_local_engine_and_saves(spark, data, tmp_path):
+    """bigclust.spark.LSHTreeKMedian: the shared stage code with k-median Params; the two_hop tree's
+    stored leaf paths feed the median sample (no pointer doubling); same answer as the local engine."""
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.feature import VectorAssembler
+
+    from bigclust import LSHTreeKMedian as SKLSHTreeKMedian
+    from bigclust.spark import LSHTreeKMedian, LSHTreeKMedianModel
+
+    X, df = data
+    est = LSHTreeKMedian(**dict(PARAMS, refine=None), medianSampleSize=8)  # refine: the k-median default, "off"
+    assert est.getRefine() == "off" and est.getMedianSampleSize() == 8 and est.getWeiszfeldIter() == 50
+    with pytest.raises(ValueError, match="no k-median refinement"):
+        est.copy({est.refine: "auto"}).fit(df)
+    with pytest.raises(ValueError, match="medianSampleSize must be in"):
+        est.copy({est.medianSampleSize: 0}).fit(df)
+    fitted = Pipeline(stages=[VectorAssembler(inputCols=["a", "b", "c"], outputCol="features"), est]).fit(df)
+    local = SKLSHTreeKMedian(3, median_sample_size=8, **LOCAL).fit(X)
+    model = fitted.stages[-1]
+    assert isinstance(model, LSHTreeKMedianModel) and model.getMedianSampleSize() == 8
+    centers = np.array(model.clusterCenters())
+    np.testing.assert_allclose(centers, local.cluster_centers_, rtol=1e-12, atol=1e-12)
+    s = model.summary
+    labels = _by_id(s.predictions)
+    np.testing.assert_array_equal(labels, local.labels_)
+    # trainingCost is the k-median cost of the returned partition, by brute force
+    assert s.trainingCost == pytest.approx(float(np.linalg.norm(X - centers[labels], axis=1).sum()), rel=1e-12)
+    assert s.trainingCost == pytest.approx(local.inertia_, rel=1e-12)
+    steps = s.report["spark"]["mpc_rounds_by_step"]
+    assert s.report["kmedian"]["ancestor_iterations"] == 0 and "kmedian: ancestors" not in steps
+    assert steps["kmedian: sample and medians"] == 2 and steps["kmedian: cost"] == 3 and steps["kmedian: nodes"] == 1
+    assert s.sparkShuffleStages >= s.mpcRounds
+    np.testing.assert_array_equal(_by_id(fitted.transform(df)), local.predict(X))
+    fitted.write().save(str(tmp_path / "pipe"))
+    loaded = PipelineModel.load(str(tmp_path / "pipe"))
+    m = loaded.stages[-1]
+    assert isinstance(m, LSHTreeKMedianModel) and m.uid == model.uid and m.getMedianSampleSize() == 8
+    np.testing.assert_array_equal(np.array(m.clusterCenters()), centers)
+    np.testing.assert_array_equal(_by_id(loaded.transform(df)), _by_id(fitted.transform(df)))
+    est.save(str(tmp_path / "est"))
+    assert LSHTreeKMedian.load(str(tmp_path / "est")).getMedianSampleSize() == 8

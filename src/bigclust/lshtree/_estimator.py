@@ -427,7 +427,7 @@ _PARAMS_DOC = """
         the price of checking every scale's edges (no component filter) and of
         fewer candidates on data without well-separated clusters.
     engine : {"local", "spark"}, default="local"
-        ``"spark"`` (LSHTreeKMeans only) runs the fit as Spark stages
+        ``"spark"`` runs the fit as Spark stages
         (docs/spark.md) on a Spark DataFrame or a NumPy array, with the same
         result as the local engine for every ``method`` (bit for bit with
         ``candidates="components"``; with ``"two_hop"`` the same tree and
@@ -436,6 +436,8 @@ _PARAMS_DOC = """
         relaxation). ``labels_`` is then a DataFrame of the input rows plus a
         cluster column (NumPy input: an array) and ``tree_`` is None;
         ``refine`` starts from k-means|| where the local engine uses k-means++.
+        LSHTreeKMedian on Spark: the same tree and samples, so the same
+        medians bit for bit (costs equal to rounding); ``refine=0`` only.
     spark_options : dict or None, default=None
         Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
         ``prediction_col``, ``num_partitions``, ``subtree_leaves``,
@@ -547,9 +549,11 @@ class LSHTreeKMedian(_LSHTreeBase):
 
     Same pipeline as :class:`LSHTreeKMeans`; the weight of a candidate cluster is
     ``sum_p w_p |p - m_C|`` where ``m_C`` is a geometric median estimate computed
-    by Weiszfeld's algorithm on a uniform sample of ``median_sample_size`` points
-    of the cluster (Appendix D; the cost itself is summed over all points of the
-    cluster, so it is exact for that centre).
+    by Weiszfeld's algorithm on a sample of ``median_sample_size`` points of the
+    cluster (Appendix D; the cost itself is summed over all points of the
+    cluster, so it is exact for that centre). The sample is the cluster's points
+    of smallest key, a hash of ``(seed, point)`` (uniform without replacement,
+    and the same on both engines: :mod:`bigclust.lshtree.median`).
 
     Note: with estimated medians a split may raise the weight, so the least cost
     with *at most* ``k`` clusters (``cost_curve_``) can be below the cost of the

@@ -1,4 +1,5 @@
-"""The ``pyspark.ml`` Params of the LSH-tree estimators (shared by estimator and model, as MLlib's ``_KMeansParams``).
+"""The ``pyspark.ml`` Params of the LSH-tree estimators (shared by estimator and model, as MLlib's ``_KMeansParams``):
+:class:`_LSHTreeParams` (k-means) and :class:`_LSHTreeKMedianParams` (those plus the median sample).
 
 MLlib's KMeans names are kept where the meaning is the same (``k``, ``featuresCol``,
 ``predictionCol``, ``weightCol``, ``seed``, ``maxIter``); the others are this family's
@@ -52,12 +53,15 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
                                       "Partitions of the points; 0: twice the default parallelism.",
                                       typeConverter=TypeConverters.toInt)
 
+    _seed_name = b"LSHTreeKMeans"
+    _refine_modes = REFINE_MODES
+
     def __init__(self, *args):
         super().__init__(*args)
         # a fixed default seed (MLlib's is hash(class name), which varies between Python processes)
-        self._setDefault(k=2, method="auto", candidates="components", approxEpsilon=0.1, refine="auto", maxIter=20,
-                         scaleRatio=1.1, numHashes=10, numProjections=10, bucketWidth=4.0, edgeFactor=2.0,
-                         numPartitions=0, seed=zlib.crc32(b"LSHTreeKMeans"))
+        self._setDefault(k=2, method="auto", candidates="components", approxEpsilon=0.1, refine=self._refine_modes[0],
+                         maxIter=20, scaleRatio=1.1, numHashes=10, numProjections=10, bucketWidth=4.0, edgeFactor=2.0,
+                         numPartitions=0, seed=zlib.crc32(self._seed_name))
 
     def getK(self) -> int:
         """The number of clusters."""
@@ -106,7 +110,7 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
         for p, options in ((self.method, ("auto", "exact", "approx")), (self.candidates, ("components", "two_hop")),
-                           (self.refine, REFINE_MODES)):
+                           (self.refine, self._refine_modes)):
             if g(p) not in options:
                 raise ValueError(f"{p.name} must be one of {options}, got {g(p)!r}.")
         for p in (self.approxEpsilon, self.bucketWidth, self.edgeFactor):
@@ -126,3 +130,41 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
                     n_hashes=g(self.numHashes), n_projections=g(self.numProjections), bucket_width=g(self.bucketWidth),
                     edge_factor=g(self.edgeFactor), random_state=int(g(self.seed)) & (2**63 - 1),
                     engine="spark", spark_options=options)
+
+
+class _LSHTreeKMedianParams(_LSHTreeParams):
+    """Params of :class:`LSHTreeKMedian` and :class:`LSHTreeKMedianModel`: the k-means ones plus the median sample.
+
+    ``refine`` is ``"off"`` only: the Spark engine has no distributed assign/Weiszfeld refinement yet.
+    """
+
+    _seed_name = b"LSHTreeKMedian"
+    _refine_modes = ("off",)
+
+    medianSampleSize: Param[int] = Param(
+        Params._dummy(), "medianSampleSize",
+        "Points sampled per candidate cluster (bottom-s by a hash of the point id) for its Weiszfeld median "
+        "(1 to 10^6).", typeConverter=TypeConverters.toInt)
+    weiszfeldIter: Param[int] = Param(Params._dummy(), "weiszfeldIter",
+                                      "Maximum Weiszfeld iterations per candidate cluster (1 to 10^4).",
+                                      typeConverter=TypeConverters.toInt)
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(medianSampleSize=256, weiszfeldIter=50)
+
+    def getMedianSampleSize(self) -> int:
+        return self.getOrDefault(self.medianSampleSize)
+
+    def getWeiszfeldIter(self) -> int:
+        return self.getOrDefault(self.weiszfeldIter)
+
+    def _checked(self) -> dict:
+        g = self.getOrDefault
+        for p, hi in ((self.medianSampleSize, 10**6), (self.weiszfeldIter, 10**4)):
+            if not 1 <= g(p) <= hi:
+                raise ValueError(f"{p.name} must be in [1, {hi}], got {g(p)}.")
+        if g(self.refine) != "off":
+            raise ValueError(f"refine must be one of {self._refine_modes}, got {g(self.refine)!r}: the Spark engine "
+                             "has no k-median refinement yet (the tree's pruning is returned).")
+        return dict(super()._checked(), median_sample_size=g(self.medianSampleSize), weiszfeld_iter=g(self.weiszfeldIter))
