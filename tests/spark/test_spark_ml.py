@@ -156,10 +156,9 @@ def test_kmedian_pipeline_equals_local_engine_and_saves(spark, data, tmp_path):
     from bigclust.spark import LSHTreeKMedian, LSHTreeKMedianModel
 
     X, df = data
-    est = LSHTreeKMedian(**dict(PARAMS, refine=None), medianSampleSize=8)  # refine: the k-median default, "off"
+    assert LSHTreeKMedian().getRefine() == "auto" and LSHTreeKMedian().getMedianSampleSize() == 256
+    est = LSHTreeKMedian(**PARAMS, medianSampleSize=8)
     assert est.getRefine() == "off" and est.getMedianSampleSize() == 8 and est.getWeiszfeldIter() == 50
-    with pytest.raises(ValueError, match="no k-median refinement"):
-        est.copy({est.refine: "auto"}).fit(df)
     with pytest.raises(ValueError, match="medianSampleSize must be in"):
         est.copy({est.medianSampleSize: 0}).fit(df)
     fitted = Pipeline(stages=[VectorAssembler(inputCols=["a", "b", "c"], outputCol="features"), est]).fit(df)

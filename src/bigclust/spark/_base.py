@@ -78,7 +78,8 @@ class LSHTreeClusteringSummary:
 
     @property
     def numIter(self) -> int:
-        """Lloyd passes of the returned answer's start (0 when the tree's own answer is returned)."""
+        """Refinement passes (Lloyd's, or assign/Weiszfeld for k-median) of the returned answer's start
+        (0 when the tree's own answer is returned)."""
         ref = self._report.get("refine") or {}
         start = ref.get("start")
         if not start or self._report.get("answer") == "tree":

@@ -44,9 +44,11 @@ class LSHTreeKMedian(_LSHTreeKMedianParams, _LSHTreeEstimator):
         Points sampled per candidate cluster for its Weiszfeld median (1 to 10^6).
     weiszfeldIter : int, default 50
         Maximum Weiszfeld iterations per candidate cluster (1 to 10^4).
-    refine : {"off"}, default "off"
-        The tree's pruning is returned: the Spark engine has no distributed
-        assign/Weiszfeld refinement yet (``maxIter`` is unused).
+    refine : {"auto", "fixed", "off"}, default "auto"
+        Assign/Weiszfeld-step passes after the tree (each pass one shuffle: every
+        point to its nearest centre, then one Weiszfeld step per cluster), from
+        the tree's medians and from k-means||; ``maxIter`` bounds the passes per
+        start (docs/spark.md).
     """
 
     _sklearn_name = "LSHTreeKMedian"
@@ -55,7 +57,7 @@ class LSHTreeKMedian(_LSHTreeKMedianParams, _LSHTreeEstimator):
     @keyword_only
     def __init__(self, *, featuresCol: str = "features", predictionCol: str = "prediction", k: int = 2,
                  maxIter: int = 20, seed: int | None = None, weightCol: str | None = None, method: str = "auto",
-                 candidates: str = "components", approxEpsilon: float = 0.1, refine: str = "off",
+                 candidates: str = "components", approxEpsilon: float = 0.1, refine: str = "auto",
                  scaleRatio: float = 1.1, numHashes: int = 10, numProjections: int = 10, bucketWidth: float = 4.0,
                  edgeFactor: float = 2.0, numPartitions: int = 0, medianSampleSize: int = 256,
                  weiszfeldIter: int = 50):
@@ -66,7 +68,7 @@ class LSHTreeKMedian(_LSHTreeKMedianParams, _LSHTreeEstimator):
     @keyword_only
     def setParams(self, *, featuresCol: str = "features", predictionCol: str = "prediction", k: int = 2,
                   maxIter: int = 20, seed: int | None = None, weightCol: str | None = None, method: str = "auto",
-                  candidates: str = "components", approxEpsilon: float = 0.1, refine: str = "off",
+                  candidates: str = "components", approxEpsilon: float = 0.1, refine: str = "auto",
                   scaleRatio: float = 1.1, numHashes: int = 10, numProjections: int = 10, bucketWidth: float = 4.0,
                   edgeFactor: float = 2.0, numPartitions: int = 0, medianSampleSize: int = 256,
                   weiszfeldIter: int = 50) -> "LSHTreeKMedian":

@@ -34,7 +34,8 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
         typeConverter=TypeConverters.toFloat)
     refine: Param[str] = Param(
         Params._dummy(), "refine",
-        "Lloyd refinement after the tree: 'auto' (at most maxIter passes per start, stopping when a pass lowers "
+        "Lloyd (k-means) or assign/Weiszfeld (k-median) refinement after the tree: 'auto' (at most maxIter "
+        "passes per start, stopping when a pass lowers "
         "the cost by less than 1e-4 relative), 'fixed' (maxIter passes per start) or 'off' (the tree's answer).",
         typeConverter=TypeConverters.toString)
     scaleRatio: Param[float] = Param(Params._dummy(), "scaleRatio", "Ratio of consecutive scales (> 1).",
@@ -53,13 +54,12 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
                                       "Partitions of the points; 0: twice the default parallelism.",
                                       typeConverter=TypeConverters.toInt)
 
-    _seed_name = b"LSHTreeKMeans"
-    _refine_modes = REFINE_MODES
+    _seed_name = b"LSHTreeKMeans"  # the default seed is a checksum of this name
 
     def __init__(self, *args):
         super().__init__(*args)
         # a fixed default seed (MLlib's is hash(class name), which varies between Python processes)
-        self._setDefault(k=2, method="auto", candidates="components", approxEpsilon=0.1, refine=self._refine_modes[0],
+        self._setDefault(k=2, method="auto", candidates="components", approxEpsilon=0.1, refine="auto",
                          maxIter=20, scaleRatio=1.1, numHashes=10, numProjections=10, bucketWidth=4.0, edgeFactor=2.0,
                          numPartitions=0, seed=zlib.crc32(self._seed_name))
 
@@ -110,7 +110,7 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}.")
         for p, options in ((self.method, ("auto", "exact", "approx")), (self.candidates, ("components", "two_hop")),
-                           (self.refine, self._refine_modes)):
+                           (self.refine, REFINE_MODES)):
             if g(p) not in options:
                 raise ValueError(f"{p.name} must be one of {options}, got {g(p)!r}.")
         for p in (self.approxEpsilon, self.bucketWidth, self.edgeFactor):
@@ -135,11 +135,10 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
 class _LSHTreeKMedianParams(_LSHTreeParams):
     """Params of :class:`LSHTreeKMedian` and :class:`LSHTreeKMedianModel`: the k-means ones plus the median sample.
 
-    ``refine`` is ``"off"`` only: the Spark engine has no distributed assign/Weiszfeld refinement yet.
+    ``refine`` / ``maxIter`` mean assign/Weiszfeld-step passes instead of Lloyd's.
     """
 
     _seed_name = b"LSHTreeKMedian"
-    _refine_modes = ("off",)
 
     medianSampleSize: Param[int] = Param(
         Params._dummy(), "medianSampleSize",
@@ -164,7 +163,4 @@ class _LSHTreeKMedianParams(_LSHTreeParams):
         for p, hi in ((self.medianSampleSize, 10**6), (self.weiszfeldIter, 10**4)):
             if not 1 <= g(p) <= hi:
                 raise ValueError(f"{p.name} must be in [1, {hi}], got {g(p)}.")
-        if g(self.refine) != "off":
-            raise ValueError(f"refine must be one of {self._refine_modes}, got {g(self.refine)!r}: the Spark engine "
-                             "has no k-median refinement yet (the tree's pruning is returned).")
         return dict(super()._checked(), median_sample_size=g(self.medianSampleSize), weiszfeld_iter=g(self.weiszfeldIter))

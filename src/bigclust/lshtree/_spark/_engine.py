@@ -249,9 +249,6 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
     from pyspark.sql.types import NumericType
 
     opts = _options(spark_options)
-    if params.objective == "kmedian" and params.refine != 0:
-        raise ValueError("engine='spark' runs LSHTreeKMedian with refine=0 only (the tree's pruning): distributed "
-                         "assign/Weiszfeld refinement is not implemented yet; pass refine=0, or use engine='local'.")
     numpy_input = not is_spark_dataframe(X)
     if not numpy_input:  # the schema first: no Spark job for a missing or mistyped column
         _features_as_array(X, opts["input_col"])
@@ -356,12 +353,16 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
         if params.refine != 0:
             with run.stage("refine"):
                 coreset_seed, kpar_seed = (int(rng.integers(2**31 - 1)) for _ in range(2))
-                coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
+                kmedian = params.objective == "kmedian"
+                if kmedian:  # the coreset start clusters the tree's means by k-means: not a k-median start
+                    coreset, skipped = None, "k-median"
+                else:
+                    coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
                 auto = params.refine == "auto"
                 centers, inertia, refine_info = refine_spark(
                     points, n, k, d, centers, coreset,
                     (opts["refine_max_passes"] or AUTO_MAX_PASSES) if auto else params.refine,
-                    (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0)
+                    (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0, kmedian)
                 refine_info["mode"] = "auto" if auto else "passes"
                 if skipped:
                     refine_info["coreset_skipped"] = skipped
@@ -394,7 +395,8 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
             n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes, kmedian=median_info,
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
-            answer="tree" if refine_info is None else refine_info["start"] + "+lloyd",
+            answer="tree" if refine_info is None else refine_info["start"] + (
+                "+weiszfeld" if params.objective == "kmedian" else "+lloyd"),
             spark=dict(spark_info, num_partitions=P, master=_master(spark), connect=is_connect(spark),
                        **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],
