@@ -437,7 +437,9 @@ _PARAMS_DOC = """
         cluster column (NumPy input: an array) and ``tree_`` is None;
         ``refine`` starts from k-means|| where the local engine uses k-means++.
         LSHTreeKMedian on Spark: the same tree and samples, so the same
-        medians bit for bit (costs equal to rounding); ``refine=0`` only.
+        medians bit for bit (costs equal to rounding); its ``refine`` runs
+        assign/Weiszfeld-step passes (one shuffle each) from the tree's medians
+        and k-means||.
     spark_options : dict or None, default=None
         Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
         ``prediction_col``, ``num_partitions``, ``subtree_leaves``,

@@ -1,4 +1,4 @@
-"""``LSHTreeKMeans(engine="spark")``: the whole fit as Spark stages.
+"""``LSHTreeKMeans(engine="spark")`` and ``LSHTreeKMedian(engine="spark")``: the whole fit as Spark stages.
 
 What the driver holds: the parameters, the LSH directions (``d' x t m``
 floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
@@ -16,10 +16,12 @@ collected at the end (the caller already holds ``n`` rows in memory).
 
 Stages (``report_["time"]``): ``distribute`` (NumPy input only), ``dedup``
 (duplicate rows merged, ids in the local engine's canonical order),
-``tree`` (Algorithms 1-4, :mod:`bigclust.lshtree._spark._tree`), ``dp`` (Algorithm 5
+``tree`` (Algorithms 1-4, :mod:`bigclust.lshtree._spark._tree`), ``weights`` (k-median only:
+Appendix D's medians and costs, :mod:`bigclust.lshtree._spark._median`), ``dp`` (Algorithm 5
 or 6 by Algorithm 7, :mod:`bigclust.lshtree._spark._pruning`), ``labels`` (pointer jumping to the
 selected ancestor, then a join with the input rows), ``refine`` (optional:
-Lloyd passes from three starts, :mod:`bigclust.lshtree._spark._refine`; the labels are
+Lloyd passes from three starts, or assign/Weiszfeld passes from two for k-median,
+:mod:`bigclust.lshtree._spark._refine`; the labels are
 then one map against the final centres).
 """
 
