@@ -8,7 +8,7 @@ sum to its stored median, every median is Weiszfeld on the vertex's bottom-s
 sample, and the partition is the optimal pruning of those weights), and with
 a failed first attempt of the median tasks (Spark's retry gives the same).
 The two_hop branch (stored leaf paths) is fitted in test_spark_ml.py. Refinement (assign/Weiszfeld
-passes) is checked pass by pass against NumPy and on one small fit.
+passes) is checked pass by pass against NumPy here, and on a whole fit in test_spark_ml.py.
 """
 
 import numpy as np
@@ -126,22 +126,3 @@ def test_weiszfeld_pass_equals_numpy(spark):
         want = (f @ X[m]) / f.sum() if m.any() else C[c]
         np.testing.assert_allclose(new[c], want, rtol=1e-12)
 
-
-def test_spark_kmedian_refine(spark):
-    """refine on Spark for k-median: assign/Weiszfeld passes from the tree's medians and from k-means||;
-    the answer is never worse than the tree's pruning and its cost is the labels' own."""
-    X, _, _ = make_planted_mixture(60, 3, 3, random_state=2)
-    X = X + np.random.default_rng(1).normal(scale=2.0, size=X.shape)  # overlapping: passes move the centres
-    kw = dict(candidates="two_hop", scale_ratio=2.0, random_state=3, median_sample_size=8)
-    tree = LSHTreeKMedian(3, refine=0, **kw).fit(X)
-    est = LSHTreeKMedian(3, engine="spark", refine=2, spark_options={"num_partitions": 2}, **kw).fit(X)
-    r = est.report_
-    assert r["answer"] in ("tree+weiszfeld", "kmeans||+weiszfeld") and r["refine"]["coreset_skipped"] == "k-median"
-    assert set(r["refine"]["final_costs"]) == {"tree", "kmeans||"}
-    assert r["spark"]["mpc_rounds_by_step"]["refine: weiszfeld"] >= 2
-    for name, final in r["refine"]["final_costs"].items():
-        assert final <= r["refine"]["start_costs"][name] * (1 + 1e-12)  # passes never raise the cost
-    assert est.inertia_ <= tree.inertia_ * (1 + 1e-12)
-    D = np.linalg.norm(X[:, None, :] - est.cluster_centers_[None, :, :], axis=2)
-    np.testing.assert_array_equal(est.labels_, D.argmin(axis=1))
-    assert est.inertia_ == pytest.approx(float(D.min(axis=1).sum()), rel=1e-12)
