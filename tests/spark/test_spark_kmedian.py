@@ -13,13 +13,16 @@ passes) is checked pass by pass against NumPy here, and on a whole fit in test_s
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pyspark = pytest.importorskip("pyspark")
 
 from bigclust import LSHTreeKMedian  # noqa: E402
 from bigclust.datasets import make_planted_mixture  # noqa: E402
 from bigclust.lshtree._spark._faults import injected_faults  # noqa: E402
-from bigclust.lshtree.median import sample_keys, vertex_median  # noqa: E402
+from bigclust.lshtree._spark._median import _bottom_rows  # noqa: E402
+from bigclust.lshtree.median import _bottom, sample_keys, vertex_median  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -73,7 +76,7 @@ def test_spark_kmedian_matches_local_and_brute_force(spark, tmp_path):
     assert info["ancestor_iterations"] >= 2 and info["sample_size"] == S
     steps = r["spark"]["mpc_rounds_by_step"]
     assert steps["kmedian: sample and medians"] == 2 and steps["kmedian: cost"] == 3
-    assert steps["kmedian: ancestors"] == 1 + 2 * info["ancestor_iterations"]  # docs/spark.md
+    assert steps["kmedian: ancestors"] == 2 * info["ancestor_iterations"]  # docs/spark.md
     assert "weights" in r["time"]
 
     # brute force on the driver, from the vertex table Spark wrote
@@ -126,3 +129,25 @@ def test_weiszfeld_pass_equals_numpy(spark):
         want = (f @ X[m]) / f.sum() if m.any() else C[c]
         np.testing.assert_allclose(new[c], want, rtol=1e-12)
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 200)), min_size=1, max_size=120, unique=True),
+       st.integers(0, 2**31 - 2), st.integers(1, 6), st.integers(1, 4))
+def test_bottom_s_samples_merge(pairs, seed, s, n_tasks):
+    """The Spark median sample: each task's bottom-s per vertex, merged and cut again, is each vertex's
+    bottom-s by key (what the local engine's ``_bottom`` takes), however the pairs are split into tasks."""
+    v = np.array([p[0] for p in pairs], np.int64)
+    u = np.array([p[1] for p in pairs], np.int64)
+    keys = sample_keys(np.arange(201), seed)
+    assert np.unique(keys).shape[0] == 201  # a bijection of the id: no ties
+    task = np.arange(v.shape[0]) % n_tasks
+    kept = np.concatenate([np.flatnonzero(task == t)[_bottom_rows(v[task == t], u[task == t], keys[u[task == t]], s)]
+                           for t in range(n_tasks)])
+    final = kept[_bottom_rows(v[kept], u[kept], keys[u[kept]], s)]
+    for vertex in np.unique(v):
+        got = u[final][v[final] == vertex]
+        got = got[np.argsort(keys[got])]
+        members = u[v == vertex]
+        np.testing.assert_array_equal(got, _bottom(members, keys, s))
+        np.testing.assert_array_equal(got, members[np.argsort(keys[members])][:s])  # brute force

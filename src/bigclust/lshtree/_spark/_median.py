@@ -15,7 +15,7 @@ ancestors
     over the parent pointers: after iteration ``j`` every vertex holds its
     ancestors at distances ``1..2^j`` and a pointer to the one at ``2^j``;
     ``S_{j+1}(v) = S_j(v) u S_j(J_j(v))``, ``J_{j+1}(v) = J_j(J_j(v))`` (two
-    joins, ``ceil(log2 depth) + 1`` iterations). ``sum_v depth(v)`` rows, the
+    joins, 2 rounds per iteration, ``floor(log2 depth) + 1`` iterations). ``sum_v depth(v)`` rows, the
     total size of all candidate clusters, which the local engine also reads.
 sample (2)
     keys ``sample_keys(p, seed)`` (a hash of the point id: no coordination,
@@ -120,8 +120,7 @@ def _ancestor_pairs(spark, tree, meter):
     J = (nodes.where(F.col("left") >= 0).select(F.col("left").alias("node"), F.col("node").alias("ptr"))
          .unionByName(nodes.where(F.col("right") >= 0).select(F.col("right").alias("node"), F.col("node").alias("ptr")))
          ).localCheckpoint()
-    S = J.select("node", F.col("ptr").alias("anc"))
-    meter.round("kmedian: ancestors")
+    S = J.select("node", F.col("ptr").alias("anc"))  # the parent pointers: a map of the vertex table
     iterations = 0
     while not J.isEmpty():
         iterations += 1
