@@ -394,7 +394,8 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
         points.unpersist()
         report = run.finish(
             method=method, engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
-            n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes, kmedian=median_info,
+            n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
+            **({} if median_info is None else {"kmedian": median_info}),  # docs/spark.md, "k-median"
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
             answer="tree" if refine_info is None else refine_info["start"] + (
