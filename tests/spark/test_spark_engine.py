@@ -158,8 +158,8 @@ def test_bad_input_fails_before_work(spark):
     X = np.random.default_rng(0).normal(size=(50, 3))
     with pytest.raises(ValueError, match="engine"):
         LSHTreeKMeans(3, engine="dask").fit(X)
-    with pytest.raises(ValueError, match="LSHTreeKMeans only"):
-        LSHTreeKMedian(3, engine="spark").fit(X)
+    with pytest.raises(ValueError, match="median_sample_size"):
+        LSHTreeKMedian(3, engine="spark", median_sample_size=0).fit(X)
     with pytest.raises(ValueError, match="refine"):
         LSHTreeKMeans(3, engine="spark", refine=-1).fit(X)
     with pytest.raises(ValueError, match="worker_idle_timeout"):

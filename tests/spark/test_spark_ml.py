@@ -144,3 +144,56 @@ def test_bad_input_names_the_column_before_any_fit(spark):
         LSHTreeKMeans(k=1, featuresCol="v", weightCol="nope").fit(ok)
     with pytest.raises(TypeError, match="weight column 'v' has type"):
         LSHTreeKMeans(k=1, featuresCol="v", weightCol="v").fit(ok)
+
+
+def test_kmedian_pipeline_refines_saves_and_loads(spark, data, tmp_path):
+    """bigclust.spark.LSHTreeKMedian: the shared stage code with k-median Params, one refined fit.
+
+    The two_hop tree's stored leaf paths feed the median sample (no pointer doubling); the tree's
+    medians are the local engine's (its start cost is the local centres' cost); two assign/Weiszfeld
+    passes per start never raise the cost; the answer's cost is its labels' own, by brute force.
+    """
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.feature import VectorAssembler
+
+    from bigclust import LSHTreeKMedian as SKLSHTreeKMedian
+    from bigclust.spark import LSHTreeKMedian, LSHTreeKMedianModel
+
+    X, df = data
+    assert LSHTreeKMedian().getRefine() == "auto" and LSHTreeKMedian().getMedianSampleSize() == 256
+    est = LSHTreeKMedian(**dict(PARAMS, refine="fixed"), maxIter=2, medianSampleSize=8)
+    assert est.getMedianSampleSize() == 8 and est.getWeiszfeldIter() == 50
+    with pytest.raises(ValueError, match="medianSampleSize must be in"):
+        est.copy({est.medianSampleSize: 0}).fit(df)
+    fitted = Pipeline(stages=[VectorAssembler(inputCols=["a", "b", "c"], outputCol="features"), est]).fit(df)
+    tree = SKLSHTreeKMedian(3, median_sample_size=8, **LOCAL).fit(X)  # the local tree's answer (refine=0)
+    model = fitted.stages[-1]
+    assert isinstance(model, LSHTreeKMedianModel) and model.getMedianSampleSize() == 8
+    s = model.summary
+    r = s.report
+    assert r["kmedian"]["ancestor_iterations"] == 0
+    steps = r["spark"]["mpc_rounds_by_step"]
+    assert "kmedian: ancestors" not in steps and steps["kmedian: sample and medians"] == 2
+    assert steps["kmedian: cost"] == 3 and steps["kmedian: nodes"] == 1 and steps["refine: weiszfeld"] == 6
+    assert r["refine"]["start_costs"]["tree"] == pytest.approx(-tree.score(X), rel=1e-12)
+    assert set(r["refine"]["final_costs"]) == {"tree", "kmeans||"} and r["refine"]["coreset_skipped"] == "k-median"
+    for name, final in r["refine"]["final_costs"].items():
+        assert final <= r["refine"]["start_costs"][name] * (1 + 1e-12)
+    assert r["answer"].endswith("+weiszfeld") and s.numIter == 3
+    assert s.sparkShuffleStages >= s.mpcRounds
+    centers = np.array(model.clusterCenters())
+    labels = _by_id(s.predictions)
+    D = np.linalg.norm(X[:, None, :] - centers[None, :, :], axis=2)
+    np.testing.assert_array_equal(labels, D.argmin(axis=1))
+    # trainingCost is the k-median cost of the returned partition, by brute force
+    assert s.trainingCost == pytest.approx(float(D.min(axis=1).sum()), rel=1e-12)
+    assert s.trainingCost <= tree.inertia_ * (1 + 1e-12)
+    np.testing.assert_array_equal(_by_id(fitted.transform(df)), labels)
+    fitted.write().save(str(tmp_path / "pipe"))
+    loaded = PipelineModel.load(str(tmp_path / "pipe"))
+    m = loaded.stages[-1]
+    assert isinstance(m, LSHTreeKMedianModel) and m.uid == model.uid and m.getMedianSampleSize() == 8
+    np.testing.assert_array_equal(np.array(m.clusterCenters()), centers)
+    np.testing.assert_array_equal(_by_id(loaded.transform(df)), labels)
+    est.save(str(tmp_path / "est"))
+    assert LSHTreeKMedian.load(str(tmp_path / "est")).getMedianSampleSize() == 8

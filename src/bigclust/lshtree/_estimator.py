@@ -169,8 +169,6 @@ class _LSHTreeBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMix
             # a DataFrame's column names first: scikit-learn's TypeError for mixed name types comes before any work
             validate_data(self, X, skip_check_array=True, reset=True)
         if self.engine == "spark":
-            if self._objective != "kmeans":
-                raise ValueError(f"engine='spark' is available for LSHTreeKMeans only, not {type(self).__name__}.")
             if not (type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pyspark")):
                 _check_spark_range(X, sample_weight)
             try:
@@ -429,7 +427,7 @@ _PARAMS_DOC = """
         the price of checking every scale's edges (no component filter) and of
         fewer candidates on data without well-separated clusters.
     engine : {"local", "spark"}, default="local"
-        ``"spark"`` (LSHTreeKMeans only) runs the fit as Spark stages
+        ``"spark"`` runs the fit as Spark stages
         (docs/spark.md) on a Spark DataFrame or a NumPy array, with the same
         result as the local engine for every ``method`` (bit for bit with
         ``candidates="components"``; with ``"two_hop"`` the same tree and
@@ -438,6 +436,10 @@ _PARAMS_DOC = """
         relaxation). ``labels_`` is then a DataFrame of the input rows plus a
         cluster column (NumPy input: an array) and ``tree_`` is None;
         ``refine`` starts from k-means|| where the local engine uses k-means++.
+        LSHTreeKMedian on Spark: the same tree and samples, so the same
+        medians bit for bit (costs equal to rounding); its ``refine`` runs
+        assign/Weiszfeld-step passes (one shuffle each) from the tree's medians
+        and k-means||.
     spark_options : dict or None, default=None
         Options of the spark engine: ``master``, ``input_col``, ``weight_col``,
         ``prediction_col``, ``num_partitions``, ``subtree_leaves``,
@@ -549,9 +551,11 @@ class LSHTreeKMedian(_LSHTreeBase):
 
     Same pipeline as :class:`LSHTreeKMeans`; the weight of a candidate cluster is
     ``sum_p w_p |p - m_C|`` where ``m_C`` is a geometric median estimate computed
-    by Weiszfeld's algorithm on a uniform sample of ``median_sample_size`` points
-    of the cluster (Appendix D; the cost itself is summed over all points of the
-    cluster, so it is exact for that centre).
+    by Weiszfeld's algorithm on a sample of ``median_sample_size`` points of the
+    cluster (Appendix D; the cost itself is summed over all points of the
+    cluster, so it is exact for that centre). The sample is the cluster's points
+    of smallest key, a hash of ``(seed, point)`` (uniform without replacement,
+    and the same on both engines: :mod:`bigclust.lshtree.median`).
 
     Note: with estimated medians a split may raise the weight, so the least cost
     with *at most* ``k`` clusters (``cost_curve_``) can be below the cost of the

@@ -34,7 +34,7 @@ from ._kernels.node_stats import kmeans_weights, vertex_means
 from ._kernels.projection import hashed_points
 from ._params import TreeParams, approx_method, approx_pruning, choose_method, choose_step
 from .hierarchy import build_hierarchy, labels_from_pruning, leaf_order
-from .median import kmedian_node_weights
+from .median import kmedian_node_weights, sample_keys
 from .pruning import _n_levels, approx_dp, exact_dp, exact_dp_work, lagrangian_dp, split_to_k
 from .refine import AUTO_MAX_CENTRE_WORK, centre_work, refine_best, tree_coreset
 from .result import ClusterTree, DegenerateClusteringWarning, FitResult
@@ -197,9 +197,10 @@ def _fit(X: np.ndarray, sample_weight: np.ndarray, params: TreeParams, rng: np.r
             Xu = np.ascontiguousarray(X[rows], dtype=np.float64)
             order, start = leaf_order(tree)
             total_w = _subtree_weights(tree, wu)
+            keys = sample_keys(np.arange(tree.n_leaves), int(rng.integers(2**31 - 1)))  # as the spark engine's
             cost, centers_int = kmedian_node_weights(
                 Xu, wu, tree.left, tree.right, tree.size, order, start, tree.n_leaves,
-                int(params.median_sample_size), int(params.weiszfeld_iter), int(rng.integers(2**31 - 1)))
+                int(params.median_sample_size), int(params.weiszfeld_iter), keys)
 
     with run.stage("dp"):
         selected, cost_curve, method, dp_info = _prune(tree, cost, k, params)

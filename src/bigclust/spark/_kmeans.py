@@ -2,130 +2,33 @@
 :class:`LSHTreeKMeansModel` (Model), the shape of MLlib's ``KMeans`` / ``KMeansModel``.
 
 The fit is the spark engine of :class:`bigclust.LSHTreeKMeans` (``engine="spark"``,
-:mod:`bigclust.lshtree._spark`); this module only maps Params to its arguments and
-wraps the result. A model is saved as MLlib's Python stages are (``metadata/``: the
-Params as JSON, by :class:`pyspark.ml.util.DefaultParamsWriter`) plus ``data/``: the
-centres as Parquet rows ``(clusterIdx int, clusterCenter array<double>)``, exact
-float64, no pickle; so Pipelines holding it save and load.
+:mod:`bigclust.lshtree._spark`); the fit, the model, its summary and its
+writer/reader are shared with the k-median stages (:mod:`._base`); this module
+declares the Params and the keyword constructor.
 """
 
 from __future__ import annotations
 
-import os
-
-import numpy as np
 from pyspark import keyword_only
-from pyspark.ml import Estimator, Model
-from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable, DefaultParamsWriter,
-                             MLReadable, MLReader, MLWritable, MLWriter)
 
+from ._base import LSHTreeClusteringSummary, _LSHTreeEstimator, _LSHTreeModel
 from ._params import _LSHTreeParams
 
 __all__ = ["LSHTreeKMeans", "LSHTreeKMeansModel", "LSHTreeClusteringSummary"]
 
 
-class LSHTreeClusteringSummary:
-    """What a fit measured (MLlib's ``KMeansSummary`` fields, plus this family's report).
+class LSHTreeKMeansModel(_LSHTreeModel, _LSHTreeParams):
+    """A fitted :class:`LSHTreeKMeans`: ``transform`` adds the nearest centre's index as ``predictionCol``.
 
-    ``predictions`` is the training DataFrame with the fit's partition in
-    ``predictionCol`` (the tree's pruning, or the refined nearest-centre labels);
-    ``trainingCost`` is that partition's weighted sum of squared distances to its
-    centres (scikit-learn's ``inertia_``); ``report`` is ``report_`` of
-    :class:`bigclust.LSHTreeKMeans`, whose ``"spark"`` entry holds what Spark ran.
+    ``transform`` is one map over the rows (Arrow batches against all centres), no
+    shuffle, every input column kept; ``featuresCol`` is checked first (one
+    aggregation: nulls, NaN/infinity, lengths equal to the model's dimension).
+    ``clusterCenters()``, ``summary`` (:class:`LSHTreeClusteringSummary`; ``trainingCost``
+    is the weighted sum of squared distances), ``hasSummary``, ``write()`` / ``load()``.
     """
 
-    def __init__(self, predictions, prediction_col: str, features_col: str, k: int, cost: float, report: dict):
-        self._predictions = predictions
-        self._prediction_col = prediction_col
-        self._features_col = features_col
-        self._k = k
-        self._cost = cost
-        self._report = report
-        self._sizes = None
 
-    @property
-    def predictions(self):
-        """The training rows with the fit's cluster in ``predictionCol``."""
-        return self._predictions
-
-    @property
-    def predictionCol(self) -> str:
-        return self._prediction_col
-
-    @property
-    def featuresCol(self) -> str:
-        return self._features_col
-
-    @property
-    def k(self) -> int:
-        """Number of clusters returned (fewer than asked when the data has fewer distinct points)."""
-        return self._k
-
-    @property
-    def trainingCost(self) -> float:
-        """Weighted sum of squared distances of the training rows to their cluster's centre."""
-        return self._cost
-
-    @property
-    def clusterSizes(self) -> list[int]:
-        """Training rows per cluster, ``k`` integers (one aggregation over ``predictions``, on first use)."""
-        if self._sizes is None:
-            counts = dict((int(r[0]), int(r[1])) for r in
-                          self._predictions.groupBy(self._prediction_col).count().collect())
-            self._sizes = [counts.get(c, 0) for c in range(self._k)]
-        return list(self._sizes)
-
-    @property
-    def numIter(self) -> int:
-        """Lloyd passes of the returned answer's start (0 when the tree's own answer is returned)."""
-        ref = self._report.get("refine") or {}
-        start = ref.get("start")
-        if not start or self._report.get("answer") == "tree":
-            return 0
-        return int(ref.get("passes", {}).get(start, 0))
-
-    @property
-    def report(self) -> dict:
-        """The fit's report (``report_`` of :class:`bigclust.LSHTreeKMeans`)."""
-        return self._report
-
-    @property
-    def mpcRounds(self) -> int:
-        """Rounds of the MPC algorithm (data exchanges the algorithm asks for)."""
-        return int(self._report["mpc_rounds"])
-
-    @property
-    def sparkJobs(self) -> int | None:
-        """Spark jobs the fit ran (None where Spark's status tracker is unavailable, e.g. Spark Connect)."""
-        return self._report["spark"]["spark_jobs"]
-
-    @property
-    def sparkStages(self) -> int | None:
-        """Stages of the fit's Spark jobs, including skipped ones (None where unknown)."""
-        return self._report["spark"]["spark_stages"]
-
-    @property
-    def sparkStagesRun(self) -> int | None:
-        """Of ``sparkStages``, those that ran (the others reused shuffle output; None where unknown)."""
-        return self._report["spark"]["spark_stages_run"]
-
-    @property
-    def sparkShuffleStages(self) -> int | None:
-        """Stages that wrote or read shuffle data (None where the driver UI's REST API is unavailable)."""
-        return self._report["spark"]["spark_stages_with_shuffle"]
-
-    @property
-    def shuffleBytesWritten(self) -> int | None:
-        """Shuffle bytes written by the fit's stages (None where unknown)."""
-        return self._report["spark"]["shuffle_bytes_written"]
-
-    @property
-    def shuffleBytesRead(self) -> int | None:
-        """Shuffle bytes read by the fit's stages (None where unknown)."""
-        return self._report["spark"]["shuffle_bytes_read"]
-
-
-class LSHTreeKMeans(_LSHTreeParams, Estimator, DefaultParamsWritable, DefaultParamsReadable):
+class LSHTreeKMeans(_LSHTreeParams, _LSHTreeEstimator):
     """LSH-tree k-means (Cohen-Addad, Mirrokni and Zhong, ICML 2022) as a ``pyspark.ml`` Estimator.
 
     ``fit(df)`` reads ``featuresCol`` (an ml ``Vector`` or an array of numbers,
@@ -154,6 +57,9 @@ class LSHTreeKMeans(_LSHTreeParams, Estimator, DefaultParamsWritable, DefaultPar
     numPartitions : int, default 0 (twice the default parallelism)
     """
 
+    _sklearn_name = "LSHTreeKMeans"
+    _model_class = LSHTreeKMeansModel
+
     @keyword_only
     def __init__(self, *, featuresCol: str = "features", predictionCol: str = "prediction", k: int = 2,
                  maxIter: int = 20, seed: int | None = None, weightCol: str | None = None, method: str = "auto",
@@ -173,158 +79,3 @@ class LSHTreeKMeans(_LSHTreeParams, Estimator, DefaultParamsWritable, DefaultPar
         """Set the given Params (keyword arguments only)."""
         kwargs = {key: v for key, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)
-
-    def setK(self, value: int) -> "LSHTreeKMeans":
-        return self._set(k=value)
-
-    def setFeaturesCol(self, value: str) -> "LSHTreeKMeans":
-        return self._set(featuresCol=value)
-
-    def setPredictionCol(self, value: str) -> "LSHTreeKMeans":
-        return self._set(predictionCol=value)
-
-    def setWeightCol(self, value: str) -> "LSHTreeKMeans":
-        return self._set(weightCol=value)
-
-    def setSeed(self, value: int) -> "LSHTreeKMeans":
-        return self._set(seed=value)
-
-    def setMaxIter(self, value: int) -> "LSHTreeKMeans":
-        return self._set(maxIter=value)
-
-    def setMethod(self, value: str) -> "LSHTreeKMeans":
-        return self._set(method=value)
-
-    def setCandidates(self, value: str) -> "LSHTreeKMeans":
-        return self._set(candidates=value)
-
-    def setApproxEpsilon(self, value: float) -> "LSHTreeKMeans":
-        return self._set(approxEpsilon=value)
-
-    def setRefine(self, value: str) -> "LSHTreeKMeans":
-        return self._set(refine=value)
-
-    def setScaleRatio(self, value: float) -> "LSHTreeKMeans":
-        return self._set(scaleRatio=value)
-
-    def setNumHashes(self, value: int) -> "LSHTreeKMeans":
-        return self._set(numHashes=value)
-
-    def setNumProjections(self, value: int) -> "LSHTreeKMeans":
-        return self._set(numProjections=value)
-
-    def setBucketWidth(self, value: float) -> "LSHTreeKMeans":
-        return self._set(bucketWidth=value)
-
-    def setEdgeFactor(self, value: float) -> "LSHTreeKMeans":
-        return self._set(edgeFactor=value)
-
-    def setNumPartitions(self, value: int) -> "LSHTreeKMeans":
-        return self._set(numPartitions=value)
-
-    def _fit(self, dataset) -> "LSHTreeKMeansModel":
-        from ..lshtree import LSHTreeKMeans as _SK
-
-        args = self._checked()  # Params first, then the engine checks the DataFrame (one aggregation)
-        est = _SK(**args).fit(dataset)
-        model = LSHTreeKMeansModel(est.cluster_centers_)
-        self._copyValues(model)
-        model._summary = LSHTreeClusteringSummary(
-            est.labels_, self.getPredictionCol(), self.getFeaturesCol(), int(est.cluster_centers_.shape[0]),
-            float(est.inertia_), est.report_)
-        return model
-
-
-class LSHTreeKMeansModel(_LSHTreeParams, Model, MLWritable, MLReadable):
-    """A fitted :class:`LSHTreeKMeans`: ``transform`` adds the nearest centre's index as ``predictionCol``.
-
-    ``transform`` is one map over the rows (Arrow batches against all centres), no
-    shuffle, every input column kept; ``featuresCol`` is checked first (one
-    aggregation: nulls, NaN/infinity, lengths equal to the model's dimension).
-    """
-
-    def __init__(self, centers=None):
-        super().__init__()
-        self._centers = None if centers is None else np.array(centers, np.float64, copy=True).reshape(len(centers), -1)
-
-    def setFeaturesCol(self, value: str) -> "LSHTreeKMeansModel":
-        return self._set(featuresCol=value)
-
-    def setPredictionCol(self, value: str) -> "LSHTreeKMeansModel":
-        return self._set(predictionCol=value)
-
-    def clusterCenters(self) -> list[np.ndarray]:
-        """The centres, ``k`` arrays of shape (n_features,), float64 (MLlib's return type)."""
-        return [c.copy() for c in self._centers]
-
-    @property
-    def numFeatures(self) -> int:
-        return int(self._centers.shape[1])
-
-    @property
-    def hasSummary(self) -> bool:
-        """Whether this model holds its training summary (a loaded model does not)."""
-        return getattr(self, "_summary", None) is not None
-
-    @property
-    def summary(self) -> LSHTreeClusteringSummary:
-        """The training summary; raises ``RuntimeError`` on a model without one (e.g. a loaded model)."""
-        if not self.hasSummary:
-            raise RuntimeError(f"No training summary available for this {type(self).__name__} (a loaded model has "
-                               "none).")
-        return self._summary
-
-    def predict(self, value) -> int:
-        """The nearest centre's index for one feature vector (a Vector or a sequence of numbers)."""
-        x = np.asarray(value.toArray() if hasattr(value, "toArray") else value, np.float64).ravel()
-        if x.shape[0] != self.numFeatures or not np.all(np.isfinite(x)):
-            raise ValueError(f"the vector must have {self.numFeatures} finite values.")
-        return int(np.argmin(((self._centers - x) ** 2).sum(axis=1)))
-
-    def _transform(self, dataset):
-        from ..lshtree._spark import predict_spark
-
-        return predict_spark(self._centers, dataset, {"input_col": self.getFeaturesCol(),
-                                                      "prediction_col": self.getPredictionCol()})
-
-    def write(self) -> MLWriter:
-        """A writer that stores the Params (``metadata/``) and the centres as Parquet (``data/``)."""
-        return _ModelWriter(self)
-
-    @classmethod
-    def read(cls) -> MLReader:
-        return _ModelReader(cls)
-
-
-class _ModelWriter(MLWriter):
-    def __init__(self, instance: LSHTreeKMeansModel):
-        super().__init__()
-        self.instance = instance
-
-    def saveImpl(self, path: str) -> None:
-        m = self.instance
-        spark = self.sparkSession
-        DefaultParamsWriter.saveMetadata(m, path, spark, extraMetadata={"numClusters": int(m._centers.shape[0]),
-                                                                        "numFeatures": m.numFeatures})
-        rows = [(i, [float(v) for v in c]) for i, c in enumerate(m._centers)]
-        (spark.createDataFrame(rows, "clusterIdx int, clusterCenter array<double>").coalesce(1)
-         .write.parquet(os.path.join(path, "data")))
-
-
-class _ModelReader(MLReader):
-    def __init__(self, cls):
-        super().__init__()
-        self.cls = cls
-
-    def load(self, path: str) -> LSHTreeKMeansModel:
-        spark = self.sparkSession
-        meta = DefaultParamsReader.loadMetadata(path, spark, f"{self.cls.__module__}.{self.cls.__name__}")
-        rows = sorted(spark.read.parquet(os.path.join(path, "data")).collect(), key=lambda r: r["clusterIdx"])
-        centers = np.array([r["clusterCenter"] for r in rows], np.float64)
-        if centers.shape != (meta["numClusters"], meta["numFeatures"]):
-            raise ValueError(f"the centres under {os.path.join(path, 'data')} have shape {centers.shape}, the metadata "
-                             f"says ({meta['numClusters']}, {meta['numFeatures']}).")
-        model = self.cls(centers)
-        model._resetUid(meta["uid"])
-        DefaultParamsReader.getAndSetParams(model, meta)
-        return model

@@ -1,4 +1,5 @@
-"""The ``pyspark.ml`` Params of the LSH-tree estimators (shared by estimator and model, as MLlib's ``_KMeansParams``).
+"""The ``pyspark.ml`` Params of the LSH-tree estimators (shared by estimator and model, as MLlib's ``_KMeansParams``):
+:class:`_LSHTreeParams` (k-means) and :class:`_LSHTreeKMedianParams` (those plus the median sample).
 
 MLlib's KMeans names are kept where the meaning is the same (``k``, ``featuresCol``,
 ``predictionCol``, ``weightCol``, ``seed``, ``maxIter``); the others are this family's
@@ -33,7 +34,8 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
         typeConverter=TypeConverters.toFloat)
     refine: Param[str] = Param(
         Params._dummy(), "refine",
-        "Lloyd refinement after the tree: 'auto' (at most maxIter passes per start, stopping when a pass lowers "
+        "Lloyd (k-means) or assign/Weiszfeld (k-median) refinement after the tree: 'auto' (at most maxIter "
+        "passes per start, stopping when a pass lowers "
         "the cost by less than 1e-4 relative), 'fixed' (maxIter passes per start) or 'off' (the tree's answer).",
         typeConverter=TypeConverters.toString)
     scaleRatio: Param[float] = Param(Params._dummy(), "scaleRatio", "Ratio of consecutive scales (> 1).",
@@ -52,12 +54,14 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
                                       "Partitions of the points; 0: twice the default parallelism.",
                                       typeConverter=TypeConverters.toInt)
 
+    _seed_name = b"LSHTreeKMeans"  # the default seed is a checksum of this name
+
     def __init__(self, *args):
         super().__init__(*args)
         # a fixed default seed (MLlib's is hash(class name), which varies between Python processes)
-        self._setDefault(k=2, method="auto", candidates="components", approxEpsilon=0.1, refine="auto", maxIter=20,
-                         scaleRatio=1.1, numHashes=10, numProjections=10, bucketWidth=4.0, edgeFactor=2.0,
-                         numPartitions=0, seed=zlib.crc32(b"LSHTreeKMeans"))
+        self._setDefault(k=2, method="auto", candidates="components", approxEpsilon=0.1, refine="auto",
+                         maxIter=20, scaleRatio=1.1, numHashes=10, numProjections=10, bucketWidth=4.0, edgeFactor=2.0,
+                         numPartitions=0, seed=zlib.crc32(self._seed_name))
 
     def getK(self) -> int:
         """The number of clusters."""
@@ -126,3 +130,37 @@ class _LSHTreeParams(HasFeaturesCol, HasPredictionCol, HasWeightCol, HasSeed, Ha
                     n_hashes=g(self.numHashes), n_projections=g(self.numProjections), bucket_width=g(self.bucketWidth),
                     edge_factor=g(self.edgeFactor), random_state=int(g(self.seed)) & (2**63 - 1),
                     engine="spark", spark_options=options)
+
+
+class _LSHTreeKMedianParams(_LSHTreeParams):
+    """Params of :class:`LSHTreeKMedian` and :class:`LSHTreeKMedianModel`: the k-means ones plus the median sample.
+
+    ``refine`` / ``maxIter`` mean assign/Weiszfeld-step passes instead of Lloyd's.
+    """
+
+    _seed_name = b"LSHTreeKMedian"
+
+    medianSampleSize: Param[int] = Param(
+        Params._dummy(), "medianSampleSize",
+        "Points sampled per candidate cluster (bottom-s by a hash of the point id) for its Weiszfeld median "
+        "(1 to 10^6).", typeConverter=TypeConverters.toInt)
+    weiszfeldIter: Param[int] = Param(Params._dummy(), "weiszfeldIter",
+                                      "Maximum Weiszfeld iterations per candidate cluster (1 to 10^4).",
+                                      typeConverter=TypeConverters.toInt)
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(medianSampleSize=256, weiszfeldIter=50)
+
+    def getMedianSampleSize(self) -> int:
+        return self.getOrDefault(self.medianSampleSize)
+
+    def getWeiszfeldIter(self) -> int:
+        return self.getOrDefault(self.weiszfeldIter)
+
+    def _checked(self) -> dict:
+        g = self.getOrDefault
+        for p, hi in ((self.medianSampleSize, 10**6), (self.weiszfeldIter, 10**4)):
+            if not 1 <= g(p) <= hi:
+                raise ValueError(f"{p.name} must be in [1, {hi}], got {g(p)}.")
+        return dict(super()._checked(), median_sample_size=g(self.medianSampleSize), weiszfeld_iter=g(self.weiszfeldIter))

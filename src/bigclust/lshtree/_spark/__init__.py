@@ -1,4 +1,4 @@
-"""The spark engine of :class:`bigclust.LSHTreeKMeans` (``engine="spark"``).
+"""The spark engine of :class:`bigclust.LSHTreeKMeans` and :class:`bigclust.LSHTreeKMedian` (``engine="spark"``).
 
 The MPC algorithm of the LSH-tree paper (Section 4, Appendix C) as Spark
 stages: hashing (map), bucketing (shuffle by key) with distance-verified

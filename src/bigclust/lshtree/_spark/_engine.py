@@ -1,4 +1,4 @@
-"""``LSHTreeKMeans(engine="spark")``: the whole fit as Spark stages.
+"""``LSHTreeKMeans(engine="spark")`` and ``LSHTreeKMedian(engine="spark")``: the whole fit as Spark stages.
 
 What the driver holds: the parameters, the LSH directions (``d' x t m``
 floats), per-scale scalars, the selected vertices and centres (``O(k d)``),
@@ -16,10 +16,12 @@ collected at the end (the caller already holds ``n`` rows in memory).
 
 Stages (``report_["time"]``): ``distribute`` (NumPy input only), ``dedup``
 (duplicate rows merged, ids in the local engine's canonical order),
-``tree`` (Algorithms 1-4, :mod:`bigclust.lshtree._spark._tree`), ``dp`` (Algorithm 5
+``tree`` (Algorithms 1-4, :mod:`bigclust.lshtree._spark._tree`), ``weights`` (k-median only:
+Appendix D's medians and costs, :mod:`bigclust.lshtree._spark._median`), ``dp`` (Algorithm 5
 or 6 by Algorithm 7, :mod:`bigclust.lshtree._spark._pruning`), ``labels`` (pointer jumping to the
 selected ancestor, then a join with the input rows), ``refine`` (optional:
-Lloyd passes from three starts, :mod:`bigclust.lshtree._spark._refine`; the labels are
+Lloyd passes from three starts, or assign/Weiszfeld passes from two for k-median,
+:mod:`bigclust.lshtree._spark._refine`; the labels are
 then one map against the final centres).
 """
 
@@ -45,6 +47,7 @@ from ._refine import assign_task, nearest_center, refine_spark
 from ._pruning import (approx_dp_spark, exact_dp_spark, labels_by_pointer_jumping, labels_from_paths, split_to_k_spark,
                        tree_with_parents)
 from ._session import SparkMeter, check_workers, get_session, is_connect, python_worker_watchdog
+from ._median import kmedian_tree_spark
 from ._tree import TreeJob, build_hierarchy_spark
 from ._two_hop import build_hierarchy_two_hop_spark
 
@@ -318,6 +321,13 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
                 tree = build_hierarchy_two_hop_spark(job)
             else:
                 tree = build_hierarchy_spark(job, opts["local_cc_max_edges"])
+        median_info = None
+        if params.objective == "kmedian":
+            with run.stage("weights"):  # Appendix D: the same tree, k-median weights and medians
+                tree, median_info = kmedian_tree_spark(
+                    spark, tree, points, d, params.median_sample_size, params.weiszfeld_iter,
+                    int(rng.integers(2**31 - 1)), P, workdir, meter)
+        with run.stage("tree"):
             ntp = tree_with_parents(spark, tree)
             meter.round("tree: parents")
 
@@ -345,12 +355,16 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
         if params.refine != 0:
             with run.stage("refine"):
                 coreset_seed, kpar_seed = (int(rng.integers(2**31 - 1)) for _ in range(2))
-                coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
+                kmedian = params.objective == "kmedian"
+                if kmedian:  # the coreset start clusters the tree's means by k-means: not a k-median start
+                    coreset, skipped = None, "k-median"
+                else:
+                    coreset, skipped = _coreset_of_tree(spark, tree, ntp, k, n, opts, meter)
                 auto = params.refine == "auto"
                 centers, inertia, refine_info = refine_spark(
                     points, n, k, d, centers, coreset,
                     (opts["refine_max_passes"] or AUTO_MAX_PASSES) if auto else params.refine,
-                    (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0)
+                    (coreset_seed, kpar_seed), P, meter, AUTO_REL_TOL if auto else 0.0, kmedian)
                 refine_info["mode"] = "auto" if auto else "passes"
                 if skipped:
                     refine_info["coreset_skipped"] = skipped
@@ -381,9 +395,11 @@ def fit_spark(X, sample_weight, params: TreeParams, rng: np.random.Generator, sp
         report = run.finish(
             method=method, engine="spark", n_samples=n_rows, n_distinct=n, n_clusters=int(selected.shape[0]),
             n_scales=tree.info["n_scales"], tree_nodes=tree.n_nodes,
+            **({} if median_info is None else {"kmedian": median_info}),  # docs/spark.md, "k-median"
             projection_dim=params.projection_dim, tree_info=tree.info,
             dp=dict(dp_info, label_rounds=label_rounds), refine=refine_info,
-            answer="tree" if refine_info is None else refine_info["start"] + "+lloyd",
+            answer="tree" if refine_info is None else refine_info["start"] + (
+                "+weiszfeld" if params.objective == "kmedian" else "+lloyd"),
             spark=dict(spark_info, num_partitions=P, master=_master(spark), connect=is_connect(spark),
                        **_jvm_peak(spark)),
             mpc_rounds=spark_info["mpc_rounds"],

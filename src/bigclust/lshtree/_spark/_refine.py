@@ -106,6 +106,42 @@ def _lloyd_map_task(centers, d):
     return run
 
 
+def _weiszfeld_map_task(centers, d):
+    """k-median: partition -> one row per cluster present: (cluster, pid, W = sum w/|x - m|,
+    S = sum w x/|x - m|, cost = sum w |x - m|), cost on the first row only; distances below 1e-12
+    count as 1e-12, as :func:`bigclust.lshtree.median.weiszfeld` does."""
+    c2 = np.einsum("ij,ij->i", centers, centers)
+    k = centers.shape[0]
+
+    def run(batches):
+        import pyarrow as pa
+        from pyspark import TaskContext
+
+        maybe_fail("refine")
+        W, S, cost, seen = np.zeros(k), np.zeros((k, d)), 0.0, np.zeros(k, bool)
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            X, w = matrix(b.column("x"), d), vector(b.column("w"), np.float64)
+            lab, d2 = nearest_center(X, centers, c2)
+            dist = np.sqrt(d2)
+            present, Wp, Sp = _cluster_sums(lab, X, w / np.maximum(dist, 1e-12), k)
+            W[present] += Wp
+            S[present] += Sp
+            seen[present] = True
+            cost += float(np.dot(w, dist))
+        cl = np.flatnonzero(seen)
+        if cl.shape[0] == 0:
+            return
+        pid = TaskContext.get().partitionId()
+        c = np.zeros(cl.shape[0])
+        c[0] = cost
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(cl), pa.array(np.full(cl.shape[0], pid, np.int64)), pa.array(W[cl]), list_column(S[cl]), pa.array(c)],
+            names=["cluster", "pid", "W", "S", "cost"])
+    return run
+
+
 def _lloyd_reduce_task(d):
     """Rows of some clusters from every map task -> one row per cluster, summed in (cluster, pid) order."""
     def run(batches):
@@ -129,17 +165,25 @@ def _lloyd_reduce_task(d):
     return run
 
 
-def _cluster_totals(points, centers, d, num_partitions):
-    """Per cluster of the nearest-centre assignment: rows (cluster, W, S, cost), one shuffle by cluster."""
-    return (points.mapInArrow(_lloyd_map_task(centers, d), "cluster long, pid long, W double, S array<double>, cost double")
+def _cluster_totals(points, centers, d, num_partitions, map_task=None):
+    """Per cluster of the nearest-centre assignment: rows (cluster, W, S, cost), one shuffle by cluster
+    (``map_task``: :func:`_lloyd_map_task`, or :func:`_weiszfeld_map_task` for k-median)."""
+    task = (map_task or _lloyd_map_task)(centers, d)
+    return (points.mapInArrow(task, "cluster long, pid long, W double, S array<double>, cost double")
             .repartition(num_partitions, "cluster")
             .mapInArrow(_lloyd_reduce_task(d), "cluster long, W double, S array<double>, cost double").collect())
 
 
-def _lloyd_pass(points, centers, d, num_partitions, meter):
-    """One assignment pass: (new centres = weighted means, empty clusters unmoved; cost of the assignment)."""
-    rows = _cluster_totals(points, centers, d, num_partitions)
-    meter.round("refine: lloyd")
+def _lloyd_pass(points, centers, d, num_partitions, meter, kmedian=False):
+    """One assignment pass: (new centres, empty clusters unmoved; cost of the assignment).
+
+    k-means: the new centres are the clusters' weighted means. k-median
+    (``kmedian``): one Weiszfeld step per cluster, ``sum (w/|x-m|) x / sum w/|x-m|``
+    over its points (both sums merge across tasks), which does not raise the
+    cluster's distance sum; the cost is the sum of weighted distances.
+    """
+    rows = _cluster_totals(points, centers, d, num_partitions, _weiszfeld_map_task if kmedian else None)
+    meter.round("refine: weiszfeld" if kmedian else "refine: lloyd")
     new = centers.copy()
     cost = 0.0
     for r in sorted(rows, key=lambda r: r["cluster"]):  # fixed order: the cost sum is reproducible
@@ -150,7 +194,7 @@ def _lloyd_pass(points, centers, d, num_partitions, meter):
 
 
 def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions: int, meter,
-                rel_tol: float = 0.0):
+                rel_tol: float = 0.0, kmedian: bool = False):
     """``n_iter`` Lloyd updates from ``centers`` (k, d), then the cost of nearest-centre labels.
 
     ``points``: DataFrame ``(id, x, w)`` sorted by id within partitions and
@@ -158,13 +202,14 @@ def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions
     or (``rel_tol > 0``, ``refine="auto"``) when a pass lowered the cost by at most
     ``rel_tol`` times the cost, the local engine's rule. Returns (centres (k, d),
     cost of assigning every point to its nearest centre, passes made, start cost).
+    ``kmedian``: assign/Weiszfeld-step passes and distance costs (:func:`_lloyd_pass`).
     """
     cur = np.array(centers, np.float64, copy=True)
     start_cost = None
     passes = 0
     prev = np.inf
     for _ in range(n_iter):
-        new, cost = _lloyd_pass(points, cur, d, num_partitions, meter)
+        new, cost = _lloyd_pass(points, cur, d, num_partitions, meter, kmedian)
         passes += 1
         if start_cost is None:
             start_cost = cost
@@ -174,7 +219,7 @@ def lloyd_spark(points, centers: np.ndarray, n_iter: int, d: int, num_partitions
             break
         prev = cost
         cur = new
-    _, cost = _lloyd_pass(points, cur, d, num_partitions, meter)
+    _, cost = _lloyd_pass(points, cur, d, num_partitions, meter, kmedian)
     passes += 1
     return cur, cost, passes, (cost if start_cost is None else start_cost)
 
@@ -320,11 +365,14 @@ def assign_task(centers, d, cols=("x",)):
 
 
 def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, coreset, n_iter: int,
-                 seeds: tuple[int, int], num_partitions: int, meter, rel_tol: float = 0.0):
+                 seeds: tuple[int, int], num_partitions: int, meter, rel_tol: float = 0.0, kmedian: bool = False):
     """The three starts, ``n_iter`` Lloyd updates each; returns (centres, inertia, info).
 
     ``coreset``: None or (reps (K, d), weights (K,)) of the tree's ``K``-pruning.
     ``seeds``: (coreset k-means++ seed, k-means|| seed), drawn by the caller.
+    ``kmedian``: assign/Weiszfeld-step passes instead of Lloyd's (the caller passes
+    no coreset: its start is a k-means clustering of the tree's means), from the
+    tree's medians and from k-means|| (a D^2 seeding, used as a start only).
     """
     from sklearn.cluster import KMeans
 
@@ -342,7 +390,7 @@ def refine_spark(points, n: int, k: int, d: int, tree_centers: np.ndarray, cores
     info.update(kp_info)
     best = None
     for name, start in starts:
-        centers, cost, passes, start_cost = lloyd_spark(pts, start, n_iter, d, num_partitions, meter, rel_tol)
+        centers, cost, passes, start_cost = lloyd_spark(pts, start, n_iter, d, num_partitions, meter, rel_tol, kmedian)
         info["start_costs"][name] = start_cost
         info["final_costs"][name] = cost
         info["passes"][name] = passes
