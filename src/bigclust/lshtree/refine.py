@@ -217,6 +217,8 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     cand = np.full((n, t), -1, np.int32 if k < 2**31 else np.int64)
     if candidates is not None:
         cand[:, :candidates.shape[1]] = candidates[:, :t]
+    cand_key = np.full((n, t), -np.inf)  # lower bounds on the candidates' distances (+ cum), unknown yet
+    cum = np.zeros(k)                    # each centre's total drift so far
     rest = np.full(n, -np.inf)   # no candidates yet: the first pass searches
     drift = np.zeros(k)
     lists = _NeighbourLists(k)
@@ -246,20 +248,20 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
             if X.shape[1] >= BLAS_MIN_DIM:
                 if xnorm is None:
                     xnorm = _row_norms(X)
-                _dense_assign(X, xnorm, C, labels, upper, lower, cand, rest, stats)
+                _dense_assign(X, xnorm, C, labels, upper, lower, cand, rest, stats, cand_key, cum)
                 info["dense_passes"] += 1
             else:
-                K.full_pass(X, C, labels, upper, lower, cand, rest, stats)
+                K.full_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, stats)
                 info["full_passes"] += 1
             info["distances"] += int(stats[4])
             return
         nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
         near_drift, beyond_near = lists.near_drift(drift, nb_lb, beyond_lb)
-        K.assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyond_near, lists.ids, nb_lb,
+        K.assign_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, drift, near_drift, beyond_near, lists.ids, nb_lb,
                       beyond_lb, half_sep, SEARCH_MARGIN, stats, deferred)
         if deferred.shape[0] and xnorm is None:
             xnorm = _row_norms(X)
-        _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, rest, stats)
+        _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, cand_key, cum, rest, stats)
         info["full_scans"] += int(stats[2])
         info["list_scans"] += int(stats[1])
         info["settled_by_candidates"] += int(stats[3])
@@ -289,6 +291,7 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
         # an empty cluster keeps its centre (it still labels nobody; the cost is unaffected)
         drift = np.sqrt(((new - C) ** 2).sum(axis=1))
         lists.moved += drift
+        cum += drift
         C = new
         info["passes"] += 1
         shift = float(np.dot(drift, drift))
@@ -305,21 +308,22 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
     return labels, C, inertia, info
 
 
-def _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, rest, stats) -> None:
+def _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, cand_key, cum, rest, stats) -> None:
     """The points a pruned pass deferred (``deferred[i] == 1``), compared with every centre by
     :func:`_dense_assign`; their labels, bounds, candidates and ``stats`` are updated."""
     idx = np.flatnonzero(deferred) if deferred.shape[0] else deferred
     if idx.shape[0] == 0:
         return
-    arrays = (labels, upper, lower, cand, rest)
+    arrays = (labels, upper, lower, cand, rest, cand_key)
     sub = [a[idx] for a in arrays]
-    stats[0] += _dense_assign(X[idx], xnorm[idx], C, *sub)
+    stats[0] += _dense_assign(X[idx], xnorm[idx], C, *sub[:5], None, sub[5], cum)
     for a, b in zip(arrays, sub):
         a[idx] = b
     stats[4] += idx.shape[0] * (C.shape[0] - 1)
 
 
-def _dense_assign(X, xnorm, C, labels, upper, lower=None, cand=None, rest=None, stats=None) -> int:
+def _dense_assign(X, xnorm, C, labels, upper, lower=None, cand=None, rest=None, stats=None, cand_key=None,
+                  cum=None) -> int:
     """A full pass by blocks of matrix products (BLAS), made exact by
     :func:`_kernels.lloyd.nearest_from_gram`: labels become the exact nearest centres.
 
@@ -341,11 +345,13 @@ def _dense_assign(X, xnorm, C, labels, upper, lower=None, cand=None, rest=None, 
         lower = np.empty(n)
     if cand is None:
         cand, rest = np.empty((n, 0), np.int32), np.empty(n)
+    if cand_key is None:
+        cand_key, cum = np.empty(cand.shape), np.zeros(k)
     for s in range(0, n, step):
         G = X[s:s + step] @ C.T
         G *= -2.0
         G += c2
-        K.nearest_from_gram(X, xnorm, C, G, s, c_norm_max, labels, upper, lower, cand, rest)
+        K.nearest_from_gram(X, xnorm, C, G, s, c_norm_max, labels, upper, lower, cand, cand_key, cum, rest)
     changed = int(np.count_nonzero(labels != old))
     if stats is not None:
         stats[:] = 0

@@ -336,8 +336,8 @@ def _keep_nearest(bd, bi, dd, c):
 
 
 @numba.njit(cache=True, parallel=True)
-def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyond_near, nb_ids, nb_lb,
-                beyond_lb, half_sep, margin, stats, deferred):
+def assign_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, drift, near_drift, beyond_near, nb_ids,
+                nb_lb, beyond_lb, half_sep, margin, stats, deferred):
     """One exact assignment step: ``labels[i]`` becomes a nearest centre of ``C`` for every point.
 
     Per point ``i`` with centre ``a = labels[i]`` the bounds are: ``upper[i] >= |x - a|``,
@@ -355,9 +355,15 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
     caller's last column (every centre: the largest drift, ``beyond = inf``) is
     Hamerly's bound itself, which is the best one once all drifts are small.
 
-    Then, cheapest first: (1) skip if ``upper <= max(lower, half_sep[a])``; (2) compute
-    the distances to ``a`` and the candidates: if the nearest of them, ``b``, is within
-    ``rest``, it is the nearest centre; (3) otherwise compare with the centres of ``b``'s
+    ``cand_key`` (n, t) holds per candidate ``c`` a lower bound on ``|x - c|`` plus ``cum[c]``
+    at the time it was set, ``cum`` (k,) each centre's total drift so far (Elkan's
+    per-centre bounds, kept lazily: the bound now is ``cand_key - cum[c]``, as a centre
+    moved at most its total drift since); ``-inf`` where unknown.
+
+    Then, cheapest first: (1) skip if ``upper <= max(lower, half_sep[a])``; (2) the same
+    test with the exact ``|x - a|`` (Hamerly's tightening); (3) compute the distances to
+    the candidates: if the nearest of them and ``a``, ``b``, is within ``rest``, it is the
+    nearest centre; (4) otherwise compare with the centres of ``b``'s
     list closer to ``b`` than ``2 |x - b|`` (all centres if the list is too short; see
     the module docstring) and refresh the candidates.
 
@@ -402,36 +408,54 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
                 lower[i] = l
                 rest[i] = r
                 continue
-            # (2) the point's own centre and its candidates
+            # (2) the exact distance to a (Hamerly's tightening): often enough on its own
             du = _sq(X, i, C, a)
+            if math.sqrt(du) <= max(l, half_sep[a]):
+                upper[i] = math.sqrt(du)
+                lower[i] = l
+                rest[i] = r
+                continue
+            # (3) the point's candidates; one whose bound is at least the best distance so far
+            # cannot be nearer: its bound, not its distance, goes into the second-nearest bound
             best = a
             bd = du
-            second = np.inf
+            best_d = math.sqrt(du)
+            second = np.inf  # a lower bound on the distance to every candidate but the best
             for q in range(t):
                 c = cand[i, q]
                 if c < 0:
                     break
+                lb = cand_key[i, q] - cum[c]
+                if lb >= best_d:
+                    if lb < second:
+                        second = lb
+                    continue
                 dd = _sq(X, i, C, c)
+                dc = math.sqrt(dd)
+                cand_key[i, q] = dc + cum[c]
                 if dd < bd:
-                    second = bd
+                    if best_d < second:
+                        second = best_d
                     bd = dd
+                    best_d = dc
                     best = c
-                elif dd < second:
-                    second = dd
-            if math.sqrt(bd) <= r:
+                elif dc < second:
+                    second = dc
+            if best_d <= r:
                 by_cand += 1
                 if best != a:
                     changed += 1
                     for q in range(t):  # the old centre takes the new one's place among the candidates
                         if cand[i, q] == best:
                             cand[i, q] = a
+                            cand_key[i, q] = math.sqrt(du) + cum[a]
                             break
                 labels[i] = best
-                upper[i] = math.sqrt(bd)
-                lower[i] = min(math.sqrt(second), r)
+                upper[i] = best_d
+                lower[i] = min(second, r)
                 rest[i] = r
                 continue
-            # (3) search the ball of radius 2 |x - b| around b, the nearest of a and the
+            # (4) search the ball of radius 2 |x - b| around b, the nearest of a and the
             # candidates (any centre c with |b - c| >= 2 |x - b| is no nearer than b); keep the
             # t + 2 nearest seen. Around b rather than a: after a large move, or from a rough
             # start whose candidates hold the right centre, that ball is the smaller one.
@@ -478,6 +502,7 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
             lower[i] = min(math.sqrt(nd[1]), floor)
             for q in range(t):
                 cand[i, q] = ni[q + 1]
+                cand_key[i, q] = math.sqrt(nd[q + 1]) + cum[ni[q + 1]] if ni[q + 1] >= 0 else -np.inf
             rest[i] = min(math.sqrt(nd[t + 1]), floor)
     stats[0] = changed
     stats[1] = listed
@@ -487,7 +512,7 @@ def assign_pass(X, C, labels, upper, lower, cand, rest, drift, near_drift, beyon
 
 
 @numba.njit(cache=True, parallel=True)
-def full_pass(X, C, labels, upper, lower, cand, rest, stats):
+def full_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, stats):
     """One assignment step comparing every point with every centre (``n k d``).
 
     Where the bounds of :func:`assign_pass` prune little (few centres in moderate
@@ -518,6 +543,7 @@ def full_pass(X, C, labels, upper, lower, cand, rest, stats):
         lower[i] = math.sqrt(nd[1])
         for q in range(t):
             cand[i, q] = ni[q + 1]
+            cand_key[i, q] = math.sqrt(nd[q + 1]) + cum[ni[q + 1]] if ni[q + 1] >= 0 else -np.inf
         rest[i] = math.sqrt(nd[t + 1])
     stats[0] = changed
     stats[1] = 0
@@ -594,7 +620,7 @@ def brute_nearest(X, C):
 
 
 @numba.njit(cache=True, parallel=True)
-def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower, cand, rest):
+def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower, cand, cand_key, cum, rest):
     """Exact nearest centres of rows ``row0 .. row0 + m`` of ``X`` from ``G = |c|^2 - 2 X C^T`` (m, k);
     ``xnorm`` (n,) holds ``|x|`` per row (a bound's input: its own rounding is covered by the margin).
 
@@ -652,4 +678,5 @@ def nearest_from_gram(X, xnorm, C, G, row0, c_norm_max, labels, upper, lower, ca
         lower[i] = math.sqrt(max(0.0, bg[0] + xn * xn - err))
         for q in range(t):
             cand[i, q] = bi[q]
+            cand_key[i, q] = math.sqrt(max(0.0, bg[q] + xn * xn - err)) + cum[bi[q]] if bi[q] >= 0 else -np.inf
         rest[i] = math.sqrt(max(0.0, bg[t] + xn * xn - err))
