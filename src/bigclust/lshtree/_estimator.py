@@ -364,7 +364,9 @@ _PARAMS_DOC = """
         perturbation-resilient data; on ordinary data it is often one large
         cluster plus outliers. ``"auto"`` runs Lloyd's algorithm (k-means) or
         assign/Weiszfeld passes (k-median) from greedy k-means++ starts (10
-        below ``k = 16`` when ``n k d <= 10^7``, 3 below ``k = 64``, else one) and from
+        below ``k = 16`` when ``n k d <= 10^7``, 3 below ``k = 64``, else one; for
+        k-means drawn from the tree's coreset of at most ``max(20000, 20 k)``
+        rows when there are more distinct points) and from
         the tree's own centres (skipped when they cost more than 1.5 times the
         best k-means++ result), until the labels stop changing, the centres
         move less than scikit-learn's tolerance (``1e-4`` times the mean

@@ -7,8 +7,10 @@ own answer:
 
 ``"tree"``      the tree's ``k`` centres (optimal on perturbation-resilient data,
                 where Lloyd keeps them: they are a fixed point);
-``"kmeans++"``  greedy k-means++ seeding on all distinct points (scikit-learn's
-                seeding, ``2 + ln k`` candidates per step).
+``"kmeans++"``  greedy k-means++ seeding (scikit-learn's seeding, ``2 + ln k``
+                candidates per step) on the distinct points, or on the tree's
+                coreset (:func:`tree_coreset`) when there are many more points than
+                centres.
 
 Both the seeding and the Lloyd passes use the triangle inequality to avoid the
 ``n k d`` cost per pass of dense implementations (:mod:`._kernels.lloyd` proves
@@ -257,8 +259,8 @@ def lloyd(X: np.ndarray, w: np.ndarray, centers: np.ndarray, labels: np.ndarray,
             return
         nb_lb, beyond_lb, half_sep = lists.bounds(C, int(stats[2]))
         near_drift, beyond_near = lists.near_drift(drift, nb_lb, beyond_lb)
-        K.assign_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, drift, near_drift, beyond_near, lists.ids, nb_lb,
-                      beyond_lb, half_sep, SEARCH_MARGIN, stats, deferred)
+        K.assign_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, drift, near_drift, beyond_near,
+                      lists.ids, nb_lb, beyond_lb, half_sep, SEARCH_MARGIN, stats, deferred)
         if deferred.shape[0] and xnorm is None:
             xnorm = _row_norms(X)
         _assign_deferred(X, xnorm, C, deferred, labels, upper, lower, cand, cand_key, cum, rest, stats)
@@ -331,8 +333,9 @@ def _dense_assign(X, xnorm, C, labels, upper, lower=None, cand=None, rest=None, 
     point's distance to its centre; with ``lower`` (and ``cand``, ``rest``), the bounds a
     pruned pass can start from: ``lower`` a lower bound on the distance to every other
     centre, ``cand`` the ``t`` other centres nearest by the products and ``rest`` a lower
-    bound on the distance to every centre but those and the nearest. ``stats`` (5,) as :func:`_kernels.lloyd.full_pass`. Returns the
-    number of labels that changed.
+    bound on the distance to every centre but those and the nearest; ``cand_key`` / ``cum``
+    the candidates' lazy bounds (see :func:`_kernels.lloyd.assign_pass`). ``stats`` (5,) as
+    :func:`_kernels.lloyd.full_pass`. Returns the number of labels that changed.
     """
     n, k = X.shape[0], C.shape[0]
     old = labels.copy()

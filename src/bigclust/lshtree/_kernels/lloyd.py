@@ -373,9 +373,10 @@ def assign_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, drift, ne
     other centre. Where ``deferred`` (n,) is non-empty, a point whose search would compare
     it with every centre is not searched: ``deferred[i]`` becomes 1 (0 for the others) and
     its label and bounds are left for the caller to set (by :func:`nearest_from_gram`, whose
-    matrix products compute those distances faster in moderate dimension). ``stats`` (5,) receives: points whose label changed, points compared with
-    listed neighbours, points compared with every centre, points settled by their
-    candidates, distances computed in searches.
+    matrix products compute those distances faster in moderate dimension). ``stats`` (5,)
+    receives: points whose label changed, points compared with listed neighbours, points
+    compared with every centre, points settled by their candidates, distances computed in
+    searches.
     """
     n = X.shape[0]
     k = C.shape[0]
@@ -519,9 +520,11 @@ def full_pass(X, C, labels, upper, lower, cand, cand_key, cum, rest, stats):
     dimension: uniform data at d = 8, k = 100 computed 98 of the 99 other distances per
     point and pass) this is the cheaper exact step. It leaves exact bounds for pruned
     passes that may follow: ``upper`` the distance to the nearest centre, ``lower`` the
-    distance to the second, ``cand`` the ``t`` nearest others and ``rest`` the distance to
-    the next, as a search leaves them. The current centre is compared first, so ties keep it, as a search does. ``stats`` (5,) receives the labels changed
-    (``stats[0]``) and the distances computed (``stats[4]``), zeros elsewhere.
+    distance to the second, ``cand`` the ``t`` nearest others (with their ``cand_key``,
+    see :func:`assign_pass`) and ``rest`` the distance to the next, as a search leaves
+    them. The current centre is compared first, so ties keep it, as a search does.
+    ``stats`` (5,) receives the labels changed (``stats[0]``) and the distances computed
+    (``stats[4]``), zeros elsewhere.
     """
     n = X.shape[0]
     k = C.shape[0]
