@@ -73,8 +73,13 @@ def _cluster_sums(lab, X, w, k):
     return present, W[present], np.asarray(M[present] @ X)
 
 
-def _lloyd_map_task(centers, d):
-    """Partition -> one row per cluster present: (cluster, pid, W, S, cost), cost on the first row only."""
+def _lloyd_map_task(centers, d, kmedian=False):
+    """Partition -> one row per cluster present: (cluster, pid, W, S, cost), cost on the first row only.
+
+    k-means: ``W = sum w``, ``S = sum w x``, ``cost = sum w |x - c|^2``. k-median (``kmedian``):
+    the Weiszfeld sums ``W = sum w/|x - m|``, ``S = sum w x/|x - m|`` and ``cost = sum w |x - m|``;
+    distances below 1e-12 count as 1e-12, as :func:`bigclust.lshtree.median.weiszfeld` does.
+    """
     c2 = np.einsum("ij,ij->i", centers, centers)
     k = centers.shape[0]
 
@@ -89,47 +94,16 @@ def _lloyd_map_task(centers, d):
                 continue
             X, w = matrix(b.column("x"), d), vector(b.column("w"), np.float64)
             lab, d2 = nearest_center(X, centers, c2)
-            present, Wp, Sp = _cluster_sums(lab, X, w, k)
+            if kmedian:
+                dist = np.sqrt(d2)
+                present, Wp, Sp = _cluster_sums(lab, X, w / np.maximum(dist, 1e-12), k)
+                cost += float(np.dot(w, dist))
+            else:
+                present, Wp, Sp = _cluster_sums(lab, X, w, k)
+                cost += float(np.dot(w, d2))
             W[present] += Wp
             S[present] += Sp
             seen[present] = True
-            cost += float(np.dot(w, d2))
-        cl = np.flatnonzero(seen)
-        if cl.shape[0] == 0:
-            return
-        pid = TaskContext.get().partitionId()
-        c = np.zeros(cl.shape[0])
-        c[0] = cost
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(cl), pa.array(np.full(cl.shape[0], pid, np.int64)), pa.array(W[cl]), list_column(S[cl]), pa.array(c)],
-            names=["cluster", "pid", "W", "S", "cost"])
-    return run
-
-
-def _weiszfeld_map_task(centers, d):
-    """k-median: partition -> one row per cluster present: (cluster, pid, W = sum w/|x - m|,
-    S = sum w x/|x - m|, cost = sum w |x - m|), cost on the first row only; distances below 1e-12
-    count as 1e-12, as :func:`bigclust.lshtree.median.weiszfeld` does."""
-    c2 = np.einsum("ij,ij->i", centers, centers)
-    k = centers.shape[0]
-
-    def run(batches):
-        import pyarrow as pa
-        from pyspark import TaskContext
-
-        maybe_fail("refine")
-        W, S, cost, seen = np.zeros(k), np.zeros((k, d)), 0.0, np.zeros(k, bool)
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            X, w = matrix(b.column("x"), d), vector(b.column("w"), np.float64)
-            lab, d2 = nearest_center(X, centers, c2)
-            dist = np.sqrt(d2)
-            present, Wp, Sp = _cluster_sums(lab, X, w / np.maximum(dist, 1e-12), k)
-            W[present] += Wp
-            S[present] += Sp
-            seen[present] = True
-            cost += float(np.dot(w, dist))
         cl = np.flatnonzero(seen)
         if cl.shape[0] == 0:
             return
@@ -165,10 +139,10 @@ def _lloyd_reduce_task(d):
     return run
 
 
-def _cluster_totals(points, centers, d, num_partitions, map_task=None):
+def _cluster_totals(points, centers, d, num_partitions, kmedian=False):
     """Per cluster of the nearest-centre assignment: rows (cluster, W, S, cost), one shuffle by cluster
-    (``map_task``: :func:`_lloyd_map_task`, or :func:`_weiszfeld_map_task` for k-median)."""
-    task = (map_task or _lloyd_map_task)(centers, d)
+    (the sums of :func:`_lloyd_map_task`)."""
+    task = _lloyd_map_task(centers, d, kmedian)
     return (points.mapInArrow(task, "cluster long, pid long, W double, S array<double>, cost double")
             .repartition(num_partitions, "cluster")
             .mapInArrow(_lloyd_reduce_task(d), "cluster long, W double, S array<double>, cost double").collect())
@@ -182,7 +156,7 @@ def _lloyd_pass(points, centers, d, num_partitions, meter, kmedian=False):
     over its points (both sums merge across tasks), which does not raise the
     cluster's distance sum; the cost is the sum of weighted distances.
     """
-    rows = _cluster_totals(points, centers, d, num_partitions, _weiszfeld_map_task if kmedian else None)
+    rows = _cluster_totals(points, centers, d, num_partitions, kmedian)
     meter.round("refine: weiszfeld" if kmedian else "refine: lloyd")
     new = centers.copy()
     cost = 0.0
